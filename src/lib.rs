@@ -1,0 +1,2 @@
+//! vecsearch: offline multilingual semantic search.
+pub mod vector;
