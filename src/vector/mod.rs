@@ -4,9 +4,11 @@
 //! SIMD kernel has a scalar twin in [`scalar`] that tests compare it against.
 
 mod aligned;
+mod slab;
 pub mod scalar;
 
 pub use aligned::AlignedVec;
+pub use slab::{Slab, SlabError};
 
 use std::sync::OnceLock;
 
