@@ -28,7 +28,10 @@ pub enum SlabError {
 }
 
 impl<T: bytemuck::Pod> Slab<T> {
-    pub fn from_vec(v: Vec<T>) -> Self {
+    pub fn from_vec(v: Vec<T>) -> Self
+    where
+        T: Send + Sync,
+    {
         let ptr = v.as_ptr();
         let len = v.len();
         Slab {
@@ -104,7 +107,7 @@ impl<T: bytemuck::Pod> fmt::Debug for Slab<T> {
     }
 }
 
-impl<T: bytemuck::Pod> Default for Slab<T> {
+impl<T: bytemuck::Pod + Send + Sync> Default for Slab<T> {
     fn default() -> Self {
         Slab::from_vec(Vec::new())
     }
