@@ -1,0 +1,220 @@
+//! The one analyzer used for documents and queries alike, so both sides of a
+//! comparison are cut into the same terms: UAX #29 words over normalized
+//! text, CJK runs as character unigrams plus bigrams (the idea of Lucene's
+//! CJK bigram filter), French elisions split off, and an optional lossy
+//! diacritic fold.
+
+use serde::{Deserialize, Serialize};
+use unicode_normalization::char::is_combining_mark;
+use unicode_normalization::UnicodeNormalization;
+use unicode_segmentation::UnicodeSegmentation;
+
+use super::normalize::normalize;
+use super::script::script_of;
+
+/// Switches recorded in the index, so a query is analyzed exactly as the
+/// documents were.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AnalyzerSettings {
+    pub cjk_unigrams: bool,
+    pub cjk_bigrams: bool,
+    /// Lossy: "données" and "donnees" become one term.
+    pub fold_diacritics: bool,
+}
+
+impl Default for AnalyzerSettings {
+    fn default() -> Self {
+        AnalyzerSettings {
+            cjk_unigrams: true,
+            cjk_bigrams: true,
+            fold_diacritics: true,
+        }
+    }
+}
+
+/// A term and the byte range in the ORIGINAL text it was read from.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Token {
+    pub term: String,
+    pub start: usize,
+    pub end: usize,
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct Analyzer {
+    pub settings: AnalyzerSettings,
+}
+
+// French (and Catalan/Italian-style) elided articles and pronouns. The
+// apostrophe survives NFKC as either U+0027 or U+2019.
+const ELISIONS: &[&str] = &[
+    "l", "d", "qu", "j", "n", "s", "c", "m", "t", "jusqu", "lorsqu", "puisqu",
+];
+
+impl Analyzer {
+    pub fn new(settings: AnalyzerSettings) -> Self {
+        Analyzer { settings }
+    }
+
+    /// All tokens of `text`, in reading order.
+    pub fn analyze(&self, text: &str) -> Vec<Token> {
+        let mut out = Vec::new();
+        self.for_each_token(text, |term, start, end| {
+            out.push(Token {
+                term: term.to_string(),
+                start,
+                end,
+            })
+        });
+        out
+    }
+
+    /// Calls `emit(term, original_start, original_end)` for every token
+    /// without allocating a String per token.
+    pub fn for_each_token(&self, text: &str, mut emit: impl FnMut(&str, usize, usize)) {
+        let norm = normalize(text);
+        let t = norm.text.as_str();
+        let mut emit_norm = |term: &str, s: usize, e: usize| {
+            let (os, oe) = norm.original_range(s, e);
+            emit(term, os, oe);
+        };
+        // Byte ranges, in the normalized text, of the characters of the
+        // current unbroken CJK run.
+        let mut run: Vec<(usize, usize)> = Vec::new();
+        let mut folded = String::new();
+        for (ws, word) in t.unicode_word_indices() {
+            let first = word.chars().next().expect("words are non-empty");
+            if script_of(first).is_cjk() {
+                if run.last().is_some_and(|&(_, end)| end != ws) {
+                    self.flush_cjk(t, &mut run, &mut emit_norm);
+                }
+                run.extend(
+                    word.char_indices()
+                        .map(|(i, c)| (ws + i, ws + i + c.len_utf8())),
+                );
+                continue;
+            }
+            self.flush_cjk(t, &mut run, &mut emit_norm);
+            let (skip, word) = split_elision(word);
+            let start = ws + skip;
+            if word.is_empty() {
+                continue;
+            }
+            if self.settings.fold_diacritics && !word.is_ascii() {
+                folded.clear();
+                folded.extend(word.nfd().filter(|c| !is_combining_mark(*c)));
+                emit_norm(&folded, start, start + word.len());
+            } else {
+                emit_norm(word, start, start + word.len());
+            }
+        }
+        self.flush_cjk(t, &mut run, &mut emit_norm);
+    }
+
+    fn flush_cjk(
+        &self,
+        t: &str,
+        run: &mut Vec<(usize, usize)>,
+        emit: &mut impl FnMut(&str, usize, usize),
+    ) {
+        for (i, &(s, e)) in run.iter().enumerate() {
+            if self.settings.cjk_unigrams {
+                emit(&t[s..e], s, e);
+            }
+            if self.settings.cjk_bigrams {
+                if let Some(&(_, e2)) = run.get(i + 1) {
+                    emit(&t[s..e2], s, e2);
+                }
+            }
+        }
+        // A lone character is still a term when unigrams are off.
+        if !self.settings.cjk_unigrams && run.len() == 1 {
+            let (s, e) = run[0];
+            emit(&t[s..e], s, e);
+        }
+        run.clear();
+    }
+}
+
+/// Splits "l'index" into ("l'", "index"); returns the byte length skipped.
+fn split_elision(word: &str) -> (usize, &str) {
+    for (i, c) in word.char_indices() {
+        if c == '\'' || c == '\u{2019}' {
+            let head = &word[..i];
+            if ELISIONS.contains(&head) {
+                let skip = i + c.len_utf8();
+                return (skip, &word[skip..]);
+            }
+            break;
+        }
+        if i > 6 {
+            break;
+        }
+    }
+    (0, word)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(text: &str) -> Vec<String> {
+        Analyzer::default()
+            .analyze(text)
+            .into_iter()
+            .map(|t| t.term)
+            .collect()
+    }
+
+    #[test]
+    fn cjk_runs_become_unigrams_and_bigrams() {
+        assert_eq!(
+            terms("向量库"),
+            ["向", "向量", "量", "量库", "库"].map(String::from)
+        );
+        // Katakana arrives as one word from UAX #29 and is cut the same way.
+        let t = terms("ベクトル");
+        assert!(t.contains(&"ベク".to_string()) && t.contains(&"トル".to_string()));
+    }
+
+    #[test]
+    fn punctuation_breaks_a_cjk_run() {
+        let t = terms("数据。库");
+        assert!(!t.contains(&"据库".to_string()));
+    }
+
+    #[test]
+    fn elisions_split_off_and_offsets_point_into_the_original() {
+        let text = "L’index d'une base";
+        let toks = Analyzer::default().analyze(text);
+        let t: Vec<_> = toks.iter().map(|t| t.term.as_str()).collect();
+        assert_eq!(t, ["index", "une", "base"]);
+        assert_eq!(&text[toks[0].start..toks[0].end], "index");
+        assert_eq!(&text[toks[1].start..toks[1].end], "une");
+    }
+
+    #[test]
+    fn aujourd_hui_is_not_an_elision() {
+        assert_eq!(terms("aujourd'hui"), ["aujourd'hui"]);
+    }
+
+    #[test]
+    fn diacritics_fold_when_asked() {
+        assert_eq!(terms("Données"), ["donnees"]);
+        let strict = Analyzer::new(AnalyzerSettings {
+            fold_diacritics: false,
+            ..Default::default()
+        });
+        assert_eq!(strict.analyze("Données")[0].term, "données");
+    }
+
+    #[test]
+    fn fullwidth_and_case_normalize() {
+        assert_eq!(terms("ＧＰＵ Search"), ["gpu", "search"]);
+    }
+
+    #[test]
+    fn punctuation_only_has_no_tokens() {
+        assert!(terms("?!… 。、「」").is_empty());
+    }
+}

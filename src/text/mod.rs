@@ -1,0 +1,13 @@
+//! Text analysis shared by documents and queries: normalization with an
+//! offset map back to the original text, script classification, language
+//! tags and the token stream the embedder hashes.
+
+mod analyzer;
+mod lang;
+mod normalize;
+mod script;
+
+pub use analyzer::{Analyzer, AnalyzerSettings, Token};
+pub use lang::{detect_lang, is_valid_tag, lang_matches};
+pub use normalize::{normalize, Normalized};
+pub use script::{script_of, Script};
