@@ -1,3 +1,5 @@
 //! vecsearch: offline multilingual semantic search.
 pub mod vector;
+pub mod corpus;
+pub mod error;
 pub mod text;
