@@ -1,5 +1,6 @@
 //! vecsearch: offline multilingual semantic search.
 pub mod vector;
 pub mod corpus;
+pub mod embed;
 pub mod error;
 pub mod text;

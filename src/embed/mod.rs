@@ -1,0 +1,146 @@
+//! Hashed bag-of-words embedder: every term's UTF-8 bytes are hashed with
+//! XXH3-64 under a fixed seed; the hash picks a bucket (hash mod dim) and a
+//! sign (its top bit, independent of the bucket for any dim up to 2^63);
+//! the bucket gets (1 + ln tf) × idf with the sign; the vector is
+//! L2-normalized so a dot product is a cosine.
+
+mod idf;
+
+pub use idf::Idf;
+
+use serde::{Deserialize, Serialize};
+use xxhash_rust::xxh3::xxh3_64_with_seed;
+
+use crate::text::{Analyzer, AnalyzerSettings};
+use crate::vector;
+
+/// The seed every index uses unless told otherwise; part of the format:
+/// changing it changes every vector.
+pub const DEFAULT_SEED: u64 = 0x7665_6373_6561_7263; // "vecsearc"
+pub const DEFAULT_DIM: u32 = 1024;
+pub const MAX_DIM: u32 = 1 << 16;
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EmbedderSettings {
+    pub dim: u32,
+    pub seed: u64,
+    pub analyzer: AnalyzerSettings,
+}
+
+impl Default for EmbedderSettings {
+    fn default() -> Self {
+        EmbedderSettings {
+            dim: DEFAULT_DIM,
+            seed: DEFAULT_SEED,
+            analyzer: AnalyzerSettings::default(),
+        }
+    }
+}
+
+/// Stable term hash; saved to disk through the idf table, so it must never
+/// change for a given format version.
+#[inline]
+pub fn term_hash(term: &str, seed: u64) -> u64 {
+    xxh3_64_with_seed(term.as_bytes(), seed)
+}
+
+/// Term hashes of a text with their counts, sorted by hash.
+pub type TermCounts = Vec<(u64, u32)>;
+
+#[derive(Debug, Clone)]
+pub struct Embedder {
+    pub settings: EmbedderSettings,
+    analyzer: Analyzer,
+}
+
+impl Embedder {
+    pub fn new(settings: EmbedderSettings) -> Self {
+        let analyzer = Analyzer::new(settings.analyzer.clone());
+        Embedder { settings, analyzer }
+    }
+
+    pub fn analyzer(&self) -> &Analyzer {
+        &self.analyzer
+    }
+
+    pub fn dim(&self) -> usize {
+        self.settings.dim as usize
+    }
+
+    pub fn term_counts(&self, text: &str) -> TermCounts {
+        let mut hashes = Vec::new();
+        let seed = self.settings.seed;
+        self.analyzer
+            .for_each_token(text, |term, _, _| hashes.push(term_hash(term, seed)));
+        hashes.sort_unstable();
+        let mut out: TermCounts = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            match out.last_mut() {
+                Some((last, n)) if *last == h => *n += 1,
+                _ => out.push((h, 1)),
+            }
+        }
+        out
+    }
+
+    /// Writes the unit vector of `counts` into `out` (length dim). Terms the
+    /// corpus never saw are left out when `skip_unseen` (queries): they can
+    /// only meet other terms through hash collisions.
+    pub fn embed_counts(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool, out: &mut [f32]) {
+        debug_assert_eq!(out.len(), self.dim());
+        out.iter_mut().for_each(|x| *x = 0.0);
+        let dim = self.settings.dim as u64;
+        for &(h, tf) in counts {
+            let df = idf.df(h);
+            if skip_unseen && df == 0 {
+                continue;
+            }
+            let w = (1.0 + (tf as f32).ln()) * idf.weight_for_df(df);
+            let bucket = (h % dim) as usize;
+            if h >> 63 == 1 {
+                out[bucket] -= w;
+            } else {
+                out[bucket] += w;
+            }
+        }
+        vector::normalize(out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn golden_hashes_never_change() {
+        // Frozen: these values are baked into every saved index.
+        assert_eq!(term_hash("", DEFAULT_SEED), GOLDEN[0]);
+        assert_eq!(term_hash("ベクトル", DEFAULT_SEED), GOLDEN[1]);
+        assert_eq!(term_hash("données", DEFAULT_SEED), GOLDEN[2]);
+        assert_eq!(term_hash("向量", DEFAULT_SEED), GOLDEN[3]);
+        assert_eq!(term_hash("vector", 0), GOLDEN[4]);
+    }
+    // Cross-checked against the Python `xxhash` package (xxh3_64_intdigest).
+    const GOLDEN: [u64; 5] = [
+        12713509266176521488,
+        9805548559147541718,
+        7976036135349307100,
+        14274888234905169121,
+        6218670532485574397,
+    ];
+
+    #[test]
+    fn embedding_is_unit_length_and_signed() {
+        let e = Embedder::new(EmbedderSettings {
+            dim: 64,
+            ..Default::default()
+        });
+        let counts = e.term_counts("vector search vector databases");
+        assert_eq!(counts.iter().map(|c| c.1).sum::<u32>(), 4);
+        let idf = Idf::from_passages([counts.clone()].iter());
+        let mut v = vec![0.0; 64];
+        e.embed_counts(&counts, &idf, false, &mut v);
+        let norm: f32 = v.iter().map(|x| x * x).sum();
+        assert!((norm - 1.0).abs() < 1e-5);
+    }
+}
