@@ -3,4 +3,5 @@ pub mod vector;
 pub mod corpus;
 pub mod embed;
 pub mod error;
+pub mod index;
 pub mod text;

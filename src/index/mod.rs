@@ -1,0 +1,8 @@
+//! Nearest-neighbour indexes over unit vectors: exact flat scan and HNSW.
+//! This layer knows vectors and ids, never words or files.
+
+pub mod flat;
+pub mod topk;
+
+pub use flat::FlatIndex;
+pub use topk::{Scored, TopK};
