@@ -4,4 +4,5 @@ pub mod corpus;
 pub mod embed;
 pub mod error;
 pub mod index;
+pub mod store;
 pub mod text;

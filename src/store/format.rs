@@ -1,0 +1,463 @@
+//! Reading and writing the container: header, sections, table, footer.
+
+use std::borrow::Cow;
+use std::fs::File;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use memmap2::Mmap;
+use xxhash_rust::xxh3::{xxh3_64, Xxh3};
+
+use crate::error::{Error, Result};
+use crate::vector::Slab;
+
+pub const MAGIC: [u8; 8] = *b"VSXINDEX";
+const FOOTER_MAGIC: [u8; 8] = *b"VSXFOOT1";
+/// The version this build writes.
+pub const FORMAT_VERSION: u32 = 1;
+/// The oldest version this build still reads.
+pub const MIN_FORMAT_VERSION: u32 = 1;
+const HEADER_LEN: usize = 64;
+const ENTRY_LEN: usize = 32;
+const FOOTER_LEN: usize = 40;
+const ALIGN: usize = 64;
+
+/// What a section holds. Numbers are part of the format.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[repr(u32)]
+pub enum SectionId {
+    Config = 1,
+    Docs = 2,
+    Passages = 3,
+    Idf = 4,
+    Vectors = 5,
+    HnswMeta = 6,
+    HnswLayer0 = 7,
+    HnswUpper = 8,
+}
+
+impl SectionId {
+    pub fn name(self) -> &'static str {
+        match self {
+            SectionId::Config => "config section",
+            SectionId::Docs => "document table",
+            SectionId::Passages => "passage table",
+            SectionId::Idf => "idf table",
+            SectionId::Vectors => "vector section",
+            SectionId::HnswMeta => "HNSW header section",
+            SectionId::HnswLayer0 => "HNSW layer-0 section",
+            SectionId::HnswUpper => "HNSW upper-layer section",
+        }
+    }
+
+    fn from_u32(v: u32) -> Option<Self> {
+        Some(match v {
+            1 => SectionId::Config,
+            2 => SectionId::Docs,
+            3 => SectionId::Passages,
+            4 => SectionId::Idf,
+            5 => SectionId::Vectors,
+            6 => SectionId::HnswMeta,
+            7 => SectionId::HnswLayer0,
+            8 => SectionId::HnswUpper,
+            _ => return None,
+        })
+    }
+}
+
+/// The fixed-size facts readable without decoding any section.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Header {
+    pub version: u32,
+    /// 0 = flat, 1 = HNSW.
+    pub kind: u32,
+    pub dim: u32,
+    pub n_passages: u64,
+    pub n_docs: u64,
+    pub seed: u64,
+}
+
+impl Header {
+    fn encode(&self) -> [u8; HEADER_LEN] {
+        let mut b = [0u8; HEADER_LEN];
+        b[0..8].copy_from_slice(&MAGIC);
+        b[8..12].copy_from_slice(&self.version.to_le_bytes());
+        b[12..16].copy_from_slice(&(HEADER_LEN as u32).to_le_bytes());
+        b[16..20].copy_from_slice(&self.kind.to_le_bytes());
+        b[20..24].copy_from_slice(&self.dim.to_le_bytes());
+        b[24..32].copy_from_slice(&self.n_passages.to_le_bytes());
+        b[32..40].copy_from_slice(&self.n_docs.to_le_bytes());
+        b[40..48].copy_from_slice(&self.seed.to_le_bytes());
+        let sum = xxh3_64(&b[..56]);
+        b[56..64].copy_from_slice(&sum.to_le_bytes());
+        b
+    }
+}
+
+fn u32_at(b: &[u8], at: usize) -> u32 {
+    u32::from_le_bytes(b[at..at + 4].try_into().expect("4 bytes"))
+}
+fn u64_at(b: &[u8], at: usize) -> u64 {
+    u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
+}
+
+/// Collects sections, then writes the whole file atomically.
+pub struct FileWriter<'a> {
+    header: Header,
+    sections: Vec<(SectionId, Cow<'a, [u8]>)>,
+}
+
+impl<'a> FileWriter<'a> {
+    pub fn new(header: Header) -> Self {
+        FileWriter {
+            header: Header {
+                version: FORMAT_VERSION,
+                ..header
+            },
+            sections: Vec::new(),
+        }
+    }
+
+    pub fn add(&mut self, id: SectionId, bytes: impl Into<Cow<'a, [u8]>>) {
+        self.sections.push((id, bytes.into()));
+    }
+
+    /// Writes everything to `w`, returning nothing but I/O errors.
+    pub fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()> {
+        let mut out = HashingWriter {
+            inner: w,
+            hasher: Xxh3::new(),
+            written: 0,
+        };
+        out.write_all(&self.header.encode())?;
+        let mut table = Vec::with_capacity(self.sections.len() * ENTRY_LEN);
+        for (id, bytes) in &self.sections {
+            out.pad_to(ALIGN)?;
+            let offset = out.written;
+            out.write_all(bytes)?;
+            table.extend_from_slice(&(*id as u32).to_le_bytes());
+            table.extend_from_slice(&0u32.to_le_bytes());
+            table.extend_from_slice(&offset.to_le_bytes());
+            table.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
+            table.extend_from_slice(&xxh3_64(bytes).to_le_bytes());
+        }
+        out.pad_to(8)?;
+        let table_offset = out.written;
+        out.write_all(&table)?;
+        let mut footer = [0u8; FOOTER_LEN];
+        footer[0..8].copy_from_slice(&table_offset.to_le_bytes());
+        footer[8..12].copy_from_slice(&(self.sections.len() as u32).to_le_bytes());
+        footer[12..16].copy_from_slice(&self.header.version.to_le_bytes());
+        footer[16..24].copy_from_slice(&xxh3_64(&table).to_le_bytes());
+        out.write_all(&footer[..24])?;
+        let file_sum = out.hasher.digest();
+        footer[24..32].copy_from_slice(&file_sum.to_le_bytes());
+        footer[32..40].copy_from_slice(&FOOTER_MAGIC);
+        out.write_all(&footer[24..])?;
+        out.inner.flush()
+    }
+
+    pub fn save(&self, path: &Path) -> Result<u64> {
+        super::write_atomically(path, |w| self.write_to(w))
+    }
+}
+
+struct HashingWriter<'w> {
+    inner: &'w mut dyn Write,
+    hasher: Xxh3,
+    written: u64,
+}
+
+impl HashingWriter<'_> {
+    fn pad_to(&mut self, align: usize) -> std::io::Result<()> {
+        let pad = (align - (self.written as usize % align)) % align;
+        self.write_all(&[0u8; ALIGN][..pad])
+    }
+}
+
+impl Write for HashingWriter<'_> {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let n = self.inner.write(buf)?;
+        self.hasher.update(&buf[..n]);
+        self.written += n as u64;
+        Ok(n)
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.inner.flush()
+    }
+}
+
+/// How much of the file to check when opening it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Verify {
+    /// Header, table and footer only: O(1) in the file size.
+    Structure,
+    /// Every section's checksum and the whole-file checksum too.
+    Full,
+}
+
+#[derive(Debug, Clone, Copy)]
+struct Entry {
+    id: u32,
+    offset: usize,
+    len: usize,
+    checksum: u64,
+}
+
+/// An index file mapped into memory, its structure checked.
+pub struct MappedFile {
+    path: PathBuf,
+    map: Arc<Mmap>,
+    pub header: Header,
+    entries: Vec<Entry>,
+}
+
+impl MappedFile {
+    pub fn open(path: &Path, verify: Verify) -> Result<MappedFile> {
+        let file = File::open(path).map_err(|e| match e.kind() {
+            std::io::ErrorKind::NotFound => Error::NotFound {
+                path: path.to_path_buf(),
+            },
+            _ => Error::io(path, e),
+        })?;
+        let meta = file.metadata().map_err(|e| Error::io(path, e))?;
+        if meta.is_dir() {
+            return Err(Error::NotAnIndex {
+                path: path.to_path_buf(),
+                detail: "it is a directory".into(),
+            });
+        }
+        // SAFETY: the file is only read. Writers never modify an index in
+        // place (they rename a new file over it), so the mapped bytes do not
+        // change under us.
+        let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        let (header, entries) = check_structure(path, &map, verify)?;
+        Ok(MappedFile {
+            path: path.to_path_buf(),
+            map: Arc::new(map),
+            header,
+            entries,
+        })
+    }
+
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    pub fn len(&self) -> u64 {
+        self.map.len() as u64
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.map.is_empty()
+    }
+
+    pub fn section(&self, id: SectionId) -> Result<&[u8]> {
+        let e = self
+            .entries
+            .iter()
+            .find(|e| e.id == id as u32)
+            .ok_or_else(|| Error::Corrupt {
+                path: self.path.clone(),
+                detail: format!("the {} is missing", id.name()),
+            })?;
+        Ok(&self.map[e.offset..e.offset + e.len])
+    }
+
+    pub fn has_section(&self, id: SectionId) -> bool {
+        self.entries.iter().any(|e| e.id == id as u32)
+    }
+
+    /// A zero-copy view of a raw little-endian section.
+    pub fn slab<T: bytemuck::Pod + Send + Sync>(&self, id: SectionId) -> Result<Slab<T>> {
+        let bytes = self.section(id)?;
+        // SAFETY: `bytes` lies inside the map that the Arc keeps alive, and
+        // the map is read-only.
+        unsafe { Slab::from_owner(self.map.clone(), bytes) }.map_err(|e| Error::Corrupt {
+            path: self.path.clone(),
+            detail: format!("the {} is {:?}", id.name(), e),
+        })
+    }
+
+    pub fn decode<T: serde::de::DeserializeOwned>(&self, id: SectionId) -> Result<T> {
+        super::codec::decode(self.section(id)?).map_err(|e| Error::Corrupt {
+            path: self.path.clone(),
+            detail: format!("the {} does not decode: {e}", id.name()),
+        })
+    }
+
+    /// Checks every checksum; names the first bad part.
+    pub fn verify_all(&self) -> Result<()> {
+        verify_sections(&self.path, &self.map, &self.entries)
+    }
+}
+
+fn check_structure(path: &Path, b: &[u8], verify: Verify) -> Result<(Header, Vec<Entry>)> {
+    let p = || path.to_path_buf();
+    if b.len() < 8 || b[..8] != MAGIC {
+        return Err(Error::NotAnIndex {
+            path: p(),
+            detail: if b.is_empty() {
+                "the file is empty".into()
+            } else {
+                "bad magic number".into()
+            },
+        });
+    }
+    if b.len() < HEADER_LEN + FOOTER_LEN {
+        return Err(Error::Truncated {
+            path: p(),
+            detail: format!("{} bytes, shorter than a header and footer", b.len()),
+        });
+    }
+    let version = u32_at(b, 8);
+    if version > FORMAT_VERSION {
+        return Err(Error::NewerVersion {
+            path: p(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if version < MIN_FORMAT_VERSION {
+        return Err(Error::OlderVersion {
+            path: p(),
+            found: version,
+            supported: FORMAT_VERSION,
+        });
+    }
+    if xxh3_64(&b[..56]) != u64_at(b, 56) {
+        return Err(Error::Checksum {
+            path: p(),
+            section: "header".into(),
+        });
+    }
+    let header = Header {
+        version,
+        kind: u32_at(b, 16),
+        dim: u32_at(b, 20),
+        n_passages: u64_at(b, 24),
+        n_docs: u64_at(b, 32),
+        seed: u64_at(b, 40),
+    };
+    let f = &b[b.len() - FOOTER_LEN..];
+    if f[32..40] != FOOTER_MAGIC {
+        return Err(Error::Truncated {
+            path: p(),
+            detail: "the footer is missing".into(),
+        });
+    }
+    let table_offset = u64_at(f, 0) as usize;
+    let count = u32_at(f, 8) as usize;
+    let table_end = table_offset.checked_add(count.saturating_mul(ENTRY_LEN));
+    if u32_at(f, 12) != version
+        || table_offset < HEADER_LEN
+        || table_end != Some(b.len() - FOOTER_LEN)
+    {
+        return Err(Error::Corrupt {
+            path: p(),
+            detail: "the footer does not match the file".into(),
+        });
+    }
+    let table = &b[table_offset..b.len() - FOOTER_LEN];
+    if xxh3_64(table) != u64_at(f, 16) {
+        return Err(Error::Checksum {
+            path: p(),
+            section: "section table".into(),
+        });
+    }
+    let mut entries = Vec::with_capacity(count);
+    for e in table.chunks_exact(ENTRY_LEN) {
+        let entry = Entry {
+            id: u32_at(e, 0),
+            offset: u64_at(e, 8) as usize,
+            len: u64_at(e, 16) as usize,
+            checksum: u64_at(e, 24),
+        };
+        let in_bounds = entry
+            .offset
+            .checked_add(entry.len)
+            .is_some_and(|end| entry.offset >= HEADER_LEN && end <= table_offset);
+        if !in_bounds || entry.offset % ALIGN != 0 {
+            return Err(Error::Corrupt {
+                path: p(),
+                detail: format!("section {} lies outside the file", entry.id),
+            });
+        }
+        entries.push(entry);
+    }
+    if verify == Verify::Full {
+        verify_sections(path, b, &entries)?;
+    }
+    Ok((header, entries))
+}
+
+fn verify_sections(path: &Path, b: &[u8], entries: &[Entry]) -> Result<()> {
+    for e in entries {
+        if xxh3_64(&b[e.offset..e.offset + e.len]) != e.checksum {
+            let name = SectionId::from_u32(e.id)
+                .map_or_else(|| format!("section {}", e.id), |s| s.name().to_string());
+            return Err(Error::Checksum {
+                path: path.to_path_buf(),
+                section: name,
+            });
+        }
+    }
+    // Padding and anything a section checksum does not cover.
+    let body = &b[..b.len() - 16];
+    if xxh3_64(body) != u64_at(b, b.len() - 16) {
+        return Err(Error::Checksum {
+            path: path.to_path_buf(),
+            section: "file (outside any section)".into(),
+        });
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn sample(dir: &Path) -> PathBuf {
+        let path = dir.join("t.vsx");
+        let mut w = FileWriter::new(Header {
+            dim: 2,
+            n_passages: 3,
+            ..Default::default()
+        });
+        let floats: Vec<f32> = vec![1.0, 2.0, 3.0, 4.0, 5.0, 6.0];
+        w.add(SectionId::Config, b"hello".to_vec());
+        w.add(SectionId::Vectors, bytemuck::cast_slice(&floats).to_vec());
+        w.save(&path).unwrap();
+        path
+    }
+
+    #[test]
+    fn round_trip_and_zero_copy_slab() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sample(dir.path());
+        let f = MappedFile::open(&path, Verify::Full).unwrap();
+        assert_eq!(f.header.dim, 2);
+        assert_eq!(f.section(SectionId::Config).unwrap(), b"hello");
+        let s: Slab<f32> = f.slab(SectionId::Vectors).unwrap();
+        assert_eq!(&s[..], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
+        assert_eq!(s.as_ptr() as usize % 64, 0);
+    }
+
+    #[test]
+    fn every_single_byte_flip_is_caught() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = sample(dir.path());
+        let good = std::fs::read(&path).unwrap();
+        for i in 0..good.len() {
+            let mut bad = good.clone();
+            bad[i] ^= 0x40;
+            std::fs::write(&path, &bad).unwrap();
+            assert!(MappedFile::open(&path, Verify::Full).is_err(), "flip at {i} went unnoticed");
+        }
+        for cut in 0..good.len() {
+            std::fs::write(&path, &good[..cut]).unwrap();
+            assert!(MappedFile::open(&path, Verify::Full).is_err(), "cut at {cut} went unnoticed");
+        }
+    }
+}
