@@ -83,19 +83,26 @@ impl Embedder {
         out
     }
 
-    /// Writes the unit vector of `counts` into `out` (length dim). Terms the
-    /// corpus never saw are left out when `skip_unseen` (queries): they can
-    /// only meet other terms through hash collisions.
+    /// Each term's weight, (1 + ln tf) × idf. Terms the corpus never saw are
+    /// left out when `skip_unseen` (queries): they can match nothing.
+    fn weights<'a>(
+        &self,
+        counts: &'a TermCounts,
+        idf: &'a Idf,
+        skip_unseen: bool,
+    ) -> impl Iterator<Item = (u64, f32)> + 'a {
+        counts.iter().filter_map(move |&(h, tf)| {
+            let df = idf.df(h);
+            (!skip_unseen || df > 0).then(|| (h, (1.0 + (tf as f32).ln()) * idf.weight_for_df(df)))
+        })
+    }
+
+    /// Writes the unit hashed vector of `counts` into `out` (length dim).
     pub fn embed_counts(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool, out: &mut [f32]) {
         debug_assert_eq!(out.len(), self.dim());
         out.iter_mut().for_each(|x| *x = 0.0);
         let dim = self.settings.dim as u64;
-        for &(h, tf) in counts {
-            let df = idf.df(h);
-            if skip_unseen && df == 0 {
-                continue;
-            }
-            let w = (1.0 + (tf as f32).ln()) * idf.weight_for_df(df);
+        for (h, w) in self.weights(counts, idf, skip_unseen) {
             let bucket = (h % dim) as usize;
             if h >> 63 == 1 {
                 out[bucket] -= w;
@@ -104,6 +111,17 @@ impl Embedder {
             }
         }
         vector::normalize(out);
+    }
+
+    /// The exact sparse unit vector of `counts`: (term hash, weight) sorted
+    /// by hash, free of the collisions of the hashed vector.
+    pub fn sparse(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
+        let mut v: Vec<(u64, f32)> = self.weights(counts, idf, skip_unseen).collect();
+        let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+        if norm > 0.0 {
+            v.iter_mut().for_each(|(_, w)| *w /= norm);
+        }
+        v
     }
 }
 

@@ -2,7 +2,9 @@
 //! This layer knows vectors and ids, never words or files.
 
 pub mod flat;
+pub mod sparse;
 pub mod topk;
 
 pub use flat::FlatIndex;
+pub use sparse::{SparseBuilder, SparseVectors};
 pub use topk::{Scored, TopK};

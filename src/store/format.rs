@@ -35,6 +35,9 @@ pub enum SectionId {
     HnswMeta = 6,
     HnswLayer0 = 7,
     HnswUpper = 8,
+    SparseOffsets = 9,
+    SparseKeys = 10,
+    SparseWeights = 11,
 }
 
 impl SectionId {
@@ -48,6 +51,9 @@ impl SectionId {
             SectionId::HnswMeta => "HNSW header section",
             SectionId::HnswLayer0 => "HNSW layer-0 section",
             SectionId::HnswUpper => "HNSW upper-layer section",
+            SectionId::SparseOffsets => "sparse offset section",
+            SectionId::SparseKeys => "sparse term section",
+            SectionId::SparseWeights => "sparse weight section",
         }
     }
 
@@ -61,6 +67,9 @@ impl SectionId {
             6 => SectionId::HnswMeta,
             7 => SectionId::HnswLayer0,
             8 => SectionId::HnswUpper,
+            9 => SectionId::SparseOffsets,
+            10 => SectionId::SparseKeys,
+            11 => SectionId::SparseWeights,
             _ => return None,
         })
     }

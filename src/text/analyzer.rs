@@ -10,7 +10,7 @@ use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
 use super::normalize::normalize;
-use super::script::script_of;
+use super::script::{script_of, Script};
 
 /// Switches recorded in the index, so a query is analyzed exactly as the
 /// documents were.
@@ -20,6 +20,10 @@ pub struct AnalyzerSettings {
     pub cjk_bigrams: bool,
     /// Lossy: "données" and "donnees" become one term.
     pub fold_diacritics: bool,
+    /// Also index a whole Katakana word (3+ characters) as one term: a
+    /// loanword like ベクトルデータベース is a rare, telling term, while its
+    /// bigrams are shared with every text about データ.
+    pub katakana_words: bool,
 }
 
 impl Default for AnalyzerSettings {
@@ -28,6 +32,7 @@ impl Default for AnalyzerSettings {
             cjk_unigrams: true,
             cjk_bigrams: true,
             fold_diacritics: true,
+            katakana_words: true,
         }
     }
 }
@@ -92,6 +97,12 @@ impl Analyzer {
                     word.char_indices()
                         .map(|(i, c)| (ws + i, ws + i + c.len_utf8())),
                 );
+                if self.settings.katakana_words
+                    && word.chars().nth(2).is_some()
+                    && word.chars().all(|c| script_of(c) == Script::Katakana)
+                {
+                    emit_norm(word, ws, ws + word.len());
+                }
                 continue;
             }
             self.flush_cjk(t, &mut run, &mut emit_norm);
@@ -118,7 +129,10 @@ impl Analyzer {
         emit: &mut impl FnMut(&str, usize, usize),
     ) {
         for (i, &(s, e)) in run.iter().enumerate() {
-            if self.settings.cjk_unigrams {
+            // A single kana is a sound, not a word: Katakana unigrams only
+            // add noise (the whole word and its bigrams carry the meaning).
+            let kana = t[s..e].chars().next().is_some_and(|c| script_of(c) == Script::Katakana);
+            if self.settings.cjk_unigrams && (!kana || run.len() == 1) {
                 emit(&t[s..e], s, e);
             }
             if self.settings.cjk_bigrams {

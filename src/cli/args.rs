@@ -1,0 +1,112 @@
+//! Command-line grammar. The subcommand and flag names here are a contract
+//! with scripts: add, never rename.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "vecsearch",
+    version,
+    about = "Offline multilingual semantic search over your own documents",
+    after_help = "Exit status: 0 when there are hits, 1 when there are none, 2 on error."
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Index files and folders (.txt, .md, .markdown) into one index file.
+    Index(IndexArgs),
+    /// Search an index; without --index and with no index at the default
+    /// location, searches the built-in sample corpus.
+    Search(SearchArgs),
+    /// Describe an index: passages, documents, languages, dim, kind, bytes.
+    Info(InfoArgs),
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum KindArg {
+    Flat,
+    Hnsw,
+}
+
+#[derive(Debug, Args)]
+pub struct IndexArgs {
+    /// Files or folders to index (folders are walked in sorted order).
+    #[arg(required = true, value_name = "PATH")]
+    pub paths: Vec<PathBuf>,
+    /// Index file to write [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// Embedding dimension.
+    #[arg(long, default_value_t = vecsearch::embed::DEFAULT_DIM, value_name = "N")]
+    pub dim: u32,
+    /// Index structure.
+    #[arg(long, value_enum, default_value_t = KindArg::Flat)]
+    pub kind: KindArg,
+    /// Also read files whose name matches GLOB (repeatable), e.g. '*.rst'.
+    #[arg(long, value_name = "GLOB")]
+    pub include: Vec<String>,
+    /// Skip files larger than this many bytes (suffixes K, M, G allowed).
+    #[arg(long, default_value = "256M", value_name = "BYTES", value_parser = parse_bytes)]
+    pub max_file_bytes: u64,
+    /// Seed of the term hash.
+    #[arg(long, default_value_t = vecsearch::embed::DEFAULT_SEED)]
+    pub seed: u64,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct SearchArgs {
+    /// What to look for, in any language.
+    #[arg(value_name = "QUERY", required_unless_present = "queries", conflicts_with = "queries")]
+    pub query: Option<String>,
+    /// Answer every line of FILE as a query (in parallel).
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<PathBuf>,
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// Number of hits per query.
+    #[arg(short, default_value_t = 10, value_name = "N")]
+    pub k: usize,
+    /// Only passages in this language: ja, zh (both scripts), zh-Hans, zh-Hant, fr, en, ...
+    #[arg(long, value_name = "TAG")]
+    pub lang: Option<String>,
+    /// JSON lines, one hit per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Rank by the hashed vectors alone, without the exact re-scoring.
+    #[arg(long)]
+    pub no_rerank: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn parse_bytes(s: &str) -> Result<u64, String> {
+    let s = s.trim();
+    let (num, mult) = match s.chars().last() {
+        Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),
+        Some('m' | 'M') => (&s[..s.len() - 1], 1 << 20),
+        Some('g' | 'G') => (&s[..s.len() - 1], 1 << 30),
+        _ => (s, 1),
+    };
+    num.parse::<u64>()
+        .ok()
+        .and_then(|n| n.checked_mul(mult))
+        .ok_or_else(|| format!("{s:?} is not a size like 1048576, 512K, 64M or 1G"))
+}

@@ -1,0 +1,179 @@
+//! The command-line front end: parses arguments, calls the library, prints
+//! text or JSON. The library never sees a flag or a terminal.
+
+mod args;
+mod print;
+mod progress;
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Context, Result};
+use clap::Parser;
+
+use args::{Cli, Command, IndexArgs, InfoArgs, KindArg, SearchArgs};
+use vecsearch::corpus::WalkOptions;
+use vecsearch::embed::EmbedderSettings;
+use vecsearch::{BuildOptions, Index, IndexKind, SearchOptions};
+
+/// What `main` does with the outcome: exit code to return.
+pub enum Outcome {
+    Hits,
+    NoHits,
+}
+
+pub fn run() -> Result<Outcome> {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            use clap::error::ErrorKind;
+            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+                print!("{e}");
+                std::process::exit(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 });
+            }
+            let first = e.to_string();
+            let first = first.lines().next().unwrap_or("bad arguments");
+            let first = first.strip_prefix("error: ").unwrap_or(first);
+            bail!("{first} (see 'vecsearch --help')");
+        }
+    };
+    match cli.command {
+        Command::Index(a) => index(a),
+        Command::Search(a) => search(a),
+        Command::Info(a) => info(a),
+    }
+}
+
+fn default_index_path() -> PathBuf {
+    std::env::var_os("VECSEARCH_INDEX")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("vecsearch.vsx"))
+}
+
+fn index(a: IndexArgs) -> Result<Outcome> {
+    let out = a.index.clone().unwrap_or_else(default_index_path);
+    let include = a
+        .include
+        .iter()
+        .map(|g| glob::Pattern::new(g).with_context(|| format!("--include {g:?} is not a valid glob")))
+        .collect::<Result<Vec<_>>>()?;
+    let opts = BuildOptions {
+        embedder: EmbedderSettings {
+            dim: a.dim,
+            seed: a.seed,
+            ..Default::default()
+        },
+        kind: match a.kind {
+            KindArg::Flat => IndexKind::Flat,
+            KindArg::Hnsw => IndexKind::Hnsw,
+        },
+        walk: WalkOptions {
+            include,
+            max_file_bytes: a.max_file_bytes,
+        },
+    };
+    let reporter = progress::Bar::new(a.quiet);
+    let (mut index, report) = Index::build(&a.paths, &opts, &reporter)?;
+    let bytes = index.save(&out)?;
+    eprintln!(
+        "indexed {} passages from {} documents in {:.2} s (dim {}, {}) → {} ({})",
+        report.passages,
+        report.documents,
+        report.seconds,
+        a.dim,
+        opts.kind.name(),
+        out.display(),
+        print::human_bytes(bytes),
+    );
+    if !report.skipped.is_empty() {
+        eprintln!("skipped {} file(s); see the warnings above", report.skipped.len());
+    }
+    Ok(Outcome::Hits)
+}
+
+/// Opens `--index`, else the default index, else the built-in sample.
+fn open_index(explicit: Option<&Path>) -> Result<Index> {
+    if let Some(p) = explicit {
+        return Ok(Index::open(p)?);
+    }
+    let default = default_index_path();
+    if default.exists() {
+        return Ok(Index::open(&default)?);
+    }
+    eprintln!(
+        "vecsearch: no index at {}; searching the built-in sample corpus (build your own with `vecsearch index PATH`)",
+        default.display()
+    );
+    Ok(Index::sample(&BuildOptions::default())?)
+}
+
+fn search(a: SearchArgs) -> Result<Outcome> {
+    let opts = SearchOptions {
+        k: a.k,
+        lang: a.lang.clone(),
+        rerank: !a.no_rerank,
+    };
+    if a.k == 0 {
+        bail!("-k must be at least 1");
+    }
+    if let Some(q) = &a.query {
+        if q.trim().is_empty() {
+            bail!("empty query");
+        }
+    }
+    let index = open_index(a.index.as_deref())?;
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let mut any = false;
+    if let Some(qfile) = &a.queries {
+        let text = std::fs::read(qfile).with_context(|| format!("{}", qfile.display()))?;
+        let text = String::from_utf8(text)
+            .map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", qfile.display()))?;
+        let lines: Vec<(usize, String)> = text
+            .lines()
+            .enumerate()
+            .filter(|(_, l)| !l.trim().is_empty())
+            .map(|(i, l)| (i, l.to_string()))
+            .collect();
+        if lines.is_empty() {
+            bail!("{}: no queries in the file", qfile.display());
+        }
+        let queries: Vec<String> = lines.iter().map(|(_, q)| q.clone()).collect();
+        let results = index.search_batch(&queries, &opts);
+        let mut errors = 0;
+        for ((line, q), r) in lines.iter().zip(results) {
+            match r {
+                Ok(hits) => {
+                    any |= !hits.is_empty();
+                    print::hits(&mut out, &index, q, Some(*line), &hits, a.json, color)?;
+                }
+                Err(vecsearch::Error::InvalidArgument(m)) => bail!(m),
+                Err(e) => {
+                    errors += 1;
+                    out.flush().ok();
+                    eprintln!("vecsearch: warning: {}:{}: {e}", qfile.display(), line + 1);
+                }
+            }
+        }
+        if errors == lines.len() {
+            bail!("{}: none of the queries has searchable words", qfile.display());
+        }
+    } else {
+        let q = a.query.as_deref().expect("clap requires a query");
+        let hits = index.search(q, &opts)?;
+        any = !hits.is_empty();
+        print::hits(&mut out, &index, q, None, &hits, a.json, color)?;
+    }
+    print::finish(out)?;
+    Ok(if any { Outcome::Hits } else { Outcome::NoHits })
+}
+
+fn info(a: InfoArgs) -> Result<Outcome> {
+    let index = open_index(a.index.as_deref())?;
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    print::info(&mut out, &index.info(), a.json)?;
+    print::finish(out)?;
+    Ok(Outcome::Hits)
+}

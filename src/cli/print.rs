@@ -1,0 +1,149 @@
+//! Printers: human text (with highlighted query terms on a terminal) and
+//! JSON lines for scripts.
+
+use std::io::{self, Write};
+
+use anyhow::Result;
+use serde::Serialize;
+use vecsearch::{Hit, Index, IndexInfo};
+
+const MAX_TEXT_CHARS: usize = 400;
+
+#[derive(Serialize)]
+struct JsonHit<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_id: Option<usize>,
+    rank: usize,
+    score: f32,
+    doc: &'a str,
+    line_start: u32,
+    line_end: u32,
+    lang: &'a str,
+    text: &'a str,
+    byte_start: u64,
+    byte_end: u64,
+    passage: u32,
+}
+
+pub fn hits(
+    out: &mut dyn Write,
+    index: &Index,
+    query: &str,
+    query_id: Option<usize>,
+    hits: &[Hit],
+    json: bool,
+    color: bool,
+) -> Result<()> {
+    if json {
+        for h in hits {
+            let j = JsonHit {
+                query_id,
+                rank: h.rank,
+                score: h.score,
+                doc: &h.doc,
+                line_start: h.line_start,
+                line_end: h.line_end,
+                lang: &h.lang,
+                text: &h.text,
+                byte_start: h.byte_start,
+                byte_end: h.byte_end,
+                passage: h.passage,
+            };
+            serde_json::to_writer(&mut *out, &j)?;
+            out.write_all(b"\n")?;
+        }
+        return Ok(());
+    }
+    if let Some(id) = query_id {
+        writeln!(out, "# query {id}: {query}")?;
+    }
+    for h in hits {
+        let loc = if h.line_start == h.line_end {
+            format!("{}:{}", h.doc, h.line_start)
+        } else {
+            format!("{}:{}-{}", h.doc, h.line_start, h.line_end)
+        };
+        if color {
+            writeln!(out, "{:.4}  \x1b[35m{loc}\x1b[0m  \x1b[2m[{}]\x1b[0m", h.score, h.lang)?;
+        } else {
+            writeln!(out, "{:.4}  {loc}  [{}]", h.score, h.lang)?;
+        }
+        let marks = if color { index.highlight(query, &h.text) } else { Vec::new() };
+        writeln!(out, "        {}", render(&h.text, &marks))?;
+    }
+    Ok(())
+}
+
+/// One line of passage text, shortened, with `marks` in bold red.
+fn render(text: &str, marks: &[(usize, usize)]) -> String {
+    let mut s = String::new();
+    let mut chars = 0;
+    let mut mark = marks.iter().peekable();
+    let mut open = false;
+    for (i, c) in text.char_indices() {
+        if chars == MAX_TEXT_CHARS {
+            s.push('…');
+            break;
+        }
+        if open && mark.peek().is_some_and(|m| i >= m.1) {
+            s.push_str("\x1b[0m");
+            open = false;
+            mark.next();
+        }
+        if !open && mark.peek().is_some_and(|m| i >= m.0 && i < m.1) {
+            s.push_str("\x1b[1;31m");
+            open = true;
+        }
+        s.push(if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c });
+        chars += 1;
+    }
+    if open {
+        s.push_str("\x1b[0m");
+    }
+    s
+}
+
+pub fn info(out: &mut dyn Write, info: &IndexInfo, json: bool) -> Result<()> {
+    if json {
+        serde_json::to_writer(&mut *out, info)?;
+        out.write_all(b"\n")?;
+        return Ok(());
+    }
+    writeln!(out, "passages        {}", info.passages)?;
+    writeln!(out, "documents       {}", info.documents)?;
+    let langs: Vec<String> = info.languages.iter().map(|(l, n)| format!("{l} {n}")).collect();
+    writeln!(out, "languages       {}", langs.join(", "))?;
+    writeln!(out, "dim             {}", info.dim)?;
+    writeln!(out, "kind            {}", info.kind)?;
+    match info.bytes {
+        Some(b) => writeln!(out, "bytes           {b} ({})", human_bytes(b))?,
+        None => writeln!(out, "bytes           (in memory, not saved)")?,
+    }
+    writeln!(out, "format version  {}", info.format_version)?;
+    writeln!(out, "terms           {}", info.terms)?;
+    writeln!(out, "kernel          {}", info.kernel)?;
+    Ok(())
+}
+
+pub fn human_bytes(b: u64) -> String {
+    const UNITS: [&str; 5] = ["B", "KiB", "MiB", "GiB", "TiB"];
+    let mut v = b as f64;
+    let mut u = 0;
+    while v >= 1024.0 && u + 1 < UNITS.len() {
+        v /= 1024.0;
+        u += 1;
+    }
+    if u == 0 {
+        format!("{b} B")
+    } else {
+        format!("{v:.1} {}", UNITS[u])
+    }
+}
+
+/// Flushes stdout; a reader that went away (`| head`) is not an error.
+pub fn finish(mut out: impl Write) -> Result<()> {
+    match out.flush() {
+        Err(e) if e.kind() == io::ErrorKind::BrokenPipe => Ok(()),
+        r => Ok(r?),
+    }
+}
