@@ -1,0 +1,162 @@
+//! End-to-end behaviour of the binary: indexing, searching, output
+//! contracts and exit codes.
+
+mod common;
+
+use common::*;
+use serde_json::Value;
+
+fn json_lines(s: &str) -> Vec<Value> {
+    s.lines().map(|l| serde_json::from_str(l).expect("valid JSON line")).collect()
+}
+
+#[test]
+fn seeds_rank_the_two_passages_with_the_term_first() {
+    let Some(seeds) = seeds() else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let r = run_in(dir.path(), &["index", seeds.to_str().unwrap(), "--index", "s.vsx"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run_in(dir.path(), &["search", "ベクトルデータベース", "--index", "s.vsx", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hits = json_lines(&r.stdout);
+    let top: Vec<(String, u64)> = hits[..2]
+        .iter()
+        .map(|h| (h["doc"].as_str().unwrap().to_string(), h["line_start"].as_u64().unwrap()))
+        .collect();
+    for (doc, _) in &top {
+        assert!(doc.ends_with("000_c88bb5c02b81590e.txt"), "{top:?}");
+    }
+    let mut lines: Vec<u64> = top.iter().map(|t| t.1).collect();
+    lines.sort();
+    assert_eq!(lines, [18, 32], "{top:?}");
+    for h in &hits[..2] {
+        assert!(h["text"].as_str().unwrap().contains("ベクトルデータベース"));
+    }
+}
+
+#[test]
+fn json_fields_and_exit_codes() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    let r = run_in(dir.path(), &["index", corpus.to_str().unwrap(), "--index", "n.vsx"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run_in(dir.path(), &["search", "vector database", "--index", "n.vsx", "--json", "-k", "3"]);
+    assert_eq!(r.code, 0);
+    let hits = json_lines(&r.stdout);
+    assert!(!hits.is_empty() && hits.len() <= 3);
+    for (i, h) in hits.iter().enumerate() {
+        for f in ["rank", "score", "doc", "line_start", "line_end", "lang", "text"] {
+            assert!(h.get(f).is_some(), "missing {f} in {h}");
+        }
+        assert_eq!(h["rank"].as_u64().unwrap(), i as u64 + 1);
+        assert!(h.get("query_id").is_none());
+    }
+    assert!(hits[0]["doc"].as_str().unwrap().ends_with("a.md"));
+    assert_eq!(hits[0]["lang"], "en");
+    // The front matter is stripped but still counted in line numbers.
+    assert_eq!(hits[0]["line_start"], 6);
+    // No hits: exit 1 and nothing on stdout.
+    let r = run_in(dir.path(), &["search", "zzyzx", "--index", "n.vsx"]);
+    assert_eq!(r.code, 1, "{}", r.stderr);
+    assert!(r.stdout.is_empty());
+    // Human output names doc:line and language.
+    let r = run_in(dir.path(), &["search", "ベクトルデータベース", "--index", "n.vsx"]);
+    assert_eq!(r.code, 0);
+    assert!(r.stdout.contains("b.txt:1") && r.stdout.contains("[ja]"), "{}", r.stdout);
+}
+
+#[test]
+fn lang_filter() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    run_in(dir.path(), &["index", corpus.to_str().unwrap(), "--index", "n.vsx"]);
+    let r = run_in(dir.path(), &["search", "向量 vector ベクトル données", "--index", "n.vsx", "--json", "--lang", "zh"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hits = json_lines(&r.stdout);
+    assert!(!hits.is_empty());
+    assert!(hits.iter().all(|h| h["lang"].as_str().unwrap().starts_with("zh")), "{hits:?}");
+    let r = run_in(dir.path(), &["search", "vector", "--index", "n.vsx", "--lang", "!!"]);
+    assert_error(&r);
+}
+
+#[test]
+fn queries_file_answers_every_line_with_query_ids() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    run_in(dir.path(), &["index", corpus.to_str().unwrap(), "--index", "n.vsx"]);
+    std::fs::write(dir.path().join("q.txt"), "vector database\n\nベクトル\nflat index\n").unwrap();
+    let r = run_in(dir.path(), &["search", "--queries", "q.txt", "--index", "n.vsx", "--json", "-k", "2"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let hits = json_lines(&r.stdout);
+    let ids: std::collections::BTreeSet<u64> =
+        hits.iter().map(|h| h["query_id"].as_u64().unwrap()).collect();
+    assert_eq!(ids.into_iter().collect::<Vec<_>>(), [0, 2, 3]);
+    // Each query's answers match a single search of the same text.
+    let single = run_in(dir.path(), &["search", "flat index", "--index", "n.vsx", "--json", "-k", "2"]);
+    let single = json_lines(&single.stdout);
+    let batch: Vec<&Value> = hits.iter().filter(|h| h["query_id"] == 3).collect();
+    assert_eq!(batch.len(), single.len());
+    for (b, s) in batch.iter().zip(&single) {
+        assert_eq!(b["doc"], s["doc"]);
+        assert_eq!(b["line_start"], s["line_start"]);
+        assert_eq!(b["score"], s["score"]);
+    }
+}
+
+#[test]
+fn rebuilds_are_byte_identical_and_reload_answers_the_same() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    let c = corpus.to_str().unwrap();
+    run_in(dir.path(), &["index", c, "--index", "one.vsx", "--dim", "256"]);
+    run_in(dir.path(), &["index", c, "--index", "two.vsx", "--dim", "256"]);
+    let one = std::fs::read(dir.path().join("one.vsx")).unwrap();
+    let two = std::fs::read(dir.path().join("two.vsx")).unwrap();
+    assert!(one == two, "two builds of the same corpus differ");
+    let a = run_in(dir.path(), &["search", "nearest neighbour", "--index", "one.vsx", "--json"]);
+    let b = run_in(dir.path(), &["search", "nearest neighbour", "--index", "two.vsx", "--json"]);
+    assert_eq!(a.code, 0);
+    assert_eq!(a.stdout, b.stdout);
+}
+
+#[test]
+fn info_reports_the_index() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    run_in(dir.path(), &["index", corpus.to_str().unwrap(), "--index", "n.vsx", "--dim", "512"]);
+    let r = run_in(dir.path(), &["info", "--index", "n.vsx", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
+    assert_eq!(v["documents"], 3);
+    assert_eq!(v["dim"], 512);
+    assert_eq!(v["kind"], "flat");
+    assert_eq!(v["format_version"], 1);
+    assert_eq!(
+        v["bytes"].as_u64().unwrap(),
+        std::fs::metadata(dir.path().join("n.vsx")).unwrap().len()
+    );
+    assert!(v["passages"].as_u64().unwrap() >= 7);
+    let r = run_in(dir.path(), &["info", "--index", "n.vsx"]);
+    assert!(r.stdout.contains("passages") && r.stdout.contains("format version"));
+}
+
+#[test]
+fn default_index_location_and_sample_fallback() {
+    let dir = tempfile::tempdir().unwrap();
+    // No index anywhere: the built-in sample corpus answers.
+    let r = run_in(dir.path(), &["search", "ベクトルデータベース", "--json"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stderr.contains("built-in sample"), "{}", r.stderr);
+    let hits = json_lines(&r.stdout);
+    assert!(hits[0]["doc"].as_str().unwrap().starts_with("data/sample/"));
+    assert!(hits[0]["text"].as_str().unwrap().contains("ベクトルデータベース"));
+    // `index` without --index writes ./vecsearch.vsx, which search then uses.
+    let corpus = write_corpus(dir.path());
+    let r = run_in(dir.path(), &["index", corpus.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(dir.path().join("vecsearch.vsx").exists());
+    let r = run_in(dir.path(), &["search", "flat index", "--json"]);
+    assert_eq!(r.code, 0);
+    assert!(!r.stderr.contains("built-in sample"));
+    assert!(json_lines(&r.stdout)[0]["doc"].as_str().unwrap().contains("notes"));
+}

@@ -1,0 +1,74 @@
+//! Helpers for black-box tests: run the real binary in a temp folder.
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+pub fn bin() -> Command {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_vecsearch"));
+    c.env_remove("VECSEARCH_INDEX").env("NO_COLOR", "1");
+    c
+}
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl From<Output> for Run {
+    fn from(o: Output) -> Self {
+        Run {
+            code: o.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&o.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&o.stderr).into_owned(),
+        }
+    }
+}
+
+pub fn run_in(dir: &Path, args: &[&str]) -> Run {
+    bin().current_dir(dir).args(args).output().expect("binary runs").into()
+}
+
+/// Asserts exit 2 with exactly one line on stderr, and returns that line.
+pub fn assert_error(r: &Run) -> String {
+    assert_eq!(r.code, 2, "expected exit 2; stderr: {}", r.stderr);
+    let lines: Vec<&str> = r.stderr.lines().collect();
+    assert_eq!(lines.len(), 1, "expected one stderr line, got: {:?}", r.stderr);
+    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+    lines[0].to_string()
+}
+
+/// The shared seed corpus, when this checkout sits beside it.
+pub fn seeds() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/seeds");
+    if p.is_dir() {
+        Some(p)
+    } else {
+        eprintln!("skipped: ../shared/corpus/seeds is not here (it exists only in the project's workspace and CI)");
+        None
+    }
+}
+
+/// A small multilingual corpus written by the test itself.
+pub fn write_corpus(dir: &Path) -> PathBuf {
+    let root = dir.join("notes");
+    std::fs::create_dir_all(root.join("sub")).unwrap();
+    std::fs::write(
+        root.join("a.md"),
+        "---\ntitle: notes\n---\n# Vector databases\n\nA vector database stores embeddings and answers nearest neighbour queries.\n\n- HNSW builds a layered graph for approximate search.\n- A flat index scans every vector exactly.\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("sub/b.txt"),
+        "ベクトルデータベースは埋め込みを保存し、近傍検索に答える。\n\n全文検索は単語の索引を使う。\n",
+    )
+    .unwrap();
+    std::fs::write(
+        root.join("sub/c.md"),
+        "Les bases de données vectorielles stockent des plongements.\n\n向量数据库存储嵌入向量。\n",
+    )
+    .unwrap();
+    std::fs::write(root.join("ignored.rs"), "fn main() {}\n").unwrap();
+    root
+}
