@@ -1,5 +1,4 @@
 //! vecsearch: offline multilingual semantic search.
-pub mod vector;
 pub mod corpus;
 pub mod embed;
 mod engine;
@@ -7,6 +6,7 @@ pub mod error;
 pub mod index;
 pub mod store;
 pub mod text;
+pub mod vector;
 
 pub use engine::{
     sample, BuildOptions, BuildReport, DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind,

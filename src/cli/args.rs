@@ -65,7 +65,11 @@ pub struct IndexArgs {
 #[derive(Debug, Args)]
 pub struct SearchArgs {
     /// What to look for, in any language.
-    #[arg(value_name = "QUERY", required_unless_present = "queries", conflicts_with = "queries")]
+    #[arg(
+        value_name = "QUERY",
+        required_unless_present = "queries",
+        conflicts_with = "queries"
+    )]
     pub query: Option<String>,
     /// Answer every line of FILE as a query (in parallel).
     #[arg(long, value_name = "FILE")]

@@ -27,9 +27,20 @@ pub fn run() -> Result<Outcome> {
         Ok(c) => c,
         Err(e) => {
             use clap::error::ErrorKind;
-            if matches!(e.kind(), ErrorKind::DisplayHelp | ErrorKind::DisplayVersion | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand) {
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) {
                 print!("{e}");
-                std::process::exit(if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand { 2 } else { 0 });
+                std::process::exit(
+                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                        2
+                    } else {
+                        0
+                    },
+                );
             }
             let first = e.to_string();
             let first = first.lines().next().unwrap_or("bad arguments");
@@ -55,7 +66,9 @@ fn index(a: IndexArgs) -> Result<Outcome> {
     let include = a
         .include
         .iter()
-        .map(|g| glob::Pattern::new(g).with_context(|| format!("--include {g:?} is not a valid glob")))
+        .map(|g| {
+            glob::Pattern::new(g).with_context(|| format!("--include {g:?} is not a valid glob"))
+        })
         .collect::<Result<Vec<_>>>()?;
     let opts = BuildOptions {
         embedder: EmbedderSettings {
@@ -86,7 +99,10 @@ fn index(a: IndexArgs) -> Result<Outcome> {
         print::human_bytes(bytes),
     );
     if !report.skipped.is_empty() {
-        eprintln!("skipped {} file(s); see the warnings above", report.skipped.len());
+        eprintln!(
+            "skipped {} file(s); see the warnings above",
+            report.skipped.len()
+        );
     }
     Ok(Outcome::Hits)
 }
@@ -157,7 +173,10 @@ fn search(a: SearchArgs) -> Result<Outcome> {
             }
         }
         if errors == lines.len() {
-            bail!("{}: none of the queries has searchable words", qfile.display());
+            bail!(
+                "{}: none of the queries has searchable words",
+                qfile.display()
+            );
         }
     } else {
         let q = a.query.as_deref().expect("clap requires a query");

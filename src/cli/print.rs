@@ -64,11 +64,19 @@ pub fn hits(
             format!("{}:{}-{}", h.doc, h.line_start, h.line_end)
         };
         if color {
-            writeln!(out, "{:.4}  \x1b[35m{loc}\x1b[0m  \x1b[2m[{}]\x1b[0m", h.score, h.lang)?;
+            writeln!(
+                out,
+                "{:.4}  \x1b[35m{loc}\x1b[0m  \x1b[2m[{}]\x1b[0m",
+                h.score, h.lang
+            )?;
         } else {
             writeln!(out, "{:.4}  {loc}  [{}]", h.score, h.lang)?;
         }
-        let marks = if color { index.highlight(query, &h.text) } else { Vec::new() };
+        let marks = if color {
+            index.highlight(query, &h.text)
+        } else {
+            Vec::new()
+        };
         writeln!(out, "        {}", render(&h.text, &marks))?;
     }
     Ok(())
@@ -77,10 +85,9 @@ pub fn hits(
 /// One line of passage text, shortened, with `marks` in bold red.
 fn render(text: &str, marks: &[(usize, usize)]) -> String {
     let mut s = String::new();
-    let mut chars = 0;
     let mut mark = marks.iter().peekable();
     let mut open = false;
-    for (i, c) in text.char_indices() {
+    for (chars, (i, c)) in text.char_indices().enumerate() {
         if chars == MAX_TEXT_CHARS {
             s.push('…');
             break;
@@ -94,8 +101,11 @@ fn render(text: &str, marks: &[(usize, usize)]) -> String {
             s.push_str("\x1b[1;31m");
             open = true;
         }
-        s.push(if c == '\n' || c == '\r' || c == '\t' { ' ' } else { c });
-        chars += 1;
+        s.push(if c == '\n' || c == '\r' || c == '\t' {
+            ' '
+        } else {
+            c
+        });
     }
     if open {
         s.push_str("\x1b[0m");
@@ -111,7 +121,11 @@ pub fn info(out: &mut dyn Write, info: &IndexInfo, json: bool) -> Result<()> {
     }
     writeln!(out, "passages        {}", info.passages)?;
     writeln!(out, "documents       {}", info.documents)?;
-    let langs: Vec<String> = info.languages.iter().map(|(l, n)| format!("{l} {n}")).collect();
+    let langs: Vec<String> = info
+        .languages
+        .iter()
+        .map(|(l, n)| format!("{l} {n}"))
+        .collect();
     writeln!(out, "languages       {}", langs.join(", "))?;
     writeln!(out, "dim             {}", info.dim)?;
     writeln!(out, "kind            {}", info.kind)?;

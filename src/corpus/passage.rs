@@ -114,7 +114,11 @@ fn is_table_separator(t: &str) -> bool {
 
 fn is_heading(t: &str) -> bool {
     let hashes = t.bytes().take_while(|&b| b == b'#').count();
-    (1..=6).contains(&hashes) && t[hashes..].chars().next().is_none_or(|c| c == ' ' || c == '\t')
+    (1..=6).contains(&hashes)
+        && t[hashes..]
+            .chars()
+            .next()
+            .is_none_or(|c| c == ' ' || c == '\t')
 }
 
 fn is_list_item(t: &str) -> bool {
@@ -171,7 +175,9 @@ impl Cutter<'_> {
             self.push(start, end);
             return;
         }
-        let count = |a: usize, b: usize| toks.partition_point(|&t| t < b) - toks.partition_point(|&t| t < a);
+        let count = |a: usize, b: usize| {
+            toks.partition_point(|&t| t < b) - toks.partition_point(|&t| t < a)
+        };
         // Pack whole sentences into windows; split a sentence that is itself
         // too long at token boundaries.
         let mut win_start = 0usize;
@@ -184,7 +190,9 @@ impl Cutter<'_> {
                 win_start = s;
             }
             win_end = e;
-            while count(win_start, win_end) > WINDOW_TOKENS || win_end - win_start > MAX_PASSAGE_BYTES {
+            while count(win_start, win_end) > WINDOW_TOKENS
+                || win_end - win_start > MAX_PASSAGE_BYTES
+            {
                 let first = toks.partition_point(|&t| t < win_start);
                 let mut cut = toks
                     .get(first + WINDOW_TOKENS)
@@ -249,7 +257,10 @@ mod tests {
     fn blocks_with_line_ranges() {
         let doc = "---\ntitle: x\n---\n# Title\n\nFirst para\ncontinues here.\n\n- item one\n- item two\n  more\n\n| a | b |\n|---|:-:|\n| 1 | 2 |\n";
         let p = cut_passages(doc);
-        let got: Vec<_> = p.iter().map(|p| (p.line_start, p.line_end, p.text.as_str())).collect();
+        let got: Vec<_> = p
+            .iter()
+            .map(|p| (p.line_start, p.line_end, p.text.as_str()))
+            .collect();
         assert_eq!(
             got,
             vec![

@@ -43,9 +43,7 @@ impl Idf {
     }
 
     pub fn df(&self, hash: u64) -> u32 {
-        self.hashes
-            .binary_search(&hash)
-            .map_or(0, |i| self.df[i])
+        self.hashes.binary_search(&hash).map_or(0, |i| self.df[i])
     }
 
     /// Smoothed idf, ln((1 + N) / (1 + df)) + 1: positive for every term, so

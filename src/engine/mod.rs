@@ -208,15 +208,16 @@ impl Index {
                 }
             }
         }
-        let (index, passages) = Self::from_documents(docs, opts, reporter).map_err(|e| match e {
-            Error::NoPassages { .. } if !report.skipped.is_empty() => Error::NoPassages {
-                reason: format!(
-                    "all {} file(s) were skipped or held no text",
-                    report.files_seen
-                ),
-            },
-            e => e,
-        })?;
+        let (index, passages) =
+            Self::from_documents(docs, opts, reporter).map_err(|e| match e {
+                Error::NoPassages { .. } if !report.skipped.is_empty() => Error::NoPassages {
+                    reason: format!(
+                        "all {} file(s) were skipped or held no text",
+                        report.files_seen
+                    ),
+                },
+                e => e,
+            })?;
         report.documents = index.docs.len();
         report.passages = passages;
         report.seconds = started.elapsed().as_secs_f64();
@@ -307,7 +308,9 @@ impl Index {
             .zip(&analyzed)
             .map(|((doc, p), (lang, _))| PassageMeta {
                 doc,
-                lang: langs.binary_search_by(|l| l.as_str().cmp(lang)).expect("collected above") as u16,
+                lang: langs
+                    .binary_search_by(|l| l.as_str().cmp(lang))
+                    .expect("collected above") as u16,
                 line_start: p.line_start,
                 line_end: p.line_end,
                 byte_start: p.byte_start,
@@ -317,7 +320,8 @@ impl Index {
             .collect();
         reporter.finish();
         let n = passages.len();
-        let flat = FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
+        let flat =
+            FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
         let index = Index {
             config: IndexConfig {
                 embedder: opts.embedder.clone(),
@@ -490,13 +494,19 @@ impl Index {
     /// highlighting.
     pub fn highlight(&self, query: &str, text: &str) -> Vec<(usize, usize)> {
         let analyzer = self.embedder.analyzer();
-        let terms: std::collections::HashSet<String> =
-            analyzer.analyze(query).into_iter().map(|t| t.term).collect();
+        let terms: std::collections::HashSet<String> = analyzer
+            .analyze(query)
+            .into_iter()
+            .map(|t| t.term)
+            .collect();
         let mut ranges: Vec<(usize, usize)> = Vec::new();
         analyzer.for_each_token(text, |term, s, e| {
             // Unigrams of a CJK query only light up inside a matched bigram.
             let cjk_single = term.chars().count() == 1
-                && term.chars().next().is_some_and(|c| text::script_of(c).is_cjk());
+                && term
+                    .chars()
+                    .next()
+                    .is_some_and(|c| text::script_of(c).is_cjk());
             if terms.contains(term) && !cjk_single {
                 ranges.push((s, e));
             }
@@ -520,13 +530,7 @@ impl Index {
         IndexInfo {
             passages: self.passages.len(),
             documents: self.docs.len(),
-            languages: self
-                .config
-                .langs
-                .iter()
-                .cloned()
-                .zip(counts)
-                .collect(),
+            languages: self.config.langs.iter().cloned().zip(counts).collect(),
             dim: self.config.embedder.dim,
             kind: self.config.kind.name(),
             bytes: self.file_bytes,

@@ -25,11 +25,20 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     w.add(SectionId::Docs, codec::encode(&index.docs));
     w.add(SectionId::Passages, codec::encode(&index.passages));
     w.add(SectionId::Idf, codec::encode(&index.idf));
-    w.add(SectionId::Vectors, bytemuck::cast_slice::<f32, u8>(index.flat.vectors()));
+    w.add(
+        SectionId::Vectors,
+        bytemuck::cast_slice::<f32, u8>(index.flat.vectors()),
+    );
     let (offsets, keys, weights) = index.sparse.parts();
-    w.add(SectionId::SparseOffsets, bytemuck::cast_slice::<u64, u8>(offsets));
+    w.add(
+        SectionId::SparseOffsets,
+        bytemuck::cast_slice::<u64, u8>(offsets),
+    );
     w.add(SectionId::SparseKeys, bytemuck::cast_slice::<u64, u8>(keys));
-    w.add(SectionId::SparseWeights, bytemuck::cast_slice::<f32, u8>(weights));
+    w.add(
+        SectionId::SparseWeights,
+        bytemuck::cast_slice::<f32, u8>(weights),
+    );
     w.save(path)
 }
 
@@ -51,7 +60,9 @@ pub(super) fn open(path: &Path) -> Result<Index> {
         || h.n_docs != docs.len() as u64
         || h.seed != config.embedder.seed
     {
-        return Err(corrupt("the header disagrees with the config section".into()));
+        return Err(corrupt(
+            "the header disagrees with the config section".into(),
+        ));
     }
     if dim == 0 || dim > crate::embed::MAX_DIM as usize {
         return Err(corrupt(format!("dimension {dim} is out of range")));

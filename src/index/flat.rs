@@ -64,7 +64,15 @@ impl FlatIndex {
         let chunks = rows.div_ceil(CHUNK_ROWS);
         (0..chunks)
             .into_par_iter()
-            .map(|c| self.scan(query, k, c * CHUNK_ROWS, ((c + 1) * CHUNK_ROWS).min(rows), filter))
+            .map(|c| {
+                self.scan(
+                    query,
+                    k,
+                    c * CHUNK_ROWS,
+                    ((c + 1) * CHUNK_ROWS).min(rows),
+                    filter,
+                )
+            })
             .reduce(|| TopK::new(k), TopK::merge)
             .into_sorted()
     }
@@ -83,7 +91,14 @@ impl FlatIndex {
         top.into_sorted()
     }
 
-    fn scan(&self, query: &[f32], k: usize, start: usize, end: usize, filter: Option<Filter>) -> TopK {
+    fn scan(
+        &self,
+        query: &[f32],
+        k: usize,
+        start: usize,
+        end: usize,
+        filter: Option<Filter>,
+    ) -> TopK {
         let mut top = TopK::new(k);
         let mut scores = vec![0.0f32; end - start];
         vector::dot_block(

@@ -58,7 +58,9 @@ impl SparseVectors {
         if offsets.len() != rows + 1 || offsets[0] != 0 {
             return Err("sparse offsets do not match the passage count".into());
         }
-        if keys.len() != weights.len() || *offsets.last().expect("rows + 1 > 0") != keys.len() as u64 {
+        if keys.len() != weights.len()
+            || *offsets.last().expect("rows + 1 > 0") != keys.len() as u64
+        {
             return Err("sparse arrays differ in length".into());
         }
         for w in offsets.windows(2) {

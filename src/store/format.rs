@@ -462,11 +462,17 @@ mod tests {
             let mut bad = good.clone();
             bad[i] ^= 0x40;
             std::fs::write(&path, &bad).unwrap();
-            assert!(MappedFile::open(&path, Verify::Full).is_err(), "flip at {i} went unnoticed");
+            assert!(
+                MappedFile::open(&path, Verify::Full).is_err(),
+                "flip at {i} went unnoticed"
+            );
         }
         for cut in 0..good.len() {
             std::fs::write(&path, &good[..cut]).unwrap();
-            assert!(MappedFile::open(&path, Verify::Full).is_err(), "cut at {cut} went unnoticed");
+            assert!(
+                MappedFile::open(&path, Verify::Full).is_err(),
+                "cut at {cut} went unnoticed"
+            );
         }
     }
 }

@@ -131,7 +131,10 @@ impl Analyzer {
         for (i, &(s, e)) in run.iter().enumerate() {
             // A single kana is a sound, not a word: Katakana unigrams only
             // add noise (the whole word and its bigrams carry the meaning).
-            let kana = t[s..e].chars().next().is_some_and(|c| script_of(c) == Script::Katakana);
+            let kana = t[s..e]
+                .chars()
+                .next()
+                .is_some_and(|c| script_of(c) == Script::Katakana);
             if self.settings.cjk_unigrams && (!kana || run.len() == 1) {
                 emit(&t[s..e], s, e);
             }

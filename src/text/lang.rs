@@ -165,6 +165,11 @@ mod tests {
         assert!(!lang_matches("zh-Hans", "zh-Hant"));
         assert!(!lang_matches("z", "zh-Hant"));
         assert!(lang_matches("FR", "fr"));
-        assert!(is_valid_tag("zh-Hant") && is_valid_tag("en") && !is_valid_tag("x") && !is_valid_tag("!!"));
+        assert!(
+            is_valid_tag("zh-Hant")
+                && is_valid_tag("en")
+                && !is_valid_tag("x")
+                && !is_valid_tag("!!")
+        );
     }
 }
