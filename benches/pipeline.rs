@@ -22,7 +22,9 @@ fn random_unit_rows(n: usize, dim: usize, seed: u64) -> AlignedVec {
     let mut v = AlignedVec::zeroed(n * dim);
     for row in v.as_mut_slice().chunks_mut(dim) {
         for f in row.iter_mut() {
-            x = x.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
             *f = ((x >> 40) as f32 / (1u64 << 24) as f32) - 0.5;
         }
         vector::normalize(row);
@@ -47,7 +49,10 @@ fn tokenize(c: &mut Criterion) {
 
 fn embed(c: &mut Criterion) {
     let text = sample_text();
-    let passages: Vec<&str> = text.split("\n\n").filter(|p| !p.trim().is_empty()).collect();
+    let passages: Vec<&str> = text
+        .split("\n\n")
+        .filter(|p| !p.trim().is_empty())
+        .collect();
     let mut g = c.benchmark_group("embed");
     g.throughput(Throughput::Elements(passages.len() as u64));
     for dim in [256u32, 1024] {

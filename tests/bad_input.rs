@@ -11,7 +11,10 @@ use common::*;
 
 fn indexed(dir: &Path) -> Vec<u8> {
     let corpus = write_corpus(dir);
-    let r = run_in(dir, &["index", corpus.to_str().unwrap(), "--index", "n.vsx"]);
+    let r = run_in(
+        dir,
+        &["index", corpus.to_str().unwrap(), "--index", "n.vsx"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     fs::read(dir.join("n.vsx")).unwrap()
 }
@@ -20,7 +23,10 @@ fn indexed(dir: &Path) -> Vec<u8> {
 fn missing_path() {
     let dir = tempfile::tempdir().unwrap();
     let line = assert_error(&run_in(dir.path(), &["index", "nope", "--index", "n.vsx"]));
-    assert!(line.contains("nope") && line.contains("no such file"), "{line}");
+    assert!(
+        line.contains("nope") && line.contains("no such file"),
+        "{line}"
+    );
     assert!(!dir.path().join("n.vsx").exists());
 }
 
@@ -37,13 +43,26 @@ fn empty_binary_and_non_utf8_files_are_skipped_with_warnings() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = write_corpus(dir.path());
     fs::write(corpus.join("empty.md"), "").unwrap();
-    fs::write(corpus.join("blob.txt"), [0x7f, b'E', b'L', b'F', 0, 0, 1, 2]).unwrap();
+    fs::write(
+        corpus.join("blob.txt"),
+        [0x7f, b'E', b'L', b'F', 0, 0, 1, 2],
+    )
+    .unwrap();
     fs::write(corpus.join("latin1.txt"), b"caf\xe9 cr\xe8me\n").unwrap();
-    let r = run_in(dir.path(), &["index", corpus.to_str().unwrap(), "--index", "n.vsx"]);
+    let r = run_in(
+        dir.path(),
+        &["index", corpus.to_str().unwrap(), "--index", "n.vsx"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    for (name, why) in [("empty.md", "empty"), ("blob.txt", "binary"), ("latin1.txt", "UTF-8")] {
+    for (name, why) in [
+        ("empty.md", "empty"),
+        ("blob.txt", "binary"),
+        ("latin1.txt", "UTF-8"),
+    ] {
         assert!(
-            r.stderr.lines().any(|l| l.contains("warning") && l.contains(name) && l.contains(why)),
+            r.stderr
+                .lines()
+                .any(|l| l.contains("warning") && l.contains(name) && l.contains(why)),
             "no warning for {name}: {}",
             r.stderr
         );
@@ -60,7 +79,15 @@ fn only_unusable_files_is_an_error() {
     fs::write(dir.path().join("empty.txt"), "").unwrap();
     let r = run_in(dir.path(), &["index", "empty.txt", "--index", "n.vsx"]);
     assert_eq!(r.code, 2);
-    assert!(r.stderr.lines().last().unwrap().contains("nothing to index"), "{}", r.stderr);
+    assert!(
+        r.stderr
+            .lines()
+            .last()
+            .unwrap()
+            .contains("nothing to index"),
+        "{}",
+        r.stderr
+    );
     assert!(!dir.path().join("n.vsx").exists());
 }
 
@@ -70,13 +97,29 @@ fn a_50_mb_file_on_one_line_is_indexed() {
     let word = "lorem ipsum dolor sit amet vector ";
     let line = word.repeat(50 * 1024 * 1024 / word.len());
     fs::write(dir.path().join("huge.txt"), &line).unwrap();
-    let r = run_in(dir.path(), &["index", "huge.txt", "--index", "h.vsx", "--dim", "64", "-q"]);
+    let r = run_in(
+        dir.path(),
+        &["index", "huge.txt", "--index", "h.vsx", "--dim", "64", "-q"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run_in(dir.path(), &["search", "vector", "--index", "h.vsx", "-k", "1", "--json"]);
+    let r = run_in(
+        dir.path(),
+        &["search", "vector", "--index", "h.vsx", "-k", "1", "--json"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stdout.contains("\"line_start\":1"));
     // And a size limit turns it into a warning, not a crash.
-    let r = run_in(dir.path(), &["index", "huge.txt", "--index", "h2.vsx", "--max-file-bytes", "1M"]);
+    let r = run_in(
+        dir.path(),
+        &[
+            "index",
+            "huge.txt",
+            "--index",
+            "h2.vsx",
+            "--max-file-bytes",
+            "1M",
+        ],
+    );
     assert_eq!(r.code, 2);
     assert!(r.stderr.contains("over the limit"), "{}", r.stderr);
 }
@@ -89,7 +132,10 @@ fn empty_and_punctuation_queries() {
     assert!(line.contains("empty query"), "{line}");
     let line = assert_error(&run_in(dir.path(), &["search", "   ", "--index", "n.vsx"]));
     assert!(line.contains("empty query"), "{line}");
-    let line = assert_error(&run_in(dir.path(), &["search", "?!… 。、", "--index", "n.vsx"]));
+    let line = assert_error(&run_in(
+        dir.path(),
+        &["search", "?!… 。、", "--index", "n.vsx"],
+    ));
     assert!(line.contains("no searchable words"), "{line}");
 }
 
@@ -120,20 +166,29 @@ fn files_that_are_not_good_indexes() {
         bad[at] ^= 0x01;
         fs::write(p("flip.vsx"), &bad).unwrap();
         let line = assert_error(&search("flip.vsx"));
-        assert!(line.contains("checksum") || line.contains("corrupt"), "flip at {at}: {line}");
+        assert!(
+            line.contains("checksum") || line.contains("corrupt"),
+            "flip at {at}: {line}"
+        );
     }
 
     let mut newer = good.clone();
     newer[8..12].copy_from_slice(&99u32.to_le_bytes());
     fs::write(p("v99.vsx"), &newer).unwrap();
     let line = assert_error(&search("v99.vsx"));
-    assert!(line.contains("version 99") && line.contains("newer"), "{line}");
+    assert!(
+        line.contains("version 99") && line.contains("newer"),
+        "{line}"
+    );
 
     let mut older = good.clone();
     older[8..12].copy_from_slice(&0u32.to_le_bytes());
     fs::write(p("v0.vsx"), &older).unwrap();
     let line = assert_error(&search("v0.vsx"));
-    assert!(line.contains("version 0") && line.contains("vecsearch index"), "{line}");
+    assert!(
+        line.contains("version 0") && line.contains("vecsearch index"),
+        "{line}"
+    );
 
     fs::create_dir(p("dir.vsx")).unwrap();
     assert_error(&search("dir.vsx"));
@@ -143,7 +198,10 @@ fn files_that_are_not_good_indexes() {
 fn bad_flags() {
     let dir = tempfile::tempdir().unwrap();
     indexed(dir.path());
-    let line = assert_error(&run_in(dir.path(), &["search", "vector", "--index", "n.vsx", "-k", "0"]));
+    let line = assert_error(&run_in(
+        dir.path(),
+        &["search", "vector", "--index", "n.vsx", "-k", "0"],
+    ));
     assert!(line.contains("-k"), "{line}");
     let line = assert_error(&run_in(dir.path(), &["search", "vector", "--frobnicate"]));
     assert!(line.contains("--frobnicate"), "{line}");
@@ -163,11 +221,21 @@ fn a_failed_rebuild_leaves_the_old_index_byte_for_byte() {
     for args in [
         vec!["index", "missing-folder", "--index", "n.vsx"],
         vec!["index", "notes", "--index", "n.vsx", "--dim", "0"],
-        vec!["index", "notes", "--index", "n.vsx", "--include", "[unclosed"],
+        vec![
+            "index",
+            "notes",
+            "--index",
+            "n.vsx",
+            "--include",
+            "[unclosed",
+        ],
     ] {
         let r = run_in(dir.path(), &args);
         assert_eq!(r.code, 2, "{args:?}: {}", r.stderr);
-        assert!(fs::read(dir.path().join("n.vsx")).unwrap() == before, "{args:?} changed the index");
+        assert!(
+            fs::read(dir.path().join("n.vsx")).unwrap() == before,
+            "{args:?} changed the index"
+        );
     }
     fs::create_dir(dir.path().join("empty")).unwrap();
     let r = run_in(dir.path(), &["index", "empty", "--index", "n.vsx"]);

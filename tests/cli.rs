@@ -7,21 +7,40 @@ use common::*;
 use serde_json::Value;
 
 fn json_lines(s: &str) -> Vec<Value> {
-    s.lines().map(|l| serde_json::from_str(l).expect("valid JSON line")).collect()
+    s.lines()
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect()
 }
 
 #[test]
 fn seeds_rank_the_two_passages_with_the_term_first() {
     let Some(seeds) = seeds() else { return };
     let dir = tempfile::tempdir().unwrap();
-    let r = run_in(dir.path(), &["index", seeds.to_str().unwrap(), "--index", "s.vsx"]);
+    let r = run_in(
+        dir.path(),
+        &["index", seeds.to_str().unwrap(), "--index", "s.vsx"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run_in(dir.path(), &["search", "ベクトルデータベース", "--index", "s.vsx", "--json"]);
+    let r = run_in(
+        dir.path(),
+        &[
+            "search",
+            "ベクトルデータベース",
+            "--index",
+            "s.vsx",
+            "--json",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let hits = json_lines(&r.stdout);
     let top: Vec<(String, u64)> = hits[..2]
         .iter()
-        .map(|h| (h["doc"].as_str().unwrap().to_string(), h["line_start"].as_u64().unwrap()))
+        .map(|h| {
+            (
+                h["doc"].as_str().unwrap().to_string(),
+                h["line_start"].as_u64().unwrap(),
+            )
+        })
         .collect();
     for (doc, _) in &top {
         assert!(doc.ends_with("000_c88bb5c02b81590e.txt"), "{top:?}");
@@ -38,14 +57,36 @@ fn seeds_rank_the_two_passages_with_the_term_first() {
 fn json_fields_and_exit_codes() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = write_corpus(dir.path());
-    let r = run_in(dir.path(), &["index", corpus.to_str().unwrap(), "--index", "n.vsx"]);
+    let r = run_in(
+        dir.path(),
+        &["index", corpus.to_str().unwrap(), "--index", "n.vsx"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run_in(dir.path(), &["search", "vector database", "--index", "n.vsx", "--json", "-k", "3"]);
+    let r = run_in(
+        dir.path(),
+        &[
+            "search",
+            "vector database",
+            "--index",
+            "n.vsx",
+            "--json",
+            "-k",
+            "3",
+        ],
+    );
     assert_eq!(r.code, 0);
     let hits = json_lines(&r.stdout);
     assert!(!hits.is_empty() && hits.len() <= 3);
     for (i, h) in hits.iter().enumerate() {
-        for f in ["rank", "score", "doc", "line_start", "line_end", "lang", "text"] {
+        for f in [
+            "rank",
+            "score",
+            "doc",
+            "line_start",
+            "line_end",
+            "lang",
+            "text",
+        ] {
             assert!(h.get(f).is_some(), "missing {f} in {h}");
         }
         assert_eq!(h["rank"].as_u64().unwrap(), i as u64 + 1);
@@ -60,22 +101,50 @@ fn json_fields_and_exit_codes() {
     assert_eq!(r.code, 1, "{}", r.stderr);
     assert!(r.stdout.is_empty());
     // Human output names doc:line and language.
-    let r = run_in(dir.path(), &["search", "ベクトルデータベース", "--index", "n.vsx"]);
+    let r = run_in(
+        dir.path(),
+        &["search", "ベクトルデータベース", "--index", "n.vsx"],
+    );
     assert_eq!(r.code, 0);
-    assert!(r.stdout.contains("b.txt:1") && r.stdout.contains("[ja]"), "{}", r.stdout);
+    assert!(
+        r.stdout.contains("b.txt:1") && r.stdout.contains("[ja]"),
+        "{}",
+        r.stdout
+    );
 }
 
 #[test]
 fn lang_filter() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = write_corpus(dir.path());
-    run_in(dir.path(), &["index", corpus.to_str().unwrap(), "--index", "n.vsx"]);
-    let r = run_in(dir.path(), &["search", "向量 vector ベクトル données", "--index", "n.vsx", "--json", "--lang", "zh"]);
+    run_in(
+        dir.path(),
+        &["index", corpus.to_str().unwrap(), "--index", "n.vsx"],
+    );
+    let r = run_in(
+        dir.path(),
+        &[
+            "search",
+            "向量 vector ベクトル données",
+            "--index",
+            "n.vsx",
+            "--json",
+            "--lang",
+            "zh",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let hits = json_lines(&r.stdout);
     assert!(!hits.is_empty());
-    assert!(hits.iter().all(|h| h["lang"].as_str().unwrap().starts_with("zh")), "{hits:?}");
-    let r = run_in(dir.path(), &["search", "vector", "--index", "n.vsx", "--lang", "!!"]);
+    assert!(
+        hits.iter()
+            .all(|h| h["lang"].as_str().unwrap().starts_with("zh")),
+        "{hits:?}"
+    );
+    let r = run_in(
+        dir.path(),
+        &["search", "vector", "--index", "n.vsx", "--lang", "!!"],
+    );
     assert_error(&r);
 }
 
@@ -83,16 +152,48 @@ fn lang_filter() {
 fn queries_file_answers_every_line_with_query_ids() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = write_corpus(dir.path());
-    run_in(dir.path(), &["index", corpus.to_str().unwrap(), "--index", "n.vsx"]);
-    std::fs::write(dir.path().join("q.txt"), "vector database\n\nベクトル\nflat index\n").unwrap();
-    let r = run_in(dir.path(), &["search", "--queries", "q.txt", "--index", "n.vsx", "--json", "-k", "2"]);
+    run_in(
+        dir.path(),
+        &["index", corpus.to_str().unwrap(), "--index", "n.vsx"],
+    );
+    std::fs::write(
+        dir.path().join("q.txt"),
+        "vector database\n\nベクトル\nflat index\n",
+    )
+    .unwrap();
+    let r = run_in(
+        dir.path(),
+        &[
+            "search",
+            "--queries",
+            "q.txt",
+            "--index",
+            "n.vsx",
+            "--json",
+            "-k",
+            "2",
+        ],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     let hits = json_lines(&r.stdout);
-    let ids: std::collections::BTreeSet<u64> =
-        hits.iter().map(|h| h["query_id"].as_u64().unwrap()).collect();
+    let ids: std::collections::BTreeSet<u64> = hits
+        .iter()
+        .map(|h| h["query_id"].as_u64().unwrap())
+        .collect();
     assert_eq!(ids.into_iter().collect::<Vec<_>>(), [0, 2, 3]);
     // Each query's answers match a single search of the same text.
-    let single = run_in(dir.path(), &["search", "flat index", "--index", "n.vsx", "--json", "-k", "2"]);
+    let single = run_in(
+        dir.path(),
+        &[
+            "search",
+            "flat index",
+            "--index",
+            "n.vsx",
+            "--json",
+            "-k",
+            "2",
+        ],
+    );
     let single = json_lines(&single.stdout);
     let batch: Vec<&Value> = hits.iter().filter(|h| h["query_id"] == 3).collect();
     assert_eq!(batch.len(), single.len());
@@ -108,13 +209,37 @@ fn rebuilds_are_byte_identical_and_reload_answers_the_same() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = write_corpus(dir.path());
     let c = corpus.to_str().unwrap();
-    run_in(dir.path(), &["index", c, "--index", "one.vsx", "--dim", "256"]);
-    run_in(dir.path(), &["index", c, "--index", "two.vsx", "--dim", "256"]);
+    run_in(
+        dir.path(),
+        &["index", c, "--index", "one.vsx", "--dim", "256"],
+    );
+    run_in(
+        dir.path(),
+        &["index", c, "--index", "two.vsx", "--dim", "256"],
+    );
     let one = std::fs::read(dir.path().join("one.vsx")).unwrap();
     let two = std::fs::read(dir.path().join("two.vsx")).unwrap();
     assert!(one == two, "two builds of the same corpus differ");
-    let a = run_in(dir.path(), &["search", "nearest neighbour", "--index", "one.vsx", "--json"]);
-    let b = run_in(dir.path(), &["search", "nearest neighbour", "--index", "two.vsx", "--json"]);
+    let a = run_in(
+        dir.path(),
+        &[
+            "search",
+            "nearest neighbour",
+            "--index",
+            "one.vsx",
+            "--json",
+        ],
+    );
+    let b = run_in(
+        dir.path(),
+        &[
+            "search",
+            "nearest neighbour",
+            "--index",
+            "two.vsx",
+            "--json",
+        ],
+    );
     assert_eq!(a.code, 0);
     assert_eq!(a.stdout, b.stdout);
 }
@@ -123,7 +248,17 @@ fn rebuilds_are_byte_identical_and_reload_answers_the_same() {
 fn info_reports_the_index() {
     let dir = tempfile::tempdir().unwrap();
     let corpus = write_corpus(dir.path());
-    run_in(dir.path(), &["index", corpus.to_str().unwrap(), "--index", "n.vsx", "--dim", "512"]);
+    run_in(
+        dir.path(),
+        &[
+            "index",
+            corpus.to_str().unwrap(),
+            "--index",
+            "n.vsx",
+            "--dim",
+            "512",
+        ],
+    );
     let r = run_in(dir.path(), &["info", "--index", "n.vsx", "--json"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let v: Value = serde_json::from_str(r.stdout.trim()).unwrap();
@@ -149,7 +284,10 @@ fn default_index_location_and_sample_fallback() {
     assert!(r.stderr.contains("built-in sample"), "{}", r.stderr);
     let hits = json_lines(&r.stdout);
     assert!(hits[0]["doc"].as_str().unwrap().starts_with("data/sample/"));
-    assert!(hits[0]["text"].as_str().unwrap().contains("ベクトルデータベース"));
+    assert!(hits[0]["text"]
+        .as_str()
+        .unwrap()
+        .contains("ベクトルデータベース"));
     // `index` without --index writes ./vecsearch.vsx, which search then uses.
     let corpus = write_corpus(dir.path());
     let r = run_in(dir.path(), &["index", corpus.to_str().unwrap()]);
@@ -158,5 +296,8 @@ fn default_index_location_and_sample_fallback() {
     let r = run_in(dir.path(), &["search", "flat index", "--json"]);
     assert_eq!(r.code, 0);
     assert!(!r.stderr.contains("built-in sample"));
-    assert!(json_lines(&r.stdout)[0]["doc"].as_str().unwrap().contains("notes"));
+    assert!(json_lines(&r.stdout)[0]["doc"]
+        .as_str()
+        .unwrap()
+        .contains("notes"));
 }

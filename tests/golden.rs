@@ -9,7 +9,12 @@ use std::path::Path;
 
 use common::*;
 
-const QUERIES: &[&str] = &["vector", "ベクトルデータベース", "向量資料庫", "données vectorielles"];
+const QUERIES: &[&str] = &[
+    "vector",
+    "ベクトルデータベース",
+    "向量資料庫",
+    "données vectorielles",
+];
 
 fn data() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data"))
@@ -18,7 +23,10 @@ fn data() -> &'static Path {
 fn answers(index: &Path) -> String {
     let mut out = String::new();
     for q in QUERIES {
-        let r = run_in(data(), &["search", q, "--index", index.to_str().unwrap(), "--json"]);
+        let r = run_in(
+            data(),
+            &["search", q, "--index", index.to_str().unwrap(), "--json"],
+        );
         assert!(r.code <= 1, "{}", r.stderr);
         out.push_str(&r.stdout);
     }
@@ -33,7 +41,14 @@ fn golden_v1_file_still_opens_answers_and_is_reproduced() {
     let fresh = tmp.path().join("fresh.vsx");
     let r = run_in(
         data(),
-        &["index", "golden_corpus", "--index", fresh.to_str().unwrap(), "--dim", "64"],
+        &[
+            "index",
+            "golden_corpus",
+            "--index",
+            fresh.to_str().unwrap(),
+            "--dim",
+            "64",
+        ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     if std::env::var_os("VECSEARCH_BLESS").is_some() {
@@ -42,7 +57,11 @@ fn golden_v1_file_still_opens_answers_and_is_reproduced() {
         eprintln!("blessed {}", golden.display());
     }
     let want = std::fs::read_to_string(&expected).expect("golden answers exist");
-    assert_eq!(answers(&golden), want, "the golden index answers differently");
+    assert_eq!(
+        answers(&golden),
+        want,
+        "the golden index answers differently"
+    );
     assert!(
         std::fs::read(&fresh).unwrap() == std::fs::read(&golden).unwrap(),
         "today's writer no longer reproduces the golden v1 file byte for byte"

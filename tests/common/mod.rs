@@ -27,14 +27,24 @@ impl From<Output> for Run {
 }
 
 pub fn run_in(dir: &Path, args: &[&str]) -> Run {
-    bin().current_dir(dir).args(args).output().expect("binary runs").into()
+    bin()
+        .current_dir(dir)
+        .args(args)
+        .output()
+        .expect("binary runs")
+        .into()
 }
 
 /// Asserts exit 2 with exactly one line on stderr, and returns that line.
 pub fn assert_error(r: &Run) -> String {
     assert_eq!(r.code, 2, "expected exit 2; stderr: {}", r.stderr);
     let lines: Vec<&str> = r.stderr.lines().collect();
-    assert_eq!(lines.len(), 1, "expected one stderr line, got: {:?}", r.stderr);
+    assert_eq!(
+        lines.len(),
+        1,
+        "expected one stderr line, got: {:?}",
+        r.stderr
+    );
     assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     lines[0].to_string()
 }
