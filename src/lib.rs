@@ -26,6 +26,7 @@
 //! `corpus`, `embed` (which uses `text`), `index` (which uses `vector`) and
 //! `store`; none of them knows the command line.
 
+pub mod annfiles;
 pub mod corpus;
 pub mod embed;
 mod engine;

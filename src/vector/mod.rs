@@ -2,10 +2,14 @@
 //!
 //! This module is a leaf: it knows nothing of words, passages or files. Every
 //! SIMD kernel has a scalar twin in [`scalar`] that tests compare it against.
+//! The kernel set is picked once per process: the fastest one the CPU
+//! supports, unless `VECSEARCH_KERNEL=scalar|avx2|avx512` asks for another.
 
 mod aligned;
 pub mod scalar;
 mod slab;
+#[cfg(target_arch = "x86_64")]
+mod x86;
 
 pub use aligned::AlignedVec;
 pub use slab::{Slab, SlabError};
@@ -22,17 +26,64 @@ pub struct Kernels {
     /// Scores one query against `out.len()` consecutive rows of `block`
     /// (row length = `query.len()`).
     pub dot_block: fn(&[f32], &[f32], &mut [f32]),
+    /// `dot_tile(queries, vectors, dim, out)` scores every one of the
+    /// `nq = queries.len() / dim` queries against every one of the
+    /// `nv = vectors.len() / dim` rows: `out[i * nv + j] = query_i · row_j`.
+    /// With `dim == 0` every score is zero and `out` is zero-filled.
+    pub dot_tile: fn(&[f32], &[f32], usize, &mut [f32]),
 }
 
-/// Every kernel set this machine can run, scalar first.
+impl std::fmt::Debug for Kernels {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Kernels({})", self.name)
+    }
+}
+
+/// Queries per [`dot_tile`] call that keep the SIMD kernels compute-bound:
+/// enough queries that each row, once in L1, feeds many multiply-adds.
+pub const TILE_QUERIES: usize = 64;
+
+/// Rows per [`dot_tile`] call. At dim 256, 256 rows are 256 KiB, which stays
+/// in L2 while all [`TILE_QUERIES`] queries pass over it; the kernels split
+/// the tile further so the working set of the inner loop fits L1.
+pub const TILE_ROWS: usize = 256;
+
+/// Name of the environment variable that forces a kernel set.
+pub const KERNEL_ENV: &str = "VECSEARCH_KERNEL";
+
+/// Every kernel set this machine can run, scalar first, fastest last.
 pub fn available() -> Vec<Kernels> {
-    vec![scalar::KERNELS]
+    #[allow(unused_mut)]
+    let mut all = vec![scalar::KERNELS];
+    #[cfg(target_arch = "x86_64")]
+    all.extend([x86::avx2(), x86::avx512()].into_iter().flatten());
+    all
 }
 
-/// The fastest kernel set this machine supports.
+/// The kernel set called `name`, if this machine can run it.
+pub fn by_name(name: &str) -> Option<Kernels> {
+    available().into_iter().find(|k| k.name == name)
+}
+
+/// `requested` if it names an available set, otherwise the fastest, so a
+/// typo or an old CPU degrades to working code rather than a panic.
+fn choose(requested: Option<&str>, available: &[Kernels]) -> Kernels {
+    let fastest = *available.last().expect("scalar kernels always exist");
+    requested
+        .map(str::trim)
+        .and_then(|name| available.iter().find(|k| k.name.eq_ignore_ascii_case(name)))
+        .copied()
+        .unwrap_or(fastest)
+}
+
+/// The kernel set every free function here uses: the fastest this machine
+/// supports, or the one named by `VECSEARCH_KERNEL` (read once).
 pub fn best() -> &'static Kernels {
     static BEST: OnceLock<Kernels> = OnceLock::new();
-    BEST.get_or_init(|| *available().last().expect("scalar kernels always exist"))
+    BEST.get_or_init(|| {
+        let requested = std::env::var(KERNEL_ENV).ok();
+        choose(requested.as_deref(), &available())
+    })
 }
 
 /// Dot product with the best kernel for this machine.
@@ -47,11 +98,333 @@ pub fn dot_block(query: &[f32], block: &[f32], out: &mut [f32]) {
     (best().dot_block)(query, block, out)
 }
 
+/// Scores a tile of queries against a tile of rows; see [`Kernels::dot_tile`].
+#[inline]
+pub fn dot_tile(queries: &[f32], vectors: &[f32], dim: usize, out: &mut [f32]) {
+    (best().dot_tile)(queries, vectors, dim, out)
+}
+
+/// Checks the slice lengths every `dot_tile` kernel relies on and returns
+/// `(nq, nv)`, or `None` after zero-filling `out` when `dim == 0`.
+pub(crate) fn tile_shape(
+    queries: &[f32],
+    vectors: &[f32],
+    dim: usize,
+    out: &mut [f32],
+) -> Option<(usize, usize)> {
+    if dim == 0 {
+        assert!(
+            queries.is_empty() && vectors.is_empty(),
+            "dot_tile: dim 0 with non-empty inputs"
+        );
+        out.fill(0.0);
+        return None;
+    }
+    assert_eq!(
+        queries.len() % dim,
+        0,
+        "dot_tile: queries not a multiple of dim"
+    );
+    assert_eq!(
+        vectors.len() % dim,
+        0,
+        "dot_tile: vectors not a multiple of dim"
+    );
+    let (nq, nv) = (queries.len() / dim, vectors.len() / dim);
+    assert_eq!(out.len(), nq * nv, "dot_tile: out must hold nq * nv scores");
+    Some((nq, nv))
+}
+
 /// Scales `v` to unit L2 length; a zero vector stays zero.
 pub fn normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
         let inv = 1.0 / norm;
         v.iter_mut().for_each(|x| *x *= inv);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    const DIMS: [usize; 16] = [
+        0, 1, 3, 7, 15, 16, 17, 31, 33, 63, 100, 255, 256, 257, 1000, 1024,
+    ];
+
+    /// SplitMix64: seeded test data without pulling in a rand crate.
+    struct Rng(u64);
+    impl Rng {
+        fn next_u64(&mut self) -> u64 {
+            self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = self.0;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        }
+        fn f32(&mut self) -> f32 {
+            ((self.next_u64() >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        }
+        fn vec(&mut self, n: usize) -> Vec<f32> {
+            (0..n).map(|_| self.f32()).collect()
+        }
+    }
+
+    /// Reordering the sum changes rounding by at most a few ulps of the sum
+    /// of magnitudes; cancellation makes a relative check on the result
+    /// itself meaningless.
+    fn close(got: f32, a: &[f32], b: &[f32]) -> bool {
+        let exact: f64 = a.iter().zip(b).map(|(x, y)| *x as f64 * *y as f64).sum();
+        let mag: f64 = a
+            .iter()
+            .zip(b)
+            .map(|(x, y)| (*x as f64 * *y as f64).abs())
+            .sum();
+        (got as f64 - exact).abs() <= 1e-4 * mag + 1e-6
+    }
+
+    fn simd_kernels() -> Vec<Kernels> {
+        available().into_iter().skip(1).collect()
+    }
+
+    #[test]
+    fn scalar_is_always_first() {
+        let all = available();
+        assert_eq!(all[0].name, "scalar");
+        assert!(by_name("scalar").is_some());
+        #[cfg(target_arch = "x86_64")]
+        {
+            assert_eq!(
+                by_name("avx2").is_some(),
+                is_x86_feature_detected!("avx2") && is_x86_feature_detected!("fma")
+            );
+            assert_eq!(
+                by_name("avx512").is_some(),
+                is_x86_feature_detected!("avx512f")
+            );
+        }
+    }
+
+    #[test]
+    fn choose_honours_request_and_falls_back() {
+        let all = available();
+        let fastest = all.last().unwrap().name;
+        assert_eq!(choose(None, &all).name, fastest);
+        assert_eq!(choose(Some("scalar"), &all).name, "scalar");
+        assert_eq!(choose(Some(" Scalar\n"), &all).name, "scalar");
+        assert_eq!(choose(Some("no-such-kernel"), &all).name, fastest);
+        assert_eq!(choose(Some(""), &all).name, fastest);
+        // A name this machine lacks degrades to the fastest it has.
+        assert_eq!(choose(Some("avx512"), &all[..1]).name, "scalar");
+        for k in &all {
+            assert_eq!(choose(Some(k.name), &all).name, k.name);
+        }
+        assert!(available().iter().any(|k| k.name == best().name));
+    }
+
+    #[test]
+    fn dot_matches_reference_on_edge_dims() {
+        let mut rng = Rng(7);
+        for k in available() {
+            for &dim in &DIMS {
+                for _ in 0..4 {
+                    let a = rng.vec(dim);
+                    let b = rng.vec(dim);
+                    let got = (k.dot)(&a, &b);
+                    assert!(close(got, &a, &b), "{} dim {dim}: {got}", k.name);
+                }
+            }
+        }
+    }
+
+    /// Unaligned starts exercise the `loadu` paths the aligned arena hides.
+    #[test]
+    fn dot_handles_unaligned_slices() {
+        let mut rng = Rng(11);
+        let a = rng.vec(1100);
+        let b = rng.vec(1100);
+        for k in available() {
+            for off in 0..17 {
+                for &dim in &[15usize, 64, 257, 1000] {
+                    let (x, y) = (&a[off..off + dim], &b[1..1 + dim]);
+                    assert!(close((k.dot)(x, y), x, y), "{} off {off} dim {dim}", k.name);
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn dot_block_matches_scalar() {
+        let mut rng = Rng(13);
+        for k in available() {
+            for &dim in &DIMS {
+                for rows in [0usize, 1, 3, 4, 5, 7, 8, 13, 17, 33] {
+                    let q = rng.vec(dim);
+                    let block = rng.vec(dim * rows);
+                    let mut out = vec![f32::NAN; rows];
+                    (k.dot_block)(&q, &block, &mut out);
+                    for (r, got) in out.iter().enumerate() {
+                        let row = &block[r * dim..(r + 1) * dim];
+                        assert!(
+                            close(*got, &q, row),
+                            "{} dim {dim} rows {rows} r {r}",
+                            k.name
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn check_tile(k: &Kernels, rng: &mut Rng, nq: usize, nv: usize, dim: usize) {
+        let q = rng.vec(nq * dim);
+        let v = rng.vec(nv * dim);
+        let mut out = vec![f32::NAN; nq * nv];
+        (k.dot_tile)(&q, &v, dim, &mut out);
+        for i in 0..nq {
+            for j in 0..nv {
+                let (a, b) = (&q[i * dim..(i + 1) * dim], &v[j * dim..(j + 1) * dim]);
+                let got = out[i * nv + j];
+                assert!(
+                    close(got, a, b),
+                    "{} nq {nq} nv {nv} dim {dim} at ({i},{j}): {got}",
+                    k.name
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn dot_tile_matches_scalar_on_odd_shapes() {
+        let mut rng = Rng(17);
+        for k in available() {
+            for &dim in &[1usize, 3, 15, 16, 17, 33, 100, 256, 257] {
+                for nq in [0usize, 1, 3, 4, 5, 7, 9] {
+                    for nv in [0usize, 1, 2, 3, 5, 6, 7, 9] {
+                        check_tile(&k, &mut rng, nq, nv, dim);
+                    }
+                }
+            }
+            // Large enough to span several L1 chunks with leftover rows.
+            check_tile(&k, &mut rng, 13, 77, 128);
+            check_tile(&k, &mut rng, 6, 19, 1024);
+        }
+    }
+
+    #[test]
+    fn dot_tile_with_zero_dim_zero_fills() {
+        for k in available() {
+            let mut out = vec![1.0f32; 3];
+            (k.dot_tile)(&[], &[], 0, &mut out);
+            assert_eq!(out, [0.0; 3]);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "nq * nv")]
+    fn dot_tile_rejects_wrong_out_len() {
+        let mut out = vec![0.0f32; 5];
+        dot_tile(&[0.0; 8], &[0.0; 12], 4, &mut out);
+    }
+
+    #[test]
+    #[should_panic(expected = "length mismatch")]
+    fn simd_dot_rejects_length_mismatch() {
+        let k = *available().last().unwrap();
+        (k.dot)(&[1.0; 17], &[1.0; 16]);
+    }
+
+    /// Runs every kernel set through the same workload and checks they agree,
+    /// so the scalar fallback stays tested on machines where it is never
+    /// chosen, and the free functions agree with the chosen set.
+    #[test]
+    fn all_kernel_sets_agree() {
+        let mut rng = Rng(19);
+        let dim = 100;
+        let (nq, nv) = (5, 23);
+        let q = rng.vec(nq * dim);
+        let v = rng.vec(nv * dim);
+        let mut reference = vec![0.0f32; nq * nv];
+        scalar::dot_tile(&q, &v, dim, &mut reference);
+        let mut sets = available();
+        sets.push(*best());
+        for k in sets {
+            let mut tile = vec![0.0f32; nq * nv];
+            (k.dot_tile)(&q, &v, dim, &mut tile);
+            for i in 0..nq {
+                let qi = &q[i * dim..(i + 1) * dim];
+                let mut block = vec![0.0f32; nv];
+                (k.dot_block)(qi, &v, &mut block);
+                for j in 0..nv {
+                    let vj = &v[j * dim..(j + 1) * dim];
+                    let r = reference[i * nv + j];
+                    let tol = 1e-4 * dim as f32;
+                    assert!((tile[i * nv + j] - r).abs() <= tol, "{} tile", k.name);
+                    assert!((block[j] - r).abs() <= tol, "{} block", k.name);
+                    assert!(((k.dot)(qi, vj) - r).abs() <= tol, "{} dot", k.name);
+                }
+            }
+        }
+        let mut free = vec![0.0f32; nq * nv];
+        dot_tile(&q, &v, dim, &mut free);
+        let mut via_best = vec![0.0f32; nq * nv];
+        (best().dot_tile)(&q, &v, dim, &mut via_best);
+        assert_eq!(free, via_best);
+        assert_eq!(
+            dot(&q[..dim], &v[..dim]),
+            (best().dot)(&q[..dim], &v[..dim])
+        );
+    }
+
+    #[test]
+    fn simd_sets_are_distinct_from_scalar() {
+        for k in simd_kernels() {
+            assert_ne!(k.name, "scalar");
+        }
+    }
+
+    fn pair(max_dim: usize) -> impl Strategy<Value = (Vec<f32>, Vec<f32>)> {
+        (0..=max_dim).prop_flat_map(|d| {
+            (
+                prop::collection::vec(-10.0f32..10.0, d),
+                prop::collection::vec(-10.0f32..10.0, d),
+            )
+        })
+    }
+
+    proptest! {
+        #![proptest_config(ProptestConfig::with_cases(128))]
+
+        #[test]
+        fn prop_dot_matches_reference((a, b) in pair(600)) {
+            for k in available() {
+                let got = (k.dot)(&a, &b);
+                prop_assert!(close(got, &a, &b), "{} dim {}: {}", k.name, a.len(), got);
+            }
+        }
+
+        #[test]
+        fn prop_tile_and_block_match_reference(
+            dim in 1usize..80, nq in 0usize..11, nv in 0usize..21, seed in any::<u64>()
+        ) {
+            let mut rng = Rng(seed);
+            let q = rng.vec(nq * dim);
+            let v = rng.vec(nv * dim);
+            for k in available() {
+                let mut out = vec![f32::NAN; nq * nv];
+                (k.dot_tile)(&q, &v, dim, &mut out);
+                for i in 0..nq {
+                    let qi = &q[i * dim..(i + 1) * dim];
+                    let mut block = vec![f32::NAN; nv];
+                    (k.dot_block)(qi, &v, &mut block);
+                    for j in 0..nv {
+                        let vj = &v[j * dim..(j + 1) * dim];
+                        prop_assert!(close(out[i * nv + j], qi, vj), "{} tile", k.name);
+                        prop_assert!(close(block[j], qi, vj), "{} block", k.name);
+                    }
+                }
+            }
+        }
     }
 }

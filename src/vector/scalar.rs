@@ -1,5 +1,5 @@
 //! Portable kernels: the reference every SIMD kernel is tested against, and
-//! the fallback on machines without AVX2.
+//! the fallback on machines without AVX2 (or when `VECSEARCH_KERNEL=scalar`).
 
 use super::Kernels;
 
@@ -7,6 +7,7 @@ pub const KERNELS: Kernels = Kernels {
     name: "scalar",
     dot,
     dot_block,
+    dot_tile,
 };
 
 /// Four independent accumulators let the compiler overlap the adds even
@@ -34,7 +35,23 @@ pub fn dot_block(query: &[f32], block: &[f32], out: &mut [f32]) {
         dim * out.len(),
         "dot_block: block size mismatch"
     );
-    for (row, o) in block.chunks_exact(dim.max(1)).zip(out.iter_mut()) {
+    if dim == 0 {
+        out.fill(0.0);
+        return;
+    }
+    for (row, o) in block.chunks_exact(dim).zip(out.iter_mut()) {
         *o = dot(query, row);
+    }
+}
+
+pub fn dot_tile(queries: &[f32], vectors: &[f32], dim: usize, out: &mut [f32]) {
+    let Some((_, nv)) = super::tile_shape(queries, vectors, dim, out) else {
+        return;
+    };
+    if nv == 0 {
+        return;
+    }
+    for (q, out_row) in queries.chunks_exact(dim).zip(out.chunks_exact_mut(nv)) {
+        dot_block(q, vectors, out_row);
     }
 }

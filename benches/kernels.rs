@@ -1,0 +1,93 @@
+//! Criterion benchmarks for every kernel set this machine can run, so a
+//! regression in one SIMD path is not hidden by the dispatcher's choice.
+//!
+//! `dot_block` is reported in bytes of rows streamed (memory bandwidth);
+//! `dot_tile` in elements, where one element is one floating-point operation
+//! (a multiply-add counts two), so "elem/s" reads as FLOP/s.
+
+use std::hint::black_box;
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use vecsearch::vector::{self, AlignedVec, Kernels};
+
+/// Deterministic data; the values do not affect timing, only the layout does.
+fn data(n: usize, seed: u32) -> AlignedVec {
+    let mut v = AlignedVec::with_capacity(n);
+    let mut x = seed.wrapping_mul(2_654_435_761) | 1;
+    let chunk: Vec<f32> = (0..n)
+        .map(|_| {
+            x ^= x << 13;
+            x ^= x >> 17;
+            x ^= x << 5;
+            (x >> 8) as f32 / (1 << 24) as f32 - 0.5
+        })
+        .collect();
+    v.extend_from_slice(&chunk);
+    v
+}
+
+fn bench_dot(c: &mut Criterion) {
+    let mut g = c.benchmark_group("dot");
+    for dim in [256usize, 1024] {
+        let a = data(dim, 1);
+        let b = data(dim, 2);
+        g.throughput(Throughput::Bytes((2 * dim * 4) as u64));
+        for k in vector::available() {
+            g.bench_with_input(BenchmarkId::new(k.name, dim), &dim, |bch, _| {
+                bch.iter(|| (k.dot)(black_box(&a), black_box(&b)))
+            });
+        }
+    }
+    g.finish();
+}
+
+const ROWS: usize = 100_000;
+const DIM: usize = 256;
+
+fn bench_dot_block(c: &mut Criterion) {
+    let rows = data(ROWS * DIM, 3);
+    let q = data(DIM, 4);
+    let mut out = vec![0.0f32; ROWS];
+    let mut g = c.benchmark_group("dot_block_100k_x_256");
+    g.sample_size(20);
+    g.throughput(Throughput::Bytes((ROWS * DIM * 4) as u64));
+    for k in vector::available() {
+        g.bench_function(k.name, |bch| {
+            bch.iter(|| {
+                (k.dot_block)(black_box(&q), black_box(&rows), &mut out);
+                black_box(&out);
+            })
+        });
+    }
+    g.finish();
+}
+
+/// Scores 64 queries against all rows tile by tile, as a batch search would.
+fn tile_pass(k: &Kernels, queries: &[f32], rows: &[f32], out: &mut [f32]) {
+    let tile = vector::TILE_ROWS * DIM;
+    let nq = queries.len() / DIM;
+    for block in rows.chunks(tile) {
+        let nv = block.len() / DIM;
+        (k.dot_tile)(queries, block, DIM, &mut out[..nq * nv]);
+        black_box(&out);
+    }
+}
+
+fn bench_dot_tile(c: &mut Criterion) {
+    let nq = vector::TILE_QUERIES;
+    let rows = data(ROWS * DIM, 5);
+    let queries = data(nq * DIM, 6);
+    let mut out = vec![0.0f32; nq * vector::TILE_ROWS];
+    let mut g = c.benchmark_group("dot_tile_64q_x_100k_x_256");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((2 * nq * ROWS * DIM) as u64));
+    for k in vector::available() {
+        g.bench_function(k.name, |bch| {
+            bch.iter(|| tile_pass(&k, &queries, &rows, &mut out))
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench_dot, bench_dot_block, bench_dot_tile);
+criterion_main!(benches);
