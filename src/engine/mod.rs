@@ -156,6 +156,10 @@ pub struct IndexInfo {
     pub kernel: &'static str,
 }
 
+fn clone_arg_error(e: &Error) -> Error {
+    Error::InvalidArgument(e.to_string())
+}
+
 pub struct Index {
     config: IndexConfig,
     docs: Vec<DocMeta>,
@@ -414,19 +418,77 @@ impl Index {
     }
 
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
-        self.search_impl(query, opts, true)
+        self.search_impl(query, opts)
     }
 
-    /// Answers many queries, in parallel across queries; results keep the
-    /// order of `queries`.
+    /// Answers many queries at once: all are embedded in parallel, then
+    /// scanned together through the tiled kernel; results keep the order of
+    /// `queries`, and each equals what [`Index::search`] returns for it.
     pub fn search_batch(&self, queries: &[String], opts: &SearchOptions) -> Vec<Result<Vec<Hit>>> {
-        queries
-            .par_iter()
-            .map(|q| self.search_impl(q, opts, false))
+        if opts.k == 0 {
+            return queries
+                .iter()
+                .map(|_| Err(Error::InvalidArgument("-k must be at least 1".into())))
+                .collect();
+        }
+        let mask = match self.lang_mask(opts.lang.as_deref()) {
+            Ok(m) => m,
+            Err(e) => return queries.iter().map(|_| Err(clone_arg_error(&e))).collect(),
+        };
+        let embedded: Vec<_> = queries.par_iter().map(|q| self.embed_query(q)).collect();
+        let dim = self.embedder.dim();
+        let mut matrix = Vec::new();
+        for (v, _) in embedded.iter().flatten().flatten() {
+            matrix.extend_from_slice(v);
+        }
+        let filter = |id: u32| {
+            mask.as_ref()
+                .is_none_or(|m| m[self.passages[id as usize].lang as usize])
+        };
+        let fetch = self.fetch_count(opts);
+        let mut dense = if matrix.is_empty() {
+            Vec::new()
+        } else {
+            self.flat.search_batch(&matrix, fetch, Some(&filter))
+        }
+        .into_iter();
+        debug_assert_eq!(matrix.len() % dim.max(1), 0);
+        embedded
+            .into_iter()
+            .map(|e| match e {
+                Err(e) => Err(e),
+                Ok(None) => Ok(Vec::new()),
+                Ok(Some((_, q_sparse))) => {
+                    let scored = dense.next().expect("one result per embedded query");
+                    Ok(self.finish_hits(scored, &q_sparse, opts))
+                }
+            })
             .collect()
     }
 
-    fn search_impl(&self, query: &str, opts: &SearchOptions, parallel: bool) -> Result<Vec<Hit>> {
+    fn fetch_count(&self, opts: &SearchOptions) -> usize {
+        if opts.rerank {
+            (opts.k * RERANK_FACTOR).max(RERANK_MIN)
+        } else {
+            opts.k
+        }
+    }
+
+    fn finish_hits(
+        &self,
+        scored: Vec<Scored>,
+        q_sparse: &[(u64, f32)],
+        opts: &SearchOptions,
+    ) -> Vec<Hit> {
+        let scored = if opts.rerank {
+            self.rerank(scored, q_sparse, opts.k)
+        } else {
+            scored
+        };
+        self.hits(scored)
+    }
+
+    fn search_impl(&self, query: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
         if opts.k == 0 {
             return Err(Error::InvalidArgument("-k must be at least 1".into()));
         }
@@ -438,22 +500,8 @@ impl Index {
             mask.as_ref()
                 .is_none_or(|m| m[self.passages[id as usize].lang as usize])
         };
-        let fetch = if opts.rerank {
-            (opts.k * RERANK_FACTOR).max(RERANK_MIN)
-        } else {
-            opts.k
-        };
-        let scored = if parallel {
-            self.flat.search(&q, fetch, Some(&filter))
-        } else {
-            self.flat.search_serial(&q, fetch, Some(&filter))
-        };
-        let scored = if opts.rerank {
-            self.rerank(scored, &q_sparse, opts.k)
-        } else {
-            scored
-        };
-        Ok(self.hits(scored))
+        let scored = self.flat.search(&q, self.fetch_count(opts), Some(&filter));
+        Ok(self.finish_hits(scored, &q_sparse, opts))
     }
 
     fn rerank(&self, candidates: Vec<Scored>, q: &[(u64, f32)], k: usize) -> Vec<Scored> {

@@ -91,6 +91,85 @@ impl FlatIndex {
         top.into_sorted()
     }
 
+    /// Top `k` for each of `queries.len() / dim` queries, answered together:
+    /// tiles of queries meet tiles of rows in cache ([`vector::dot_tile`]),
+    /// so a batch is bound by arithmetic, not by memory bandwidth. Work is
+    /// split over query tiles and, when there are fewer tiles than threads,
+    /// over row ranges too.
+    pub fn search_batch(
+        &self,
+        queries: &[f32],
+        k: usize,
+        filter: Option<Filter>,
+    ) -> Vec<Vec<Scored>> {
+        let dim = self.dim;
+        assert_eq!(queries.len() % dim, 0, "queries must be whole rows");
+        let nq = queries.len() / dim;
+        let rows = self.len();
+        let q_tiles = nq.div_ceil(vector::TILE_QUERIES);
+        let threads = rayon::current_num_threads();
+        let segments =
+            (threads.div_ceil(q_tiles.max(1))).clamp(1, rows.div_ceil(vector::TILE_ROWS).max(1));
+        let seg_rows = rows.div_ceil(segments).next_multiple_of(vector::TILE_ROWS);
+        let parts: Vec<(usize, Vec<TopK>)> = (0..q_tiles * segments)
+            .into_par_iter()
+            .map(|w| {
+                let (t, seg) = (w / segments, w % segments);
+                let q0 = t * vector::TILE_QUERIES;
+                let q1 = (q0 + vector::TILE_QUERIES).min(nq);
+                let r0 = (seg * seg_rows).min(rows);
+                let r1 = (r0 + seg_rows).min(rows);
+                (
+                    t,
+                    self.scan_tile(&queries[q0 * dim..q1 * dim], k, r0, r1, filter),
+                )
+            })
+            .collect();
+        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
+        for (t, tile) in parts {
+            for (i, top) in tile.into_iter().enumerate() {
+                let slot = &mut tops[t * vector::TILE_QUERIES + i];
+                *slot = std::mem::replace(slot, TopK::new(0)).merge(top);
+            }
+        }
+        tops.into_iter().map(TopK::into_sorted).collect()
+    }
+
+    fn scan_tile(
+        &self,
+        queries: &[f32],
+        k: usize,
+        start: usize,
+        end: usize,
+        filter: Option<Filter>,
+    ) -> Vec<TopK> {
+        let dim = self.dim;
+        let nq = queries.len() / dim;
+        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
+        let mut scores = vec![0.0f32; nq * vector::TILE_ROWS];
+        let mut r = start;
+        while r < end {
+            let r1 = (r + vector::TILE_ROWS).min(end);
+            let nv = r1 - r;
+            let out = &mut scores[..nq * nv];
+            vector::dot_tile(queries, &self.vectors[r * dim..r1 * dim], dim, out);
+            for (qi, top) in tops.iter_mut().enumerate() {
+                let mut threshold = top.threshold();
+                for (j, &s) in out[qi * nv..(qi + 1) * nv].iter().enumerate() {
+                    if s >= threshold {
+                        let id = (r + j) as u32;
+                        if filter.is_none_or(|f| f(id)) {
+                            top.push(id, s);
+                            threshold = top.threshold();
+                        }
+                    }
+                }
+            }
+            r = r1;
+        }
+        tops
+    }
+
     fn scan(
         &self,
         query: &[f32],
@@ -157,6 +236,23 @@ mod tests {
         let ids: Vec<u32> = par.iter().map(|s| s.id).collect();
         let want: Vec<u32> = brute[..10].iter().map(|s| s.id).collect();
         assert_eq!(ids, want);
+    }
+
+    #[test]
+    fn batch_matches_one_query_at_a_time() {
+        let dim = 19;
+        let n = 3_000;
+        let idx = FlatIndex::new(dim, Slab::from_vec(pseudo_random(n * dim, 3))).unwrap();
+        for nq in [1, 5, 64, 65, 130] {
+            let qs = pseudo_random(nq * dim, 11 + nq as u64);
+            let batch = idx.search_batch(&qs, 7, None);
+            assert_eq!(batch.len(), nq);
+            for (i, got) in batch.iter().enumerate() {
+                let want = idx.search_serial(&qs[i * dim..(i + 1) * dim], 7, None);
+                let ids = |v: &[Scored]| v.iter().map(|s| s.id).collect::<Vec<_>>();
+                assert_eq!(ids(got), ids(&want), "query {i} of {nq}");
+            }
+        }
     }
 
     #[test]
