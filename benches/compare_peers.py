@@ -18,7 +18,7 @@ Prints one JSON object per line (results on stdout, progress on stderr):
     kind            "hnsw" | "flat" (exact IndexFlatIP)
     mode            "single": one query per call on one thread, with latency
                     percentiles; "batch": all queries in one call on --threads
-                    (fastest of repeated runs, at least 1 s in total)
+                    (fastest of 3 to 50 repeats, about 1 s in all)
     recall          ann-benchmarks rule: a returned id counts if its true inner
                     product is >= the true k-th best score - 1e-3
     qps             queries per second (single mode includes the Python call
