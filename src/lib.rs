@@ -1,2 +1,3 @@
 //! vecsearch: offline multilingual semantic search.
+pub mod index;
 pub mod vector;

@@ -4,8 +4,8 @@
 //! SIMD kernel has a scalar twin in [`scalar`] that tests compare it against.
 
 mod aligned;
-mod slab;
 pub mod scalar;
+mod slab;
 
 pub use aligned::AlignedVec;
 pub use slab::{Slab, SlabError};

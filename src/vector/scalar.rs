@@ -29,7 +29,11 @@ pub fn dot(a: &[f32], b: &[f32]) -> f32 {
 
 pub fn dot_block(query: &[f32], block: &[f32], out: &mut [f32]) {
     let dim = query.len();
-    assert_eq!(block.len(), dim * out.len(), "dot_block: block size mismatch");
+    assert_eq!(
+        block.len(),
+        dim * out.len(),
+        "dot_block: block size mismatch"
+    );
     for (row, o) in block.chunks_exact(dim.max(1)).zip(out.iter_mut()) {
         *o = dot(query, row);
     }

@@ -1,0 +1,3 @@
+//! Approximate and exact nearest-neighbour indexes over unit vectors.
+
+pub mod hnsw;
