@@ -33,7 +33,7 @@ const MAX_LEVEL: usize = 30;
 /// graph, so a new node misses few links to its batch siblings.
 const BATCH_DIV: usize = 64;
 /// Batch members are linked to each other by brute force; this caps that cost.
-const MAX_BATCH: usize = 1024;
+const MAX_BATCH: usize = 256;
 
 /// Construction parameters, named as in the paper.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -410,8 +410,16 @@ fn select_neighbours(vectors: &[f32], dim: usize, cands: &[Cand], cap: usize, ou
     }
 }
 
-fn sort_best_first(cands: &mut [Cand]) {
-    cands.sort_unstable_by(|a, b| b.score.total_cmp(&a.score).then(a.id.cmp(&b.id)));
+/// Sorts best first. Exact ties (duplicate vectors) are broken by a hash of
+/// (base, id) rather than by id: with the id, every duplicate would keep the
+/// same lowest-id copies and the rest would become unreachable.
+fn sort_best_first(cands: &mut [Cand], base: u32) {
+    let tie = |id: u32| SplitMix64(((base as u64) << 32) | id as u64).next_u64();
+    cands.sort_unstable_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| tie(a.id).cmp(&tie(b.id)))
+    });
 }
 
 // ---------------------------------------------------------------------------
@@ -612,7 +620,7 @@ impl Hnsw {
         }
 
         if n == 0 {
-            if max_level != 0 || p.upper_ids.len() != 0 || p.upper_links.len() != 0 {
+            if max_level != 0 || !p.upper_ids.is_empty() || !p.upper_links.is_empty() {
                 return corrupt("empty graph with upper layers");
             }
             if p.upper_offsets.as_slice() != [0] {
@@ -880,7 +888,7 @@ impl Graph {
                     });
                 }
             }
-            sort_best_first(&mut s.cands);
+            sort_best_first(&mut s.cands, q);
             select_neighbours(vectors, dim, &s.cands, self.m, &mut out[l]);
         }
         out
@@ -915,7 +923,7 @@ impl Graph {
                 id,
             })
             .collect();
-        sort_best_first(&mut cands);
+        sort_best_first(&mut cands, target);
         let mut out = Vec::with_capacity(cap);
         select_neighbours(vectors, dim, &cands, cap, &mut out);
         out
@@ -1121,5 +1129,84 @@ pub mod synth {
         scored.sort_unstable_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(&b.1)));
         scored.truncate(k);
         scored.into_iter().map(|(_, i)| i).collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn build(vectors: &[f32], dim: usize, seed: u64) -> Hnsw {
+        let params = HnswParams {
+            m: 8,
+            ef_construction: 64,
+            seed,
+        };
+        Hnsw::build(vectors, dim, &params, &|_| {})
+    }
+
+    #[test]
+    fn levels_are_geometric_and_deterministic() {
+        let levels: Vec<usize> = (0..100_000).map(|i| level_of(7, i, 16)).collect();
+        let above = levels.iter().filter(|&&l| l >= 1).count() as f64 / 1e5;
+        assert!((above - 1.0 / 16.0).abs() < 0.01, "{above}");
+        assert_eq!(levels[123], level_of(7, 123, 16));
+    }
+
+    #[test]
+    fn pool_keeps_best_sorted_and_bounded() {
+        let mut p = Pool::default();
+        p.reset(3);
+        for (i, s) in [0.1, 0.5, 0.3, 0.9, 0.2, 0.5].into_iter().enumerate() {
+            p.insert(i as u32, s);
+        }
+        let ids: Vec<u32> = p.items.iter().map(|c| c.id).collect();
+        // Ties keep the earlier entry ahead.
+        assert_eq!(ids, vec![3, 1, 5]);
+    }
+
+    #[test]
+    fn graph_invariants_hold_after_build() {
+        let dim = 16;
+        let v = synth::clustered(3000, dim, 10, 0.1, 1);
+        let h = build(&v, dim, 3);
+        // from_parts checks every structural invariant.
+        Hnsw::from_parts(h.to_parts()).unwrap();
+        for id in 0..h.len() as u32 {
+            let nb = h.neighbours(id, 0);
+            assert!(!nb.is_empty() && nb.len() <= 16);
+            assert!(!nb.contains(&id));
+        }
+    }
+
+    #[test]
+    fn filter_restricts_results() {
+        let dim = 16;
+        let v = synth::clustered(2000, dim, 5, 0.1, 2);
+        let h = build(&v, dim, 1);
+        let mut s = Searcher::new();
+        let even = |id: u32| id % 2 == 0;
+        let q = &v[..dim];
+        let got = h.search_filtered(&v, dim, q, 10, 64, Some(&even), &mut s);
+        assert_eq!(got.len(), 10);
+        assert!(got.iter().all(|(id, _)| id % 2 == 0));
+        assert!(got.windows(2).all(|w| w[0].1 >= w[1].1));
+        let none = |_: u32| false;
+        assert!(h
+            .search_filtered(&v, dim, q, 10, 64, Some(&none), &mut s)
+            .is_empty());
+    }
+
+    #[test]
+    fn epoch_wraparound_resets_visited() {
+        let dim = 8;
+        let v = synth::clustered(500, dim, 4, 0.1, 3);
+        let h = build(&v, dim, 1);
+        let mut s = Searcher::new();
+        let before = h.search(&v, dim, &v[..dim], 5, 16, &mut s);
+        s.epoch = u32::MAX - 1;
+        for _ in 0..3 {
+            assert_eq!(h.search(&v, dim, &v[..dim], 5, 16, &mut s), before);
+        }
     }
 }
