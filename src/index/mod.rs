@@ -2,9 +2,11 @@
 //! This layer knows vectors and ids, never words or files.
 
 pub mod flat;
+pub mod hnsw;
 pub mod sparse;
 pub mod topk;
 
 pub use flat::FlatIndex;
+pub use hnsw::{Hnsw, HnswParams, HnswParts, Searcher};
 pub use sparse::{SparseBuilder, SparseVectors};
 pub use topk::{Scored, TopK};
