@@ -301,3 +301,49 @@ fn default_index_location_and_sample_fallback() {
         .unwrap()
         .contains("notes"));
 }
+
+#[test]
+fn hnsw_index_answers_like_flat_and_rebuilds_identically() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    let c = corpus.to_str().unwrap();
+    for (name, kind) in [("f.vsx", "flat"), ("h1.vsx", "hnsw"), ("h2.vsx", "hnsw")] {
+        let r = run_in(
+            dir.path(),
+            &["index", c, "--index", name, "--kind", kind, "--m", "8"],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+    }
+    let h1 = std::fs::read(dir.path().join("h1.vsx")).unwrap();
+    assert!(
+        h1 == std::fs::read(dir.path().join("h2.vsx")).unwrap(),
+        "HNSW build is not deterministic"
+    );
+    let info = run_in(dir.path(), &["info", "--index", "h1.vsx", "--json"]);
+    assert!(info.stdout.contains("\"kind\":\"hnsw\""), "{}", info.stdout);
+    for q in ["vector database", "ベクトルデータベース", "flat index"] {
+        let flat = run_in(dir.path(), &["search", q, "--index", "f.vsx", "--json"]);
+        let graph = run_in(
+            dir.path(),
+            &["search", q, "--index", "h1.vsx", "--json", "--ef", "32"],
+        );
+        let exact = run_in(
+            dir.path(),
+            &["search", q, "--index", "h1.vsx", "--json", "--exact"],
+        );
+        assert_eq!(flat.code, 0);
+        // A tiny graph is searched exhaustively: the answers agree.
+        assert_eq!(flat.stdout, graph.stdout, "{q}");
+        assert_eq!(flat.stdout, exact.stdout, "{q}");
+    }
+    assert_error(&run_in(
+        dir.path(),
+        &["search", "x", "--index", "h1.vsx", "--ef", "0"],
+    ));
+    assert_error(&run_in(
+        dir.path(),
+        &[
+            "index", c, "--index", "h3.vsx", "--kind", "hnsw", "--m", "1",
+        ],
+    ));
+}

@@ -57,6 +57,8 @@ pub struct IndexArgs {
     /// Seed of the term hash.
     #[arg(long, default_value_t = vecsearch::embed::DEFAULT_SEED)]
     pub seed: u64,
+    #[command(flatten)]
+    pub graph: GraphArgs,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
@@ -89,6 +91,36 @@ pub struct SearchArgs {
     /// Rank by the hashed vectors alone, without the exact re-scoring.
     #[arg(long)]
     pub no_rerank: bool,
+    /// HNSW beam width per query (larger: better recall, slower) [default: 64].
+    #[arg(long, value_name = "N")]
+    pub ef: Option<usize>,
+    /// Scan every vector even if the index has an HNSW graph.
+    #[arg(long)]
+    pub exact: bool,
+}
+
+/// HNSW construction parameters, named as in the paper.
+#[derive(Debug, Args, Clone)]
+pub struct GraphArgs {
+    /// HNSW: links per node (layer 0 keeps 2·M).
+    #[arg(long, default_value_t = 16, value_name = "M", value_parser = clap::value_parser!(u32).range(2..=256))]
+    pub m: u32,
+    /// HNSW: beam width while building.
+    #[arg(long, default_value_t = 200, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub ef_construction: u32,
+    /// HNSW: seed of the level draw (same seed, same graph).
+    #[arg(long, default_value_t = vecsearch::index::HnswParams::default().seed, value_name = "SEED")]
+    pub hnsw_seed: u64,
+}
+
+impl GraphArgs {
+    pub fn params(&self) -> vecsearch::index::HnswParams {
+        vecsearch::index::HnswParams {
+            m: self.m as usize,
+            ef_construction: self.ef_construction as usize,
+            seed: self.hnsw_seed,
+        }
+    }
 }
 
 #[derive(Debug, Args)]

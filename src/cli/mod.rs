@@ -84,6 +84,7 @@ fn index(a: IndexArgs) -> Result<Outcome> {
             include,
             max_file_bytes: a.max_file_bytes,
         },
+        hnsw: a.graph.params(),
     };
     let reporter = progress::Bar::new(a.quiet);
     let (mut index, report) = Index::build(&a.paths, &opts, &reporter)?;
@@ -128,7 +129,12 @@ fn search(a: SearchArgs) -> Result<Outcome> {
         k: a.k,
         lang: a.lang.clone(),
         rerank: !a.no_rerank,
+        ef: a.ef,
+        exact: a.exact,
     };
+    if a.ef == Some(0) {
+        bail!("--ef must be at least 1");
+    }
     if a.k == 0 {
         bail!("-k must be at least 1");
     }

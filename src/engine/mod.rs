@@ -15,7 +15,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
 use crate::embed::{Embedder, EmbedderSettings, Idf, TermCounts};
 use crate::error::{Error, Result};
-use crate::index::{FlatIndex, Scored, SparseBuilder, SparseVectors};
+use crate::index::{FlatIndex, Hnsw, HnswParams, Scored, Searcher, SparseBuilder, SparseVectors};
 use crate::text;
 use crate::vector::{AlignedVec, Slab};
 
@@ -80,6 +80,8 @@ pub struct BuildOptions {
     pub embedder: EmbedderSettings,
     pub kind: IndexKind,
     pub walk: WalkOptions,
+    /// Graph parameters, used when `kind` is HNSW.
+    pub hnsw: HnswParams,
 }
 
 impl Default for BuildOptions {
@@ -88,6 +90,7 @@ impl Default for BuildOptions {
             embedder: EmbedderSettings::default(),
             kind: IndexKind::Flat,
             walk: WalkOptions::default(),
+            hnsw: HnswParams::default(),
         }
     }
 }
@@ -108,7 +111,14 @@ pub struct SearchOptions {
     pub lang: Option<String>,
     /// Re-score the dense candidates exactly on the sparse term vectors.
     pub rerank: bool,
+    /// HNSW beam width (ignored by flat indexes); `None` = [`DEFAULT_EF`].
+    pub ef: Option<usize>,
+    /// Scan every vector even when the index has a graph.
+    pub exact: bool,
 }
+
+/// HNSW beam width when the caller gives none.
+pub const DEFAULT_EF: usize = 64;
 
 impl Default for SearchOptions {
     fn default() -> Self {
@@ -116,6 +126,8 @@ impl Default for SearchOptions {
             k: 10,
             lang: None,
             rerank: true,
+            ef: None,
+            exact: false,
         }
     }
 }
@@ -168,6 +180,8 @@ pub struct Index {
     embedder: Embedder,
     flat: FlatIndex,
     sparse: SparseVectors,
+    /// The graph over `flat`'s vectors, for HNSW indexes.
+    hnsw: Option<(Hnsw, HnswParams)>,
     file_bytes: Option<u64>,
 }
 
@@ -322,10 +336,19 @@ impl Index {
                 text: p.text,
             })
             .collect();
-        reporter.finish();
         let n = passages.len();
         let flat =
             FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
+        let hnsw = (opts.kind == IndexKind::Hnsw).then(|| {
+            reporter.stage("linking graph", n as u64);
+            let done = std::sync::atomic::AtomicU64::new(0);
+            let g = Hnsw::build(flat.vectors(), dim, &opts.hnsw, &|inserted| {
+                let before = done.swap(inserted as u64, std::sync::atomic::Ordering::Relaxed);
+                reporter.inc((inserted as u64).saturating_sub(before));
+            });
+            (g, opts.hnsw.clone())
+        });
+        reporter.finish();
         let index = Index {
             config: IndexConfig {
                 embedder: opts.embedder.clone(),
@@ -338,6 +361,7 @@ impl Index {
             embedder,
             flat,
             sparse,
+            hnsw,
             file_bytes: None,
         };
         Ok((index, n))
@@ -373,6 +397,11 @@ impl Index {
 
     pub fn flat(&self) -> &FlatIndex {
         &self.flat
+    }
+
+    /// The graph and the parameters it was built with, for HNSW indexes.
+    pub fn hnsw(&self) -> Option<&(Hnsw, HnswParams)> {
+        self.hnsw.as_ref()
     }
 
     pub fn embedder(&self) -> &Embedder {
@@ -448,6 +477,11 @@ impl Index {
         let fetch = self.fetch_count(opts);
         let mut dense = if matrix.is_empty() {
             Vec::new()
+        } else if self.hnsw.is_some() && !opts.exact {
+            matrix
+                .par_chunks(dim)
+                .map(|q| self.dense_search(q, opts, &filter, false))
+                .collect()
         } else {
             self.flat.search_batch(&matrix, fetch, Some(&filter))
         }
@@ -500,8 +534,45 @@ impl Index {
             mask.as_ref()
                 .is_none_or(|m| m[self.passages[id as usize].lang as usize])
         };
-        let scored = self.flat.search(&q, self.fetch_count(opts), Some(&filter));
+        let scored = self.dense_search(&q, opts, &filter, true);
         Ok(self.finish_hits(scored, &q_sparse, opts))
+    }
+
+    /// Dense candidates: through the graph when there is one (and the
+    /// caller did not ask for `exact`), else by a full scan.
+    fn dense_search(
+        &self,
+        q: &[f32],
+        opts: &SearchOptions,
+        filter: &(dyn Fn(u32) -> bool + Sync),
+        parallel: bool,
+    ) -> Vec<Scored> {
+        let fetch = self.fetch_count(opts);
+        match &self.hnsw {
+            Some((g, _)) if !opts.exact => {
+                thread_local! {
+                    static SEARCHER: std::cell::RefCell<Searcher> = std::cell::RefCell::new(Searcher::new());
+                }
+                let ef = opts.ef.unwrap_or(DEFAULT_EF).max(fetch);
+                SEARCHER
+                    .with(|s| {
+                        g.search_filtered(
+                            self.flat.vectors(),
+                            self.flat.dim(),
+                            q,
+                            fetch,
+                            ef,
+                            Some(filter),
+                            &mut s.borrow_mut(),
+                        )
+                    })
+                    .into_iter()
+                    .map(|(id, score)| Scored { id, score })
+                    .collect()
+            }
+            _ if parallel => self.flat.search(q, fetch, Some(filter)),
+            _ => self.flat.search_serial(q, fetch, Some(filter)),
+        }
     }
 
     fn rerank(&self, candidates: Vec<Scored>, q: &[(u64, f32)], k: usize) -> Vec<Scored> {

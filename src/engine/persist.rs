@@ -6,8 +6,19 @@ use std::path::Path;
 use super::{DocMeta, Index, IndexConfig, IndexKind, PassageMeta};
 use crate::embed::{Embedder, Idf};
 use crate::error::{Error, Result};
-use crate::index::{FlatIndex, SparseVectors};
+use crate::index::{FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors};
 use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, Verify};
+
+/// The scalars of the graph; its arrays are raw sections beside it.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct HnswMeta {
+    n: u32,
+    m: u32,
+    max_level: u32,
+    entry_point: u32,
+    seed: u64,
+    ef_construction: u32,
+}
 
 pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     let mut w = FileWriter::new(Header {
@@ -39,6 +50,34 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         SectionId::SparseWeights,
         bytemuck::cast_slice::<f32, u8>(weights),
     );
+    let parts = index.hnsw.as_ref().map(|(g, p)| (g.to_parts(), p));
+    if let Some((parts, params)) = &parts {
+        let meta = HnswMeta {
+            n: parts.n,
+            m: parts.m,
+            max_level: parts.max_level,
+            entry_point: parts.entry_point,
+            seed: parts.seed,
+            ef_construction: params.ef_construction as u32,
+        };
+        w.add(SectionId::HnswMeta, codec::encode(&meta));
+        w.add(
+            SectionId::HnswLayer0,
+            bytemuck::cast_slice::<u32, u8>(&parts.layer0),
+        );
+        w.add(
+            SectionId::HnswUpperOffsets,
+            bytemuck::cast_slice::<u32, u8>(&parts.upper_offsets),
+        );
+        w.add(
+            SectionId::HnswUpperIds,
+            bytemuck::cast_slice::<u32, u8>(&parts.upper_ids),
+        );
+        w.add(
+            SectionId::HnswUpper,
+            bytemuck::cast_slice::<u32, u8>(&parts.upper_links),
+        );
+    }
     w.save(path)
 }
 
@@ -93,6 +132,33 @@ pub(super) fn open(path: &Path) -> Result<Index> {
         file.slab(SectionId::SparseWeights)?,
     )
     .map_err(corrupt)?;
+    let hnsw = match config.kind {
+        IndexKind::Flat => None,
+        IndexKind::Hnsw => {
+            let meta: HnswMeta = file.decode(SectionId::HnswMeta)?;
+            if meta.n as usize != passages.len() {
+                return Err(corrupt("the graph and the passage table disagree".into()));
+            }
+            let parts = HnswParts {
+                n: meta.n,
+                m: meta.m,
+                max_level: meta.max_level,
+                entry_point: meta.entry_point,
+                seed: meta.seed,
+                layer0: file.slab(SectionId::HnswLayer0)?,
+                upper_offsets: file.slab(SectionId::HnswUpperOffsets)?,
+                upper_ids: file.slab(SectionId::HnswUpperIds)?,
+                upper_links: file.slab(SectionId::HnswUpper)?,
+            };
+            let graph = Hnsw::from_parts(parts).map_err(|e| corrupt(e.to_string()))?;
+            let params = HnswParams {
+                m: meta.m as usize,
+                ef_construction: meta.ef_construction as usize,
+                seed: meta.seed,
+            };
+            Some((graph, params))
+        }
+    };
     let embedder = Embedder::new(config.embedder.clone());
     Ok(Index {
         config,
@@ -102,6 +168,7 @@ pub(super) fn open(path: &Path) -> Result<Index> {
         embedder,
         flat,
         sparse,
+        hnsw,
         file_bytes: Some(file.len()),
     })
 }

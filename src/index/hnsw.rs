@@ -1077,7 +1077,7 @@ fn count_rows(vectors: &[f32], dim: usize) -> usize {
         return 0;
     }
     assert!(
-        dim > 0 && vectors.len() % dim == 0,
+        dim > 0 && vectors.len().is_multiple_of(dim),
         "hnsw: vectors not a whole number of rows"
     );
     vectors.len() / dim
@@ -1185,7 +1185,7 @@ mod tests {
         let v = synth::clustered(2000, dim, 5, 0.1, 2);
         let h = build(&v, dim, 1);
         let mut s = Searcher::new();
-        let even = |id: u32| id % 2 == 0;
+        let even = |id: u32| id.is_multiple_of(2);
         let q = &v[..dim];
         let got = h.search_filtered(&v, dim, q, 10, 64, Some(&even), &mut s);
         assert_eq!(got.len(), 10);

@@ -38,6 +38,8 @@ pub enum SectionId {
     SparseOffsets = 9,
     SparseKeys = 10,
     SparseWeights = 11,
+    HnswUpperOffsets = 12,
+    HnswUpperIds = 13,
 }
 
 impl SectionId {
@@ -54,6 +56,8 @@ impl SectionId {
             SectionId::SparseOffsets => "sparse offset section",
             SectionId::SparseKeys => "sparse term section",
             SectionId::SparseWeights => "sparse weight section",
+            SectionId::HnswUpperOffsets => "HNSW upper-layer offset section",
+            SectionId::HnswUpperIds => "HNSW upper-layer id section",
         }
     }
 
@@ -70,6 +74,8 @@ impl SectionId {
             9 => SectionId::SparseOffsets,
             10 => SectionId::SparseKeys,
             11 => SectionId::SparseWeights,
+            12 => SectionId::HnswUpperOffsets,
+            13 => SectionId::HnswUpperIds,
             _ => return None,
         })
     }
@@ -387,7 +393,7 @@ fn check_structure(path: &Path, b: &[u8], verify: Verify) -> Result<(Header, Vec
             .offset
             .checked_add(entry.len)
             .is_some_and(|end| entry.offset >= HEADER_LEN && end <= table_offset);
-        if !in_bounds || entry.offset % ALIGN != 0 {
+        if !in_bounds || !entry.offset.is_multiple_of(ALIGN) {
             return Err(Error::Corrupt {
                 path: p(),
                 detail: format!("section {} lies outside the file", entry.id),
