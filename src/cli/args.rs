@@ -26,6 +26,69 @@ pub enum Command {
     Search(SearchArgs),
     /// Describe an index: passages, documents, languages, dim, kind, bytes.
     Info(InfoArgs),
+    /// Measure recall@k, QPS, latency, build time, bytes and memory, on an
+    /// index with text queries or on .fvecs/.bvecs files.
+    Bench(BenchArgs),
+    /// Write an index's vectors as .fvecs or .npy for other tools.
+    Export(ExportArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct BenchArgs {
+    /// A vecsearch index to measure (with --queries).
+    #[arg(long, value_name = "FILE", conflicts_with_all = ["base", "query", "gt"])]
+    pub index: Option<PathBuf>,
+    /// Text queries, one per line (with --index).
+    #[arg(long, value_name = "FILE", requires = "index")]
+    pub queries: Option<PathBuf>,
+    /// Base vectors (.fvecs or .bvecs).
+    #[arg(long, value_name = "FILE", requires = "query")]
+    pub base: Option<PathBuf>,
+    /// Query vectors (.fvecs or .bvecs).
+    #[arg(long, value_name = "FILE", requires = "base")]
+    pub query: Option<PathBuf>,
+    /// Ground-truth neighbour ids (.ivecs); computed exactly when absent.
+    #[arg(long, value_name = "FILE")]
+    pub gt: Option<PathBuf>,
+    /// Index structure to build from the files [default: both].
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
+    #[command(flatten)]
+    pub graph: GraphArgs,
+    /// HNSW beam widths to sweep.
+    #[arg(long, default_value = "16,32,64,128,256", value_name = "LIST")]
+    pub ef: String,
+    /// Thread counts to measure [default: 1 and all cores].
+    #[arg(long, value_name = "LIST")]
+    pub threads: Option<String>,
+    /// Neighbours per query.
+    #[arg(short, default_value_t = 10, value_name = "N")]
+    pub k: usize,
+    /// One JSON line per configuration and mode.
+    #[arg(long)]
+    pub json: bool,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// The index whose vectors to write.
+    #[arg(long, value_name = "FILE")]
+    pub index: PathBuf,
+    /// Write the passage vectors as .fvecs.
+    #[arg(long, value_name = "OUT")]
+    pub fvecs: Option<PathBuf>,
+    /// Write the passage vectors as .npy (float32, shape (n, dim)).
+    #[arg(long, value_name = "OUT")]
+    pub npy: Option<PathBuf>,
+    /// Text queries to embed with the index's own weights.
+    #[arg(long, value_name = "FILE")]
+    pub queries: Option<PathBuf>,
+    /// Where to write the embedded queries (.fvecs).
+    #[arg(long, value_name = "OUT", requires = "queries")]
+    pub query_fvecs: Option<PathBuf>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

@@ -2,6 +2,8 @@
 //! text or JSON. The library never sees a flag or a terminal.
 
 mod args;
+mod bench;
+mod export;
 mod print;
 mod progress;
 
@@ -52,6 +54,8 @@ pub fn run() -> Result<Outcome> {
         Command::Index(a) => index(a),
         Command::Search(a) => search(a),
         Command::Info(a) => info(a),
+        Command::Bench(a) => bench::run(a).map(|()| Outcome::Hits),
+        Command::Export(a) => export::run(a).map(|()| Outcome::Hits),
     }
 }
 
