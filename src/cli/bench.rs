@@ -5,7 +5,7 @@
 //! query per call, each call timed) and `batch` (all queries in one call).
 
 use std::io::Write;
-use std::path::PathBuf;
+use std::path::Path;
 use std::time::Instant;
 
 use anyhow::{bail, Context, Result};
@@ -282,7 +282,7 @@ fn recall(results: &[Vec<Scored>], kth: &[f32], k: usize) -> f64 {
 }
 
 /// The true k-th score of each query from a ground-truth id file.
-fn gt_kth(path: &PathBuf, flat: &FlatIndex, queries: &[f32], k: usize) -> Result<Vec<f32>> {
+fn gt_kth(path: &Path, flat: &FlatIndex, queries: &[f32], k: usize) -> Result<Vec<f32>> {
     let (ids, rows, width) = annfiles::read_ivecs(path)?;
     let dim = flat.dim();
     let nq = queries.len() / dim;
@@ -311,7 +311,7 @@ fn gt_kth(path: &PathBuf, flat: &FlatIndex, queries: &[f32], k: usize) -> Result
 
 type Loaded = (Vec<Subject>, Vec<f32>, usize);
 
-fn from_files(base: &PathBuf, query: &PathBuf, a: &BenchArgs, bar: &Bar) -> Result<Loaded> {
+fn from_files(base: &Path, query: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loaded> {
     let (vectors, n, dim) = annfiles::read_vectors(base)?;
     let (queries, _, qdim) = annfiles::read_vectors(query)?;
     if n == 0 {
@@ -361,7 +361,7 @@ fn from_files(base: &PathBuf, query: &PathBuf, a: &BenchArgs, bar: &Bar) -> Resu
     Ok((subjects, queries.as_slice().to_vec(), dim))
 }
 
-fn from_index(path: &PathBuf, a: &BenchArgs, bar: &Bar) -> Result<Loaded> {
+fn from_index(path: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loaded> {
     let Some(qfile) = &a.queries else {
         bail!("--index needs --queries FILE (one text query per line)");
     };
