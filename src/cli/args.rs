@@ -31,6 +31,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Write an index's vectors as .fvecs or .npy for other tools.
     Export(ExportArgs),
+    /// Drop the passages of removed files, re-weight, and rebuild the graph.
+    Compact(CompactArgs),
 }
 
 #[derive(Debug, Args)]
@@ -122,6 +124,20 @@ pub struct IndexArgs {
     pub seed: u64,
     #[command(flatten)]
     pub graph: GraphArgs,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// Re-read only what changed since the index was written: add new
+    /// files, replace changed ones, drop removed ones.
+    #[arg(long)]
+    pub update: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,

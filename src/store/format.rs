@@ -40,6 +40,10 @@ pub enum SectionId {
     SparseWeights = 11,
     HnswUpperOffsets = 12,
     HnswUpperIds = 13,
+    LiveDf = 14,
+    UpdateState = 15,
+    Deleted = 16,
+    TermFreqs = 17,
 }
 
 impl SectionId {
@@ -58,6 +62,10 @@ impl SectionId {
             SectionId::SparseWeights => "sparse weight section",
             SectionId::HnswUpperOffsets => "HNSW upper-layer offset section",
             SectionId::HnswUpperIds => "HNSW upper-layer id section",
+            SectionId::LiveDf => "live document-frequency table",
+            SectionId::UpdateState => "update state section",
+            SectionId::Deleted => "tombstone section",
+            SectionId::TermFreqs => "term-frequency section",
         }
     }
 
@@ -76,6 +84,10 @@ impl SectionId {
             11 => SectionId::SparseWeights,
             12 => SectionId::HnswUpperOffsets,
             13 => SectionId::HnswUpperIds,
+            14 => SectionId::LiveDf,
+            15 => SectionId::UpdateState,
+            16 => SectionId::Deleted,
+            17 => SectionId::TermFreqs,
             _ => return None,
         })
     }
