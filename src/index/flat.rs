@@ -91,11 +91,11 @@ impl FlatIndex {
         top.into_sorted()
     }
 
-    /// Top `k` for each of `queries.len() / dim` queries, answered together:
-    /// tiles of queries meet tiles of rows in cache ([`vector::dot_tile`]),
-    /// so a batch is bound by arithmetic, not by memory bandwidth. Work is
-    /// split over query tiles and, when there are fewer tiles than threads,
-    /// over row ranges too.
+    /// Top `k` for each of `queries.len() / dim` queries, answered together.
+    /// Rows are read from memory once: each thread takes a range of rows and,
+    /// for every tile of rows (which then sits in L2), runs every tile of
+    /// queries against it through [`vector::dot_tile`], so a batch is bound
+    /// by arithmetic rather than by memory bandwidth.
     pub fn search_batch(
         &self,
         queries: &[f32],
@@ -106,35 +106,30 @@ impl FlatIndex {
         assert_eq!(queries.len() % dim, 0, "queries must be whole rows");
         let nq = queries.len() / dim;
         let rows = self.len();
-        let q_tiles = nq.div_ceil(vector::TILE_QUERIES);
-        let threads = rayon::current_num_threads();
+        if nq == 0 {
+            return Vec::new();
+        }
+        // A few segments per thread balance the load without many merges.
         let segments =
-            (threads.div_ceil(q_tiles.max(1))).clamp(1, rows.div_ceil(vector::TILE_ROWS).max(1));
+            (rayon::current_num_threads() * 4).clamp(1, rows.div_ceil(vector::TILE_ROWS).max(1));
         let seg_rows = rows.div_ceil(segments).next_multiple_of(vector::TILE_ROWS);
-        let parts: Vec<(usize, Vec<TopK>)> = (0..q_tiles * segments)
+        (0..segments)
             .into_par_iter()
-            .map(|w| {
-                let (t, seg) = (w / segments, w % segments);
-                let q0 = t * vector::TILE_QUERIES;
-                let q1 = (q0 + vector::TILE_QUERIES).min(nq);
+            .map(|seg| {
                 let r0 = (seg * seg_rows).min(rows);
                 let r1 = (r0 + seg_rows).min(rows);
-                (
-                    t,
-                    self.scan_tile(&queries[q0 * dim..q1 * dim], k, r0, r1, filter),
-                )
+                self.scan_tile(queries, k, r0, r1, filter)
             })
-            .collect();
-        let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
-        for (t, tile) in parts {
-            for (i, top) in tile.into_iter().enumerate() {
-                let slot = &mut tops[t * vector::TILE_QUERIES + i];
-                *slot = std::mem::replace(slot, TopK::new(0)).merge(top);
-            }
-        }
-        tops.into_iter().map(TopK::into_sorted).collect()
+            .reduce(
+                || (0..nq).map(|_| TopK::new(k)).collect(),
+                |a, b| a.into_iter().zip(b).map(|(x, y)| x.merge(y)).collect(),
+            )
+            .into_iter()
+            .map(TopK::into_sorted)
+            .collect()
     }
 
+    /// Every query against rows `start..end`, row tile by row tile.
     fn scan_tile(
         &self,
         queries: &[f32],
@@ -146,21 +141,28 @@ impl FlatIndex {
         let dim = self.dim;
         let nq = queries.len() / dim;
         let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
-        let mut scores = vec![0.0f32; nq * vector::TILE_ROWS];
+        let mut scores = vec![0.0f32; vector::TILE_QUERIES * vector::TILE_ROWS];
         let mut r = start;
         while r < end {
             let r1 = (r + vector::TILE_ROWS).min(end);
             let nv = r1 - r;
-            let out = &mut scores[..nq * nv];
-            vector::dot_tile(queries, &self.vectors[r * dim..r1 * dim], dim, out);
-            for (qi, top) in tops.iter_mut().enumerate() {
-                let mut threshold = top.threshold();
-                for (j, &s) in out[qi * nv..(qi + 1) * nv].iter().enumerate() {
-                    if s >= threshold {
-                        let id = (r + j) as u32;
-                        if filter.is_none_or(|f| f(id)) {
-                            top.push(id, s);
-                            threshold = top.threshold();
+            let rows = &self.vectors[r * dim..r1 * dim];
+            for (t, qs) in queries.chunks(vector::TILE_QUERIES * dim).enumerate() {
+                let tq = qs.len() / dim;
+                let out = &mut scores[..tq * nv];
+                vector::dot_tile(qs, rows, dim, out);
+                for (qi, top) in tops[t * vector::TILE_QUERIES..t * vector::TILE_QUERIES + tq]
+                    .iter_mut()
+                    .enumerate()
+                {
+                    let mut threshold = top.threshold();
+                    for (j, &s) in out[qi * nv..(qi + 1) * nv].iter().enumerate() {
+                        if s >= threshold {
+                            let id = (r + j) as u32;
+                            if filter.is_none_or(|f| f(id)) {
+                                top.push(id, s);
+                                threshold = top.threshold();
+                            }
                         }
                     }
                 }
