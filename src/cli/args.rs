@@ -26,6 +26,10 @@ pub enum Command {
     Search(SearchArgs),
     /// Describe an index: passages, documents, languages, dim, kind, bytes.
     Info(InfoArgs),
+    /// The passages most like the one covering DOC:LINE, in any language.
+    Similar(super::crosslang::SimilarArgs),
+    /// Measure retrieval quality.
+    Eval(super::crosslang::EvalArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

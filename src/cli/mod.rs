@@ -2,6 +2,7 @@
 //! text or JSON. The library never sees a flag or a terminal.
 
 mod args;
+mod crosslang;
 mod print;
 mod progress;
 
@@ -52,6 +53,8 @@ pub fn run() -> Result<Outcome> {
         Command::Index(a) => index(a),
         Command::Search(a) => search(a),
         Command::Info(a) => info(a),
+        Command::Similar(a) => crosslang::similar(a),
+        Command::Eval(a) => crosslang::eval(a),
     }
 }
 

@@ -2,6 +2,7 @@
 //! and open it, search it. Ties corpus → embed → index → store together;
 //! knows nothing of terminals or flags.
 
+mod crosslang;
 mod persist;
 pub mod sample;
 
@@ -11,6 +12,8 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
+
+pub use crosslang::{read_aligned, AlignedRow, CrosslangReport, PairScore};
 
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
 use crate::embed::{Embedder, EmbedderSettings, Idf, TermCounts};

@@ -87,6 +87,15 @@ impl SparseVectors {
         self.offsets.len().saturating_sub(1)
     }
 
+    /// Row `id`: its sorted term keys and their unit-normalized weights.
+    pub fn row(&self, id: u32) -> (&[u64], &[f32]) {
+        let (s, e) = (
+            self.offsets[id as usize] as usize,
+            self.offsets[id as usize + 1] as usize,
+        );
+        (&self.keys[s..e], &self.weights[s..e])
+    }
+
     /// Exact dot product of row `id` with a sorted sparse query.
     pub fn dot(&self, id: u32, q_keys: &[u64], q_weights: &[f32]) -> f32 {
         let (s, e) = (

@@ -1,0 +1,177 @@
+//! The cross-language subcommands: `similar DOC:LINE`, `eval crosslang` and
+//! `lexicon learn`. Kept apart from the search front end so the two grow
+//! without touching each other.
+
+use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use vecsearch::{Index, SearchOptions};
+
+use super::{open_index, print, Outcome};
+
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// The passage to start from: DOC:LINE, where DOC is an indexed path or
+    /// an unambiguous suffix of one and LINE any line of the passage.
+    #[arg(value_name = "DOC:LINE")]
+    pub target: String,
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// Number of hits.
+    #[arg(short, default_value_t = 10, value_name = "N")]
+    pub k: usize,
+    /// Only passages in this language: ja, zh (both scripts), zh-Hans, zh-Hant, fr, en, ...
+    #[arg(long, value_name = "TAG")]
+    pub lang: Option<String>,
+    /// JSON lines, one hit per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Rank by the hashed vectors alone, without the exact re-scoring.
+    #[arg(long)]
+    pub no_rerank: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    pub what: EvalCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Top-1 and MRR@10 of finding a passage's translation, per directed
+    /// language pair, from an aligned JSON-lines file.
+    Crosslang(CrosslangArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CrosslangArgs {
+    /// JSON lines with id, lang, file, line_start (rows sharing an id
+    /// translate each other).
+    #[arg(long, value_name = "FILE")]
+    pub aligned: PathBuf,
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// One JSON object per pair, then one for all pairs.
+    #[arg(long)]
+    pub json: bool,
+    /// Rank by the hashed vectors alone, without the exact re-scoring.
+    #[arg(long)]
+    pub no_rerank: bool,
+}
+
+/// Splits `DOC:LINE` at its last colon, so paths with colons still work.
+fn parse_target(s: &str) -> Result<(&str, u32)> {
+    let (doc, line) = s
+        .rsplit_once(':')
+        .with_context(|| format!("{s:?}: expected DOC:LINE, e.g. notes/a.md:12"))?;
+    let line: u32 = line
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .with_context(|| format!("{s:?}: LINE must be a line number from 1"))?;
+    if doc.is_empty() {
+        bail!("{s:?}: expected DOC:LINE, e.g. notes/a.md:12");
+    }
+    Ok((doc, line))
+}
+
+pub fn similar(a: SimilarArgs) -> Result<Outcome> {
+    if a.k == 0 {
+        bail!("-k must be at least 1");
+    }
+    let (doc, line) = parse_target(&a.target)?;
+    let index = open_index(a.index.as_deref())?;
+    let id = index.passage_at(doc, line)?;
+    let opts = SearchOptions {
+        k: a.k,
+        lang: a.lang.clone(),
+        rerank: !a.no_rerank,
+    };
+    let hits = index.similar(id, &opts)?;
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let query = index.passages()[id as usize].text.clone();
+    print::hits(&mut out, &index, &query, None, &hits, a.json, color)?;
+    print::finish(out)?;
+    Ok(if hits.is_empty() {
+        Outcome::NoHits
+    } else {
+        Outcome::Hits
+    })
+}
+
+pub fn eval(a: EvalArgs) -> Result<Outcome> {
+    match a.what {
+        EvalCommand::Crosslang(c) => eval_crosslang(c),
+    }
+}
+
+fn eval_crosslang(a: CrosslangArgs) -> Result<Outcome> {
+    let rows = vecsearch::read_aligned(&a.aligned)?;
+    if rows.is_empty() {
+        bail!("{}: no aligned rows", a.aligned.display());
+    }
+    let index: Index = open_index(a.index.as_deref())?;
+    let report = index.eval_crosslang(&rows, !a.no_rerank)?;
+    if report.all.queries == 0 {
+        bail!(
+            "{}: no row has a translation among the indexed passages (are the files indexed?)",
+            a.aligned.display()
+        );
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if a.json {
+        for p in report.pairs.iter().chain([&report.all]) {
+            serde_json::to_writer(&mut out, p)?;
+            out.write_all(b"\n")?;
+        }
+    } else {
+        writeln!(
+            out,
+            "{:<18} {:>7} {:>6} {:>7}",
+            "pair", "queries", "top1", "mrr@10"
+        )?;
+        for p in report.pairs.iter().chain([&report.all]) {
+            let pair = if p.source == "all" {
+                "all".to_string()
+            } else {
+                format!("{}→{}", p.source, p.target)
+            };
+            writeln!(
+                out,
+                "{:<18} {:>7} {:>6.3} {:>7.3}",
+                pair, p.queries, p.top1, p.mrr10
+            )?;
+        }
+    }
+    print::finish(out)?;
+    if report.unmatched_rows > 0 {
+        eprintln!(
+            "vecsearch: warning: {} row(s) of {} match no indexed passage",
+            report.unmatched_rows,
+            a.aligned.display()
+        );
+    }
+    Ok(Outcome::Hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_split_at_the_last_colon() {
+        assert_eq!(parse_target("a.md:12").unwrap(), ("a.md", 12));
+        assert_eq!(parse_target("c:/x/a.md:3").unwrap(), ("c:/x/a.md", 3));
+        assert!(parse_target("a.md").is_err());
+        assert!(parse_target("a.md:0").is_err());
+        assert!(parse_target(":4").is_err());
+    }
+}
