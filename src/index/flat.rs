@@ -23,7 +23,7 @@ pub struct FlatIndex {
 impl FlatIndex {
     /// `vectors` holds `len / dim` rows back to back.
     pub fn new(dim: usize, vectors: Slab<f32>) -> Result<Self, String> {
-        if dim == 0 || vectors.len() % dim != 0 {
+        if dim == 0 || !vectors.len().is_multiple_of(dim) {
             return Err(format!(
                 "{} floats do not make whole rows of dimension {dim}",
                 vectors.len()
@@ -162,7 +162,7 @@ mod tests {
     #[test]
     fn filter_and_k_larger_than_n() {
         let idx = FlatIndex::new(2, Slab::from_vec(vec![1.0, 0.0, 0.0, 1.0, 0.7, 0.7])).unwrap();
-        let even = |id: u32| id % 2 == 0;
+        let even = |id: u32| id.is_multiple_of(2);
         let r = idx.search(&[1.0, 0.0], 10, Some(&even));
         assert_eq!(r.iter().map(|s| s.id).collect::<Vec<_>>(), [0, 2]);
         assert!(FlatIndex::new(3, Slab::from_vec(vec![1.0; 4])).is_err());

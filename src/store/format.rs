@@ -387,7 +387,7 @@ fn check_structure(path: &Path, b: &[u8], verify: Verify) -> Result<(Header, Vec
             .offset
             .checked_add(entry.len)
             .is_some_and(|end| entry.offset >= HEADER_LEN && end <= table_offset);
-        if !in_bounds || entry.offset % ALIGN != 0 {
+        if !in_bounds || !entry.offset.is_multiple_of(ALIGN) {
             return Err(Error::Corrupt {
                 path: p(),
                 detail: format!("section {} lies outside the file", entry.id),
