@@ -67,3 +67,14 @@ fn golden_v1_file_still_opens_answers_and_is_reproduced() {
         "today's writer no longer reproduces the golden v1 file byte for byte"
     );
 }
+
+/// A version-1 file written before the cross-language section existed: it
+/// must still open, as "no Han folding, no subwords, no lexicon", and
+/// answer exactly as it did then.
+#[test]
+fn golden_v1_without_crosslang_section_still_answers_the_same() {
+    let old = data().join("golden_v1_no_crosslang.vsx");
+    let want = std::fs::read_to_string(data().join("golden_v1_no_crosslang.expected.jsonl"))
+        .expect("frozen answers exist");
+    assert_eq!(answers(&old), want);
+}

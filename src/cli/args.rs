@@ -30,6 +30,8 @@ pub enum Command {
     Similar(super::crosslang::SimilarArgs),
     /// Measure retrieval quality.
     Eval(super::crosslang::EvalArgs),
+    /// Build the cross-language lexicon.
+    Lexicon(super::crosslang::LexiconArgs),
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -64,6 +66,8 @@ pub struct IndexArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub analyzer: super::crosslang::AnalyzerFlags,
 }
 
 #[derive(Debug, Args)]

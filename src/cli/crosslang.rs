@@ -3,10 +3,12 @@
 //! without touching each other.
 
 use std::io::{IsTerminal, Write};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
+use vecsearch::embed::{EmbedderSettings, LearnOptions, Lexicon};
 use vecsearch::{Index, SearchOptions};
 
 use super::{open_index, print, Outcome};
@@ -32,6 +34,81 @@ pub struct SimilarArgs {
     /// Rank by the hashed vectors alone, without the exact re-scoring.
     #[arg(long)]
     pub no_rerank: bool,
+}
+
+/// `index` flags for the analyzer switches and the lexicon, each on by
+/// default; turning one off is how its effect is measured.
+#[derive(Debug, Args)]
+pub struct AnalyzerFlags {
+    /// Token translations to add: builtin (shipped), none, or a lexicon
+    /// file from `vecsearch lexicon learn`. Recorded in the index.
+    #[arg(long, default_value = "builtin", value_name = "FILE|builtin|none")]
+    pub lexicon: String,
+    /// Weight of a translation next to a written word (× its association).
+    #[arg(long, default_value_t = vecsearch::embed::DEFAULT_BRIDGE, value_name = "F")]
+    pub bridge: f32,
+    /// Keep traditional and shinjitai Han characters apart from simplified.
+    #[arg(long)]
+    pub no_han_fold: bool,
+    /// No 4-gram subwords of Latin words.
+    #[arg(long)]
+    pub no_subwords: bool,
+    /// Keep diacritics ("données" and "donnees" differ).
+    #[arg(long)]
+    pub no_diacritic_fold: bool,
+}
+
+impl AnalyzerFlags {
+    /// Applies the flags to embedder settings.
+    pub fn apply(&self, s: &mut EmbedderSettings) -> Result<()> {
+        if !(self.bridge.is_finite() && self.bridge >= 0.0) {
+            bail!("--bridge must be a number from 0");
+        }
+        s.analyzer.fold_han = !self.no_han_fold;
+        s.analyzer.latin_subwords = !self.no_subwords;
+        s.analyzer.fold_diacritics = !self.no_diacritic_fold;
+        s.lexicon = match self.lexicon.as_str() {
+            "none" => None,
+            "builtin" => Some(Arc::new(Lexicon {
+                bridge: self.bridge,
+                ..(*Lexicon::builtin()).clone()
+            })),
+            file => Some(Arc::new(Lexicon::load(Path::new(file), self.bridge)?)),
+        };
+        Ok(())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LexiconArgs {
+    #[command(subcommand)]
+    pub what: LexiconCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LexiconCommand {
+    /// Learn token translations toward English from aligned text.
+    Learn(LearnArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// JSON lines with id, lang, text (English rows pair with the other
+    /// rows of their id), or TSV: english<TAB>other or lang<TAB>english<TAB>other.
+    #[arg(value_name = "PARALLEL")]
+    pub parallel: PathBuf,
+    /// Where to write the lexicon (gzip-compressed when it ends in .gz).
+    #[arg(long, default_value = "lexicon.tsv.gz", value_name = "FILE")]
+    pub out: PathBuf,
+    /// Aligned pairs a translation must occur in.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub min_pairs: u32,
+    /// Lowest Dice association kept.
+    #[arg(long, default_value_t = 0.1, value_name = "F")]
+    pub min_dice: f32,
+    /// Translations kept per token.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub top: usize,
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +236,57 @@ fn eval_crosslang(a: CrosslangArgs) -> Result<Outcome> {
             a.aligned.display()
         );
     }
+    Ok(Outcome::Hits)
+}
+
+pub fn lexicon(a: LexiconArgs) -> Result<Outcome> {
+    let LexiconCommand::Learn(a) = a.what;
+    if a.top == 0 {
+        bail!("--top must be at least 1");
+    }
+    let pairs = vecsearch::embed::read_parallel(&a.parallel)?;
+    let opts = LearnOptions {
+        min_pairs: a.min_pairs.max(1),
+        min_dice: a.min_dice,
+        top: a.top,
+        ..Default::default()
+    };
+    let (lex, report) = vecsearch::embed::learn_lexicon(&pairs, &opts);
+    let mut text = format!(
+        "# vecsearch lexicon: token -> English, Dice association; learned from {} pairs of {}\n",
+        report.pairs,
+        a.parallel
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    text.push_str(&lex.to_tsv());
+    let bytes = if a.out.extension().is_some_and(|e| e == "gz") {
+        use std::io::Write as _;
+        // Fixed header (no name, no time): the same input gives the same file.
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::best());
+        gz.write_all(text.as_bytes())?;
+        gz.finish()?
+    } else {
+        text.into_bytes()
+    };
+    vecsearch::store::write_atomically(&a.out, |w| w.write_all(&bytes))
+        .with_context(|| format!("{}", a.out.display()))?;
+    let langs: Vec<String> = report
+        .languages
+        .iter()
+        .map(|(l, n)| format!("{} {n}", if l.is_empty() { "?" } else { l }))
+        .collect();
+    eprintln!(
+        "learned {} translations of {} tokens from {} pairs ({}) → {} ({})",
+        report.translations,
+        report.sources,
+        report.pairs,
+        langs.join(", "),
+        a.out.display(),
+        print::human_bytes(bytes.len() as u64)
+    );
     Ok(Outcome::Hits)
 }
 

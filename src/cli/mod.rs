@@ -55,6 +55,7 @@ pub fn run() -> Result<Outcome> {
         Command::Info(a) => info(a),
         Command::Similar(a) => crosslang::similar(a),
         Command::Eval(a) => crosslang::eval(a),
+        Command::Lexicon(a) => crosslang::lexicon(a),
     }
 }
 
@@ -73,12 +74,14 @@ fn index(a: IndexArgs) -> Result<Outcome> {
             glob::Pattern::new(g).with_context(|| format!("--include {g:?} is not a valid glob"))
         })
         .collect::<Result<Vec<_>>>()?;
+    let mut embedder = EmbedderSettings {
+        dim: a.dim,
+        seed: a.seed,
+        ..Default::default()
+    };
+    a.analyzer.apply(&mut embedder)?;
     let opts = BuildOptions {
-        embedder: EmbedderSettings {
-            dim: a.dim,
-            seed: a.seed,
-            ..Default::default()
-        },
+        embedder,
         kind: match a.kind {
             KindArg::Flat => IndexKind::Flat,
             KindArg::Hnsw => IndexKind::Hnsw,

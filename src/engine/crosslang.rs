@@ -10,7 +10,10 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::{Hit, Index, SearchOptions, RERANK_FACTOR, RERANK_MIN};
+use std::sync::Arc;
+
+use super::{Hit, Index, IndexConfig, SearchOptions, RERANK_FACTOR, RERANK_MIN};
+use crate::embed::Lexicon;
 use crate::error::{Error, Result};
 use crate::index::{Scored, TopK};
 use crate::text;
@@ -150,7 +153,9 @@ impl Index {
 
     /// Top-1 and MRR@10 per directed language pair of `rows` (see
     /// [`AlignedRow`]): for each row, `similar` among the passages of each
-    /// other language of its id, and where its counterpart ranks.
+    /// other language of its id, and where its counterpart ranks. The
+    /// query is the passage covering the row's first line; any passage of
+    /// the counterpart's file overlapping its lines counts as found.
     pub fn eval_crosslang(&self, rows: &[AlignedRow], rerank: bool) -> Result<CrosslangReport> {
         // Resolve every row to a passage first; a row no passage covers
         // cannot be scored either way and is counted apart.
@@ -173,6 +178,20 @@ impl Index {
                 .or_default()
                 .push((r.lang.as_str(), *p));
         }
+        // The lines each resolved row spans: a long line cut into several
+        // windows is found through any of them.
+        let span: HashMap<u32, (u32, u32, u32)> = resolved
+            .iter()
+            .map(|(r, p)| {
+                let doc = self.passages[*p as usize].doc;
+                (*p, (doc, r.line_start, r.line_end.unwrap_or(r.line_start)))
+            })
+            .collect();
+        let covers = |want: u32, got: u32| {
+            let (doc, s, e) = span[&want];
+            let g = &self.passages[got as usize];
+            g.doc == doc && g.line_start <= e && s <= g.line_end
+        };
         // Which stored language tags count as the target language: the tag
         // itself, a coarser one (`zh` for zh-Hant) and `und`, since a short
         // passage may carry no sure language.
@@ -205,7 +224,7 @@ impl Index {
                 self.similar_scored(src, 10, rerank, &filter, false)
                     .iter()
                     .filter(|s| s.score > 0.0)
-                    .position(|s| s.id == want)
+                    .position(|s| covers(want, s.id))
                     .map(|i| i + 1)
             })
             .collect();
@@ -260,6 +279,36 @@ fn is_path_suffix(path: &str, suffix: &str) -> bool {
     let p = path.replace('\\', "/");
     let s = suffix.replace('\\', "/");
     !s.is_empty() && (p == s || p.ends_with(&format!("/{s}")))
+}
+
+/// The cross-language section of the index file: the analyzer switches
+/// added after the config section was frozen, and the lexicon as the index
+/// uses it (pruned to the terms its corpus holds), so a query is expanded
+/// exactly as the documents were. A file without it predates all of them:
+/// switches off, no lexicon.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Section {
+    fold_han: bool,
+    latin_subwords: bool,
+    lexicon: Option<Lexicon>,
+}
+
+impl Section {
+    pub(super) fn of(config: &IndexConfig) -> Self {
+        let a = &config.embedder.analyzer;
+        Section {
+            fold_han: a.fold_han,
+            latin_subwords: a.latin_subwords,
+            lexicon: config.embedder.lexicon.as_deref().cloned(),
+        }
+    }
+
+    pub(super) fn apply(self, config: &mut IndexConfig) {
+        let a = &mut config.embedder.analyzer;
+        a.fold_han = self.fold_han;
+        a.latin_subwords = self.latin_subwords;
+        config.embedder.lexicon = self.lexicon.map(Arc::new);
+    }
 }
 
 #[cfg(test)]

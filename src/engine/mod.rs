@@ -285,6 +285,14 @@ impl Index {
             })
             .collect();
         let idf = Idf::from_passages(analyzed.iter().map(|(_, c)| c));
+        // The index keeps only translations into terms its corpus holds:
+        // a query term expanding to anything else is dropped anyway.
+        let mut settings = opts.embedder.clone();
+        if let Some(lex) = &settings.lexicon {
+            settings.lexicon = Some(std::sync::Arc::new(
+                lex.pruned(settings.seed, |h| idf.df(h) > 0),
+            ));
+        }
         let mut langs: Vec<String> = analyzed.iter().map(|(l, _)| l.to_string()).collect();
         langs.sort();
         langs.dedup();
@@ -327,14 +335,14 @@ impl Index {
             FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
         let index = Index {
             config: IndexConfig {
-                embedder: opts.embedder.clone(),
+                embedder: settings.clone(),
                 kind: opts.kind,
                 langs,
             },
             docs: doc_meta,
             passages,
             idf,
-            embedder,
+            embedder: Embedder::new(settings),
             flat,
             sparse,
             file_bytes: None,

@@ -39,6 +39,10 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         SectionId::SparseWeights,
         bytemuck::cast_slice::<f32, u8>(weights),
     );
+    w.add(
+        SectionId::Crosslang,
+        codec::encode(&super::crosslang::Section::of(&index.config)),
+    );
     w.save(path)
 }
 
@@ -48,7 +52,11 @@ pub(super) fn open(path: &Path) -> Result<Index> {
         path: path.to_path_buf(),
         detail,
     };
-    let config: IndexConfig = file.decode(SectionId::Config)?;
+    let mut config: IndexConfig = file.decode(SectionId::Config)?;
+    if file.has_section(SectionId::Crosslang) {
+        let x: super::crosslang::Section = file.decode(SectionId::Crosslang)?;
+        x.apply(&mut config);
+    }
     let docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
     let passages: Vec<PassageMeta> = file.decode(SectionId::Passages)?;
     let idf: Idf = file.decode(SectionId::Idf)?;

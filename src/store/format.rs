@@ -38,6 +38,9 @@ pub enum SectionId {
     SparseOffsets = 9,
     SparseKeys = 10,
     SparseWeights = 11,
+    /// Analyzer switches newer than the config section, and the lexicon
+    /// (see engine/persist.rs). Optional: a file without it predates them.
+    Crosslang = 16,
 }
 
 impl SectionId {
@@ -54,6 +57,7 @@ impl SectionId {
             SectionId::SparseOffsets => "sparse offset section",
             SectionId::SparseKeys => "sparse term section",
             SectionId::SparseWeights => "sparse weight section",
+            SectionId::Crosslang => "cross-language section",
         }
     }
 
@@ -70,6 +74,7 @@ impl SectionId {
             9 => SectionId::SparseOffsets,
             10 => SectionId::SparseKeys,
             11 => SectionId::SparseWeights,
+            16 => SectionId::Crosslang,
             _ => return None,
         })
     }
