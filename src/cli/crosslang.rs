@@ -56,6 +56,9 @@ pub struct AnalyzerFlags {
     /// Keep diacritics ("données" and "donnees" differ).
     #[arg(long)]
     pub no_diacritic_fold: bool,
+    /// Also index the bigrams inside Katakana words.
+    #[arg(long)]
+    pub katakana_bigrams: bool,
 }
 
 impl AnalyzerFlags {
@@ -67,6 +70,7 @@ impl AnalyzerFlags {
         s.analyzer.fold_han = !self.no_han_fold;
         s.analyzer.latin_subwords = !self.no_subwords;
         s.analyzer.fold_diacritics = !self.no_diacritic_fold;
+        s.analyzer.whole_katakana = !self.katakana_bigrams;
         s.lexicon = match self.lexicon.as_str() {
             "none" => None,
             "builtin" => Some(Arc::new(Lexicon {
@@ -101,14 +105,18 @@ pub struct LearnArgs {
     #[arg(long, default_value = "lexicon.tsv.gz", value_name = "FILE")]
     pub out: PathBuf,
     /// Aligned pairs a translation must occur in.
-    #[arg(long, default_value_t = 3, value_name = "N")]
+    #[arg(long, default_value_t = 2, value_name = "N")]
     pub min_pairs: u32,
-    /// Lowest Dice association kept.
-    #[arg(long, default_value_t = 0.1, value_name = "F")]
+    /// Lowest Dice association kept (whatever the score).
+    #[arg(long, default_value_t = 0.02, value_name = "F")]
     pub min_dice: f32,
     /// Translations kept per token.
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub top: usize,
+    /// The association kept as a translation's weight: dice, or cond
+    /// (c(f,e)/c(f), how sure a translation of the token is).
+    #[arg(long, default_value = "cond", value_parser = ["dice", "cond"])]
+    pub score: String,
 }
 
 #[derive(Debug, Args)]
@@ -249,6 +257,11 @@ pub fn lexicon(a: LexiconArgs) -> Result<Outcome> {
         min_pairs: a.min_pairs.max(1),
         min_dice: a.min_dice,
         top: a.top,
+        score: if a.score == "cond" {
+            vecsearch::embed::Score::Conditional
+        } else {
+            vecsearch::embed::Score::Dice
+        },
         ..Default::default()
     };
     let (lex, report) = vecsearch::embed::learn_lexicon(&pairs, &opts);

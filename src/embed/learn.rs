@@ -41,6 +41,22 @@ pub struct LearnOptions {
     pub min_g2: f64,
     /// Translations kept per source token, best first.
     pub top: usize,
+    /// Which association is the score (and the weight of a translation).
+    pub score: Score,
+}
+
+/// The association of a source token f with a pivot token e, over the
+/// aligned pairs of one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Score {
+    /// 2·c(f,e) / (c(f) + c(e)): symmetric, so an English word with many
+    /// French forms (vector: vectoriel, vectorielles, vecteur…) scores low
+    /// against each form.
+    Dice,
+    /// c(f,e) / c(f), the share of f's pairs whose English side has e: how
+    /// sure a translation of f is, whatever else e translates. Common
+    /// English words are kept out by the G² and Dice floors.
+    Conditional,
 }
 
 impl Default for LearnOptions {
@@ -55,6 +71,7 @@ impl Default for LearnOptions {
             min_dice: 0.1,
             min_g2: 10.83,
             top: 3,
+            score: Score::Conditional,
         }
     }
 }
@@ -241,8 +258,12 @@ pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, L
             if dice < opts.min_dice || g2(k as f64, cf, ce, n) < opts.min_g2 {
                 continue;
             }
+            let score = match opts.score {
+                Score::Dice => dice,
+                Score::Conditional => (k as f64 / cf) as f32,
+            };
             let s = best.entry((f, e)).or_default();
-            *s = s.max(dice);
+            *s = s.max(score);
         }
     }
     languages.sort();

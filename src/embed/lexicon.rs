@@ -121,6 +121,22 @@ impl Lexicon {
         out
     }
 
+    /// The TSV, gzip-compressed with a fixed header (no name, no time), so
+    /// the same lexicon always gives the same bytes.
+    pub fn to_tsv_gz(&self) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::default());
+        gz.write_all(self.to_tsv().as_bytes())
+            .and_then(|_| gz.finish())
+            .expect("writing to memory cannot fail")
+    }
+
+    pub fn from_tsv_gz(gz: &[u8], bridge: f32) -> std::result::Result<Lexicon, String> {
+        Lexicon::parse(&gunzip(gz)?, bridge)
+    }
+
     /// A copy keeping only translations `keep` accepts (by target hash),
     /// and only sources left with one: an index stores just the part of
     /// the lexicon its corpus can ever match.
@@ -164,6 +180,17 @@ fn gunzip(bytes: &[u8]) -> std::result::Result<String, String> {
 #[derive(Debug, Clone, Default)]
 pub struct Bridge {
     map: HashMap<u64, Vec<(u64, f32)>>,
+    /// Katakana sources, for splitting a compound the lexicon lacks
+    /// (ベクトルデータベース → ベクトル + データベース).
+    katakana: std::collections::HashSet<String>,
+    seed: u64,
+}
+
+/// Whether `term` is written in Katakana only (the prolonged sound mark
+/// included), the script of Japanese loanword compounds.
+fn is_katakana(term: &str) -> bool {
+    term.chars()
+        .all(|c| crate::text::script_of(c) == crate::text::Script::Katakana)
 }
 
 impl Bridge {
@@ -179,19 +206,59 @@ impl Bridge {
                 (term_hash(s, seed), ts)
             })
             .collect();
-        Bridge { map }
+        let katakana = lexicon
+            .entries
+            .iter()
+            .filter(|(s, _)| s.chars().nth(1).is_some() && is_katakana(s))
+            .map(|(s, _)| s.clone())
+            .collect();
+        Bridge {
+            map,
+            katakana,
+            seed,
+        }
+    }
+
+    /// For a Katakana compound with no entry of its own, the hashes of its
+    /// parts that have one, by greedy longest match from the left; a
+    /// character no known word starts with is stepped over.
+    pub fn compound_parts(&self, term: &str, out: &mut Vec<u64>) {
+        if self.katakana.is_empty() || !is_katakana(term) {
+            return;
+        }
+        let chars: Vec<(usize, char)> = term.char_indices().collect();
+        if chars.len() < 4 || self.map.contains_key(&term_hash(term, self.seed)) {
+            return;
+        }
+        let mut i = 0;
+        while i < chars.len() {
+            let found = (i + 2..=chars.len()).rev().find(|&j| {
+                let end = chars.get(j).map_or(term.len(), |c| c.0);
+                self.katakana.contains(&term[chars[i].0..end])
+            });
+            match found {
+                Some(j) => {
+                    let end = chars.get(j).map_or(term.len(), |c| c.0);
+                    out.push(term_hash(&term[chars[i].0..end], self.seed));
+                    i = j;
+                }
+                None => i += 1,
+            }
+        }
     }
 
     /// Adds translations to `strengths` (term hash → 1 + ln tf, sorted by
     /// hash). A pivot term reached from several source terms (向量, 向, 量 →
     /// vector) gets the strongest evidence, not the sum, so a CJK word's
     /// unigrams and bigrams do not count it three times.
-    pub fn expand(&self, strengths: &mut Vec<(u64, f32)>) {
+    /// `hidden` are sources that are not terms of their own (the parts of
+    /// a compound), with their strengths.
+    pub fn expand(&self, strengths: &mut Vec<(u64, f32)>, hidden: &[(u64, f32)]) {
         if self.map.is_empty() {
             return;
         }
         let mut extra: Vec<(u64, f32)> = Vec::new();
-        for &(h, s) in strengths.iter() {
+        for &(h, s) in strengths.iter().chain(hidden) {
             if let Some(ts) = self.map.get(&h) {
                 extra.extend(ts.iter().map(|&(t, w)| (t, w * s)));
             }
@@ -258,7 +325,7 @@ mod tests {
         );
         let mut s = vec![(ha, 1.0), (hb, 1.0), (hx, 1.0)];
         s.sort_by_key(|e| e.0);
-        b.expand(&mut s);
+        b.expand(&mut s, &[]);
         let get = |h| s.iter().find(|e| e.0 == h).unwrap().1;
         assert!(
             (get(hx) - 2.0).abs() < 1e-6,
@@ -266,6 +333,21 @@ mod tests {
         );
         assert!((get(hy) - 0.2).abs() < 1e-6);
         assert!(s.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn katakana_compounds_split_into_known_words() {
+        let l = Lexicon::parse("ベクトル\tvector 1\nデータベース\tdatabase 1\n", 1.0).unwrap();
+        let b = Bridge::new(&l, 0);
+        let mut parts = Vec::new();
+        b.compound_parts("ベクトルデータベース", &mut parts);
+        assert_eq!(
+            parts,
+            [term_hash("ベクトル", 0), term_hash("データベース", 0)]
+        );
+        parts.clear();
+        b.compound_parts("ベクトル", &mut parts);
+        assert!(parts.is_empty(), "a known word is not split");
     }
 
     #[test]

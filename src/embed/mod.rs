@@ -9,7 +9,7 @@ mod learn;
 mod lexicon;
 
 pub use idf::Idf;
-pub use learn::{learn_lexicon, read_parallel, LearnOptions, LearnReport, ParallelPair};
+pub use learn::{learn_lexicon, read_parallel, LearnOptions, LearnReport, ParallelPair, Score};
 pub use lexicon::{Bridge, Lexicon, DEFAULT_BRIDGE};
 
 use std::sync::Arc;
@@ -91,9 +91,14 @@ impl Embedder {
 
     pub fn term_counts(&self, text: &str) -> TermCounts {
         let mut hashes = Vec::new();
+        let mut parts = Vec::new();
         let seed = self.settings.seed;
-        self.analyzer
-            .for_each_token(text, |term, _, _| hashes.push(term_hash(term, seed)));
+        self.analyzer.for_each_token(text, |term, _, _| {
+            hashes.push(term_hash(term, seed));
+            if let Some(b) = &self.bridge {
+                b.compound_parts(term, &mut parts);
+            }
+        });
         hashes.sort_unstable();
         let mut tf: Vec<(u64, u32)> = Vec::with_capacity(hashes.len());
         for h in hashes {
@@ -107,7 +112,8 @@ impl Embedder {
             .map(|(h, n)| (h, 1.0 + (n as f32).ln()))
             .collect();
         if let Some(b) = &self.bridge {
-            b.expand(&mut out);
+            let hidden: Vec<(u64, f32)> = parts.into_iter().map(|h| (h, 1.0)).collect();
+            b.expand(&mut out, &hidden);
         }
         out
     }

@@ -290,7 +290,10 @@ fn is_path_suffix(path: &str, suffix: &str) -> bool {
 pub(super) struct Section {
     fold_han: bool,
     latin_subwords: bool,
-    lexicon: Option<Lexicon>,
+    whole_katakana: bool,
+    /// The lexicon's bridge factor and its TSV, gzip-compressed (a third
+    /// of the size of the same table in bincode).
+    lexicon: Option<(f32, Vec<u8>)>,
 }
 
 impl Section {
@@ -299,15 +302,27 @@ impl Section {
         Section {
             fold_han: a.fold_han,
             latin_subwords: a.latin_subwords,
-            lexicon: config.embedder.lexicon.as_deref().cloned(),
+            whole_katakana: a.whole_katakana,
+            lexicon: config
+                .embedder
+                .lexicon
+                .as_deref()
+                .map(|l| (l.bridge, l.to_tsv_gz())),
         }
     }
 
-    pub(super) fn apply(self, config: &mut IndexConfig) {
+    pub(super) fn apply(self, config: &mut IndexConfig) -> std::result::Result<(), String> {
         let a = &mut config.embedder.analyzer;
         a.fold_han = self.fold_han;
         a.latin_subwords = self.latin_subwords;
-        config.embedder.lexicon = self.lexicon.map(Arc::new);
+        a.whole_katakana = self.whole_katakana;
+        config.embedder.lexicon = match self.lexicon {
+            Some((bridge, gz)) => Some(Arc::new(
+                Lexicon::from_tsv_gz(&gz, bridge).map_err(|e| format!("lexicon: {e}"))?,
+            )),
+            None => None,
+        };
+        Ok(())
     }
 }
 

@@ -55,7 +55,10 @@ pub(super) fn open(path: &Path) -> Result<Index> {
     let mut config: IndexConfig = file.decode(SectionId::Config)?;
     if file.has_section(SectionId::Crosslang) {
         let x: super::crosslang::Section = file.decode(SectionId::Crosslang)?;
-        x.apply(&mut config);
+        x.apply(&mut config).map_err(|detail| Error::Corrupt {
+            path: path.to_path_buf(),
+            detail,
+        })?;
     }
     let docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
     let passages: Vec<PassageMeta> = file.decode(SectionId::Passages)?;

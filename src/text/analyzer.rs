@@ -37,6 +37,13 @@ pub struct AnalyzerSettings {
     /// `fold_han`.
     #[serde(skip)]
     pub latin_subwords: bool,
+    /// No Katakana–Katakana bigrams: a Katakana word is matched whole (and,
+    /// through the lexicon, by its parts' translations), not by the bigrams
+    /// it shares with every other loanword (データ in データベース,
+    /// メタデータ…), which outvote cross-language evidence. Saved like
+    /// `fold_han`; off in files that predate it.
+    #[serde(skip)]
+    pub whole_katakana: bool,
 }
 
 impl Default for AnalyzerSettings {
@@ -48,6 +55,7 @@ impl Default for AnalyzerSettings {
             katakana_words: true,
             fold_han: true,
             latin_subwords: true,
+            whole_katakana: true,
         }
     }
 }
@@ -171,7 +179,15 @@ impl Analyzer {
                 emit(&term, s, e);
             }
             if self.settings.cjk_bigrams {
-                if let Some(&(s2, e2)) = run.get(i + 1) {
+                let next = run.get(i + 1).filter(|&&(s2, e2)| {
+                    !(self.settings.whole_katakana
+                        && kana
+                        && t[s2..e2]
+                            .chars()
+                            .next()
+                            .is_some_and(|c| script_of(c) == Script::Katakana))
+                });
+                if let Some(&(s2, e2)) = next {
                     term.clear();
                     fold(s, e, &mut term);
                     fold(s2, e2, &mut term);
@@ -259,9 +275,19 @@ mod tests {
             terms("向量库"),
             ["向", "向量", "量", "量库", "库"].map(String::from)
         );
-        // Katakana arrives as one word from UAX #29 and is cut the same way.
-        let t = terms("ベクトル");
+        // Katakana arrives as one word from UAX #29 and is cut the same way,
+        // unless it is only matched whole.
+        let plain = Analyzer::new(AnalyzerSettings {
+            whole_katakana: false,
+            ..Default::default()
+        });
+        let t: Vec<String> = plain
+            .analyze("ベクトル")
+            .into_iter()
+            .map(|t| t.term)
+            .collect();
         assert!(t.contains(&"ベク".to_string()) && t.contains(&"トル".to_string()));
+        assert_eq!(terms("ベクトルは"), ["ベクトル", "ルは", "は"]);
     }
 
     #[test]
