@@ -37,7 +37,8 @@ pub mod text;
 pub mod vector;
 
 pub use engine::{
-    sample, BuildOptions, BuildReport, DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind,
-    PassageMeta, Quiet, Reporter, SearchOptions, UpdateReport,
+    read_aligned, sample, AlignedRow, BuildOptions, BuildReport, CrosslangReport, DocMeta, Hit,
+    Index, IndexConfig, IndexInfo, IndexKind, PairScore, PassageMeta, Quiet, Reporter,
+    SearchOptions, UpdateReport,
 };
 pub use error::{Error, Result};

@@ -33,6 +33,12 @@ pub enum Command {
     Export(ExportArgs),
     /// Drop the passages of removed files, re-weight, and rebuild the graph.
     Compact(CompactArgs),
+    /// The passages most like the one covering DOC:LINE, in any language.
+    Similar(super::crosslang::SimilarArgs),
+    /// Measure retrieval quality.
+    Eval(super::crosslang::EvalArgs),
+    /// Build the cross-language lexicon.
+    Lexicon(super::crosslang::LexiconArgs),
 }
 
 #[derive(Debug, Args)]
@@ -131,6 +137,8 @@ pub struct IndexArgs {
     /// files, replace changed ones, drop removed ones.
     #[arg(long)]
     pub update: bool,
+    #[command(flatten)]
+    pub analyzer: super::crosslang::AnalyzerFlags,
 }
 
 #[derive(Debug, Args)]
@@ -141,6 +149,8 @@ pub struct CompactArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    #[command(flatten)]
+    pub analyzer: super::crosslang::AnalyzerFlags,
 }
 
 #[derive(Debug, Args)]

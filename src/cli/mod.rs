@@ -3,6 +3,7 @@
 
 mod args;
 mod bench;
+mod crosslang;
 mod export;
 mod print;
 mod progress;
@@ -57,6 +58,9 @@ pub fn run() -> Result<Outcome> {
         Command::Bench(a) => bench::run(a).map(|()| Outcome::Hits),
         Command::Export(a) => export::run(a).map(|()| Outcome::Hits),
         Command::Compact(a) => compact(a),
+        Command::Similar(a) => crosslang::similar(a),
+        Command::Eval(a) => crosslang::eval(a),
+        Command::Lexicon(a) => crosslang::lexicon(a),
     }
 }
 
@@ -75,12 +79,14 @@ fn index(a: IndexArgs) -> Result<Outcome> {
             glob::Pattern::new(g).with_context(|| format!("--include {g:?} is not a valid glob"))
         })
         .collect::<Result<Vec<_>>>()?;
+    let mut embedder = EmbedderSettings {
+        dim: a.dim,
+        seed: a.seed,
+        ..Default::default()
+    };
+    a.analyzer.apply(&mut embedder)?;
     let opts = BuildOptions {
-        embedder: EmbedderSettings {
-            dim: a.dim,
-            seed: a.seed,
-            ..Default::default()
-        },
+        embedder,
         kind: match a.kind {
             KindArg::Flat => IndexKind::Flat,
             KindArg::Hnsw => IndexKind::Hnsw,

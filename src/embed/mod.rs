@@ -5,8 +5,14 @@
 //! L2-normalized so a dot product is a cosine.
 
 mod idf;
+mod learn;
+mod lexicon;
 
 pub use idf::Idf;
+pub use learn::{learn_lexicon, read_parallel, LearnOptions, LearnReport, ParallelPair, Score};
+pub use lexicon::{Bridge, Lexicon, DEFAULT_BRIDGE};
+
+use std::sync::Arc;
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
@@ -25,6 +31,11 @@ pub struct EmbedderSettings {
     pub dim: u32,
     pub seed: u64,
     pub analyzer: AnalyzerSettings,
+    /// Token translations added as extra terms (see `lexicon.rs`). Saved in
+    /// the cross-language section, not the config section, so files
+    /// written before it existed still open (as "no lexicon").
+    #[serde(skip)]
+    pub lexicon: Option<Arc<Lexicon>>,
 }
 
 impl Default for EmbedderSettings {
@@ -33,6 +44,7 @@ impl Default for EmbedderSettings {
             dim: DEFAULT_DIM,
             seed: DEFAULT_SEED,
             analyzer: AnalyzerSettings::default(),
+            lexicon: Some(Lexicon::builtin()),
         }
     }
 }
@@ -44,19 +56,29 @@ pub fn term_hash(term: &str, seed: u64) -> u64 {
     xxh3_64_with_seed(term.as_bytes(), seed)
 }
 
-/// Term hashes of a text with their counts, sorted by hash.
-pub type TermCounts = Vec<(u64, u32)>;
+/// Term hashes of a text with their strengths, sorted by hash: 1 + ln tf
+/// for a written term, plus what the lexicon bridge adds for translations.
+pub type TermCounts = Vec<(u64, f32)>;
 
 #[derive(Debug, Clone)]
 pub struct Embedder {
     pub settings: EmbedderSettings,
     analyzer: Analyzer,
+    bridge: Option<Bridge>,
 }
 
 impl Embedder {
     pub fn new(settings: EmbedderSettings) -> Self {
         let analyzer = Analyzer::new(settings.analyzer.clone());
-        Embedder { settings, analyzer }
+        let bridge = settings
+            .lexicon
+            .as_ref()
+            .map(|l| Bridge::new(l, settings.seed));
+        Embedder {
+            settings,
+            analyzer,
+            bridge,
+        }
     }
 
     pub fn analyzer(&self) -> &Analyzer {
@@ -69,21 +91,34 @@ impl Embedder {
 
     pub fn term_counts(&self, text: &str) -> TermCounts {
         let mut hashes = Vec::new();
+        let mut parts = Vec::new();
         let seed = self.settings.seed;
-        self.analyzer
-            .for_each_token(text, |term, _, _| hashes.push(term_hash(term, seed)));
-        hashes.sort_unstable();
-        let mut out: TermCounts = Vec::with_capacity(hashes.len());
-        for h in hashes {
-            match out.last_mut() {
-                Some((last, n)) if *last == h => *n += 1,
-                _ => out.push((h, 1)),
+        self.analyzer.for_each_token(text, |term, _, _| {
+            hashes.push(term_hash(term, seed));
+            if let Some(b) = &self.bridge {
+                b.compound_parts(term, &mut parts);
             }
+        });
+        hashes.sort_unstable();
+        let mut tf: Vec<(u64, u32)> = Vec::with_capacity(hashes.len());
+        for h in hashes {
+            match tf.last_mut() {
+                Some((last, n)) if *last == h => *n += 1,
+                _ => tf.push((h, 1)),
+            }
+        }
+        let mut out: TermCounts = tf
+            .into_iter()
+            .map(|(h, n)| (h, 1.0 + (n as f32).ln()))
+            .collect();
+        if let Some(b) = &self.bridge {
+            let hidden: Vec<(u64, f32)> = parts.into_iter().map(|h| (h, 1.0)).collect();
+            b.expand(&mut out, &hidden);
         }
         out
     }
 
-    /// Each term's weight, (1 + ln tf) × idf. Terms the corpus never saw are
+    /// Each term's weight, strength × idf, where strength is 1 + ln tf. Terms the corpus never saw are
     /// left out when `skip_unseen` (queries): they can match nothing.
     fn weights<'a>(
         &self,
@@ -91,9 +126,9 @@ impl Embedder {
         idf: &'a Idf,
         skip_unseen: bool,
     ) -> impl Iterator<Item = (u64, f32)> + 'a {
-        counts.iter().filter_map(move |&(h, tf)| {
+        counts.iter().filter_map(move |&(h, strength)| {
             let df = idf.df(h);
-            (!skip_unseen || df > 0).then(|| (h, (1.0 + (tf as f32).ln()) * idf.weight_for_df(df)))
+            (!skip_unseen || df > 0).then(|| (h, strength * idf.weight_for_df(df)))
         })
     }
 
@@ -151,10 +186,19 @@ mod tests {
     fn embedding_is_unit_length_and_signed() {
         let e = Embedder::new(EmbedderSettings {
             dim: 64,
+            lexicon: None,
+            analyzer: AnalyzerSettings {
+                latin_subwords: false,
+                ..Default::default()
+            },
             ..Default::default()
         });
         let counts = e.term_counts("vector search vector databases");
-        assert_eq!(counts.iter().map(|c| c.1).sum::<u32>(), 4);
+        let sum: f32 = counts.iter().map(|c| c.1).sum();
+        assert!(
+            (sum - (3.0 + 2f32.ln())).abs() < 1e-5,
+            "1 + ln 2 for the repeated term"
+        );
         let idf = Idf::from_passages([counts.clone()].iter());
         let mut v = vec![0.0; 64];
         e.embed_counts(&counts, &idf, false, &mut v);

@@ -2,6 +2,7 @@
 //! and open it, search it. Ties corpus → embed → index → store together;
 //! knows nothing of terminals or flags.
 
+mod crosslang;
 mod persist;
 pub mod sample;
 mod update;
@@ -14,6 +15,8 @@ use std::time::Instant;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
+
+pub use crosslang::{read_aligned, AlignedRow, CrosslangReport, PairScore};
 
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
 use crate::embed::{Embedder, EmbedderSettings, Idf, TermCounts};
@@ -200,9 +203,10 @@ pub struct Index {
     embedder: Embedder,
     flat: FlatIndex,
     sparse: SparseVectors,
-    /// Term frequencies parallel to the sparse keys (saturating at 65535),
-    /// so rows can be re-weighted without re-reading any file.
-    term_freqs: Slab<u16>,
+    /// Term weights before idf ((1 + ln tf), plus lexicon expansions),
+    /// parallel to the sparse keys, so rows can be re-weighted without
+    /// re-reading any file.
+    term_freqs: Slab<f32>,
     /// The graph over `flat`'s vectors, for HNSW indexes.
     hnsw: Option<(Hnsw, HnswParams)>,
     file_bytes: Option<u64>,
@@ -325,6 +329,14 @@ impl Index {
             })
             .collect();
         let idf = Idf::from_passages(analyzed.iter().map(|(_, c)| c));
+        // The index keeps only translations into terms its corpus holds:
+        // a query term expanding to anything else is dropped anyway.
+        let mut settings = opts.embedder.clone();
+        if let Some(lex) = &settings.lexicon {
+            settings.lexicon = Some(std::sync::Arc::new(
+                lex.pruned(settings.seed, |h| idf.df(h) > 0),
+            ));
+        }
         let mut langs: Vec<String> = analyzed.iter().map(|(l, _)| l.to_string()).collect();
         langs.sort();
         langs.dedup();
@@ -362,7 +374,7 @@ impl Index {
         reporter.finish();
         let index = Index {
             config: IndexConfig {
-                embedder: opts.embedder.clone(),
+                embedder: settings.clone(),
                 kind: opts.kind,
                 langs,
             },
@@ -375,7 +387,7 @@ impl Index {
             passages,
             live_df: idf.clone(),
             idf,
-            embedder,
+            embedder: Embedder::new(settings),
             flat,
             sparse,
             term_freqs,
@@ -507,9 +519,10 @@ impl Index {
             .map(|e| match e {
                 Err(e) => Err(e),
                 Ok(None) => Ok(Vec::new()),
-                Ok(Some((_, q_sparse))) => {
+                Ok(Some((q, q_sparse))) => {
                     let scored = dense.next().expect("one result per embedded query");
-                    Ok(self.finish_hits(scored, &q_sparse, opts))
+                    let hits = self.finish_hits(scored, &q_sparse, opts);
+                    Ok(self.exact_if_short(hits, &q, &q_sparse, opts, &filter, false))
                 }
             })
             .collect()
@@ -554,7 +567,32 @@ impl Index {
         };
         let filter = |id: u32| self.visible(id, mask.as_deref());
         let scored = self.dense_search(&q, opts, &filter, true);
-        Ok(self.finish_hits(scored, &q_sparse, opts))
+        let hits = self.finish_hits(scored, &q_sparse, opts);
+        Ok(self.exact_if_short(hits, &q, &q_sparse, opts, &filter, true))
+    }
+
+    /// A query of rare terms gives the graph walk no gradient to follow: it
+    /// may end among passages that share nothing with the query. When the
+    /// graph returns fewer than `k` passages that do share a term, the exact
+    /// scan answers instead, so a rare word is never missed.
+    fn exact_if_short(
+        &self,
+        hits: Vec<Hit>,
+        q: &[f32],
+        q_sparse: &[(u64, f32)],
+        opts: &SearchOptions,
+        filter: &(dyn Fn(u32) -> bool + Sync),
+        parallel: bool,
+    ) -> Vec<Hit> {
+        if self.hnsw.is_none() || opts.exact || hits.len() >= opts.k {
+            return hits;
+        }
+        let exact = SearchOptions {
+            exact: true,
+            ..opts.clone()
+        };
+        let scored = self.dense_search(q, &exact, filter, parallel);
+        self.finish_hits(scored, q_sparse, &exact)
     }
 
     /// Dense candidates: through the graph when there is one (and the
@@ -695,7 +733,7 @@ pub(crate) fn embed_rows(
     idf: &Idf,
     counts: &[&TermCounts],
     reporter: &dyn Reporter,
-) -> (AlignedVec, SparseVectors, Slab<u16>) {
+) -> (AlignedVec, SparseVectors, Slab<f32>) {
     let dim = embedder.dim();
     let mut arena = AlignedVec::zeroed(counts.len() * dim);
     let sparse_rows: Vec<Vec<(u64, f32)>> = arena
@@ -712,7 +750,7 @@ pub(crate) fn embed_rows(
     let mut tfs = Vec::new();
     for (row, c) in sparse_rows.into_iter().zip(counts) {
         sparse.push(row);
-        tfs.extend(c.iter().map(|&(_, tf)| tf.min(u16::MAX as u32) as u16));
+        tfs.extend(c.iter().map(|&(_, w)| w));
     }
     (arena, sparse.finish(), Slab::from_vec(tfs))
 }

@@ -58,7 +58,7 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     );
     w.add(
         SectionId::TermFreqs,
-        bytemuck::cast_slice::<u16, u8>(&index.term_freqs),
+        bytemuck::cast_slice::<f32, u8>(&index.term_freqs),
     );
     let parts = index.hnsw.as_ref().map(|(g, p)| (g.to_parts(), p));
     if let Some((parts, params)) = &parts {
@@ -88,6 +88,10 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
             bytemuck::cast_slice::<u32, u8>(&parts.upper_links),
         );
     }
+    w.add(
+        SectionId::Crosslang,
+        codec::encode(&super::crosslang::Section::of(&index.config)),
+    );
     w.save(path)
 }
 
@@ -97,7 +101,14 @@ pub(super) fn open(path: &Path) -> Result<Index> {
         path: path.to_path_buf(),
         detail,
     };
-    let config: IndexConfig = file.decode(SectionId::Config)?;
+    let mut config: IndexConfig = file.decode(SectionId::Config)?;
+    if file.has_section(SectionId::Crosslang) {
+        let x: super::crosslang::Section = file.decode(SectionId::Crosslang)?;
+        x.apply(&mut config).map_err(|detail| Error::Corrupt {
+            path: path.to_path_buf(),
+            detail,
+        })?;
+    }
     let docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
     let passages: Vec<PassageMeta> = file.decode(SectionId::Passages)?;
     let idf: Idf = file.decode(SectionId::Idf)?;
@@ -177,7 +188,7 @@ pub(super) fn open(path: &Path) -> Result<Index> {
         .iter()
         .map(|&b| b != 0)
         .collect();
-    let term_freqs: crate::vector::Slab<u16> = file.slab(SectionId::TermFreqs)?;
+    let term_freqs: crate::vector::Slab<f32> = file.slab(SectionId::TermFreqs)?;
     if deleted.len() != passages.len() || term_freqs.len() != sparse.parts().1.len() {
         return Err(corrupt(
             "the tombstone or term-frequency section has the wrong length".into(),

@@ -66,13 +66,13 @@ enum Seen {
 }
 
 impl Index {
-    /// The stored term counts of row `id` (keys with their frequencies).
+    /// The stored term weights of row `id` (keys with their pre-idf weights).
     fn row_counts(&self, id: u32) -> TermCounts {
         let (s, e) = self.sparse.span(id);
         let (keys, _) = self.sparse.row(id);
         keys.iter()
             .zip(&self.term_freqs[s..e])
-            .map(|(&k, &tf)| (k, tf as u32))
+            .map(|(&k, &w)| (k, w))
             .collect()
     }
 

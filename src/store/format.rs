@@ -44,6 +44,9 @@ pub enum SectionId {
     UpdateState = 15,
     Deleted = 16,
     TermFreqs = 17,
+    /// Analyzer switches newer than the config section, and the lexicon
+    /// (see engine/persist.rs). Optional: a file without it predates them.
+    Crosslang = 18,
 }
 
 impl SectionId {
@@ -66,6 +69,7 @@ impl SectionId {
             SectionId::UpdateState => "update state section",
             SectionId::Deleted => "tombstone section",
             SectionId::TermFreqs => "term-frequency section",
+            SectionId::Crosslang => "cross-language section",
         }
     }
 
@@ -88,6 +92,7 @@ impl SectionId {
             15 => SectionId::UpdateState,
             16 => SectionId::Deleted,
             17 => SectionId::TermFreqs,
+            18 => SectionId::Crosslang,
             _ => return None,
         })
     }

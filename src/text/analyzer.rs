@@ -9,6 +9,7 @@ use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
 use unicode_segmentation::UnicodeSegmentation;
 
+use super::hanfold::fold_han;
 use super::normalize::normalize;
 use super::script::{script_of, Script};
 
@@ -24,6 +25,25 @@ pub struct AnalyzerSettings {
     /// loanword like ベクトルデータベース is a rare, telling term, while its
     /// bigrams are shared with every text about データ.
     pub katakana_words: bool,
+    /// Fold traditional and Japanese shinjitai Han characters to simplified
+    /// (資料庫 → 资料库), so the three writings share terms. Kept out of the
+    /// config section (old files lack it) and saved in the cross-language
+    /// section instead; a file without that section reads as off.
+    #[serde(skip)]
+    pub fold_han: bool,
+    /// Also index the 4-grams of Latin words longer than four letters, as
+    /// `#gram` (a `#` never starts a word, so a gram cannot collide with a
+    /// whole word): "vectorielles" meets "vectors" on `#vect`. Saved like
+    /// `fold_han`.
+    #[serde(skip)]
+    pub latin_subwords: bool,
+    /// No Katakana–Katakana bigrams: a Katakana word is matched whole (and,
+    /// through the lexicon, by its parts' translations), not by the bigrams
+    /// it shares with every other loanword (データ in データベース,
+    /// メタデータ…), which outvote cross-language evidence. Saved like
+    /// `fold_han`; off in files that predate it.
+    #[serde(skip)]
+    pub whole_katakana: bool,
 }
 
 impl Default for AnalyzerSettings {
@@ -33,6 +53,9 @@ impl Default for AnalyzerSettings {
             cjk_bigrams: true,
             fold_diacritics: true,
             katakana_words: true,
+            fold_han: true,
+            latin_subwords: true,
+            whole_katakana: true,
         }
     }
 }
@@ -87,6 +110,7 @@ impl Analyzer {
         // current unbroken CJK run.
         let mut run: Vec<(usize, usize)> = Vec::new();
         let mut folded = String::new();
+        let mut gram = String::new();
         for (ws, word) in t.unicode_word_indices() {
             let first = word.chars().next().expect("words are non-empty");
             if script_of(first).is_cjk() {
@@ -111,12 +135,16 @@ impl Analyzer {
             if word.is_empty() {
                 continue;
             }
-            if self.settings.fold_diacritics && !word.is_ascii() {
+            let term = if self.settings.fold_diacritics && !word.is_ascii() {
                 folded.clear();
                 folded.extend(word.nfd().filter(|c| !is_combining_mark(*c)));
-                emit_norm(&folded, start, start + word.len());
+                folded.as_str()
             } else {
-                emit_norm(word, start, start + word.len());
+                word
+            };
+            emit_norm(term, start, start + word.len());
+            if self.settings.latin_subwords {
+                emit_subwords(term, &mut gram, |g| emit_norm(g, start, start + word.len()));
             }
         }
         self.flush_cjk(t, &mut run, &mut emit_norm);
@@ -128,6 +156,16 @@ impl Analyzer {
         run: &mut Vec<(usize, usize)>,
         emit: &mut impl FnMut(&str, usize, usize),
     ) {
+        // Each character of the run as its term text: the character itself,
+        // or its simplified form when Han folding is on.
+        let mut term = String::new();
+        let fold = |s: usize, e: usize, out: &mut String| {
+            if self.settings.fold_han {
+                out.extend(t[s..e].chars().map(fold_han));
+            } else {
+                out.push_str(&t[s..e]);
+            }
+        };
         for (i, &(s, e)) in run.iter().enumerate() {
             // A single kana is a sound, not a word: Katakana unigrams only
             // add noise (the whole word and its bigrams carry the meaning).
@@ -136,20 +174,60 @@ impl Analyzer {
                 .next()
                 .is_some_and(|c| script_of(c) == Script::Katakana);
             if self.settings.cjk_unigrams && (!kana || run.len() == 1) {
-                emit(&t[s..e], s, e);
+                term.clear();
+                fold(s, e, &mut term);
+                emit(&term, s, e);
             }
             if self.settings.cjk_bigrams {
-                if let Some(&(_, e2)) = run.get(i + 1) {
-                    emit(&t[s..e2], s, e2);
+                let next = run.get(i + 1).filter(|&&(s2, e2)| {
+                    !(self.settings.whole_katakana
+                        && kana
+                        && t[s2..e2]
+                            .chars()
+                            .next()
+                            .is_some_and(|c| script_of(c) == Script::Katakana))
+                });
+                if let Some(&(s2, e2)) = next {
+                    term.clear();
+                    fold(s, e, &mut term);
+                    fold(s2, e2, &mut term);
+                    emit(&term, s, e2);
                 }
             }
         }
         // A lone character is still a term when unigrams are off.
         if !self.settings.cjk_unigrams && run.len() == 1 {
             let (s, e) = run[0];
-            emit(&t[s..e], s, e);
+            term.clear();
+            fold(s, e, &mut term);
+            emit(&term, s, e);
         }
         run.clear();
+    }
+}
+
+/// Length of the Latin subword grams, and the shortest word cut into them.
+const GRAM: usize = 4;
+
+/// Emits `#` + each 4-gram of an alphabetic Latin `word` longer than four
+/// letters; `buf` is scratch space.
+fn emit_subwords(word: &str, buf: &mut String, mut emit: impl FnMut(&str)) {
+    if word.len() <= GRAM || !word.chars().all(|c| script_of(c) == Script::Latin) {
+        return;
+    }
+    let idx: Vec<usize> = word
+        .char_indices()
+        .map(|(i, _)| i)
+        .chain([word.len()])
+        .collect();
+    if idx.len() <= GRAM + 1 {
+        return;
+    }
+    for w in idx.windows(GRAM + 1) {
+        buf.clear();
+        buf.push('#');
+        buf.push_str(&word[w[0]..w[GRAM]]);
+        emit(buf);
     }
 }
 
@@ -175,12 +253,20 @@ fn split_elision(word: &str) -> (usize, &str) {
 mod tests {
     use super::*;
 
+    /// Terms without subword grams, which the older tests do not expect.
     fn terms(text: &str) -> Vec<String> {
-        Analyzer::default()
+        no_grams()
             .analyze(text)
             .into_iter()
             .map(|t| t.term)
             .collect()
+    }
+
+    fn no_grams() -> Analyzer {
+        Analyzer::new(AnalyzerSettings {
+            latin_subwords: false,
+            ..Default::default()
+        })
     }
 
     #[test]
@@ -189,9 +275,19 @@ mod tests {
             terms("向量库"),
             ["向", "向量", "量", "量库", "库"].map(String::from)
         );
-        // Katakana arrives as one word from UAX #29 and is cut the same way.
-        let t = terms("ベクトル");
+        // Katakana arrives as one word from UAX #29 and is cut the same way,
+        // unless it is only matched whole.
+        let plain = Analyzer::new(AnalyzerSettings {
+            whole_katakana: false,
+            ..Default::default()
+        });
+        let t: Vec<String> = plain
+            .analyze("ベクトル")
+            .into_iter()
+            .map(|t| t.term)
+            .collect();
         assert!(t.contains(&"ベク".to_string()) && t.contains(&"トル".to_string()));
+        assert_eq!(terms("ベクトルは"), ["ベクトル", "ルは", "は"]);
     }
 
     #[test]
@@ -203,7 +299,7 @@ mod tests {
     #[test]
     fn elisions_split_off_and_offsets_point_into_the_original() {
         let text = "L’index d'une base";
-        let toks = Analyzer::default().analyze(text);
+        let toks = no_grams().analyze(text);
         let t: Vec<_> = toks.iter().map(|t| t.term.as_str()).collect();
         assert_eq!(t, ["index", "une", "base"]);
         assert_eq!(&text[toks[0].start..toks[0].end], "index");
@@ -220,6 +316,7 @@ mod tests {
         assert_eq!(terms("Données"), ["donnees"]);
         let strict = Analyzer::new(AnalyzerSettings {
             fold_diacritics: false,
+            latin_subwords: false,
             ..Default::default()
         });
         assert_eq!(strict.analyze("Données")[0].term, "données");
@@ -228,6 +325,38 @@ mod tests {
     #[test]
     fn fullwidth_and_case_normalize() {
         assert_eq!(terms("ＧＰＵ Search"), ["gpu", "search"]);
+    }
+
+    #[test]
+    fn han_variants_fold_when_asked() {
+        assert!(terms("資料庫").contains(&"资料".to_string()));
+        let plain = Analyzer::new(AnalyzerSettings {
+            fold_han: false,
+            ..Default::default()
+        });
+        let t: Vec<String> = plain
+            .analyze("資料庫")
+            .into_iter()
+            .map(|t| t.term)
+            .collect();
+        assert!(t.contains(&"資料".to_string()) && !t.contains(&"资料".to_string()));
+    }
+
+    #[test]
+    fn latin_subwords_are_marked_grams_of_long_words() {
+        let t: Vec<String> = Analyzer::default()
+            .analyze("vectorielles base")
+            .into_iter()
+            .map(|t| t.term)
+            .collect();
+        assert!(t.contains(&"vectorielles".to_string()));
+        assert!(t.contains(&"#vect".to_string()) && t.contains(&"#lles".to_string()));
+        assert!(!t.iter().any(|x| x == "#base"), "four letters: no grams");
+        let plain = Analyzer::new(AnalyzerSettings {
+            latin_subwords: false,
+            ..Default::default()
+        });
+        assert_eq!(plain.analyze("vectorielles").len(), 1);
     }
 
     #[test]

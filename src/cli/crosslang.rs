@@ -1,0 +1,319 @@
+//! The cross-language subcommands: `similar DOC:LINE`, `eval crosslang` and
+//! `lexicon learn`. Kept apart from the search front end so the two grow
+//! without touching each other.
+
+use std::io::{IsTerminal, Write};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use anyhow::{bail, Context, Result};
+use clap::{Args, Subcommand};
+use vecsearch::embed::{EmbedderSettings, LearnOptions, Lexicon};
+use vecsearch::{Index, SearchOptions};
+
+use super::{open_index, print, Outcome};
+
+#[derive(Debug, Args)]
+pub struct SimilarArgs {
+    /// The passage to start from: DOC:LINE, where DOC is an indexed path or
+    /// an unambiguous suffix of one and LINE any line of the passage.
+    #[arg(value_name = "DOC:LINE")]
+    pub target: String,
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// Number of hits.
+    #[arg(short, default_value_t = 10, value_name = "N")]
+    pub k: usize,
+    /// Only passages in this language: ja, zh (both scripts), zh-Hans, zh-Hant, fr, en, ...
+    #[arg(long, value_name = "TAG")]
+    pub lang: Option<String>,
+    /// JSON lines, one hit per line.
+    #[arg(long)]
+    pub json: bool,
+    /// Rank by the hashed vectors alone, without the exact re-scoring.
+    #[arg(long)]
+    pub no_rerank: bool,
+}
+
+/// `index` flags for the analyzer switches and the lexicon, each on by
+/// default; turning one off is how its effect is measured.
+#[derive(Debug, Args)]
+pub struct AnalyzerFlags {
+    /// Token translations to add: builtin (shipped), none, or a lexicon
+    /// file from `vecsearch lexicon learn`. Recorded in the index.
+    #[arg(long, default_value = "builtin", value_name = "FILE|builtin|none")]
+    pub lexicon: String,
+    /// Weight of a translation next to a written word (× its association).
+    #[arg(long, default_value_t = vecsearch::embed::DEFAULT_BRIDGE, value_name = "F")]
+    pub bridge: f32,
+    /// Keep traditional and shinjitai Han characters apart from simplified.
+    #[arg(long)]
+    pub no_han_fold: bool,
+    /// No 4-gram subwords of Latin words.
+    #[arg(long)]
+    pub no_subwords: bool,
+    /// Keep diacritics ("données" and "donnees" differ).
+    #[arg(long)]
+    pub no_diacritic_fold: bool,
+    /// Also index the bigrams inside Katakana words.
+    #[arg(long)]
+    pub katakana_bigrams: bool,
+}
+
+impl AnalyzerFlags {
+    /// Applies the flags to embedder settings.
+    pub fn apply(&self, s: &mut EmbedderSettings) -> Result<()> {
+        if !(self.bridge.is_finite() && self.bridge >= 0.0) {
+            bail!("--bridge must be a number from 0");
+        }
+        s.analyzer.fold_han = !self.no_han_fold;
+        s.analyzer.latin_subwords = !self.no_subwords;
+        s.analyzer.fold_diacritics = !self.no_diacritic_fold;
+        s.analyzer.whole_katakana = !self.katakana_bigrams;
+        s.lexicon = match self.lexicon.as_str() {
+            "none" => None,
+            "builtin" => Some(Arc::new(Lexicon {
+                bridge: self.bridge,
+                ..(*Lexicon::builtin()).clone()
+            })),
+            file => Some(Arc::new(Lexicon::load(Path::new(file), self.bridge)?)),
+        };
+        Ok(())
+    }
+}
+
+#[derive(Debug, Args)]
+pub struct LexiconArgs {
+    #[command(subcommand)]
+    pub what: LexiconCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum LexiconCommand {
+    /// Learn token translations toward English from aligned text.
+    Learn(LearnArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct LearnArgs {
+    /// JSON lines with id, lang, text (English rows pair with the other
+    /// rows of their id), or TSV: english<TAB>other or lang<TAB>english<TAB>other.
+    #[arg(value_name = "PARALLEL")]
+    pub parallel: PathBuf,
+    /// Where to write the lexicon (gzip-compressed when it ends in .gz).
+    #[arg(long, default_value = "lexicon.tsv.gz", value_name = "FILE")]
+    pub out: PathBuf,
+    /// Aligned pairs a translation must occur in.
+    #[arg(long, default_value_t = 2, value_name = "N")]
+    pub min_pairs: u32,
+    /// Lowest Dice association kept (whatever the score).
+    #[arg(long, default_value_t = 0.02, value_name = "F")]
+    pub min_dice: f32,
+    /// Translations kept per token.
+    #[arg(long, default_value_t = 3, value_name = "N")]
+    pub top: usize,
+    /// The association kept as a translation's weight: dice, or cond
+    /// (c(f,e)/c(f), how sure a translation of the token is).
+    #[arg(long, default_value = "cond", value_parser = ["dice", "cond"])]
+    pub score: String,
+}
+
+#[derive(Debug, Args)]
+pub struct EvalArgs {
+    #[command(subcommand)]
+    pub what: EvalCommand,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum EvalCommand {
+    /// Top-1 and MRR@10 of finding a passage's translation, per directed
+    /// language pair, from an aligned JSON-lines file.
+    Crosslang(CrosslangArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct CrosslangArgs {
+    /// JSON lines with id, lang, file, line_start (rows sharing an id
+    /// translate each other).
+    #[arg(long, value_name = "FILE")]
+    pub aligned: PathBuf,
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// One JSON object per pair, then one for all pairs.
+    #[arg(long)]
+    pub json: bool,
+    /// Rank by the hashed vectors alone, without the exact re-scoring.
+    #[arg(long)]
+    pub no_rerank: bool,
+}
+
+/// Splits `DOC:LINE` at its last colon, so paths with colons still work.
+fn parse_target(s: &str) -> Result<(&str, u32)> {
+    let (doc, line) = s
+        .rsplit_once(':')
+        .with_context(|| format!("{s:?}: expected DOC:LINE, e.g. notes/a.md:12"))?;
+    let line: u32 = line
+        .parse()
+        .ok()
+        .filter(|&n| n > 0)
+        .with_context(|| format!("{s:?}: LINE must be a line number from 1"))?;
+    if doc.is_empty() {
+        bail!("{s:?}: expected DOC:LINE, e.g. notes/a.md:12");
+    }
+    Ok((doc, line))
+}
+
+pub fn similar(a: SimilarArgs) -> Result<Outcome> {
+    if a.k == 0 {
+        bail!("-k must be at least 1");
+    }
+    let (doc, line) = parse_target(&a.target)?;
+    let index = open_index(a.index.as_deref())?;
+    let id = index.passage_at(doc, line)?;
+    let opts = SearchOptions {
+        k: a.k,
+        lang: a.lang.clone(),
+        rerank: !a.no_rerank,
+        ..Default::default()
+    };
+    let hits = index.similar(id, &opts)?;
+    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    let query = index.passages()[id as usize].text.clone();
+    print::hits(&mut out, &index, &query, None, &hits, a.json, color)?;
+    print::finish(out)?;
+    Ok(if hits.is_empty() {
+        Outcome::NoHits
+    } else {
+        Outcome::Hits
+    })
+}
+
+pub fn eval(a: EvalArgs) -> Result<Outcome> {
+    match a.what {
+        EvalCommand::Crosslang(c) => eval_crosslang(c),
+    }
+}
+
+fn eval_crosslang(a: CrosslangArgs) -> Result<Outcome> {
+    let rows = vecsearch::read_aligned(&a.aligned)?;
+    if rows.is_empty() {
+        bail!("{}: no aligned rows", a.aligned.display());
+    }
+    let index: Index = open_index(a.index.as_deref())?;
+    let report = index.eval_crosslang(&rows, !a.no_rerank)?;
+    if report.all.queries == 0 {
+        bail!(
+            "{}: no row has a translation among the indexed passages (are the files indexed?)",
+            a.aligned.display()
+        );
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if a.json {
+        for p in report.pairs.iter().chain([&report.all]) {
+            serde_json::to_writer(&mut out, p)?;
+            out.write_all(b"\n")?;
+        }
+    } else {
+        writeln!(
+            out,
+            "{:<18} {:>7} {:>6} {:>7}",
+            "pair", "queries", "top1", "mrr@10"
+        )?;
+        for p in report.pairs.iter().chain([&report.all]) {
+            let pair = if p.source == "all" {
+                "all".to_string()
+            } else {
+                format!("{}→{}", p.source, p.target)
+            };
+            writeln!(
+                out,
+                "{:<18} {:>7} {:>6.3} {:>7.3}",
+                pair, p.queries, p.top1, p.mrr10
+            )?;
+        }
+    }
+    print::finish(out)?;
+    if report.unmatched_rows > 0 {
+        eprintln!(
+            "vecsearch: warning: {} row(s) of {} match no indexed passage",
+            report.unmatched_rows,
+            a.aligned.display()
+        );
+    }
+    Ok(Outcome::Hits)
+}
+
+pub fn lexicon(a: LexiconArgs) -> Result<Outcome> {
+    let LexiconCommand::Learn(a) = a.what;
+    if a.top == 0 {
+        bail!("--top must be at least 1");
+    }
+    let pairs = vecsearch::embed::read_parallel(&a.parallel)?;
+    let opts = LearnOptions {
+        min_pairs: a.min_pairs.max(1),
+        min_dice: a.min_dice,
+        top: a.top,
+        score: if a.score == "cond" {
+            vecsearch::embed::Score::Conditional
+        } else {
+            vecsearch::embed::Score::Dice
+        },
+        ..Default::default()
+    };
+    let (lex, report) = vecsearch::embed::learn_lexicon(&pairs, &opts);
+    let mut text = format!(
+        "# vecsearch lexicon: token -> English, Dice association; learned from {} pairs of {}\n",
+        report.pairs,
+        a.parallel
+            .file_name()
+            .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
+    );
+    text.push_str(&lex.to_tsv());
+    let bytes = if a.out.extension().is_some_and(|e| e == "gz") {
+        use std::io::Write as _;
+        // Fixed header (no name, no time): the same input gives the same file.
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::best());
+        gz.write_all(text.as_bytes())?;
+        gz.finish()?
+    } else {
+        text.into_bytes()
+    };
+    vecsearch::store::write_atomically(&a.out, |w| w.write_all(&bytes))
+        .with_context(|| format!("{}", a.out.display()))?;
+    let langs: Vec<String> = report
+        .languages
+        .iter()
+        .map(|(l, n)| format!("{} {n}", if l.is_empty() { "?" } else { l }))
+        .collect();
+    eprintln!(
+        "learned {} translations of {} tokens from {} pairs ({}) → {} ({})",
+        report.translations,
+        report.sources,
+        report.pairs,
+        langs.join(", "),
+        a.out.display(),
+        print::human_bytes(bytes.len() as u64)
+    );
+    Ok(Outcome::Hits)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn targets_split_at_the_last_colon() {
+        assert_eq!(parse_target("a.md:12").unwrap(), ("a.md", 12));
+        assert_eq!(parse_target("c:/x/a.md:3").unwrap(), ("c:/x/a.md", 3));
+        assert!(parse_target("a.md").is_err());
+        assert!(parse_target("a.md:0").is_err());
+        assert!(parse_target(":4").is_err());
+    }
+}

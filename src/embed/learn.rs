@@ -1,0 +1,375 @@
+//! Learning a lexicon from parallel text: which tokens of each language
+//! translate which tokens of the pivot (English). Both sides are cut by the
+//! same analyzer the index uses, so the lexicon's keys are exactly the
+//! terms the embedder will look up.
+//!
+//! The score is the Dice coefficient of co-occurrence in aligned pairs,
+//! counted per source language (a Han bigram in Japanese and in Chinese
+//! pairs is judged against each language's own English side), kept when
+//! the pair co-occurs often enough and its log-likelihood ratio (G²) says
+//! the association is not chance. Dice alone overrates rare pairs; G²
+//! alone overrates frequent words; together they keep what both accept.
+
+use std::collections::HashMap;
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::Deserialize;
+
+use super::lexicon::Lexicon;
+use crate::error::{Error, Result};
+use crate::text::{Analyzer, AnalyzerSettings};
+
+/// One aligned pair: a pivot-language text and its translation.
+#[derive(Debug, Clone)]
+pub struct ParallelPair {
+    /// Language of `other` (pairs are scored per language); `""` if unknown.
+    pub lang: String,
+    pub pivot: String,
+    pub other: String,
+}
+
+#[derive(Debug, Clone)]
+pub struct LearnOptions {
+    /// Must be the analyzer of the indexes the lexicon will serve.
+    pub analyzer: AnalyzerSettings,
+    /// Pairs a (source, target) must share to be kept.
+    pub min_pairs: u32,
+    /// Lowest Dice score kept.
+    pub min_dice: f32,
+    /// G² threshold (10.83 is p < 0.001 for one degree of freedom).
+    pub min_g2: f64,
+    /// Translations kept per source token, best first.
+    pub top: usize,
+    /// Which association is the score (and the weight of a translation).
+    pub score: Score,
+}
+
+/// The association of a source token f with a pivot token e, over the
+/// aligned pairs of one language.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Score {
+    /// 2·c(f,e) / (c(f) + c(e)): symmetric, so an English word with many
+    /// French forms (vector: vectoriel, vectorielles, vecteur…) scores low
+    /// against each form.
+    Dice,
+    /// c(f,e) / c(f), the share of f's pairs whose English side has e: how
+    /// sure a translation of f is, whatever else e translates. Common
+    /// English words are kept out by the G² and Dice floors.
+    Conditional,
+}
+
+impl Default for LearnOptions {
+    fn default() -> Self {
+        LearnOptions {
+            analyzer: AnalyzerSettings {
+                // Grams would learn a second, noisier copy of each word.
+                latin_subwords: false,
+                ..AnalyzerSettings::default()
+            },
+            min_pairs: 3,
+            min_dice: 0.1,
+            min_g2: 10.83,
+            top: 3,
+            score: Score::Conditional,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default)]
+pub struct LearnReport {
+    pub pairs: usize,
+    pub languages: Vec<(String, usize)>,
+    pub sources: usize,
+    pub translations: usize,
+}
+
+#[derive(Deserialize)]
+struct Row {
+    id: String,
+    lang: String,
+    text: String,
+}
+
+/// Reads aligned text: JSON lines (`id`, `lang`, `text`; English rows are
+/// the pivot, every other row of the same id is paired with them), or TSV
+/// with `pivot<TAB>other` or `lang<TAB>pivot<TAB>other` per line.
+pub fn read_parallel(path: &Path) -> Result<Vec<ParallelPair>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    let bad = |line: usize, why: &str| {
+        Error::InvalidArgument(format!("{}:{line}: {why}", path.display()))
+    };
+    let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
+    let mut pairs = Vec::new();
+    if first.trim_start().starts_with('{') {
+        // id → (English texts, (lang, text) of the others)
+        type Group = (Vec<String>, Vec<(String, String)>);
+        let mut groups: HashMap<String, Group> = HashMap::new();
+        let mut order = Vec::new();
+        for (i, l) in text.lines().enumerate() {
+            if l.trim().is_empty() {
+                continue;
+            }
+            let r: Row = serde_json::from_str(l)
+                .map_err(|e| bad(i + 1, &format!("not a JSON row with id, lang, text ({e})")))?;
+            let g = groups.entry(r.id.clone()).or_insert_with(|| {
+                order.push(r.id.clone());
+                Default::default()
+            });
+            if r.lang == "en" || r.lang.starts_with("en-") || r.lang.starts_with("en_") {
+                g.0.push(r.text);
+            } else {
+                g.1.push((r.lang, r.text));
+            }
+        }
+        for id in order {
+            let (pivots, others) = &groups[&id];
+            for p in pivots {
+                for (lang, o) in others {
+                    pairs.push(ParallelPair {
+                        lang: lang.clone(),
+                        pivot: p.clone(),
+                        other: o.clone(),
+                    });
+                }
+            }
+        }
+    } else {
+        for (i, l) in text.lines().enumerate() {
+            if l.trim().is_empty() {
+                continue;
+            }
+            let f: Vec<&str> = l.split('\t').collect();
+            let (lang, pivot, other) = match f.as_slice() {
+                [p, o] => ("", *p, *o),
+                [lang, p, o] => (*lang, *p, *o),
+                _ => {
+                    return Err(bad(
+                        i + 1,
+                        "expected pivot<TAB>other or lang<TAB>pivot<TAB>other",
+                    ))
+                }
+            };
+            pairs.push(ParallelPair {
+                lang: lang.to_string(),
+                pivot: pivot.to_string(),
+                other: other.to_string(),
+            });
+        }
+    }
+    if pairs.is_empty() {
+        return Err(Error::InvalidArgument(format!(
+            "{}: no aligned pairs (need English rows and translations sharing an id)",
+            path.display()
+        )));
+    }
+    Ok(pairs)
+}
+
+/// Interns token strings to dense ids.
+#[derive(Default)]
+struct Vocab {
+    ids: HashMap<String, u32>,
+    words: Vec<String>,
+}
+
+impl Vocab {
+    fn id(&mut self, w: &str) -> u32 {
+        if let Some(&i) = self.ids.get(w) {
+            return i;
+        }
+        let i = self.words.len() as u32;
+        self.ids.insert(w.to_string(), i);
+        self.words.push(w.to_string());
+        i
+    }
+}
+
+/// Co-occurrence counts of one source language.
+#[derive(Default)]
+struct Counts {
+    pairs: u64,
+    src: HashMap<u32, u32>,
+    tgt: HashMap<u32, u32>,
+    joint: HashMap<(u32, u32), u32>,
+}
+
+/// A pivot token worth translating to: a word with letters, not a number
+/// or a one-letter fragment.
+fn good_pivot(t: &str) -> bool {
+    t.chars().count() >= 2 && t.chars().any(|c| c.is_alphabetic()) && t.is_ascii()
+}
+
+pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, LearnReport) {
+    let analyzer = Analyzer::new(opts.analyzer.clone());
+    let tokens = |s: &str| {
+        let mut v: Vec<String> = analyzer.analyze(s).into_iter().map(|t| t.term).collect();
+        v.sort_unstable();
+        v.dedup();
+        v
+    };
+    // Analyzing is the slow part: do it in parallel, intern serially.
+    let analyzed: Vec<(Vec<String>, Vec<String>)> = pairs
+        .par_iter()
+        .map(|p| {
+            let piv: Vec<String> = tokens(&p.pivot)
+                .into_iter()
+                .filter(|t| good_pivot(t))
+                .collect();
+            let oth: Vec<String> = tokens(&p.other)
+                .into_iter()
+                .filter(|t| !piv.contains(t))
+                .collect();
+            (piv, oth)
+        })
+        .collect();
+    let mut vocab = Vocab::default();
+    let mut by_lang: HashMap<&str, Counts> = HashMap::new();
+    for (p, (piv, oth)) in pairs.iter().zip(&analyzed) {
+        if piv.is_empty() || oth.is_empty() {
+            continue;
+        }
+        let c = by_lang.entry(p.lang.as_str()).or_default();
+        c.pairs += 1;
+        let pi: Vec<u32> = piv.iter().map(|t| vocab.id(t)).collect();
+        let oi: Vec<u32> = oth.iter().map(|t| vocab.id(t)).collect();
+        for &e in &pi {
+            *c.tgt.entry(e).or_default() += 1;
+        }
+        for &f in &oi {
+            *c.src.entry(f).or_default() += 1;
+            for &e in &pi {
+                *c.joint.entry((f, e)).or_default() += 1;
+            }
+        }
+    }
+    // Best score per (source, target) over the languages.
+    let mut best: HashMap<(u32, u32), f32> = HashMap::new();
+    let mut languages: Vec<(String, usize)> = Vec::new();
+    for (lang, c) in &by_lang {
+        languages.push((lang.to_string(), c.pairs as usize));
+        let n = c.pairs as f64;
+        for (&(f, e), &k) in &c.joint {
+            if k < opts.min_pairs {
+                continue;
+            }
+            let (cf, ce) = (c.src[&f] as f64, c.tgt[&e] as f64);
+            let dice = (2.0 * k as f64 / (cf + ce)) as f32;
+            if dice < opts.min_dice || g2(k as f64, cf, ce, n) < opts.min_g2 {
+                continue;
+            }
+            let score = match opts.score {
+                Score::Dice => dice,
+                Score::Conditional => (k as f64 / cf) as f32,
+            };
+            let s = best.entry((f, e)).or_default();
+            *s = s.max(score);
+        }
+    }
+    languages.sort();
+    let mut per_src: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
+    for ((f, e), s) in best {
+        per_src.entry(f).or_default().push((e, s));
+    }
+    let mut entries: Vec<(String, Vec<(String, f32)>)> = per_src
+        .into_iter()
+        .map(|(f, mut ts)| {
+            ts.sort_by(|a, b| {
+                b.1.total_cmp(&a.1)
+                    .then_with(|| vocab.words[a.0 as usize].cmp(&vocab.words[b.0 as usize]))
+            });
+            ts.truncate(opts.top);
+            let ts = ts
+                .into_iter()
+                // Three decimals, as the TSV keeps them.
+                .map(|(e, s)| {
+                    (
+                        vocab.words[e as usize].clone(),
+                        (s * 1000.0).round() / 1000.0,
+                    )
+                })
+                .collect();
+            (vocab.words[f as usize].clone(), ts)
+        })
+        .collect();
+    entries.sort_by(|a, b| a.0.cmp(&b.0));
+    let report = LearnReport {
+        pairs: by_lang.values().map(|c| c.pairs as usize).sum(),
+        languages,
+        sources: entries.len(),
+        translations: entries.iter().map(|e| e.1.len()).sum(),
+    };
+    (
+        Lexicon {
+            bridge: super::DEFAULT_BRIDGE,
+            entries,
+        },
+        report,
+    )
+}
+
+/// Dunning's log-likelihood ratio G² of a 2×2 contingency table: `k` pairs
+/// with both, `cf` with the source, `ce` with the target, of `n`.
+fn g2(k: f64, cf: f64, ce: f64, n: f64) -> f64 {
+    let cells = [
+        (k, cf * ce / n),
+        (cf - k, cf * (n - ce) / n),
+        (ce - k, (n - cf) * ce / n),
+        (n - cf - ce + k, (n - cf) * (n - ce) / n),
+    ];
+    2.0 * cells
+        .iter()
+        .filter(|(o, e)| *o > 0.0 && *e > 0.0)
+        .map(|(o, e)| o * (o / e).ln())
+        .sum::<f64>()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pair(lang: &str, pivot: &str, other: &str) -> ParallelPair {
+        ParallelPair {
+            lang: lang.into(),
+            pivot: pivot.into(),
+            other: other.into(),
+        }
+    }
+
+    #[test]
+    fn learns_consistent_translations_and_drops_chance() {
+        let mut pairs = Vec::new();
+        for i in 0..20 {
+            pairs.push(pair(
+                "fr",
+                &format!("open file {i}"),
+                &format!("ouvrir fichier {i}"),
+            ));
+            pairs.push(pair(
+                "fr",
+                &format!("close window {i}"),
+                &format!("fermer fenêtre {i}"),
+            ));
+        }
+        let (lex, report) = learn_lexicon(
+            &pairs,
+            &LearnOptions {
+                min_pairs: 2,
+                ..Default::default()
+            },
+        );
+        assert_eq!(report.pairs, 40);
+        let get = |s: &str| lex.entries.iter().find(|e| e.0 == s).map(|e| e.1.clone());
+        let fichier = get("fichier").expect("fichier learned");
+        assert_eq!(fichier[0].0, "file");
+        assert!(fichier.iter().all(|t| t.0 != "window" && t.0 != "close"));
+        // Numbers appear in both sides identically and are never translated.
+        assert!(get("7").is_none());
+    }
+
+    #[test]
+    fn g2_is_zero_for_independence() {
+        assert!(g2(25.0, 50.0, 50.0, 100.0).abs() < 1e-9);
+        assert!(g2(50.0, 50.0, 50.0, 100.0) > 10.83);
+    }
+}

@@ -1,0 +1,357 @@
+//! The cross-language bridge: a lexicon of token → pivot-language (English)
+//! tokens with association scores, learned from parallel text (see
+//! `learn.rs`). The embedder adds each token's translations as extra
+//! weighted terms, so a French and a Japanese passage about the same thing
+//! meet on the English terms both expand to, while everything stays a
+//! hashed bag of words.
+//!
+//! On disk a lexicon is TSV, gzip-compressed when the file starts with the
+//! gzip magic: `source<TAB>target score<TAB>target score…`, `#` comments.
+//! The shipped one is `data/lexicon.tsv.gz`, compiled in as `builtin`.
+
+use std::collections::HashMap;
+use std::io::Read;
+use std::path::Path;
+use std::sync::{Arc, OnceLock};
+
+use serde::{Deserialize, Serialize};
+
+use super::term_hash;
+use crate::error::{Error, Result};
+
+/// The lexicon shipped in `data/`, made by `scripts/make_lexicon.sh`.
+const BUILTIN_GZ: &[u8] = include_bytes!("../../data/lexicon.tsv.gz");
+
+/// How much a translation weighs next to a word actually written, before
+/// its association score: measured on the sample and seed corpora (see
+/// BENCHMARKS.md).
+pub const DEFAULT_BRIDGE: f32 = 2.0;
+
+/// Source tokens and their pivot translations, sorted by source.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Lexicon {
+    /// Weight factor applied to every translation (× its association).
+    pub bridge: f32,
+    /// `(source, [(target, association in (0, 1])])`, sorted by source.
+    pub entries: Vec<(String, Vec<(String, f32)>)>,
+}
+
+// Compared bit for bit: settings that hold a lexicon must stay `Eq`.
+impl PartialEq for Lexicon {
+    fn eq(&self, other: &Self) -> bool {
+        self.bridge.to_bits() == other.bridge.to_bits()
+            && self.entries.len() == other.entries.len()
+            && self.entries.iter().zip(&other.entries).all(|(a, b)| {
+                a.0 == b.0
+                    && a.1.len() == b.1.len()
+                    && a.1
+                        .iter()
+                        .zip(&b.1)
+                        .all(|(x, y)| x.0 == y.0 && x.1.to_bits() == y.1.to_bits())
+            })
+    }
+}
+impl Eq for Lexicon {}
+
+impl Lexicon {
+    /// The compiled-in lexicon, decoded once per process.
+    pub fn builtin() -> Arc<Lexicon> {
+        static BUILTIN: OnceLock<Arc<Lexicon>> = OnceLock::new();
+        BUILTIN
+            .get_or_init(|| {
+                let text = gunzip(BUILTIN_GZ).expect("the builtin lexicon is valid gzip");
+                Arc::new(Lexicon::parse(&text, DEFAULT_BRIDGE).expect("the builtin lexicon parses"))
+            })
+            .clone()
+    }
+
+    /// Reads a lexicon file (TSV, optionally gzip-compressed).
+    pub fn load(path: &Path, bridge: f32) -> Result<Lexicon> {
+        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+        let bad = |detail: String| {
+            Error::InvalidArgument(format!("{}: not a lexicon: {detail}", path.display()))
+        };
+        let text = if bytes.starts_with(&[0x1f, 0x8b]) {
+            gunzip(&bytes).map_err(bad)?
+        } else {
+            String::from_utf8(bytes).map_err(|_| bad("not UTF-8".into()))?
+        };
+        Lexicon::parse(&text, bridge).map_err(bad)
+    }
+
+    pub fn parse(text: &str, bridge: f32) -> std::result::Result<Lexicon, String> {
+        let mut entries = Vec::new();
+        for (i, line) in text.lines().enumerate() {
+            if line.starts_with('#') || line.trim().is_empty() {
+                continue;
+            }
+            let mut f = line.split('\t');
+            let src = f.next().unwrap_or_default().to_string();
+            let mut targets = Vec::new();
+            for t in f {
+                let (word, score) = t
+                    .rsplit_once(' ')
+                    .ok_or_else(|| format!("line {}: expected 'target score'", i + 1))?;
+                let score: f32 = score
+                    .parse()
+                    .ok()
+                    .filter(|s: &f32| s.is_finite() && *s > 0.0)
+                    .ok_or_else(|| format!("line {}: bad score {score:?}", i + 1))?;
+                targets.push((word.to_string(), score));
+            }
+            if !src.is_empty() && !targets.is_empty() {
+                entries.push((src, targets));
+            }
+        }
+        entries.sort_by(|a, b| a.0.cmp(&b.0));
+        entries.dedup_by(|a, b| a.0 == b.0);
+        Ok(Lexicon { bridge, entries })
+    }
+
+    /// The TSV form `parse` reads.
+    pub fn to_tsv(&self) -> String {
+        let mut out = String::new();
+        for (src, targets) in &self.entries {
+            out.push_str(src);
+            for (t, s) in targets {
+                out.push_str(&format!("\t{t} {s:.3}"));
+            }
+            out.push('\n');
+        }
+        out
+    }
+
+    /// The TSV, gzip-compressed with a fixed header (no name, no time), so
+    /// the same lexicon always gives the same bytes.
+    pub fn to_tsv_gz(&self) -> Vec<u8> {
+        use std::io::Write;
+        let mut gz = flate2::GzBuilder::new()
+            .mtime(0)
+            .write(Vec::new(), flate2::Compression::default());
+        gz.write_all(self.to_tsv().as_bytes())
+            .and_then(|_| gz.finish())
+            .expect("writing to memory cannot fail")
+    }
+
+    pub fn from_tsv_gz(gz: &[u8], bridge: f32) -> std::result::Result<Lexicon, String> {
+        Lexicon::parse(&gunzip(gz)?, bridge)
+    }
+
+    /// A copy keeping only translations `keep` accepts (by target hash),
+    /// and only sources left with one: an index stores just the part of
+    /// the lexicon its corpus can ever match.
+    pub fn pruned(&self, seed: u64, keep: impl Fn(u64) -> bool) -> Lexicon {
+        let entries = self
+            .entries
+            .iter()
+            .filter_map(|(src, ts)| {
+                let ts: Vec<_> = ts
+                    .iter()
+                    .filter(|(t, _)| keep(term_hash(t, seed)))
+                    .cloned()
+                    .collect();
+                (!ts.is_empty()).then(|| (src.clone(), ts))
+            })
+            .collect();
+        Lexicon {
+            bridge: self.bridge,
+            entries,
+        }
+    }
+
+    pub fn len(&self) -> usize {
+        self.entries.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+}
+
+fn gunzip(bytes: &[u8]) -> std::result::Result<String, String> {
+    let mut s = String::new();
+    flate2::read::GzDecoder::new(bytes)
+        .read_to_string(&mut s)
+        .map_err(|e| format!("gzip: {e}"))?;
+    Ok(s)
+}
+
+/// A lexicon keyed by term hash under one seed, ready for embedding.
+#[derive(Debug, Clone, Default)]
+pub struct Bridge {
+    map: HashMap<u64, Vec<(u64, f32)>>,
+    /// Katakana sources, for splitting a compound the lexicon lacks
+    /// (ベクトルデータベース → ベクトル + データベース).
+    katakana: std::collections::HashSet<String>,
+    seed: u64,
+}
+
+/// Whether `term` is written in Katakana only (the prolonged sound mark
+/// included), the script of Japanese loanword compounds.
+fn is_katakana(term: &str) -> bool {
+    term.chars()
+        .all(|c| crate::text::script_of(c) == crate::text::Script::Katakana)
+}
+
+impl Bridge {
+    pub fn new(lexicon: &Lexicon, seed: u64) -> Self {
+        let map = lexicon
+            .entries
+            .iter()
+            .map(|(s, ts)| {
+                let ts = ts
+                    .iter()
+                    .map(|(t, a)| (term_hash(t, seed), a * lexicon.bridge))
+                    .collect();
+                (term_hash(s, seed), ts)
+            })
+            .collect();
+        let katakana = lexicon
+            .entries
+            .iter()
+            .filter(|(s, _)| s.chars().nth(1).is_some() && is_katakana(s))
+            .map(|(s, _)| s.clone())
+            .collect();
+        Bridge {
+            map,
+            katakana,
+            seed,
+        }
+    }
+
+    /// For a Katakana compound with no entry of its own, the hashes of its
+    /// parts that have one, by greedy longest match from the left; a
+    /// character no known word starts with is stepped over.
+    pub fn compound_parts(&self, term: &str, out: &mut Vec<u64>) {
+        if self.katakana.is_empty() || !is_katakana(term) {
+            return;
+        }
+        let chars: Vec<(usize, char)> = term.char_indices().collect();
+        if chars.len() < 4 || self.map.contains_key(&term_hash(term, self.seed)) {
+            return;
+        }
+        let mut i = 0;
+        while i < chars.len() {
+            let found = (i + 2..=chars.len()).rev().find(|&j| {
+                let end = chars.get(j).map_or(term.len(), |c| c.0);
+                self.katakana.contains(&term[chars[i].0..end])
+            });
+            match found {
+                Some(j) => {
+                    let end = chars.get(j).map_or(term.len(), |c| c.0);
+                    out.push(term_hash(&term[chars[i].0..end], self.seed));
+                    i = j;
+                }
+                None => i += 1,
+            }
+        }
+    }
+
+    /// Adds translations to `strengths` (term hash → 1 + ln tf, sorted by
+    /// hash). A pivot term reached from several source terms (向量, 向, 量 →
+    /// vector) gets the strongest evidence, not the sum, so a CJK word's
+    /// unigrams and bigrams do not count it three times.
+    /// `hidden` are sources that are not terms of their own (the parts of
+    /// a compound), with their strengths.
+    pub fn expand(&self, strengths: &mut Vec<(u64, f32)>, hidden: &[(u64, f32)]) {
+        if self.map.is_empty() {
+            return;
+        }
+        let mut extra: Vec<(u64, f32)> = Vec::new();
+        for &(h, s) in strengths.iter().chain(hidden) {
+            if let Some(ts) = self.map.get(&h) {
+                extra.extend(ts.iter().map(|&(t, w)| (t, w * s)));
+            }
+        }
+        if extra.is_empty() {
+            return;
+        }
+        extra.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
+        extra.dedup_by_key(|e| e.0);
+        let mut merged = Vec::with_capacity(strengths.len() + extra.len());
+        let (mut i, mut j) = (0, 0);
+        while i < strengths.len() || j < extra.len() {
+            match (strengths.get(i), extra.get(j)) {
+                (Some(a), Some(b)) if a.0 == b.0 => {
+                    merged.push((a.0, a.1 + b.1));
+                    i += 1;
+                    j += 1;
+                }
+                (Some(a), Some(b)) if a.0 < b.0 => {
+                    merged.push(*a);
+                    i += 1;
+                }
+                (Some(a), None) => {
+                    merged.push(*a);
+                    i += 1;
+                }
+                (_, Some(b)) => {
+                    merged.push(*b);
+                    j += 1;
+                }
+                (None, None) => unreachable!(),
+            }
+        }
+        *strengths = merged;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tsv_round_trips_and_bad_lines_are_named() {
+        let l = Lexicon::parse(
+            "# c\nvecteur\tvector 0.800\n向量\tvector 0.700\tarray 0.200\n",
+            0.5,
+        )
+        .unwrap();
+        assert_eq!(l.len(), 2);
+        assert_eq!(Lexicon::parse(&l.to_tsv(), 0.5).unwrap(), l);
+        assert!(Lexicon::parse("a\tb", 0.5).unwrap_err().contains("line 1"));
+        assert!(Lexicon::parse("a\tb -1", 0.5).is_err());
+    }
+
+    #[test]
+    fn expansion_takes_the_strongest_evidence_and_adds_to_written_terms() {
+        let l = Lexicon::parse("a\tx 0.5\nb\tx 1.0\ty 0.2\n", 1.0).unwrap();
+        let b = Bridge::new(&l, 7);
+        let (ha, hb, hx, hy) = (
+            term_hash("a", 7),
+            term_hash("b", 7),
+            term_hash("x", 7),
+            term_hash("y", 7),
+        );
+        let mut s = vec![(ha, 1.0), (hb, 1.0), (hx, 1.0)];
+        s.sort_by_key(|e| e.0);
+        b.expand(&mut s, &[]);
+        let get = |h| s.iter().find(|e| e.0 == h).unwrap().1;
+        assert!(
+            (get(hx) - 2.0).abs() < 1e-6,
+            "written 1 + strongest bridge 1"
+        );
+        assert!((get(hy) - 0.2).abs() < 1e-6);
+        assert!(s.windows(2).all(|w| w[0].0 < w[1].0));
+    }
+
+    #[test]
+    fn katakana_compounds_split_into_known_words() {
+        let l = Lexicon::parse("ベクトル\tvector 1\nデータベース\tdatabase 1\n", 1.0).unwrap();
+        let b = Bridge::new(&l, 0);
+        let mut parts = Vec::new();
+        b.compound_parts("ベクトルデータベース", &mut parts);
+        assert_eq!(
+            parts,
+            [term_hash("ベクトル", 0), term_hash("データベース", 0)]
+        );
+        parts.clear();
+        b.compound_parts("ベクトル", &mut parts);
+        assert!(parts.is_empty(), "a known word is not split");
+    }
+
+    #[test]
+    fn builtin_lexicon_loads() {
+        assert!(!Lexicon::builtin().is_empty());
+    }
+}

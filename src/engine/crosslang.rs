@@ -1,0 +1,340 @@
+//! Passage-to-passage lookup and its measurement: `similar` finds the
+//! passages most like a stored one (its own dense vector for candidates,
+//! its own sparse vector for the exact re-score), and `eval_crosslang`
+//! scores how often a passage's translation comes first, per directed
+//! language pair, from an aligned JSON-lines file.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use std::sync::Arc;
+
+use super::{Hit, Index, IndexConfig, SearchOptions, RERANK_FACTOR, RERANK_MIN};
+use crate::embed::Lexicon;
+use crate::error::{Error, Result};
+use crate::index::{Scored, TopK};
+use crate::text;
+
+/// One row of an aligned file: rows sharing `id` translate each other.
+#[derive(Debug, Clone, Deserialize)]
+pub struct AlignedRow {
+    pub id: String,
+    pub lang: String,
+    pub file: String,
+    pub line_start: u32,
+    #[serde(default)]
+    pub line_end: Option<u32>,
+    #[serde(default)]
+    pub text: Option<String>,
+}
+
+/// The score of one directed language pair (or of all of them).
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct PairScore {
+    pub source: String,
+    pub target: String,
+    /// Source passages that have a counterpart in the target language.
+    pub queries: usize,
+    /// Share of queries whose counterpart ranks first.
+    pub top1: f64,
+    /// Mean reciprocal rank of the counterpart, 0 beyond rank 10.
+    pub mrr10: f64,
+}
+
+/// What `eval crosslang` reports.
+#[derive(Debug, Clone, Serialize)]
+pub struct CrosslangReport {
+    pub pairs: Vec<PairScore>,
+    /// Every directed pair pooled (weighted by queries).
+    pub all: PairScore,
+    /// Rows whose (file, line) no indexed passage covers.
+    pub unmatched_rows: usize,
+}
+
+impl Index {
+    /// The passage of document `doc` covering 1-based `line`. `doc` is a
+    /// stored path or an unambiguous suffix of one (at a `/` boundary).
+    pub fn passage_at(&self, doc: &str, line: u32) -> Result<u32> {
+        let d = self.find_doc(doc)?;
+        self.passage_in_doc(d, line).ok_or_else(|| {
+            Error::InvalidArgument(format!(
+                "{}:{line}: no passage covers that line",
+                self.docs[d as usize].path
+            ))
+        })
+    }
+
+    fn find_doc(&self, doc: &str) -> Result<u32> {
+        // A changed file appears twice, replaced and live: only live counts.
+        if let Some(i) = self.docs.iter().position(|d| d.path == doc && !d.deleted) {
+            return Ok(i as u32);
+        }
+        let want = doc.trim_start_matches("./");
+        let hits: Vec<usize> = self
+            .docs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.deleted && is_path_suffix(&d.path, want))
+            .map(|(i, _)| i)
+            .collect();
+        match hits.as_slice() {
+            [i] => Ok(*i as u32),
+            [] => Err(Error::InvalidArgument(format!(
+                "{doc}: no indexed document has this path"
+            ))),
+            many => Err(Error::InvalidArgument(format!(
+                "{doc}: ambiguous, {} indexed documents end with it (e.g. {} and {})",
+                many.len(),
+                self.docs[many[0]].path,
+                self.docs[many[1]].path
+            ))),
+        }
+    }
+
+    fn passage_in_doc(&self, doc: u32, line: u32) -> Option<u32> {
+        // Passages of a document are stored together and in line order.
+        let start = self.passages.partition_point(|p| p.doc < doc);
+        self.passages[start..]
+            .iter()
+            .take_while(|p| p.doc == doc)
+            .position(|p| p.line_start <= line && line <= p.line_end)
+            .map(|i| (start + i) as u32)
+    }
+
+    /// The passages most like passage `id`, itself excluded, best first.
+    pub fn similar(&self, id: u32, opts: &SearchOptions) -> Result<Vec<Hit>> {
+        if opts.k == 0 {
+            return Err(Error::InvalidArgument("-k must be at least 1".into()));
+        }
+        if id as usize >= self.passages.len() {
+            return Err(Error::InvalidArgument(format!("no passage {id}")));
+        }
+        let mask = self.lang_mask(opts.lang.as_deref())?;
+        let filter = |p: u32| p != id && self.visible(p, mask.as_deref());
+        Ok(self.hits(self.similar_scored(id, opts.k, opts.rerank, &filter, true)))
+    }
+
+    fn similar_scored(
+        &self,
+        id: u32,
+        k: usize,
+        rerank: bool,
+        filter: &(dyn Fn(u32) -> bool + Sync),
+        parallel: bool,
+    ) -> Vec<Scored> {
+        let q = self.flat.row(id);
+        let fetch = if rerank {
+            (k * RERANK_FACTOR).max(RERANK_MIN)
+        } else {
+            k
+        };
+        let scored = if parallel {
+            self.flat.search(q, fetch, Some(filter))
+        } else {
+            self.flat.search_serial(q, fetch, Some(filter))
+        };
+        if !rerank {
+            return scored;
+        }
+        let (keys, weights) = self.sparse.row(id);
+        let mut top = TopK::new(k);
+        for c in scored {
+            top.push(c.id, self.sparse.dot(c.id, keys, weights));
+        }
+        top.into_sorted()
+    }
+
+    /// Top-1 and MRR@10 per directed language pair of `rows` (see
+    /// [`AlignedRow`]): for each row, `similar` among the passages of each
+    /// other language of its id, and where its counterpart ranks. The
+    /// query is the passage covering the row's first line; any passage of
+    /// the counterpart's file overlapping its lines counts as found.
+    pub fn eval_crosslang(&self, rows: &[AlignedRow], rerank: bool) -> Result<CrosslangReport> {
+        // Resolve every row to a passage first; a row no passage covers
+        // cannot be scored either way and is counted apart.
+        let mut unmatched = 0;
+        let mut resolved: Vec<(&AlignedRow, u32)> = Vec::new();
+        for r in rows {
+            match self
+                .find_doc(&r.file)
+                .ok()
+                .and_then(|d| self.passage_in_doc(d, r.line_start))
+            {
+                Some(p) => resolved.push((r, p)),
+                None => unmatched += 1,
+            }
+        }
+        let mut by_id: HashMap<&str, Vec<(&str, u32)>> = HashMap::new();
+        for (r, p) in &resolved {
+            by_id
+                .entry(r.id.as_str())
+                .or_default()
+                .push((r.lang.as_str(), *p));
+        }
+        // The lines each resolved row spans: a long line cut into several
+        // windows is found through any of them.
+        let span: HashMap<u32, (u32, u32, u32)> = resolved
+            .iter()
+            .map(|(r, p)| {
+                let doc = self.passages[*p as usize].doc;
+                (*p, (doc, r.line_start, r.line_end.unwrap_or(r.line_start)))
+            })
+            .collect();
+        let covers = |want: u32, got: u32| {
+            let (doc, s, e) = span[&want];
+            let g = &self.passages[got as usize];
+            g.doc == doc && g.line_start <= e && s <= g.line_end
+        };
+        // Which stored language tags count as the target language: the tag
+        // itself, a coarser one (`zh` for zh-Hant) and `und`, since a short
+        // passage may carry no sure language.
+        let target_ok: HashMap<&str, Vec<bool>> = by_id
+            .values()
+            .flatten()
+            .map(|(l, _)| {
+                let ok = self
+                    .config
+                    .langs
+                    .iter()
+                    .map(|t| text::lang_matches(l, t) || text::lang_matches(t, l) || t == "und")
+                    .collect();
+                (*l, ok)
+            })
+            .collect();
+        let mut jobs: Vec<(&str, &str, u32, u32)> = Vec::new();
+        for (r, p) in &resolved {
+            for (l, tp) in &by_id[r.id.as_str()] {
+                if *l != r.lang && *tp != *p {
+                    jobs.push((r.lang.as_str(), l, *p, *tp));
+                }
+            }
+        }
+        let ranks: Vec<Option<usize>> = jobs
+            .par_iter()
+            .map(|&(_, tl, src, want)| {
+                let ok = &target_ok[tl];
+                let filter = |p: u32| {
+                    p != src
+                        && !self.deleted[p as usize]
+                        && ok[self.passages[p as usize].lang as usize]
+                };
+                self.similar_scored(src, 10, rerank, &filter, false)
+                    .iter()
+                    .filter(|s| s.score > 0.0)
+                    .position(|s| covers(want, s.id))
+                    .map(|i| i + 1)
+            })
+            .collect();
+        let mut acc: BTreeMap<(&str, &str), (usize, usize, f64)> = BTreeMap::new();
+        for (&(sl, tl, _, _), rank) in jobs.iter().zip(&ranks) {
+            let e = acc.entry((sl, tl)).or_default();
+            e.0 += 1;
+            if *rank == Some(1) {
+                e.1 += 1;
+            }
+            e.2 += rank.map_or(0.0, |r| 1.0 / r as f64);
+        }
+        let score = |s: &str, t: &str, (n, top1, rr): (usize, usize, f64)| PairScore {
+            source: s.to_string(),
+            target: t.to_string(),
+            queries: n,
+            top1: if n == 0 { 0.0 } else { top1 as f64 / n as f64 },
+            mrr10: if n == 0 { 0.0 } else { rr / n as f64 },
+        };
+        let total = acc
+            .values()
+            .fold((0, 0, 0.0), |a, b| (a.0 + b.0, a.1 + b.1, a.2 + b.2));
+        Ok(CrosslangReport {
+            pairs: acc.iter().map(|((s, t), v)| score(s, t, *v)).collect(),
+            all: score("all", "all", total),
+            unmatched_rows: unmatched,
+        })
+    }
+}
+
+/// Reads an aligned JSON-lines file; blank lines are skipped, a bad line is
+/// an error naming it.
+pub fn read_aligned(path: &Path) -> Result<Vec<AlignedRow>> {
+    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+    text.lines()
+        .enumerate()
+        .filter(|(_, l)| !l.trim().is_empty())
+        .map(|(i, l)| {
+            serde_json::from_str(l).map_err(|e| {
+                Error::InvalidArgument(format!(
+                    "{}:{}: not an aligned row ({e}); need id, lang, file, line_start",
+                    path.display(),
+                    i + 1
+                ))
+            })
+        })
+        .collect()
+}
+
+/// Whether `path` ends with `suffix` at a path-component boundary.
+fn is_path_suffix(path: &str, suffix: &str) -> bool {
+    let p = path.replace('\\', "/");
+    let s = suffix.replace('\\', "/");
+    !s.is_empty() && (p == s || p.ends_with(&format!("/{s}")))
+}
+
+/// The cross-language section of the index file: the analyzer switches
+/// added after the config section was frozen, and the lexicon as the index
+/// uses it (pruned to the terms its corpus holds), so a query is expanded
+/// exactly as the documents were. A file without it predates all of them:
+/// switches off, no lexicon.
+#[derive(Debug, Serialize, Deserialize)]
+pub(super) struct Section {
+    fold_han: bool,
+    latin_subwords: bool,
+    whole_katakana: bool,
+    /// The lexicon's bridge factor and its TSV, gzip-compressed (a third
+    /// of the size of the same table in bincode).
+    lexicon: Option<(f32, Vec<u8>)>,
+}
+
+impl Section {
+    pub(super) fn of(config: &IndexConfig) -> Self {
+        let a = &config.embedder.analyzer;
+        Section {
+            fold_han: a.fold_han,
+            latin_subwords: a.latin_subwords,
+            whole_katakana: a.whole_katakana,
+            lexicon: config
+                .embedder
+                .lexicon
+                .as_deref()
+                .map(|l| (l.bridge, l.to_tsv_gz())),
+        }
+    }
+
+    pub(super) fn apply(self, config: &mut IndexConfig) -> std::result::Result<(), String> {
+        let a = &mut config.embedder.analyzer;
+        a.fold_han = self.fold_han;
+        a.latin_subwords = self.latin_subwords;
+        a.whole_katakana = self.whole_katakana;
+        config.embedder.lexicon = match self.lexicon {
+            Some((bridge, gz)) => Some(Arc::new(
+                Lexicon::from_tsv_gz(&gz, bridge).map_err(|e| format!("lexicon: {e}"))?,
+            )),
+            None => None,
+        };
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn suffixes_stop_at_separators() {
+        assert!(is_path_suffix("a/b/c.md", "c.md"));
+        assert!(is_path_suffix("a/b/c.md", "b/c.md"));
+        assert!(!is_path_suffix("a/bc.md", "c.md"));
+        assert!(!is_path_suffix("a/b/c.md", ""));
+    }
+}
