@@ -38,6 +38,6 @@ pub mod vector;
 
 pub use engine::{
     sample, BuildOptions, BuildReport, DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind,
-    PassageMeta, Quiet, Reporter, SearchOptions,
+    PassageMeta, Quiet, Reporter, SearchOptions, VerifyReport,
 };
 pub use error::{Error, Result};

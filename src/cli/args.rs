@@ -31,6 +31,19 @@ pub enum Command {
     Bench(BenchArgs),
     /// Write an index's vectors as .fvecs or .npy for other tools.
     Export(ExportArgs),
+    /// Check every checksum and invariant of an index file; exit 0 if it is
+    /// sound, 2 naming the first bad section if not.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -125,6 +138,10 @@ pub struct IndexArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// If another writer holds the index's lock, wait for it instead of
+    /// failing.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]

@@ -6,6 +6,7 @@ mod bench;
 mod export;
 mod print;
 mod progress;
+mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -56,6 +57,7 @@ pub fn run() -> Result<Outcome> {
         Command::Info(a) => info(a),
         Command::Bench(a) => bench::run(a).map(|()| Outcome::Hits),
         Command::Export(a) => export::run(a).map(|()| Outcome::Hits),
+        Command::Verify(a) => verify::run(a, &default_index_path()).map(|()| Outcome::Hits),
     }
 }
 
@@ -90,6 +92,10 @@ fn index(a: IndexArgs) -> Result<Outcome> {
         },
         hnsw: a.graph.params(),
     };
+    // One writer at a time, from reading the input to the rename.
+    let _lock = vecsearch::store::WriterLock::acquire_with(&out, a.wait, |busy| {
+        eprintln!("vecsearch: waiting: {busy}");
+    })?;
     let reporter = progress::Bar::new(a.quiet);
     let (mut index, report) = Index::build(&a.paths, &opts, &reporter)?;
     let bytes = index.save(&out)?;

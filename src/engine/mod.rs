@@ -4,6 +4,9 @@
 
 mod persist;
 pub mod sample;
+mod verify;
+
+pub use verify::VerifyReport;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -372,8 +375,11 @@ impl Index {
         Ok(Self::from_documents(sample::documents(), opts, &Quiet)?.0)
     }
 
+    /// Opens an index in O(1) of its vectors: structure, metadata checksums
+    /// and bounds are checked; the big raw sections' checksums are left to
+    /// [`Index::verify`].
     pub fn open(path: &Path) -> Result<Index> {
-        persist::open(path)
+        persist::open(path, false)
     }
 
     /// Saves atomically; on error the file at `path` is as it was.

@@ -306,6 +306,33 @@ impl MappedFile {
     pub fn verify_all(&self) -> Result<()> {
         verify_sections(&self.path, &self.map, &self.entries)
     }
+
+    /// Checks the checksum of one section (every copy of it, if the table
+    /// lists it twice). A missing section is not an error here.
+    pub fn verify_section(&self, id: SectionId) -> Result<()> {
+        for e in self.entries.iter().filter(|e| e.id == id as u32) {
+            if xxh3_64(&self.map[e.offset..e.offset + e.len]) != e.checksum {
+                return Err(Error::Checksum {
+                    path: self.path.clone(),
+                    section: id.name().to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// How many sections the table lists.
+    pub fn section_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The byte range `(offset, len)` of each section, in table order.
+    pub fn section_ranges(&self) -> Vec<(u32, u64, u64)> {
+        self.entries
+            .iter()
+            .map(|e| (e.id, e.offset as u64, e.len as u64))
+            .collect()
+    }
 }
 
 fn check_structure(path: &Path, b: &[u8], verify: Verify) -> Result<(Header, Vec<Entry>)> {
