@@ -56,6 +56,19 @@ fn main() {
         .map(|q| synth::brute_force(vectors, dim, q, k))
         .collect();
     println!("ground truth: {:.1} s", t.elapsed().as_secs_f64());
+    // HNSW_DUMP=prefix writes the data as raw little-endian arrays so other
+    // libraries can be measured on exactly the same vectors.
+    if let Ok(prefix) = std::env::var("HNSW_DUMP") {
+        let bytes = |xs: &[f32]| xs.iter().flat_map(|x| x.to_le_bytes()).collect::<Vec<u8>>();
+        std::fs::write(format!("{prefix}.base.f32"), bytes(vectors)).unwrap();
+        std::fs::write(format!("{prefix}.query.f32"), bytes(queries)).unwrap();
+        let t: Vec<u8> = truth
+            .iter()
+            .flatten()
+            .flat_map(|x| x.to_le_bytes())
+            .collect();
+        std::fs::write(format!("{prefix}.truth.u32"), t).unwrap();
+    }
 
     let params = HnswParams {
         m,

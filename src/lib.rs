@@ -11,8 +11,8 @@
 //! use vecsearch::{corpus::Document, BuildOptions, Index, Quiet, SearchOptions};
 //!
 //! let docs = vec![
-//!     Document { path: "a.md".into(), text: "# Vector databases\n\nThey store embeddings.\n".into() },
-//!     Document { path: "b.md".into(), text: "ベクトルデータベースは埋め込みを保存する。\n".into() },
+//!     Document { path: "a.md".into(), text: "# Vector databases\n\nThey store embeddings.\n".into(), mtime_ns: 0 },
+//!     Document { path: "b.md".into(), text: "ベクトルデータベースは埋め込みを保存する。\n".into(), mtime_ns: 0 },
 //! ];
 //! let (index, passages) = Index::from_documents(docs, &BuildOptions::default(), &Quiet)?;
 //! assert_eq!(passages, 3);
@@ -38,6 +38,6 @@ pub mod vector;
 
 pub use engine::{
     sample, BuildOptions, BuildReport, DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind,
-    PassageMeta, Quiet, Reporter, SearchOptions, VerifyReport,
+    PassageMeta, Quiet, Reporter, SearchOptions, UpdateReport, VerifyReport,
 };
 pub use error::{Error, Result};

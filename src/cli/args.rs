@@ -31,6 +31,8 @@ pub enum Command {
     Bench(BenchArgs),
     /// Write an index's vectors as .fvecs or .npy for other tools.
     Export(ExportArgs),
+    /// Drop the passages of removed files, re-weight, and rebuild the graph.
+    Compact(CompactArgs),
     /// Check every checksum and invariant of an index file; exit 0 if it is
     /// sound, 2 naming the first bad section if not.
     Verify(VerifyArgs),
@@ -135,6 +137,24 @@ pub struct IndexArgs {
     pub seed: u64,
     #[command(flatten)]
     pub graph: GraphArgs,
+    /// No progress bar.
+    #[arg(long, short)]
+    pub quiet: bool,
+    /// If another writer holds the index's lock, wait for it instead of
+    /// failing.
+    #[arg(long)]
+    pub wait: bool,
+    /// Re-read only what changed since the index was written: add new
+    /// files, replace changed ones, drop removed ones.
+    #[arg(long)]
+    pub update: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CompactArgs {
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,

@@ -57,6 +57,7 @@ pub fn run() -> Result<Outcome> {
         Command::Info(a) => info(a),
         Command::Bench(a) => bench::run(a).map(|()| Outcome::Hits),
         Command::Export(a) => export::run(a).map(|()| Outcome::Hits),
+        Command::Compact(a) => compact(a),
         Command::Verify(a) => verify::run(a, &default_index_path()).map(|()| Outcome::Hits),
     }
 }
@@ -93,10 +94,11 @@ fn index(a: IndexArgs) -> Result<Outcome> {
         hnsw: a.graph.params(),
     };
     // One writer at a time, from reading the input to the rename.
-    let _lock = vecsearch::store::WriterLock::acquire_with(&out, a.wait, |busy| {
-        eprintln!("vecsearch: waiting: {busy}");
-    })?;
+    let _lock = lock_writer(&out, a.wait)?;
     let reporter = progress::Bar::new(a.quiet);
+    if a.update && out.exists() {
+        return update(&a, &out, &opts, &reporter);
+    }
     let (mut index, report) = Index::build(&a.paths, &opts, &reporter)?;
     let bytes = index.save(&out)?;
     eprintln!(
@@ -116,6 +118,68 @@ fn index(a: IndexArgs) -> Result<Outcome> {
         );
     }
     Ok(Outcome::Hits)
+}
+
+fn update(
+    a: &IndexArgs,
+    out: &Path,
+    opts: &BuildOptions,
+    reporter: &progress::Bar,
+) -> Result<Outcome> {
+    let old = Index::open(out)?;
+    let (mut index, r) = old.update(&a.paths, &opts.walk, reporter)?;
+    drop(old);
+    let bytes = index.save(out)?;
+    eprintln!(
+        "updated {} in {:.2} s: {} added, {} changed, {} removed, {} unchanged documents; {} passages added, {} removed{}{} ({})",
+        out.display(),
+        r.seconds,
+        r.added_docs,
+        r.changed_docs,
+        r.removed_docs,
+        r.unchanged_docs,
+        r.passages_added,
+        r.passages_removed,
+        if r.reweighted { "; re-weighted" } else { "" },
+        if r.compacted { "; compacted" } else { "" },
+        print::human_bytes(bytes),
+    );
+    if !r.skipped.is_empty() {
+        eprintln!(
+            "skipped {} file(s); see the warnings above",
+            r.skipped.len()
+        );
+    }
+    Ok(Outcome::Hits)
+}
+
+fn compact(a: args::CompactArgs) -> Result<Outcome> {
+    let path = a.index.clone().unwrap_or_else(default_index_path);
+    let _lock = lock_writer(&path, a.wait)?;
+    let old = Index::open(&path)?;
+    let before = old.info();
+    let reporter = progress::Bar::new(a.quiet);
+    let mut index = old.compact(&reporter)?;
+    drop(old);
+    let bytes = index.save(&path)?;
+    eprintln!(
+        "compacted {}: {} → {} passages ({})",
+        path.display(),
+        before.passages,
+        index.info().passages,
+        print::human_bytes(bytes)
+    );
+    Ok(Outcome::Hits)
+}
+
+/// Takes the index's writer lock (see `store::WriterLock`), held until the
+/// returned guard drops, i.e. after the new file has been renamed in.
+fn lock_writer(path: &Path, wait: bool) -> Result<vecsearch::store::WriterLock> {
+    Ok(vecsearch::store::WriterLock::acquire_with(
+        path,
+        wait,
+        |busy| eprintln!("vecsearch: waiting: {busy}"),
+    )?)
 }
 
 /// Opens `--index`, else the default index, else the built-in sample.

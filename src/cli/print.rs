@@ -120,6 +120,13 @@ pub fn info(out: &mut dyn Write, info: &IndexInfo, json: bool) -> Result<()> {
         return Ok(());
     }
     writeln!(out, "passages        {}", info.passages)?;
+    if info.deleted_passages > 0 {
+        writeln!(
+            out,
+            "deleted         {} (run `vecsearch compact`)",
+            info.deleted_passages
+        )?;
+    }
     writeln!(out, "documents       {}", info.documents)?;
     let langs: Vec<String> = info
         .languages

@@ -6,4 +6,4 @@ mod passage;
 mod walk;
 
 pub use passage::{cut_passages, RawPassage, WINDOW_TOKENS};
-pub use walk::{collect_files, read_document, Document, SkipReason, WalkOptions};
+pub use walk::{collect_files, mtime_ns, read_document, Document, SkipReason, WalkOptions};

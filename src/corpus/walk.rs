@@ -30,6 +30,8 @@ impl Default for WalkOptions {
 pub struct Document {
     pub path: String,
     pub text: String,
+    /// Modification time in ns since the epoch, 0 when unknown.
+    pub mtime_ns: u64,
 }
 
 /// Why a file was passed over; each becomes a warning naming the file.
@@ -131,7 +133,16 @@ pub fn read_document(path: &Path, opts: &WalkOptions) -> std::result::Result<Doc
     Ok(Document {
         path: path.to_string_lossy().into_owned(),
         text,
+        mtime_ns: mtime_ns(&meta),
     })
+}
+
+/// A file's modification time in ns since the epoch, 0 when unknown.
+pub fn mtime_ns(meta: &fs::Metadata) -> u64 {
+    meta.modified()
+        .ok()
+        .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+        .map_or(0, |d| d.as_nanos() as u64)
 }
 
 /// Text checks shared by files on disk and built-in documents.

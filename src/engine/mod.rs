@@ -4,8 +4,10 @@
 
 mod persist;
 pub mod sample;
+mod update;
 mod verify;
 
+pub use update::{UpdateReport, UpdateState};
 pub use verify::VerifyReport;
 
 use std::path::{Path, PathBuf};
@@ -52,6 +54,12 @@ pub struct DocMeta {
     pub bytes: u64,
     /// XXH3-64 of the file's bytes (seed 0).
     pub content_hash: u64,
+    /// Modification time in ns since the epoch (0 if unknown); with `bytes`
+    /// it lets `--update` skip unchanged files without reading them.
+    pub mtime_ns: u64,
+    /// Removed or replaced by an update; its passages are tombstoned until
+    /// the next compaction.
+    pub deleted: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -159,7 +167,10 @@ pub struct Hit {
 /// What `vecsearch info` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct IndexInfo {
+    /// Live passages (tombstones not counted).
     pub passages: usize,
+    /// Passages of removed files awaiting compaction.
+    pub deleted_passages: usize,
     pub documents: usize,
     pub languages: Vec<(String, usize)>,
     pub dim: u32,
@@ -179,10 +190,21 @@ pub struct Index {
     config: IndexConfig,
     docs: Vec<DocMeta>,
     passages: Vec<PassageMeta>,
+    /// The weights every stored vector and every query use.
     idf: Idf,
+    /// Exact document frequencies of the live passages; equal to `idf`
+    /// after a build, drifting from it between re-weightings (see update.rs).
+    live_df: Idf,
+    /// Update bookkeeping: rows at the last weighting, changes since.
+    state: UpdateState,
+    /// One flag per passage: tombstoned by an update.
+    deleted: Vec<bool>,
     embedder: Embedder,
     flat: FlatIndex,
     sparse: SparseVectors,
+    /// Term frequencies parallel to the sparse keys (saturating at 65535),
+    /// so rows can be re-weighted without re-reading any file.
+    term_freqs: Slab<u16>,
     /// The graph over `flat`'s vectors, for HNSW indexes.
     hnsw: Option<(Hnsw, HnswParams)>,
     file_bytes: Option<u64>,
@@ -279,6 +301,8 @@ impl Index {
                 path: d.path.clone(),
                 bytes: d.text.len() as u64,
                 content_hash: xxh3_64(d.text.as_bytes()),
+                mtime_ns: d.mtime_ns,
+                deleted: false,
             });
             raw.extend(ps.into_iter().map(|p| (id, p)));
         }
@@ -308,22 +332,8 @@ impl Index {
         langs.dedup();
         let dim = embedder.dim();
         reporter.stage("embedding", raw.len() as u64);
-        let mut arena = AlignedVec::zeroed(raw.len() * dim);
-        let sparse_rows: Vec<Vec<(u64, f32)>> = arena
-            .as_mut_slice()
-            .par_chunks_mut(dim)
-            .zip(analyzed.par_iter())
-            .map(|(row, (_, counts))| {
-                embedder.embed_counts(counts, &idf, false, row);
-                reporter.inc(1);
-                embedder.sparse(counts, &idf, false)
-            })
-            .collect();
-        let mut sparse = SparseBuilder::new();
-        for row in sparse_rows {
-            sparse.push(row);
-        }
-        let sparse = sparse.finish();
+        let counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
+        let (arena, sparse, term_freqs) = embed_rows(&embedder, &idf, &counts, reporter);
         let passages: Vec<PassageMeta> = raw
             .into_iter()
             .zip(&analyzed)
@@ -359,11 +369,18 @@ impl Index {
                 langs,
             },
             docs: doc_meta,
+            deleted: vec![false; passages.len()],
+            state: UpdateState {
+                weighted_rows: passages.len() as u64,
+                changed_since_weighting: 0,
+            },
             passages,
+            live_df: idf.clone(),
             idf,
             embedder,
             flat,
             sparse,
+            term_freqs,
             hnsw,
             file_bytes: None,
         };
@@ -476,10 +493,7 @@ impl Index {
         for (v, _) in embedded.iter().flatten().flatten() {
             matrix.extend_from_slice(v);
         }
-        let filter = |id: u32| {
-            mask.as_ref()
-                .is_none_or(|m| m[self.passages[id as usize].lang as usize])
-        };
+        let filter = |id: u32| self.visible(id, mask.as_deref());
         let fetch = self.fetch_count(opts);
         let mut dense = if matrix.is_empty() {
             Vec::new()
@@ -504,6 +518,13 @@ impl Index {
                 }
             })
             .collect()
+    }
+
+    /// Whether passage `id` may be returned: not tombstoned, and in one of
+    /// the languages of `mask` (indexed by language id) when there is one.
+    fn visible(&self, id: u32, mask: Option<&[bool]>) -> bool {
+        !self.deleted[id as usize]
+            && mask.is_none_or(|m| m[self.passages[id as usize].lang as usize])
     }
 
     fn fetch_count(&self, opts: &SearchOptions) -> usize {
@@ -536,10 +557,7 @@ impl Index {
         let Some((q, q_sparse)) = self.embed_query(query)? else {
             return Ok(Vec::new());
         };
-        let filter = |id: u32| {
-            mask.as_ref()
-                .is_none_or(|m| m[self.passages[id as usize].lang as usize])
-        };
+        let filter = |id: u32| self.visible(id, mask.as_deref());
         let scored = self.dense_search(&q, opts, &filter, true);
         Ok(self.finish_hits(scored, &q_sparse, opts))
     }
@@ -649,12 +667,19 @@ impl Index {
 
     pub fn info(&self) -> IndexInfo {
         let mut counts = vec![0usize; self.config.langs.len()];
-        for p in &self.passages {
+        for (p, _) in self
+            .passages
+            .iter()
+            .zip(&self.deleted)
+            .filter(|(_, d)| !**d)
+        {
             counts[p.lang as usize] += 1;
         }
+        let dead = self.deleted.iter().filter(|d| **d).count();
         IndexInfo {
-            passages: self.passages.len(),
-            documents: self.docs.len(),
+            passages: self.passages.len() - dead,
+            deleted_passages: dead,
+            documents: self.docs.iter().filter(|d| !d.deleted).count(),
             languages: self.config.langs.iter().cloned().zip(counts).collect(),
             dim: self.config.embedder.dim,
             kind: self.config.kind.name(),
@@ -665,4 +690,34 @@ impl Index {
             kernel: crate::vector::best().name,
         }
     }
+}
+
+/// Dense rows, sparse rows and term frequencies of `counts`, weighted by
+/// `idf`, in parallel. Shared by builds, updates and re-weightings so every
+/// path embeds a passage exactly the same way.
+pub(crate) fn embed_rows(
+    embedder: &Embedder,
+    idf: &Idf,
+    counts: &[&TermCounts],
+    reporter: &dyn Reporter,
+) -> (AlignedVec, SparseVectors, Slab<u16>) {
+    let dim = embedder.dim();
+    let mut arena = AlignedVec::zeroed(counts.len() * dim);
+    let sparse_rows: Vec<Vec<(u64, f32)>> = arena
+        .as_mut_slice()
+        .par_chunks_mut(dim)
+        .zip(counts.par_iter())
+        .map(|(row, c)| {
+            embedder.embed_counts(c, idf, false, row);
+            reporter.inc(1);
+            embedder.sparse(c, idf, false)
+        })
+        .collect();
+    let mut sparse = SparseBuilder::new();
+    let mut tfs = Vec::new();
+    for (row, c) in sparse_rows.into_iter().zip(counts) {
+        sparse.push(row);
+        tfs.extend(c.iter().map(|&(_, tf)| tf.min(u16::MAX as u32) as u16));
+    }
+    (arena, sparse.finish(), Slab::from_vec(tfs))
 }

@@ -3,7 +3,7 @@
 
 use std::path::Path;
 
-use super::{DocMeta, Index, IndexConfig, IndexKind, PassageMeta};
+use super::{DocMeta, Index, IndexConfig, IndexKind, PassageMeta, UpdateState};
 use crate::embed::{Embedder, Idf};
 use crate::error::{Error, Result};
 use crate::index::{FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors};
@@ -50,6 +50,16 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         SectionId::SparseWeights,
         bytemuck::cast_slice::<f32, u8>(weights),
     );
+    w.add(SectionId::LiveDf, codec::encode(&index.live_df));
+    w.add(SectionId::UpdateState, codec::encode(&index.state));
+    w.add(
+        SectionId::Deleted,
+        index.deleted.iter().map(|&d| d as u8).collect::<Vec<u8>>(),
+    );
+    w.add(
+        SectionId::TermFreqs,
+        bytemuck::cast_slice::<u16, u8>(&index.term_freqs),
+    );
     let parts = index.hnsw.as_ref().map(|(g, p)| (g.to_parts(), p));
     if let Some((parts, params)) = &parts {
         let meta = HnswMeta {
@@ -85,10 +95,10 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
 /// checked (what `vecsearch verify` does: it reads the whole file). Without
 /// it, the open is O(1) in the vectors: header, section table and footer are
 /// checked, the small metadata sections (config, documents, passages, idf,
-/// graph header) are checksummed, and every section's size and bounds are
-/// validated so a corrupt file can give wrong answers but never an
-/// out-of-bounds read; the big raw sections (vectors, sparse vectors, graph)
-/// are not checksummed.
+/// graph header, live df, update state, tombstones) are checksummed, and
+/// every section's size and bounds are validated so a corrupt file can give
+/// wrong answers but never an out-of-bounds read; the big raw sections
+/// (vectors, sparse vectors, term frequencies, graph) are not checksummed.
 pub(super) fn open(path: &Path, full: bool) -> Result<Index> {
     let file = MappedFile::open(
         path,
@@ -110,6 +120,9 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
             SectionId::Passages,
             SectionId::Idf,
             SectionId::HnswMeta,
+            SectionId::LiveDf,
+            SectionId::UpdateState,
+            SectionId::Deleted,
         ] {
             file.verify_section(id)?;
         }
@@ -191,8 +204,26 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
             Some((graph, params))
         }
     };
+    let live_df: Idf = file.decode(SectionId::LiveDf)?;
+    live_df.validate().map_err(corrupt)?;
+    let state: UpdateState = file.decode(SectionId::UpdateState)?;
+    let deleted: Vec<bool> = file
+        .section(SectionId::Deleted)?
+        .iter()
+        .map(|&b| b != 0)
+        .collect();
+    let term_freqs: crate::vector::Slab<u16> = file.slab(SectionId::TermFreqs)?;
+    if deleted.len() != passages.len() || term_freqs.len() != sparse.parts().1.len() {
+        return Err(corrupt(
+            "the tombstone or term-frequency section has the wrong length".into(),
+        ));
+    }
     let embedder = Embedder::new(config.embedder.clone());
     Ok(Index {
+        live_df,
+        state,
+        deleted,
+        term_freqs,
         config,
         docs,
         passages,

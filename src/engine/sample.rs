@@ -11,6 +11,7 @@ pub fn documents() -> Vec<Document> {
         .map(|(path, text)| Document {
             path: path.to_string(),
             text: text.to_string(),
+            mtime_ns: 0,
         })
         .collect()
 }

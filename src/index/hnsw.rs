@@ -155,6 +155,8 @@ fn level_of(seed: u64, id: u32, m: usize) -> usize {
 
 trait Layer<'a> {
     fn links(&self, id: u32) -> &'a [u32];
+    /// Hints that `id`'s record will be read soon.
+    fn prefetch_links(&self, _id: u32) {}
 }
 
 /// Fixed-stride records addressed by node id.
@@ -170,6 +172,12 @@ impl<'a> Layer<'a> for Dense<'a> {
         let rec = &self.data[start..start + self.stride];
         // Counts were validated (or written by us) to be < stride.
         &rec[1..1 + rec[0] as usize]
+    }
+
+    #[inline(always)]
+    fn prefetch_links(&self, id: u32) {
+        let p = self.data.as_ptr().wrapping_add(id as usize * self.stride);
+        prefetch(p as *const f32);
     }
 }
 
@@ -326,6 +334,8 @@ fn search_layer<'a, L: Layer<'a>>(
         let id = s.pool.items[cursor].id;
         s.pool.items[cursor].id = id | EXPANDED;
 
+        // Mark and collect the unvisited neighbours first so their first
+        // cache lines are all in flight before any is scored.
         s.fresh.clear();
         for &nb in layer.links(id) {
             if s.visit(nb) {
@@ -336,8 +346,7 @@ fn search_layer<'a, L: Layer<'a>>(
         for i in 0..s.fresh.len() {
             let nb = s.fresh[i];
             if let Some(&next) = s.fresh.get(i + 1) {
-                // The first line of every fresh row is already on its way;
-                // pull in the rest of the next row while scoring this one.
+                // Pull in the rest of the next row while scoring this one.
                 let p = vectors[next as usize * dim..].as_ptr();
                 let mut off = 16;
                 while off < dim {
@@ -352,8 +361,11 @@ fn search_layer<'a, L: Layer<'a>>(
                 }
             }
             let pos = s.pool.insert(nb, score);
-            if pos < cursor {
-                cursor = pos;
+            if pos != usize::MAX {
+                // Accepted nodes are likely to be expanded; reading a link
+                // record was the single largest stall before this hint.
+                layer.prefetch_links(nb);
+                cursor = cursor.min(pos);
             }
         }
     }

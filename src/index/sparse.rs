@@ -104,13 +104,23 @@ impl SparseVectors {
         self.offsets.len().saturating_sub(1)
     }
 
-    /// Exact dot product of row `id` with a sorted sparse query.
-    pub fn dot(&self, id: u32, q_keys: &[u64], q_weights: &[f32]) -> f32 {
-        let (s, e) = (
+    /// The sorted keys and the weights of row `id`.
+    pub fn row(&self, id: u32) -> (&[u64], &[f32]) {
+        let (s, e) = self.span(id);
+        (&self.keys[s..e], &self.weights[s..e])
+    }
+
+    /// Where row `id` lies in `keys` and `weights`.
+    pub fn span(&self, id: u32) -> (usize, usize) {
+        (
             self.offsets[id as usize] as usize,
             self.offsets[id as usize + 1] as usize,
-        );
-        let (keys, weights) = (&self.keys[s..e], &self.weights[s..e]);
+        )
+    }
+
+    /// Exact dot product of row `id` with a sorted sparse query.
+    pub fn dot(&self, id: u32, q_keys: &[u64], q_weights: &[f32]) -> f32 {
+        let (keys, weights) = self.row(id);
         let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
         while i < keys.len() && j < q_keys.len() {
             match keys[i].cmp(&q_keys[j]) {

@@ -14,10 +14,12 @@ use crate::vector::Slab;
 
 pub const MAGIC: [u8; 8] = *b"VSXINDEX";
 const FOOTER_MAGIC: [u8; 8] = *b"VSXFOOT1";
-/// The version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
-/// The oldest version this build still reads.
-pub const MIN_FORMAT_VERSION: u32 = 1;
+/// The version this build writes. Version 2 added the live df, update
+/// state, tombstone and term-frequency sections of incremental updates.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version this build still reads; older files get an error that
+/// names the exact command that rebuilds them.
+pub const MIN_FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 64;
 const ENTRY_LEN: usize = 32;
 const FOOTER_LEN: usize = 40;
@@ -40,6 +42,10 @@ pub enum SectionId {
     SparseWeights = 11,
     HnswUpperOffsets = 12,
     HnswUpperIds = 13,
+    LiveDf = 14,
+    UpdateState = 15,
+    Deleted = 16,
+    TermFreqs = 17,
 }
 
 impl SectionId {
@@ -58,6 +64,10 @@ impl SectionId {
             SectionId::SparseWeights => "sparse weight section",
             SectionId::HnswUpperOffsets => "HNSW upper-layer offset section",
             SectionId::HnswUpperIds => "HNSW upper-layer id section",
+            SectionId::LiveDf => "live document-frequency table",
+            SectionId::UpdateState => "update state section",
+            SectionId::Deleted => "tombstone section",
+            SectionId::TermFreqs => "term-frequency section",
         }
     }
 
@@ -76,6 +86,10 @@ impl SectionId {
             11 => SectionId::SparseWeights,
             12 => SectionId::HnswUpperOffsets,
             13 => SectionId::HnswUpperIds,
+            14 => SectionId::LiveDf,
+            15 => SectionId::UpdateState,
+            16 => SectionId::Deleted,
+            17 => SectionId::TermFreqs,
             _ => return None,
         })
     }
