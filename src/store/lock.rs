@@ -58,7 +58,10 @@ impl WriterLock {
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| Error::io(&path, e))?;
+            .map_err(|e| {
+                let why = format!("cannot open the lock file {}: {e}", path.display());
+                Error::io(index, std::io::Error::new(e.kind(), why))
+            })?;
         match file.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => {
