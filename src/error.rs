@@ -39,6 +39,12 @@ pub enum Error {
     Checksum { path: PathBuf, section: String },
     #[error("{}: index is corrupt: {detail}", path.display())]
     Corrupt { path: PathBuf, detail: String },
+    #[error("{}: another vecsearch process{} is writing this index (lock file {}); wait for it or pass --wait", path.display(), holder.map(|p| format!(" (pid {p})")).unwrap_or_default(), lock.display())]
+    Locked {
+        path: PathBuf,
+        lock: PathBuf,
+        holder: Option<u32>,
+    },
     #[error("empty query")]
     EmptyQuery,
     #[error("query {query:?} has no searchable words")]

@@ -39,6 +39,6 @@ pub mod vector;
 pub use engine::{
     read_aligned, sample, AlignedRow, BuildOptions, BuildReport, CrosslangReport, DocMeta, Hit,
     Index, IndexConfig, IndexInfo, IndexKind, PairScore, PassageMeta, Quiet, Reporter,
-    SearchOptions, UpdateReport,
+    SearchOptions, UpdateReport, VerifyReport,
 };
 pub use error::{Error, Result};

@@ -160,17 +160,40 @@ fn files_that_are_not_good_indexes() {
         assert!(line.contains("truncated"), "cut at {cut}: {line}");
     }
 
-    // One flipped byte anywhere: the vectors, the passage table, the header.
-    for at in [good.len() / 2, 200, 20, good.len() - 30] {
+    // One flipped byte anywhere: the vectors, the passage table, the header,
+    // the footer. `verify` always catches it. Search (an O(1) open) catches
+    // it too, except inside a big raw section (vectors, sparse vectors,
+    // graph) or the zero padding between sections, whose checksums only
+    // `verify` reads: there search may answer.
+    let raw = raw_sections(&good);
+    let checked_on_open = open_checked_ranges(&good);
+    let in_raw = |at: usize| !checked_on_open.iter().any(|&(s, e)| (s..e).contains(&at));
+    let mut positions = vec![good.len() / 2, 200, 20, good.len() - 30, good.len() - 10];
+    positions.extend(raw.iter().map(|&(s, e)| (s + e) / 2));
+    for at in positions {
         let mut bad = good.clone();
         bad[at] ^= 0x01;
         fs::write(p("flip.vsx"), &bad).unwrap();
-        let line = assert_error(&search("flip.vsx"));
+        let line = assert_error(&run_in(dir.path(), &["verify", "--index", "flip.vsx"]));
         assert!(
-            line.contains("checksum") || line.contains("corrupt"),
-            "flip at {at}: {line}"
+            line.contains("checksum") || line.contains("corrupt") || line.contains("truncated"),
+            "verify, flip at {at}: {line}"
         );
+        let r = search("flip.vsx");
+        if in_raw(at) {
+            assert!(r.code <= 1 || r.code == 2, "{}", r.stderr);
+            assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
+        } else {
+            let line = assert_error(&r);
+            assert!(
+                line.contains("checksum") || line.contains("corrupt") || line.contains("truncated"),
+                "flip at {at}: {line}"
+            );
+        }
     }
+    let r = run_in(dir.path(), &["verify", "--index", "n.vsx"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("OK"), "{}", r.stdout);
 
     let mut newer = good.clone();
     newer[8..12].copy_from_slice(&99u32.to_le_bytes());
@@ -181,17 +204,63 @@ fn files_that_are_not_good_indexes() {
         "{line}"
     );
 
+    // An older version names the exact command that rebuilds it, for
+    // search, info and verify alike.
     let mut older = good.clone();
     older[8..12].copy_from_slice(&0u32.to_le_bytes());
     fs::write(p("v0.vsx"), &older).unwrap();
-    let line = assert_error(&search("v0.vsx"));
+    for args in [
+        vec!["search", "vector", "--index", "v0.vsx"],
+        vec!["info", "--index", "v0.vsx"],
+        vec!["verify", "--index", "v0.vsx"],
+    ] {
+        let line = assert_error(&run_in(dir.path(), &args));
+        assert!(
+            line.contains("version 0")
+                && line.contains("rebuild it with `vecsearch index <PATH>... --index v0.vsx`"),
+            "{line}"
+        );
+    }
+    let line = assert_error(&run_in(dir.path(), &["verify", "--index", "v99.vsx"]));
     assert!(
-        line.contains("version 0") && line.contains("vecsearch index"),
+        line.contains("version 99") && line.contains("newer"),
         "{line}"
     );
 
     fs::create_dir(p("dir.vsx")).unwrap();
     assert_error(&search("dir.vsx"));
+}
+
+/// Byte ranges of the big raw sections (vectors, sparse vectors, graph
+/// arrays), read from the section table the footer points at.
+fn raw_sections(b: &[u8]) -> Vec<(usize, usize)> {
+    let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap()) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let footer = b.len() - 40;
+    let (table, count) = (u64_at(footer), u32_at(footer + 8) as usize);
+    (0..count)
+        .map(|i| table + 32 * i)
+        .filter(|&e| matches!(u32_at(e), 5 | 7..=13))
+        .map(|e| (u64_at(e + 8), u64_at(e + 8) + u64_at(e + 16)))
+        .filter(|(s, e)| s < e)
+        .collect()
+}
+
+/// What a plain open checksums: the header, the metadata sections, the
+/// section table and the footer, except the footer's whole-file checksum.
+fn open_checked_ranges(b: &[u8]) -> Vec<(usize, usize)> {
+    let u64_at = |at: usize| u64::from_le_bytes(b[at..at + 8].try_into().unwrap()) as usize;
+    let u32_at = |at: usize| u32::from_le_bytes(b[at..at + 4].try_into().unwrap());
+    let footer = b.len() - 40;
+    let (table, count) = (u64_at(footer), u32_at(footer + 8) as usize);
+    let mut out = vec![(0, 64), (table, b.len() - 16), (b.len() - 8, b.len())];
+    out.extend(
+        (0..count)
+            .map(|i| table + 32 * i)
+            .filter(|&e| matches!(u32_at(e), 1..=4 | 6))
+            .map(|e| (u64_at(e + 8), u64_at(e + 8) + u64_at(e + 16))),
+    );
+    out
 }
 
 #[test]

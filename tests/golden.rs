@@ -1,6 +1,8 @@
-//! Freezes the index format: a file written by format version 1 must keep
-//! opening and answering the same, and today's writer must still produce it
-//! byte for byte. Regenerate (only with a format version bump) with
+//! Freezes the index format: the golden file of the current version must
+//! keep opening and answering the same, and today's writer must still
+//! produce it byte for byte. Files of older versions must say, on one line,
+//! the exact command that rebuilds them. Regenerate the current golden
+//! (only with a format version bump, as `golden_vN.vsx` for the new N) with
 //! `VECSEARCH_BLESS=1 cargo test --test golden`.
 
 mod common;
@@ -8,6 +10,9 @@ mod common;
 use std::path::Path;
 
 use common::*;
+
+/// The version today's writer produces (`store::FORMAT_VERSION`).
+const CURRENT: u32 = vecsearch::store::FORMAT_VERSION;
 
 const QUERIES: &[&str] = &[
     "vector",
@@ -34,9 +39,9 @@ fn answers(index: &Path) -> String {
 }
 
 #[test]
-fn golden_v1_file_still_opens_answers_and_is_reproduced() {
-    let golden = data().join("golden_v1.vsx");
-    let expected = data().join("golden_v1.expected.jsonl");
+fn golden_file_still_opens_answers_and_is_reproduced() {
+    let golden = data().join(format!("golden_v{CURRENT}.vsx"));
+    let expected = data().join(format!("golden_v{CURRENT}.expected.jsonl"));
     let tmp = tempfile::tempdir().unwrap();
     let fresh = tmp.path().join("fresh.vsx");
     let r = run_in(
@@ -64,6 +69,39 @@ fn golden_v1_file_still_opens_answers_and_is_reproduced() {
     );
     assert!(
         std::fs::read(&fresh).unwrap() == std::fs::read(&golden).unwrap(),
-        "today's writer no longer reproduces the golden v1 file byte for byte"
+        "today's writer no longer reproduces the golden v{CURRENT} file byte for byte"
     );
+    let r = run_in(data(), &["verify", "--index", golden.to_str().unwrap()]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+/// Every older golden file either opens and answers as it did, or (below
+/// `MIN_FORMAT_VERSION`) fails with one line naming the rebuild command.
+#[test]
+fn older_golden_files_open_or_name_the_rebuild_command() {
+    for v in 1..CURRENT {
+        let golden = data().join(format!("golden_v{v}.vsx"));
+        assert!(golden.exists(), "{} is missing", golden.display());
+        let name = golden.to_str().unwrap();
+        if v >= vecsearch::store::MIN_FORMAT_VERSION {
+            let want = std::fs::read_to_string(data().join(format!("golden_v{v}.expected.jsonl")))
+                .unwrap();
+            assert_eq!(answers(&golden), want, "golden v{v} answers differently");
+            continue;
+        }
+        for cmd in ["search", "info", "verify"] {
+            let mut args = vec![cmd, "--index", name];
+            if cmd == "search" {
+                args.insert(1, "vector");
+            }
+            let line = assert_error(&run_in(data(), &args));
+            assert!(
+                line.contains(&format!("format version {v} "))
+                    && line.contains(&format!(
+                        "rebuild it with `vecsearch index <PATH>... --index {name}`"
+                    )),
+                "{cmd} on golden v{v}: {line}"
+            );
+        }
+    }
 }

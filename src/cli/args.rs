@@ -39,6 +39,19 @@ pub enum Command {
     Eval(super::crosslang::EvalArgs),
     /// Build the cross-language lexicon.
     Lexicon(super::crosslang::LexiconArgs),
+    /// Check every checksum and invariant of an index file; exit 0 if it is
+    /// sound, 2 naming the first bad section if not.
+    Verify(VerifyArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct VerifyArgs {
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// One JSON object instead of text.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -133,6 +146,10 @@ pub struct IndexArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// If another writer holds the index's lock, wait for it instead of
+    /// failing.
+    #[arg(long)]
+    pub wait: bool,
     /// Re-read only what changed since the index was written: add new
     /// files, replace changed ones, drop removed ones.
     #[arg(long)]
@@ -149,8 +166,10 @@ pub struct CompactArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
-    #[command(flatten)]
-    pub analyzer: super::crosslang::AnalyzerFlags,
+    /// If another writer holds the index's lock, wait for it instead of
+    /// failing.
+    #[arg(long)]
+    pub wait: bool,
 }
 
 #[derive(Debug, Args)]

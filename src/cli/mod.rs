@@ -7,6 +7,7 @@ mod crosslang;
 mod export;
 mod print;
 mod progress;
+mod verify;
 
 use std::io::{IsTerminal, Write};
 use std::path::{Path, PathBuf};
@@ -61,6 +62,7 @@ pub fn run() -> Result<Outcome> {
         Command::Similar(a) => crosslang::similar(a),
         Command::Eval(a) => crosslang::eval(a),
         Command::Lexicon(a) => crosslang::lexicon(a),
+        Command::Verify(a) => verify::run(a, &default_index_path()).map(|()| Outcome::Hits),
     }
 }
 
@@ -97,6 +99,8 @@ fn index(a: IndexArgs) -> Result<Outcome> {
         },
         hnsw: a.graph.params(),
     };
+    // One writer at a time, from reading the input to the rename.
+    let _lock = lock_writer(&out, a.wait)?;
     let reporter = progress::Bar::new(a.quiet);
     if a.update && out.exists() {
         return update(&a, &out, &opts, &reporter);
@@ -157,6 +161,7 @@ fn update(
 
 fn compact(a: args::CompactArgs) -> Result<Outcome> {
     let path = a.index.clone().unwrap_or_else(default_index_path);
+    let _lock = lock_writer(&path, a.wait)?;
     let old = Index::open(&path)?;
     let before = old.info();
     let reporter = progress::Bar::new(a.quiet);
@@ -171,6 +176,16 @@ fn compact(a: args::CompactArgs) -> Result<Outcome> {
         print::human_bytes(bytes)
     );
     Ok(Outcome::Hits)
+}
+
+/// Takes the index's writer lock (see `store::WriterLock`), held until the
+/// returned guard drops, i.e. after the new file has been renamed in.
+fn lock_writer(path: &Path, wait: bool) -> Result<vecsearch::store::WriterLock> {
+    Ok(vecsearch::store::WriterLock::acquire_with(
+        path,
+        wait,
+        |busy| eprintln!("vecsearch: waiting: {busy}"),
+    )?)
 }
 
 /// Opens `--index`, else the default index, else the built-in sample.

@@ -6,8 +6,10 @@ mod crosslang;
 mod persist;
 pub mod sample;
 mod update;
+mod verify;
 
 pub use update::{UpdateReport, UpdateState};
+pub use verify::VerifyReport;
 
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -402,8 +404,11 @@ impl Index {
         Ok(Self::from_documents(sample::documents(), opts, &Quiet)?.0)
     }
 
+    /// Opens an index in O(1) of its vectors: structure, metadata checksums
+    /// and bounds are checked; the big raw sections' checksums are left to
+    /// [`Index::verify`].
     pub fn open(path: &Path) -> Result<Index> {
-        persist::open(path)
+        persist::open(path, false)
     }
 
     /// Saves atomically; on error the file at `path` is as it was.

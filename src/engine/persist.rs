@@ -95,8 +95,42 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     w.save(path)
 }
 
-pub(super) fn open(path: &Path) -> Result<Index> {
-    let file = MappedFile::open(path, Verify::Full)?;
+/// Opens an index. With `full`, every checksum and every invariant is
+/// checked (what `vecsearch verify` does: it reads the whole file). Without
+/// it, the open is O(1) in the vectors: header, section table and footer are
+/// checked, the small metadata sections (config, documents, passages, idf,
+/// graph header, live df, update state, tombstones) are checksummed, and
+/// every section's size and bounds are validated so a corrupt file can give
+/// wrong answers but never an out-of-bounds read; the big raw sections
+/// (vectors, sparse vectors, term frequencies, graph) are not checksummed.
+pub(super) fn open(path: &Path, full: bool) -> Result<Index> {
+    let file = MappedFile::open(
+        path,
+        if full {
+            Verify::Full
+        } else {
+            Verify::Structure
+        },
+    )?;
+    from_file(&file, full)
+}
+
+pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
+    let path = file.path();
+    if !full {
+        for id in [
+            SectionId::Config,
+            SectionId::Docs,
+            SectionId::Passages,
+            SectionId::Idf,
+            SectionId::HnswMeta,
+            SectionId::LiveDf,
+            SectionId::UpdateState,
+            SectionId::Deleted,
+        ] {
+            file.verify_section(id)?;
+        }
+    }
     let corrupt = |detail: String| Error::Corrupt {
         path: path.to_path_buf(),
         detail,
@@ -146,11 +180,12 @@ pub(super) fn open(path: &Path) -> Result<Index> {
         )));
     }
     let flat = FlatIndex::new(dim, vectors).map_err(corrupt)?;
-    let sparse = SparseVectors::from_parts(
+    let sparse = SparseVectors::from_parts_checked(
         passages.len(),
         file.slab(SectionId::SparseOffsets)?,
         file.slab(SectionId::SparseKeys)?,
         file.slab(SectionId::SparseWeights)?,
+        full,
     )
     .map_err(corrupt)?;
     let hnsw = match config.kind {

@@ -55,6 +55,20 @@ impl SparseVectors {
         keys: Slab<u64>,
         weights: Slab<f32>,
     ) -> Result<Self, String> {
+        Self::from_parts_checked(rows, offsets, keys, weights, true)
+    }
+
+    /// As [`SparseVectors::from_parts`]; without `check_order` the keys of
+    /// each row are not read (O(rows), not O(terms)). Bounds are always
+    /// checked, so unsorted keys can only give wrong scores, never an
+    /// out-of-bounds read; `vecsearch verify` checks the order.
+    pub fn from_parts_checked(
+        rows: usize,
+        offsets: Slab<u64>,
+        keys: Slab<u64>,
+        weights: Slab<f32>,
+        check_order: bool,
+    ) -> Result<Self, String> {
         if offsets.len() != rows + 1 || offsets[0] != 0 {
             return Err("sparse offsets do not match the passage count".into());
         }
@@ -66,6 +80,9 @@ impl SparseVectors {
         for w in offsets.windows(2) {
             if w[1] < w[0] {
                 return Err("sparse offsets go backwards".into());
+            }
+            if !check_order {
+                continue;
             }
             let row = &keys[w[0] as usize..w[1] as usize];
             if row.windows(2).any(|p| p[0] >= p[1]) {

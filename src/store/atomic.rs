@@ -27,6 +27,7 @@ pub fn write_atomically(
             path.display()
         )));
     }
+    remove_stray_temps(path);
     let tmp = dir.join(format!(
         ".{}.tmp-{}",
         name.to_string_lossy(),
@@ -55,4 +56,86 @@ pub fn write_atomically(
         let _ = fs::remove_file(&tmp);
         Error::io(path, e)
     })
+}
+
+/// Removes `.NAME.tmp-PID` files that a killed writer of `path` left
+/// behind: on Linux those whose process no longer exists (`/proc/PID`),
+/// elsewhere those older than an hour. Returns how many were removed.
+/// Errors are ignored: a leftover temporary file is clutter, not damage.
+pub fn remove_stray_temps(path: &Path) -> usize {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let Some(name) = path.file_name() else {
+        return 0;
+    };
+    let prefix = format!(".{}.tmp-", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(&dir) else {
+        return 0;
+    };
+    let me = std::process::id();
+    let have_proc = Path::new("/proc/self").exists();
+    let mut removed = 0;
+    for e in entries.flatten() {
+        let file_name = e.file_name();
+        let file_name = file_name.to_string_lossy();
+        let Some(pid) = file_name
+            .strip_prefix(&prefix)
+            .and_then(|p| p.parse::<u32>().ok())
+        else {
+            continue;
+        };
+        let stale = if pid == me {
+            false
+        } else if have_proc {
+            !Path::new(&format!("/proc/{pid}")).exists()
+        } else {
+            e.metadata()
+                .and_then(|m| m.modified())
+                .ok()
+                .and_then(|t| t.elapsed().ok())
+                .is_some_and(|age| age > std::time::Duration::from_secs(3600))
+        };
+        if stale && fs::remove_file(e.path()).is_ok() {
+            removed += 1;
+        }
+    }
+    removed
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stray_temps_of_dead_writers_go_live_ones_stay() {
+        let dir = tempfile::tempdir().unwrap();
+        let index = dir.path().join("n.vsx");
+        // A pid above the kernel's maximum (4194304) is never alive.
+        let dead = dir.path().join(".n.vsx.tmp-4194999");
+        let mine = dir
+            .path()
+            .join(format!(".n.vsx.tmp-{}", std::process::id()));
+        let other_index = dir.path().join(".m.vsx.tmp-4194999");
+        let not_a_pid = dir.path().join(".n.vsx.tmp-abc");
+        for p in [&dead, &mine, &other_index, &not_a_pid] {
+            fs::write(p, b"partial").unwrap();
+        }
+        // pid 1 is alive on any Linux (init, or the container's first process).
+        let live = dir.path().join(".n.vsx.tmp-1");
+        fs::write(&live, b"partial").unwrap();
+        if Path::new("/proc/self").exists() {
+            assert_eq!(remove_stray_temps(&index), 1);
+            assert!(!dead.exists());
+            assert!(live.exists());
+        }
+        assert!(mine.exists() && other_index.exists() && not_a_pid.exists());
+        // A real write cleans up too, and leaves only the index.
+        fs::remove_file(&mine).unwrap();
+        fs::write(&dead, b"partial").unwrap();
+        write_atomically(&index, |w| w.write_all(b"new")).unwrap();
+        assert_eq!(fs::read(&index).unwrap(), b"new");
+        assert_eq!(dead.exists(), !Path::new("/proc/self").exists());
+    }
 }

@@ -14,10 +14,12 @@ use crate::vector::Slab;
 
 pub const MAGIC: [u8; 8] = *b"VSXINDEX";
 const FOOTER_MAGIC: [u8; 8] = *b"VSXFOOT1";
-/// The version this build writes.
-pub const FORMAT_VERSION: u32 = 1;
-/// The oldest version this build still reads.
-pub const MIN_FORMAT_VERSION: u32 = 1;
+/// The version this build writes. Version 2 added the live df, update
+/// state, tombstone and term-frequency sections of incremental updates.
+pub const FORMAT_VERSION: u32 = 2;
+/// The oldest version this build still reads; older files get an error that
+/// names the exact command that rebuilds them.
+pub const MIN_FORMAT_VERSION: u32 = 2;
 const HEADER_LEN: usize = 64;
 const ENTRY_LEN: usize = 32;
 const FOOTER_LEN: usize = 40;
@@ -322,6 +324,33 @@ impl MappedFile {
     /// Checks every checksum; names the first bad part.
     pub fn verify_all(&self) -> Result<()> {
         verify_sections(&self.path, &self.map, &self.entries)
+    }
+
+    /// Checks the checksum of one section (every copy of it, if the table
+    /// lists it twice). A missing section is not an error here.
+    pub fn verify_section(&self, id: SectionId) -> Result<()> {
+        for e in self.entries.iter().filter(|e| e.id == id as u32) {
+            if xxh3_64(&self.map[e.offset..e.offset + e.len]) != e.checksum {
+                return Err(Error::Checksum {
+                    path: self.path.clone(),
+                    section: id.name().to_string(),
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// How many sections the table lists.
+    pub fn section_count(&self) -> usize {
+        self.entries.len()
+    }
+
+    /// The byte range `(offset, len)` of each section, in table order.
+    pub fn section_ranges(&self) -> Vec<(u32, u64, u64)> {
+        self.entries
+            .iter()
+            .map(|e| (e.id, e.offset as u64, e.len as u64))
+            .collect()
     }
 }
 

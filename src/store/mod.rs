@@ -17,11 +17,13 @@
 mod atomic;
 pub mod codec;
 mod format;
+mod lock;
 
-pub use atomic::write_atomically;
+pub use atomic::{remove_stray_temps, write_atomically};
 pub use format::{
     FileWriter, Header, MappedFile, SectionId, Verify, FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION,
 };
+pub use lock::{lock_path, WriterLock};
 
 #[cfg(target_endian = "big")]
 compile_error!("the vecsearch index format is little-endian; big-endian hosts are not supported");
