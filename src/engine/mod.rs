@@ -284,32 +284,8 @@ impl Index {
             )));
         }
         let embedder = Embedder::new(opts.embedder.clone());
-        reporter.stage("cutting passages", docs.len() as u64);
-        let cut: Vec<Vec<corpus::RawPassage>> = docs
-            .par_iter()
-            .map(|d| {
-                let p = corpus::cut_passages(&d.text);
-                reporter.inc(1);
-                p
-            })
-            .collect();
         let mut doc_meta = Vec::with_capacity(docs.len());
-        let mut raw = Vec::new();
-        for (d, ps) in docs.iter().zip(cut) {
-            if ps.is_empty() {
-                reporter.warn(&format!("{}: skipped: no text", d.path));
-                continue;
-            }
-            let id = doc_meta.len() as u32;
-            doc_meta.push(DocMeta {
-                path: d.path.clone(),
-                bytes: d.text.len() as u64,
-                content_hash: xxh3_64(d.text.as_bytes()),
-                mtime_ns: d.mtime_ns,
-                deleted: false,
-            });
-            raw.extend(ps.into_iter().map(|p| (id, p)));
-        }
+        let (raw, analyzed) = cut_and_analyze(&embedder, &docs, &mut doc_meta, reporter);
         if raw.is_empty() {
             return Err(Error::NoPassages {
                 reason: "the input holds no text".into(),
@@ -321,15 +297,6 @@ impl Index {
             ));
         }
         drop(docs);
-        reporter.stage("analyzing", raw.len() as u64);
-        let analyzed: Vec<(&'static str, TermCounts)> = raw
-            .par_iter()
-            .map(|(_, p)| {
-                let r = (text::detect_lang(&p.text), embedder.term_counts(&p.text));
-                reporter.inc(1);
-                r
-            })
-            .collect();
         let idf = Idf::from_passages(analyzed.iter().map(|(_, c)| c));
         // The index keeps only translations into terms its corpus holds:
         // a query term expanding to anything else is dropped anyway.
@@ -758,4 +725,55 @@ pub(crate) fn embed_rows(
         tfs.extend(c.iter().map(|&(_, w)| w));
     }
     (arena, sparse.finish(), Slab::from_vec(tfs))
+}
+
+/// Cuts `docs` into passages and analyzes each one (language tag, term
+/// weights). Every document with text gets a `DocMeta` appended to
+/// `doc_meta`, and its passages carry that entry's position. Builds and
+/// updates both come through here, so both cut and analyze identically.
+#[allow(clippy::type_complexity)]
+fn cut_and_analyze(
+    embedder: &Embedder,
+    docs: &[Document],
+    doc_meta: &mut Vec<DocMeta>,
+    reporter: &dyn Reporter,
+) -> (
+    Vec<(u32, corpus::RawPassage)>,
+    Vec<(&'static str, TermCounts)>,
+) {
+    reporter.stage("cutting passages", docs.len() as u64);
+    let cut: Vec<Vec<corpus::RawPassage>> = docs
+        .par_iter()
+        .map(|d| {
+            let p = corpus::cut_passages(&d.text);
+            reporter.inc(1);
+            p
+        })
+        .collect();
+    let mut raw = Vec::new();
+    for (d, ps) in docs.iter().zip(cut) {
+        if ps.is_empty() {
+            reporter.warn(&format!("{}: skipped: no text", d.path));
+            continue;
+        }
+        let id = doc_meta.len() as u32;
+        doc_meta.push(DocMeta {
+            path: d.path.clone(),
+            bytes: d.text.len() as u64,
+            content_hash: xxh3_64(d.text.as_bytes()),
+            mtime_ns: d.mtime_ns,
+            deleted: false,
+        });
+        raw.extend(ps.into_iter().map(|p| (id, p)));
+    }
+    reporter.stage("analyzing", raw.len() as u64);
+    let analyzed = raw
+        .par_iter()
+        .map(|(_, p)| {
+            let r = (text::detect_lang(&p.text), embedder.term_counts(&p.text));
+            reporter.inc(1);
+            r
+        })
+        .collect();
+    (raw, analyzed)
 }

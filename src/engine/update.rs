@@ -23,12 +23,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{embed_rows, DocMeta, Index, IndexKind, PassageMeta, Reporter};
+use super::{cut_and_analyze, embed_rows, Index, IndexKind, PassageMeta, Reporter};
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
 use crate::embed::{Idf, TermCounts};
 use crate::error::{Error, Result};
 use crate::index::{FlatIndex, Hnsw};
-use crate::text;
 use crate::vector::{AlignedVec, Slab};
 
 /// Re-weight every row once this share of the weighted rows has changed.
@@ -170,35 +169,8 @@ impl Index {
 
         // New passages.
         let embedder = &self.embedder;
-        let cut: Vec<Vec<corpus::RawPassage>> = new_docs
-            .par_iter()
-            .map(|d| corpus::cut_passages(&d.text))
-            .collect();
-        let mut raw = Vec::new();
-        for (d, ps) in new_docs.iter().zip(cut) {
-            if ps.is_empty() {
-                reporter.warn(&format!("{}: skipped: no text", d.path));
-                continue;
-            }
-            let id = docs.len() as u32;
-            docs.push(DocMeta {
-                path: d.path.clone(),
-                bytes: d.text.len() as u64,
-                content_hash: xxh3_64(d.text.as_bytes()),
-                mtime_ns: d.mtime_ns,
-                deleted: false,
-            });
-            raw.extend(ps.into_iter().map(|p| (id, p)));
-        }
+        let (raw, analyzed) = cut_and_analyze(embedder, &new_docs, &mut docs, reporter);
         drop(new_docs);
-        reporter.stage("analyzing", raw.len() as u64);
-        let analyzed: Vec<(&'static str, TermCounts)> = raw
-            .par_iter()
-            .map(|(_, p)| {
-                reporter.inc(1);
-                (text::detect_lang(&p.text), embedder.term_counts(&p.text))
-            })
-            .collect();
 
         // Tombstones and exact live document frequencies.
         let old_rows = self.passages.len();
