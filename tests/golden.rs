@@ -44,6 +44,16 @@ fn golden_file_still_opens_answers_and_is_reproduced() {
     let expected = data().join(format!("golden_v{CURRENT}.expected.jsonl"));
     let tmp = tempfile::tempdir().unwrap();
     let fresh = tmp.path().join("fresh.vsx");
+    // The index records each file's modification time (for `--update`); a
+    // checkout sets it to the clone time, so pin it to make the bytes stable.
+    for f in std::fs::read_dir(data().join("golden_corpus")).unwrap() {
+        let f = std::fs::File::options()
+            .write(true)
+            .open(f.unwrap().path())
+            .unwrap();
+        f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
+            .unwrap();
+    }
     let r = run_in(
         data(),
         &[
