@@ -51,6 +51,9 @@ struct Subject {
     kind: &'static str,
     flat: FlatIndex,
     graph: Option<(Hnsw, HnswParams)>,
+    /// `order[graph_id] = row of the input` when the HNSW build renumbered
+    /// the rows (`flat` then holds them in graph order).
+    order: Option<Vec<u32>>,
     build_s: Option<f64>,
 }
 
@@ -215,7 +218,10 @@ fn search_one(
         (Some((g, _)), Some(ef)) => g
             .search(s.flat.vectors(), s.flat.dim(), q, k, ef, searcher)
             .into_iter()
-            .map(|(id, score)| Scored { id, score })
+            .map(|(id, score)| Scored {
+                id: s.order.as_ref().map_or(id, |o| o[id as usize]),
+                score,
+            })
             .collect(),
         _ => s.flat.search(q, k, None),
     }
@@ -323,7 +329,9 @@ fn from_files(base: &Path, query: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loa
             query.display()
         );
     }
-    let slab = Slab::from_aligned(vectors);
+    // Huge pages: HNSW reads rows at random all over the arena.
+    let slab = Slab::copy_huge(vectors.as_slice());
+    drop(vectors);
     let flat = FlatIndex::new(dim, slab).map_err(anyhow::Error::msg)?;
     let kinds: Vec<KindArg> = match a.kind {
         Some(k) => vec![k],
@@ -336,6 +344,7 @@ fn from_files(base: &Path, query: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loa
                 kind: "flat",
                 flat: flat.clone(),
                 graph: None,
+                order: None,
                 build_s: Some(0.0),
             },
             KindArg::Hnsw => {
@@ -343,16 +352,25 @@ fn from_files(base: &Path, query: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loa
                 bar.stage("building HNSW", n as u64);
                 let done = std::sync::atomic::AtomicU64::new(0);
                 let t = Instant::now();
-                let g = Hnsw::build(flat.vectors(), dim, &params, &|inserted| {
+                let progress = |inserted: usize| {
                     let before = done.swap(inserted as u64, std::sync::atomic::Ordering::Relaxed);
                     bar.inc((inserted as u64).saturating_sub(before));
-                });
+                };
+                let (g, hflat, order) = if a.no_reorder {
+                    let g = Hnsw::build(flat.vectors(), dim, &params, &progress);
+                    (g, flat.clone(), None)
+                } else {
+                    let r = Hnsw::build_reordered(flat.vectors(), dim, &params, &progress);
+                    let hflat = FlatIndex::new(dim, r.rows).map_err(anyhow::Error::msg)?;
+                    (r.graph, hflat, Some(r.order))
+                };
                 let build_s = t.elapsed().as_secs_f64();
                 bar.finish();
                 Subject {
                     kind: "hnsw",
-                    flat: flat.clone(),
+                    flat: hflat,
                     graph: Some((g, params)),
+                    order,
                     build_s: Some(build_s),
                 }
             }
@@ -382,6 +400,7 @@ fn from_index(path: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loaded> {
             IndexKind::Hnsw => index.hnsw().cloned(),
             IndexKind::Flat => None,
         },
+        order: None,
         build_s: None,
     };
     Ok((vec![subject], queries, dim))
