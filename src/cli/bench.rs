@@ -65,6 +65,8 @@ impl Subject {
                 .graph
                 .as_ref()
                 .map_or(0, |(g, _)| g.link_bytes() as u64)
+            // The id map a renumbered index must keep (hnswlib keeps labels).
+            + self.order.as_ref().map_or(0, |o| (o.len() * 4) as u64)
     }
 }
 
@@ -98,7 +100,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     // Ground truth: the k-th best exact score per query.
     bar.stage("exact ground truth", 1);
     let kth: Vec<f32> = match &a.gt {
-        Some(gt) if a.index.is_none() => gt_kth(gt, &subjects[0].flat, &queries, k)?,
+        Some(gt) if a.index.is_none() => gt_kth(gt, &subjects[0], &queries, k)?,
         _ => subjects[0]
             .flat
             .search_batch(&queries, k, None)
@@ -288,7 +290,17 @@ fn recall(results: &[Vec<Scored>], kth: &[f32], k: usize) -> f64 {
 }
 
 /// The true k-th score of each query from a ground-truth id file.
-fn gt_kth(path: &Path, flat: &FlatIndex, queries: &[f32], k: usize) -> Result<Vec<f32>> {
+fn gt_kth(path: &Path, subject: &Subject, queries: &[f32], k: usize) -> Result<Vec<f32>> {
+    let flat = &subject.flat;
+    // Ground-truth ids name input rows; a renumbered arena holds input row
+    // `order[i]` at position `i`.
+    let position: Option<Vec<u32>> = subject.order.as_ref().map(|order| {
+        let mut pos = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            pos[old as usize] = new as u32;
+        }
+        pos
+    });
     let (ids, rows, width) = annfiles::read_ivecs(path)?;
     let dim = flat.dim();
     let nq = queries.len() / dim;
@@ -307,10 +319,8 @@ fn gt_kth(path: &Path, flat: &FlatIndex, queries: &[f32], k: usize) -> Result<Ve
                     path.display()
                 );
             }
-            Ok(vector::dot(
-                &queries[i * dim..(i + 1) * dim],
-                flat.row(id as u32),
-            ))
+            let row = position.as_ref().map_or(id as u32, |p| p[id as usize]);
+            Ok(vector::dot(&queries[i * dim..(i + 1) * dim], flat.row(row)))
         })
         .collect()
 }
