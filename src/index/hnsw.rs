@@ -12,6 +12,13 @@
 //!   present on it and a `1 + m` record per such node in the same order. They
 //!   hold about 1/m of the nodes, so a binary search per hop is cheap.
 //!
+//! Memory locality matters more than arithmetic here: every hop reads
+//! neighbour rows scattered over the arena. [`Hnsw::build_reordered`]
+//! renumbers the nodes so that near vectors get near ids (see
+//! [`locality_order`]) and returns the permutation for the caller to apply
+//! to its vectors and ids; arenas built here are backed by transparent huge
+//! pages where the OS allows ([`Slab::fill_huge`]), which cuts TLB misses.
+//!
 //! Building is parallel and deterministic: nodes are inserted in batches that
 //! are small relative to the graph; each batch searches the frozen graph in
 //! parallel, then forward links are written and back-links merged per target
