@@ -91,6 +91,10 @@ pub struct BenchArgs {
     /// No progress bar.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Keep the input row order for HNSW instead of renumbering rows so
+    /// that near vectors sit together in memory (for A/B measurements).
+    #[arg(long)]
+    pub no_reorder: bool,
 }
 
 #[derive(Debug, Args)]

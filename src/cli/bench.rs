@@ -51,6 +51,9 @@ struct Subject {
     kind: &'static str,
     flat: FlatIndex,
     graph: Option<(Hnsw, HnswParams)>,
+    /// `order[graph_id] = row of the input` when the HNSW build renumbered
+    /// the rows (`flat` then holds them in graph order).
+    order: Option<Vec<u32>>,
     build_s: Option<f64>,
 }
 
@@ -62,6 +65,8 @@ impl Subject {
                 .graph
                 .as_ref()
                 .map_or(0, |(g, _)| g.link_bytes() as u64)
+            // The id map a renumbered index must keep (hnswlib keeps labels).
+            + self.order.as_ref().map_or(0, |o| (o.len() * 4) as u64)
     }
 }
 
@@ -95,7 +100,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
     // Ground truth: the k-th best exact score per query.
     bar.stage("exact ground truth", 1);
     let kth: Vec<f32> = match &a.gt {
-        Some(gt) if a.index.is_none() => gt_kth(gt, &subjects[0].flat, &queries, k)?,
+        Some(gt) if a.index.is_none() => gt_kth(gt, &subjects[0], &queries, k)?,
         _ => subjects[0]
             .flat
             .search_batch(&queries, k, None)
@@ -215,7 +220,10 @@ fn search_one(
         (Some((g, _)), Some(ef)) => g
             .search(s.flat.vectors(), s.flat.dim(), q, k, ef, searcher)
             .into_iter()
-            .map(|(id, score)| Scored { id, score })
+            .map(|(id, score)| Scored {
+                id: s.order.as_ref().map_or(id, |o| o[id as usize]),
+                score,
+            })
             .collect(),
         _ => s.flat.search(q, k, None),
     }
@@ -282,7 +290,17 @@ fn recall(results: &[Vec<Scored>], kth: &[f32], k: usize) -> f64 {
 }
 
 /// The true k-th score of each query from a ground-truth id file.
-fn gt_kth(path: &Path, flat: &FlatIndex, queries: &[f32], k: usize) -> Result<Vec<f32>> {
+fn gt_kth(path: &Path, subject: &Subject, queries: &[f32], k: usize) -> Result<Vec<f32>> {
+    let flat = &subject.flat;
+    // Ground-truth ids name input rows; a renumbered arena holds input row
+    // `order[i]` at position `i`.
+    let position: Option<Vec<u32>> = subject.order.as_ref().map(|order| {
+        let mut pos = vec![0u32; order.len()];
+        for (new, &old) in order.iter().enumerate() {
+            pos[old as usize] = new as u32;
+        }
+        pos
+    });
     let (ids, rows, width) = annfiles::read_ivecs(path)?;
     let dim = flat.dim();
     let nq = queries.len() / dim;
@@ -301,10 +319,8 @@ fn gt_kth(path: &Path, flat: &FlatIndex, queries: &[f32], k: usize) -> Result<Ve
                     path.display()
                 );
             }
-            Ok(vector::dot(
-                &queries[i * dim..(i + 1) * dim],
-                flat.row(id as u32),
-            ))
+            let row = position.as_ref().map_or(id as u32, |p| p[id as usize]);
+            Ok(vector::dot(&queries[i * dim..(i + 1) * dim], flat.row(row)))
         })
         .collect()
 }
@@ -323,7 +339,9 @@ fn from_files(base: &Path, query: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loa
             query.display()
         );
     }
-    let slab = Slab::from_aligned(vectors);
+    // Huge pages: HNSW reads rows at random all over the arena.
+    let slab = Slab::copy_huge(vectors.as_slice());
+    drop(vectors);
     let flat = FlatIndex::new(dim, slab).map_err(anyhow::Error::msg)?;
     let kinds: Vec<KindArg> = match a.kind {
         Some(k) => vec![k],
@@ -336,6 +354,7 @@ fn from_files(base: &Path, query: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loa
                 kind: "flat",
                 flat: flat.clone(),
                 graph: None,
+                order: None,
                 build_s: Some(0.0),
             },
             KindArg::Hnsw => {
@@ -343,16 +362,25 @@ fn from_files(base: &Path, query: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loa
                 bar.stage("building HNSW", n as u64);
                 let done = std::sync::atomic::AtomicU64::new(0);
                 let t = Instant::now();
-                let g = Hnsw::build(flat.vectors(), dim, &params, &|inserted| {
+                let progress = |inserted: usize| {
                     let before = done.swap(inserted as u64, std::sync::atomic::Ordering::Relaxed);
                     bar.inc((inserted as u64).saturating_sub(before));
-                });
+                };
+                let (g, hflat, order) = if a.no_reorder {
+                    let g = Hnsw::build(flat.vectors(), dim, &params, &progress);
+                    (g, flat.clone(), None)
+                } else {
+                    let r = Hnsw::build_reordered(flat.vectors(), dim, &params, &progress);
+                    let hflat = FlatIndex::new(dim, r.rows).map_err(anyhow::Error::msg)?;
+                    (r.graph, hflat, Some(r.order))
+                };
                 let build_s = t.elapsed().as_secs_f64();
                 bar.finish();
                 Subject {
                     kind: "hnsw",
-                    flat: flat.clone(),
+                    flat: hflat,
                     graph: Some((g, params)),
+                    order,
                     build_s: Some(build_s),
                 }
             }
@@ -382,6 +410,7 @@ fn from_index(path: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loaded> {
             IndexKind::Hnsw => index.hnsw().cloned(),
             IndexKind::Flat => None,
         },
+        order: None,
         build_s: None,
     };
     Ok((vec![subject], queries, dim))

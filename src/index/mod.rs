@@ -7,6 +7,6 @@ pub mod sparse;
 pub mod topk;
 
 pub use flat::FlatIndex;
-pub use hnsw::{Hnsw, HnswParams, HnswParts, Searcher};
+pub use hnsw::{locality_order, Hnsw, HnswParams, HnswParts, Reordered, Searcher};
 pub use sparse::{SparseBuilder, SparseVectors};
 pub use topk::{Scored, TopK};

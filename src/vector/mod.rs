@@ -12,7 +12,7 @@ mod slab;
 mod x86;
 
 pub use aligned::AlignedVec;
-pub use slab::{Slab, SlabError};
+pub use slab::{advise_huge, Slab, SlabError};
 
 use std::sync::OnceLock;
 
