@@ -192,10 +192,25 @@ impl Index {
             let g = &self.passages[got as usize];
             g.doc == doc && g.line_start <= e && s <= g.line_end
         };
-        // Which stored language tags count as the target language: the tag
-        // itself, a coarser one (`zh` for zh-Hant) and `und`, since a short
-        // passage may carry no sure language.
-        let target_ok: HashMap<&str, Vec<bool>> = by_id
+        // A passage the aligned file names has the language the file says;
+        // any other passage has its detected tag, where a coarser tag
+        // counts too (`zh` for zh-Hant). Short passages (table rows) often
+        // carry no sure tag, and the user's labels are the ground truth.
+        let mut labeled: HashMap<u32, &str> = HashMap::new();
+        for (r, p) in &resolved {
+            let doc = self.passages[*p as usize].doc;
+            let (s, e) = (r.line_start, r.line_end.unwrap_or(r.line_start));
+            let first = self.passages.partition_point(|q| q.doc < doc);
+            for (i, q) in self.passages[first..].iter().enumerate() {
+                if q.doc != doc {
+                    break;
+                }
+                if q.line_start <= e && s <= q.line_end {
+                    labeled.insert((first + i) as u32, r.lang.as_str());
+                }
+            }
+        }
+        let tag_ok: HashMap<&str, Vec<bool>> = by_id
             .values()
             .flatten()
             .map(|(l, _)| {
@@ -203,11 +218,15 @@ impl Index {
                     .config
                     .langs
                     .iter()
-                    .map(|t| text::lang_matches(l, t) || text::lang_matches(t, l) || t == "und")
+                    .map(|t| text::lang_matches(l, t) || text::lang_matches(t, l))
                     .collect();
                 (*l, ok)
             })
             .collect();
+        let in_lang = |p: u32, l: &str| match labeled.get(&p) {
+            Some(label) => *label == l,
+            None => tag_ok[l][self.passages[p as usize].lang as usize],
+        };
         let mut jobs: Vec<(&str, &str, u32, u32)> = Vec::new();
         for (r, p) in &resolved {
             for (l, tp) in &by_id[r.id.as_str()] {
@@ -219,8 +238,7 @@ impl Index {
         let ranks: Vec<Option<usize>> = jobs
             .par_iter()
             .map(|&(_, tl, src, want)| {
-                let ok = &target_ok[tl];
-                let filter = |p: u32| p != src && ok[self.passages[p as usize].lang as usize];
+                let filter = |p: u32| p != src && in_lang(p, tl);
                 self.similar_scored(src, 10, rerank, &filter, false)
                     .iter()
                     .filter(|s| s.score > 0.0)
