@@ -64,21 +64,32 @@ pub type TermCounts = Vec<(u64, f32)>;
 pub struct Embedder {
     pub settings: EmbedderSettings,
     analyzer: Analyzer,
-    bridge: Option<Bridge>,
+    bridge: Option<Arc<Bridge>>,
 }
 
 impl Embedder {
+    /// Builds the bridge from `settings.lexicon`, if any.
     pub fn new(settings: EmbedderSettings) -> Self {
-        let analyzer = Analyzer::new(settings.analyzer.clone());
         let bridge = settings
             .lexicon
             .as_ref()
-            .map(|l| Bridge::new(l, settings.seed));
+            .map(|l| Arc::new(Bridge::new(l, settings.seed)));
+        Self::with_bridge(settings, bridge)
+    }
+
+    /// Uses a bridge already built (an index's, pruned or read from its
+    /// file) instead of `settings.lexicon`.
+    pub fn with_bridge(settings: EmbedderSettings, bridge: Option<Arc<Bridge>>) -> Self {
+        let analyzer = Analyzer::new(settings.analyzer.clone());
         Embedder {
             settings,
             analyzer,
             bridge,
         }
+    }
+
+    pub fn bridge(&self) -> Option<&Arc<Bridge>> {
+        self.bridge.as_ref()
     }
 
     pub fn analyzer(&self) -> &Analyzer {

@@ -10,13 +10,14 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
-
 use super::{Hit, Index, IndexConfig, SearchOptions, RERANK_FACTOR, RERANK_MIN};
-use crate::embed::Lexicon;
+use crate::embed::Bridge;
 use crate::error::{Error, Result};
 use crate::index::{Scored, TopK};
 use crate::text;
+
+/// How many times more dense candidates `similar` re-scores than `search`.
+const SIMILAR_FETCH_BOOST: usize = 4;
 
 /// One row of an aligned file: rows sharing `id` translate each other.
 #[derive(Debug, Clone, Deserialize)]
@@ -130,8 +131,12 @@ impl Index {
         parallel: bool,
     ) -> Vec<Scored> {
         let q = self.flat.row(id);
+        // A passage is a long query: hash collisions spread its dense
+        // score over many more near-misses than a few query words do, so
+        // it fetches several times more candidates for the exact re-score
+        // (cheap next to the dense scan; measured in BENCHMARKS.md).
         let fetch = if rerank {
-            (k * RERANK_FACTOR).max(RERANK_MIN)
+            (k * RERANK_FACTOR).max(RERANK_MIN) * SIMILAR_FETCH_BOOST
         } else {
             k
         };
@@ -300,47 +305,41 @@ fn is_path_suffix(path: &str, suffix: &str) -> bool {
 }
 
 /// The cross-language section of the index file: the analyzer switches
-/// added after the config section was frozen, and the lexicon as the index
-/// uses it (pruned to the terms its corpus holds), so a query is expanded
-/// exactly as the documents were. A file without it predates all of them:
-/// switches off, no lexicon.
+/// added after the config section was frozen, and whether there is a
+/// lexicon bridge (its arrays are raw sections of their own, mapped on
+/// open), so a query is expanded exactly as the documents were. A file
+/// without it predates all of them: switches off, no lexicon.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Section {
     fold_han: bool,
     latin_subwords: bool,
     whole_katakana: bool,
-    /// The lexicon's bridge factor and its TSV, gzip-compressed (a third
-    /// of the size of the same table in bincode).
-    lexicon: Option<(f32, Vec<u8>)>,
+    /// The bridge's seed and its Katakana words (for compound splitting).
+    bridge: Option<(u64, Vec<String>)>,
 }
 
 impl Section {
-    pub(super) fn of(config: &IndexConfig) -> Self {
+    pub(super) fn of(config: &IndexConfig, bridge: Option<&Bridge>) -> Self {
         let a = &config.embedder.analyzer;
         Section {
             fold_han: a.fold_han,
             latin_subwords: a.latin_subwords,
             whole_katakana: a.whole_katakana,
-            lexicon: config
-                .embedder
-                .lexicon
-                .as_deref()
-                .map(|l| (l.bridge, l.to_tsv_gz())),
+            bridge: bridge.map(|b| {
+                let (seed, _, _, katakana) = b.parts();
+                (seed, katakana.to_vec())
+            }),
         }
     }
 
-    pub(super) fn apply(self, config: &mut IndexConfig) -> std::result::Result<(), String> {
+    /// Applies the switches; returns the bridge's seed and Katakana words
+    /// when the file has a bridge.
+    pub(super) fn apply(self, config: &mut IndexConfig) -> Option<(u64, Vec<String>)> {
         let a = &mut config.embedder.analyzer;
         a.fold_han = self.fold_han;
         a.latin_subwords = self.latin_subwords;
         a.whole_katakana = self.whole_katakana;
-        config.embedder.lexicon = match self.lexicon {
-            Some((bridge, gz)) => Some(Arc::new(
-                Lexicon::from_tsv_gz(&gz, bridge).map_err(|e| format!("lexicon: {e}"))?,
-            )),
-            None => None,
-        };
-        Ok(())
+        self.bridge
     }
 }
 

@@ -41,6 +41,12 @@ pub enum SectionId {
     /// Analyzer switches newer than the config section, and the lexicon
     /// (see engine/persist.rs). Optional: a file without it predates them.
     Crosslang = 16,
+    /// The lexicon bridge as flat arrays: sorted source term hashes, row
+    /// offsets, target term hashes, weights.
+    LexiconSources = 17,
+    LexiconOffsets = 18,
+    LexiconTargets = 19,
+    LexiconWeights = 20,
 }
 
 impl SectionId {
@@ -58,6 +64,10 @@ impl SectionId {
             SectionId::SparseKeys => "sparse term section",
             SectionId::SparseWeights => "sparse weight section",
             SectionId::Crosslang => "cross-language section",
+            SectionId::LexiconSources => "lexicon source section",
+            SectionId::LexiconOffsets => "lexicon offset section",
+            SectionId::LexiconTargets => "lexicon target section",
+            SectionId::LexiconWeights => "lexicon weight section",
         }
     }
 
@@ -75,6 +85,10 @@ impl SectionId {
             10 => SectionId::SparseKeys,
             11 => SectionId::SparseWeights,
             16 => SectionId::Crosslang,
+            17 => SectionId::LexiconSources,
+            18 => SectionId::LexiconOffsets,
+            19 => SectionId::LexiconTargets,
+            20 => SectionId::LexiconWeights,
             _ => return None,
         })
     }
