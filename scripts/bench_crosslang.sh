@@ -49,3 +49,19 @@ row "default" data/sample data/sample/aligned.jsonl ""
 row "plain: none of the switches, no lexicon" data/sample data/sample/aligned.jsonl "" --lexicon none --no-han-fold --no-subwords --katakana-bigrams
 row "default without the lexicon" data/sample data/sample/aligned.jsonl "" --lexicon none
 row "default, dense only" data/sample data/sample/aligned.jsonl "--no-rerank"
+# Seeds among distractors (scripts/make_distractors.py), when given: here
+# the dense candidate search and the dim matter.
+if [ -n "${2:-}" ]; then
+  mkdir -p "$T/big"
+  cp -r "$2" "$T/big/distract"
+  cp "$SEEDS"/*.txt "$T/big/"
+  echo
+  echo "| seeds among $(ls "$2" | wc -l) distractor files: setting | top-1 | MRR@10 | worst pair | fr↔ja/zh top-1 | index bytes |"
+  echo "|---|---|---|---|---|---|"
+  row "default (dim 1024)" "$T/big" "$T/seeds.jsonl" ""
+  row "default, dense only" "$T/big" "$T/seeds.jsonl" "--no-rerank"
+  row "default without the lexicon" "$T/big" "$T/seeds.jsonl" "" --lexicon none
+  row "plain: none of the switches, no lexicon" "$T/big" "$T/seeds.jsonl" "" --lexicon none --no-han-fold --no-subwords --katakana-bigrams
+  for d in 256 512 2048 4096; do row "default, dim $d" "$T/big" "$T/seeds.jsonl" "" --dim $d; done
+  row "plain, dim 4096" "$T/big" "$T/seeds.jsonl" "" --dim 4096 --lexicon none --no-han-fold --no-subwords --katakana-bigrams
+fi
