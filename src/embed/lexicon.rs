@@ -9,7 +9,6 @@
 //! gzip magic: `source<TAB>target score<TAB>target score…`, `#` comments.
 //! The shipped one is `data/lexicon.tsv.gz`, compiled in as `builtin`.
 
-use std::collections::HashMap;
 use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -18,6 +17,8 @@ use serde::{Deserialize, Serialize};
 
 use super::term_hash;
 use crate::error::{Error, Result};
+use crate::index::{SparseBuilder, SparseVectors};
+use crate::vector::Slab;
 
 /// The lexicon shipped in `data/`, made by `scripts/make_lexicon.sh`.
 const BUILTIN_GZ: &[u8] = include_bytes!("../../data/lexicon.tsv.gz");
@@ -121,44 +122,6 @@ impl Lexicon {
         out
     }
 
-    /// The TSV, gzip-compressed with a fixed header (no name, no time), so
-    /// the same lexicon always gives the same bytes.
-    pub fn to_tsv_gz(&self) -> Vec<u8> {
-        use std::io::Write;
-        let mut gz = flate2::GzBuilder::new()
-            .mtime(0)
-            .write(Vec::new(), flate2::Compression::default());
-        gz.write_all(self.to_tsv().as_bytes())
-            .and_then(|_| gz.finish())
-            .expect("writing to memory cannot fail")
-    }
-
-    pub fn from_tsv_gz(gz: &[u8], bridge: f32) -> std::result::Result<Lexicon, String> {
-        Lexicon::parse(&gunzip(gz)?, bridge)
-    }
-
-    /// A copy keeping only translations `keep` accepts (by target hash),
-    /// and only sources left with one: an index stores just the part of
-    /// the lexicon its corpus can ever match.
-    pub fn pruned(&self, seed: u64, keep: impl Fn(u64) -> bool) -> Lexicon {
-        let entries = self
-            .entries
-            .iter()
-            .filter_map(|(src, ts)| {
-                let ts: Vec<_> = ts
-                    .iter()
-                    .filter(|(t, _)| keep(term_hash(t, seed)))
-                    .cloned()
-                    .collect();
-                (!ts.is_empty()).then(|| (src.clone(), ts))
-            })
-            .collect();
-        Lexicon {
-            bridge: self.bridge,
-            entries,
-        }
-    }
-
     pub fn len(&self) -> usize {
         self.entries.len()
     }
@@ -176,14 +139,35 @@ fn gunzip(bytes: &[u8]) -> std::result::Result<String, String> {
     Ok(s)
 }
 
-/// A lexicon keyed by term hash under one seed, ready for embedding.
+/// A lexicon keyed by term hash under one seed, ready for embedding, in
+/// the flat layout the index file stores (sorted source hashes, and per
+/// source a row of target hashes with weights = bridge × association), so
+/// opening an index maps it instead of parsing text.
 #[derive(Debug, Clone, Default)]
 pub struct Bridge {
-    map: HashMap<u64, Vec<(u64, f32)>>,
+    sources: Slab<u64>,
+    rows: SparseVectors,
     /// Katakana sources, for splitting a compound the lexicon lacks
-    /// (ベクトルデータベース → ベクトル + データベース).
-    katakana: std::collections::HashSet<String>,
+    /// (ベクトルデータベース → ベクトル + データベース). Sorted.
+    katakana: Vec<String>,
+    katakana_set: std::collections::HashSet<String>,
     seed: u64,
+}
+
+// Compared by content: settings and configs that hold one stay `Eq`.
+impl PartialEq for Bridge {
+    fn eq(&self, other: &Self) -> bool {
+        let (a, b) = (self.rows.parts(), other.rows.parts());
+        self.seed == other.seed
+            && self.katakana == other.katakana
+            && self.sources[..] == other.sources[..]
+            && a.0 == b.0
+            && a.1 == b.1
+            && a.2
+                .iter()
+                .map(|w| w.to_bits())
+                .eq(b.2.iter().map(|w| w.to_bits()))
+    }
 }
 
 /// Whether `term` is written in Katakana only (the prolonged sound mark
@@ -195,7 +179,7 @@ fn is_katakana(term: &str) -> bool {
 
 impl Bridge {
     pub fn new(lexicon: &Lexicon, seed: u64) -> Self {
-        let map = lexicon
+        let mut rows: Vec<(u64, Vec<(u64, f32)>)> = lexicon
             .entries
             .iter()
             .map(|(s, ts)| {
@@ -206,35 +190,119 @@ impl Bridge {
                 (term_hash(s, seed), ts)
             })
             .collect();
+        rows.sort_by_key(|r| r.0);
+        rows.dedup_by_key(|r| r.0);
         let katakana = lexicon
             .entries
             .iter()
             .filter(|(s, _)| s.chars().nth(1).is_some() && is_katakana(s))
             .map(|(s, _)| s.clone())
             .collect();
-        Bridge {
-            map,
-            katakana,
-            seed,
+        Self::from_rows(rows, katakana, seed)
+    }
+
+    fn from_rows(rows: Vec<(u64, Vec<(u64, f32)>)>, mut katakana: Vec<String>, seed: u64) -> Self {
+        let mut sources = Vec::with_capacity(rows.len());
+        let mut b = SparseBuilder::new();
+        for (h, mut ts) in rows {
+            ts.sort_by_key(|t| t.0);
+            ts.dedup_by_key(|t| t.0);
+            sources.push(h);
+            b.push(ts);
         }
+        katakana.sort();
+        katakana.dedup();
+        Self::from_parts(seed, Slab::from_vec(sources), b.finish(), katakana)
+            .expect("rows built in order")
+    }
+
+    /// Reassembles a bridge from the arrays `parts` gave; an error names
+    /// what is inconsistent.
+    pub fn from_parts(
+        seed: u64,
+        sources: Slab<u64>,
+        rows: SparseVectors,
+        katakana: Vec<String>,
+    ) -> std::result::Result<Self, String> {
+        if rows.rows() != sources.len() {
+            return Err("lexicon rows and sources differ in number".into());
+        }
+        if sources.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("lexicon sources are not sorted".into());
+        }
+        let katakana_set = katakana.iter().cloned().collect();
+        Ok(Bridge {
+            sources,
+            rows,
+            katakana,
+            katakana_set,
+            seed,
+        })
+    }
+
+    /// The seed, sorted source hashes, rows and Katakana words, for saving.
+    pub fn parts(&self) -> (u64, &Slab<u64>, &SparseVectors, &[String]) {
+        (self.seed, &self.sources, &self.rows, &self.katakana)
+    }
+
+    pub fn len(&self) -> usize {
+        self.sources.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.sources.is_empty()
+    }
+
+    /// A copy keeping only translations into terms `keep` accepts, and
+    /// only sources left with one: an index stores just the part of the
+    /// lexicon its corpus can ever match (a query term expanding to a term
+    /// no passage has is dropped anyway).
+    pub fn pruned(&self, keep: impl Fn(u64) -> bool) -> Bridge {
+        let mut rows = Vec::new();
+        let mut kept = std::collections::HashSet::new();
+        for (i, &h) in self.sources.iter().enumerate() {
+            let (keys, weights) = self.rows.row(i as u32);
+            let ts: Vec<(u64, f32)> = keys
+                .iter()
+                .zip(weights)
+                .filter(|(k, _)| keep(**k))
+                .map(|(k, w)| (*k, *w))
+                .collect();
+            if !ts.is_empty() {
+                kept.insert(h);
+                rows.push((h, ts));
+            }
+        }
+        let katakana = self
+            .katakana
+            .iter()
+            .filter(|k| kept.contains(&term_hash(k, self.seed)))
+            .cloned()
+            .collect();
+        Self::from_rows(rows, katakana, self.seed)
+    }
+
+    fn lookup(&self, h: u64) -> Option<(&[u64], &[f32])> {
+        let i = self.sources.binary_search(&h).ok()?;
+        Some(self.rows.row(i as u32))
     }
 
     /// For a Katakana compound with no entry of its own, the hashes of its
     /// parts that have one, by greedy longest match from the left; a
     /// character no known word starts with is stepped over.
     pub fn compound_parts(&self, term: &str, out: &mut Vec<u64>) {
-        if self.katakana.is_empty() || !is_katakana(term) {
+        if self.katakana_set.is_empty() || !is_katakana(term) {
             return;
         }
         let chars: Vec<(usize, char)> = term.char_indices().collect();
-        if chars.len() < 4 || self.map.contains_key(&term_hash(term, self.seed)) {
+        if chars.len() < 4 || self.lookup(term_hash(term, self.seed)).is_some() {
             return;
         }
         let mut i = 0;
         while i < chars.len() {
             let found = (i + 2..=chars.len()).rev().find(|&j| {
                 let end = chars.get(j).map_or(term.len(), |c| c.0);
-                self.katakana.contains(&term[chars[i].0..end])
+                self.katakana_set.contains(&term[chars[i].0..end])
             });
             match found {
                 Some(j) => {
@@ -254,13 +322,13 @@ impl Bridge {
     /// `hidden` are sources that are not terms of their own (the parts of
     /// a compound), with their strengths.
     pub fn expand(&self, strengths: &mut Vec<(u64, f32)>, hidden: &[(u64, f32)]) {
-        if self.map.is_empty() {
+        if self.sources.is_empty() {
             return;
         }
         let mut extra: Vec<(u64, f32)> = Vec::new();
         for &(h, s) in strengths.iter().chain(hidden) {
-            if let Some(ts) = self.map.get(&h) {
-                extra.extend(ts.iter().map(|&(t, w)| (t, w * s)));
+            if let Some((keys, weights)) = self.lookup(h) {
+                extra.extend(keys.iter().zip(weights).map(|(&t, &w)| (t, w * s)));
             }
         }
         if extra.is_empty() {

@@ -56,6 +56,12 @@ pub fn term_hash(term: &str, seed: u64) -> u64 {
     xxh3_64_with_seed(term.as_bytes(), seed)
 }
 
+/// Strength of a Latin subword gram next to a whole word: a long word
+/// yields many grams, which at full weight would drown the word itself and
+/// the lexicon's translations in the vector's norm.
+/// 0.5 measured best of 1, 0.5, 0.3, 0.15 on the seeds and the sample.
+const GRAM_WEIGHT: f32 = 0.5;
+
 /// Term hashes of a text with their strengths, sorted by hash: 1 + ln tf
 /// for a written term, plus what the lexicon bridge adds for translations.
 pub type TermCounts = Vec<(u64, f32)>;
@@ -64,21 +70,32 @@ pub type TermCounts = Vec<(u64, f32)>;
 pub struct Embedder {
     pub settings: EmbedderSettings,
     analyzer: Analyzer,
-    bridge: Option<Bridge>,
+    bridge: Option<Arc<Bridge>>,
 }
 
 impl Embedder {
+    /// Builds the bridge from `settings.lexicon`, if any.
     pub fn new(settings: EmbedderSettings) -> Self {
-        let analyzer = Analyzer::new(settings.analyzer.clone());
         let bridge = settings
             .lexicon
             .as_ref()
-            .map(|l| Bridge::new(l, settings.seed));
+            .map(|l| Arc::new(Bridge::new(l, settings.seed)));
+        Self::with_bridge(settings, bridge)
+    }
+
+    /// Uses a bridge already built (an index's, pruned or read from its
+    /// file) instead of `settings.lexicon`.
+    pub fn with_bridge(settings: EmbedderSettings, bridge: Option<Arc<Bridge>>) -> Self {
+        let analyzer = Analyzer::new(settings.analyzer.clone());
         Embedder {
             settings,
             analyzer,
             bridge,
         }
+    }
+
+    pub fn bridge(&self) -> Option<&Arc<Bridge>> {
+        self.bridge.as_ref()
     }
 
     pub fn analyzer(&self) -> &Analyzer {
@@ -92,13 +109,19 @@ impl Embedder {
     pub fn term_counts(&self, text: &str) -> TermCounts {
         let mut hashes = Vec::new();
         let mut parts = Vec::new();
+        let mut grams = Vec::new();
         let seed = self.settings.seed;
         self.analyzer.for_each_token(text, |term, _, _| {
-            hashes.push(term_hash(term, seed));
+            let h = term_hash(term, seed);
+            if term.starts_with('#') {
+                grams.push(h);
+            }
+            hashes.push(h);
             if let Some(b) = &self.bridge {
                 b.compound_parts(term, &mut parts);
             }
         });
+        grams.sort_unstable();
         hashes.sort_unstable();
         let mut tf: Vec<(u64, u32)> = Vec::with_capacity(hashes.len());
         for h in hashes {
@@ -109,7 +132,14 @@ impl Embedder {
         }
         let mut out: TermCounts = tf
             .into_iter()
-            .map(|(h, n)| (h, 1.0 + (n as f32).ln()))
+            .map(|(h, n)| {
+                let s = 1.0 + (n as f32).ln();
+                if grams.binary_search(&h).is_ok() {
+                    (h, s * GRAM_WEIGHT)
+                } else {
+                    (h, s)
+                }
+            })
             .collect();
         if let Some(b) = &self.bridge {
             let hidden: Vec<(u64, f32)> = parts.into_iter().map(|h| (h, 1.0)).collect();

@@ -10,13 +10,19 @@ use std::path::Path;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use std::sync::Arc;
-
 use super::{Hit, Index, IndexConfig, SearchOptions, RERANK_FACTOR, RERANK_MIN};
-use crate::embed::Lexicon;
+use crate::embed::Bridge;
 use crate::error::{Error, Result};
 use crate::index::{Scored, TopK};
 use crate::text;
+
+/// How many times more dense candidates `similar` re-scores than `search`.
+const SIMILAR_FETCH_BOOST: usize = 4;
+
+/// Exponent of the length prior of `similar` (0 = plain cosine); 0.25
+/// measured best of 0, 0.15, 0.25, 0.5 on the sample and on the seeds
+/// among 25,000 distractors (BENCHMARKS.md).
+const LENGTH_PRIOR: f32 = 0.25;
 
 /// One row of an aligned file: rows sharing `id` translate each other.
 #[derive(Debug, Clone, Deserialize)]
@@ -126,8 +132,12 @@ impl Index {
         parallel: bool,
     ) -> Vec<Scored> {
         let q = self.flat.row(id);
+        // A passage is a long query: hash collisions spread its dense
+        // score over many more near-misses than a few query words do, so
+        // it fetches several times more candidates for the exact re-score
+        // (cheap next to the dense scan; measured in BENCHMARKS.md).
         let fetch = if rerank {
-            (k * RERANK_FACTOR).max(RERANK_MIN)
+            (k * RERANK_FACTOR).max(RERANK_MIN) * SIMILAR_FETCH_BOOST
         } else {
             k
         };
@@ -140,9 +150,18 @@ impl Index {
             return scored;
         }
         let (keys, weights) = self.sparse.row(id);
+        // Length prior: cosine over a few shared terms favours fragments (a
+        // two-word table cell "データ" beats a whole paragraph), but a
+        // passage's counterpart is about as long as it is. Term counts of
+        // the two passages, min/max, to the power LENGTH_PRIOR.
         let mut top = TopK::new(k);
         for c in scored {
-            top.push(c.id, self.sparse.dot(c.id, keys, weights));
+            let n = self.sparse.row(c.id).0.len();
+            let (a, b) = (n.min(keys.len()) as f32, n.max(keys.len()).max(1) as f32);
+            top.push(
+                c.id,
+                self.sparse.dot(c.id, keys, weights) * (a / b).powf(LENGTH_PRIOR),
+            );
         }
         top.into_sorted()
     }
@@ -188,10 +207,25 @@ impl Index {
             let g = &self.passages[got as usize];
             g.doc == doc && g.line_start <= e && s <= g.line_end
         };
-        // Which stored language tags count as the target language: the tag
-        // itself, a coarser one (`zh` for zh-Hant) and `und`, since a short
-        // passage may carry no sure language.
-        let target_ok: HashMap<&str, Vec<bool>> = by_id
+        // A passage the aligned file names has the language the file says;
+        // any other passage has its detected tag, where a coarser tag
+        // counts too (`zh` for zh-Hant). Short passages (table rows) often
+        // carry no sure tag, and the user's labels are the ground truth.
+        let mut labeled: HashMap<u32, &str> = HashMap::new();
+        for (r, p) in &resolved {
+            let doc = self.passages[*p as usize].doc;
+            let (s, e) = (r.line_start, r.line_end.unwrap_or(r.line_start));
+            let first = self.passages.partition_point(|q| q.doc < doc);
+            for (i, q) in self.passages[first..].iter().enumerate() {
+                if q.doc != doc {
+                    break;
+                }
+                if q.line_start <= e && s <= q.line_end {
+                    labeled.insert((first + i) as u32, r.lang.as_str());
+                }
+            }
+        }
+        let tag_ok: HashMap<&str, Vec<bool>> = by_id
             .values()
             .flatten()
             .map(|(l, _)| {
@@ -199,11 +233,15 @@ impl Index {
                     .config
                     .langs
                     .iter()
-                    .map(|t| text::lang_matches(l, t) || text::lang_matches(t, l) || t == "und")
+                    .map(|t| text::lang_matches(l, t) || text::lang_matches(t, l))
                     .collect();
                 (*l, ok)
             })
             .collect();
+        let in_lang = |p: u32, l: &str| match labeled.get(&p) {
+            Some(label) => *label == l,
+            None => tag_ok[l][self.passages[p as usize].lang as usize],
+        };
         let mut jobs: Vec<(&str, &str, u32, u32)> = Vec::new();
         for (r, p) in &resolved {
             for (l, tp) in &by_id[r.id.as_str()] {
@@ -215,12 +253,7 @@ impl Index {
         let ranks: Vec<Option<usize>> = jobs
             .par_iter()
             .map(|&(_, tl, src, want)| {
-                let ok = &target_ok[tl];
-                let filter = |p: u32| {
-                    p != src
-                        && !self.deleted[p as usize]
-                        && ok[self.passages[p as usize].lang as usize]
-                };
+                let filter = |p: u32| p != src && !self.deleted[p as usize] && in_lang(p, tl);
                 self.similar_scored(src, 10, rerank, &filter, false)
                     .iter()
                     .filter(|s| s.score > 0.0)
@@ -282,47 +315,41 @@ fn is_path_suffix(path: &str, suffix: &str) -> bool {
 }
 
 /// The cross-language section of the index file: the analyzer switches
-/// added after the config section was frozen, and the lexicon as the index
-/// uses it (pruned to the terms its corpus holds), so a query is expanded
-/// exactly as the documents were. A file without it predates all of them:
-/// switches off, no lexicon.
+/// added after the config section was frozen, and whether there is a
+/// lexicon bridge (its arrays are raw sections of their own, mapped on
+/// open), so a query is expanded exactly as the documents were. A file
+/// without it predates all of them: switches off, no lexicon.
 #[derive(Debug, Serialize, Deserialize)]
 pub(super) struct Section {
     fold_han: bool,
     latin_subwords: bool,
     whole_katakana: bool,
-    /// The lexicon's bridge factor and its TSV, gzip-compressed (a third
-    /// of the size of the same table in bincode).
-    lexicon: Option<(f32, Vec<u8>)>,
+    /// The bridge's seed and its Katakana words (for compound splitting).
+    bridge: Option<(u64, Vec<String>)>,
 }
 
 impl Section {
-    pub(super) fn of(config: &IndexConfig) -> Self {
+    pub(super) fn of(config: &IndexConfig, bridge: Option<&Bridge>) -> Self {
         let a = &config.embedder.analyzer;
         Section {
             fold_han: a.fold_han,
             latin_subwords: a.latin_subwords,
             whole_katakana: a.whole_katakana,
-            lexicon: config
-                .embedder
-                .lexicon
-                .as_deref()
-                .map(|l| (l.bridge, l.to_tsv_gz())),
+            bridge: bridge.map(|b| {
+                let (seed, _, _, katakana) = b.parts();
+                (seed, katakana.to_vec())
+            }),
         }
     }
 
-    pub(super) fn apply(self, config: &mut IndexConfig) -> std::result::Result<(), String> {
+    /// Applies the switches; returns the bridge's seed and Katakana words
+    /// when the file has a bridge.
+    pub(super) fn apply(self, config: &mut IndexConfig) -> Option<(u64, Vec<String>)> {
         let a = &mut config.embedder.analyzer;
         a.fold_han = self.fold_han;
         a.latin_subwords = self.latin_subwords;
         a.whole_katakana = self.whole_katakana;
-        config.embedder.lexicon = match self.lexicon {
-            Some((bridge, gz)) => Some(Arc::new(
-                Lexicon::from_tsv_gz(&gz, bridge).map_err(|e| format!("lexicon: {e}"))?,
-            )),
-            None => None,
-        };
-        Ok(())
+        self.bridge
     }
 }
 

@@ -299,13 +299,15 @@ impl Index {
         drop(docs);
         let idf = Idf::from_passages(analyzed.iter().map(|(_, c)| c));
         // The index keeps only translations into terms its corpus holds:
-        // a query term expanding to anything else is dropped anyway.
-        let mut settings = opts.embedder.clone();
-        if let Some(lex) = &settings.lexicon {
-            settings.lexicon = Some(std::sync::Arc::new(
-                lex.pruned(settings.seed, |h| idf.df(h) > 0),
-            ));
-        }
+        // a query term expanding to anything else is dropped anyway. The
+        // lexicon's strings are not kept: the bridge is all it needs.
+        let bridge = embedder
+            .bridge()
+            .map(|b| std::sync::Arc::new(b.pruned(|h| idf.df(h) > 0)));
+        let settings = EmbedderSettings {
+            lexicon: None,
+            ..opts.embedder.clone()
+        };
         let mut langs: Vec<String> = analyzed.iter().map(|(l, _)| l.to_string()).collect();
         langs.sort();
         langs.dedup();
@@ -356,7 +358,7 @@ impl Index {
             passages,
             live_df: idf.clone(),
             idf,
-            embedder: Embedder::new(settings),
+            embedder: Embedder::with_bridge(settings, bridge),
             flat,
             sparse,
             term_freqs,

@@ -3,8 +3,10 @@
 
 use std::path::Path;
 
+use std::sync::Arc;
+
 use super::{DocMeta, Index, IndexConfig, IndexKind, PassageMeta, UpdateState};
-use crate::embed::{Embedder, Idf};
+use crate::embed::{Bridge, Embedder, Idf};
 use crate::error::{Error, Result};
 use crate::index::{FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors};
 use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, Verify};
@@ -88,10 +90,31 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
             bytemuck::cast_slice::<u32, u8>(&parts.upper_links),
         );
     }
+    let bridge = index.embedder.bridge().map(|b| &**b);
     w.add(
         SectionId::Crosslang,
-        codec::encode(&super::crosslang::Section::of(&index.config)),
+        codec::encode(&super::crosslang::Section::of(&index.config, bridge)),
     );
+    if let Some(b) = bridge {
+        let (_, sources, rows, _) = b.parts();
+        let (offsets, keys, weights) = rows.parts();
+        w.add(
+            SectionId::LexiconSources,
+            bytemuck::cast_slice::<u64, u8>(sources),
+        );
+        w.add(
+            SectionId::LexiconOffsets,
+            bytemuck::cast_slice::<u64, u8>(offsets),
+        );
+        w.add(
+            SectionId::LexiconTargets,
+            bytemuck::cast_slice::<u64, u8>(keys),
+        );
+        w.add(
+            SectionId::LexiconWeights,
+            bytemuck::cast_slice::<f32, u8>(weights),
+        );
+    }
     w.save(path)
 }
 
@@ -136,12 +159,10 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         detail,
     };
     let mut config: IndexConfig = file.decode(SectionId::Config)?;
+    let mut bridge_meta = None;
     if file.has_section(SectionId::Crosslang) {
         let x: super::crosslang::Section = file.decode(SectionId::Crosslang)?;
-        x.apply(&mut config).map_err(|detail| Error::Corrupt {
-            path: path.to_path_buf(),
-            detail,
-        })?;
+        bridge_meta = x.apply(&mut config);
     }
     let docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
     let passages: Vec<PassageMeta> = file.decode(SectionId::Passages)?;
@@ -229,7 +250,27 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
             "the tombstone or term-frequency section has the wrong length".into(),
         ));
     }
-    let embedder = Embedder::new(config.embedder.clone());
+    let bridge = match bridge_meta {
+        None => None,
+        Some((seed, katakana)) => {
+            let sources = file.slab::<u64>(SectionId::LexiconSources)?;
+            let rows = SparseVectors::from_parts_checked(
+                sources.len(),
+                file.slab(SectionId::LexiconOffsets)?,
+                file.slab(SectionId::LexiconTargets)?,
+                file.slab(SectionId::LexiconWeights)?,
+                full,
+            )
+            .map_err(|e| corrupt(format!("lexicon: {e}")))?;
+            if seed != config.embedder.seed {
+                return Err(corrupt("the lexicon's seed is not the index's".into()));
+            }
+            Some(Arc::new(
+                Bridge::from_parts(seed, sources, rows, katakana).map_err(corrupt)?,
+            ))
+        }
+    };
+    let embedder = Embedder::with_bridge(config.embedder.clone(), bridge);
     Ok(Index {
         live_df,
         state,

@@ -49,6 +49,12 @@ pub enum SectionId {
     /// Analyzer switches newer than the config section, and the lexicon
     /// (see engine/persist.rs). Optional: a file without it predates them.
     Crosslang = 18,
+    /// The lexicon bridge as flat arrays: sorted source term hashes, row
+    /// offsets, target term hashes, weights.
+    LexiconSources = 19,
+    LexiconOffsets = 20,
+    LexiconTargets = 21,
+    LexiconWeights = 22,
 }
 
 impl SectionId {
@@ -72,6 +78,10 @@ impl SectionId {
             SectionId::Deleted => "tombstone section",
             SectionId::TermFreqs => "term-frequency section",
             SectionId::Crosslang => "cross-language section",
+            SectionId::LexiconSources => "lexicon source section",
+            SectionId::LexiconOffsets => "lexicon offset section",
+            SectionId::LexiconTargets => "lexicon target section",
+            SectionId::LexiconWeights => "lexicon weight section",
         }
     }
 
@@ -95,6 +105,10 @@ impl SectionId {
             16 => SectionId::Deleted,
             17 => SectionId::TermFreqs,
             18 => SectionId::Crosslang,
+            19 => SectionId::LexiconSources,
+            20 => SectionId::LexiconOffsets,
+            21 => SectionId::LexiconTargets,
+            22 => SectionId::LexiconWeights,
             _ => return None,
         })
     }

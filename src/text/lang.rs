@@ -1,13 +1,11 @@
 //! Language tags from script evidence: kana means Japanese; Han alone means
 //! Chinese, simplified or traditional by which character set dominates;
-//! Latin is French or English by a small vote of function words and accents,
-//! else `und`. Coarse on purpose: a passage is short and a wrong sure tag
+//! Latin text goes to a small character-trigram model (en, fr, de, es, it,
+//! pt, nl), and is `und` when the model's lead is thin. Coarse on purpose: a passage is short and a wrong sure tag
 //! hurts filtering more than `und` does.
 
 use std::collections::HashMap;
 use std::sync::OnceLock;
-
-use unicode_segmentation::UnicodeSegmentation;
 
 use super::script::{script_of, Script};
 
@@ -35,21 +33,95 @@ fn han_script() -> &'static HashMap<char, bool> {
     })
 }
 
-const FR_WORDS: &[&str] = &[
-    "le", "la", "les", "des", "du", "de", "un", "une", "et", "est", "sont", "pour", "dans", "que",
-    "qui", "avec", "sur", "par", "pas", "plus", "ou", "au", "aux", "ce", "cette", "ces", "leur",
-    "nous", "vous", "il", "elle", "ils", "on", "être", "été", "comme", "mais",
-];
-const EN_WORDS: &[&str] = &[
-    "the", "and", "is", "are", "of", "to", "in", "for", "with", "that", "this", "on", "by", "an",
-    "it", "as", "be", "from", "or", "not", "which", "can", "its", "their", "we", "you", "was",
-    "were", "has", "have", "into", "than",
-];
+/// Character-trigram model of Latin-script languages, generated from
+/// gettext catalogues by scripts/gen_latin_trigrams.py (not from any text
+/// vecsearch is measured on).
+const LATIN_TRIGRAMS_TSV: &str = include_str!("../../data/latin_trigrams.tsv");
+
+struct TrigramModel {
+    langs: Vec<(&'static str, f32)>,
+    /// trigram → log10 P per language (parallel to `langs`; NaN = unseen).
+    table: HashMap<String, Vec<f32>>,
+}
+
+fn trigram_model() -> &'static TrigramModel {
+    static MODEL: OnceLock<TrigramModel> = OnceLock::new();
+    MODEL.get_or_init(|| {
+        let rows: Vec<(&'static str, f32, &'static str)> = LATIN_TRIGRAMS_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .filter_map(|l| {
+                let mut f = l.split('\t');
+                Some((f.next()?, f.next()?.parse().ok()?, f.next()?))
+            })
+            .collect();
+        let mut table: HashMap<String, Vec<f32>> = HashMap::new();
+        for (i, (_, _, cells)) in rows.iter().enumerate() {
+            for cell in cells.split(' ') {
+                let Some((g, p)) = cell.rsplit_once('=') else {
+                    continue;
+                };
+                let Ok(p) = p.parse::<f32>() else { continue };
+                table
+                    .entry(g.replace('_', " "))
+                    .or_insert_with(|| vec![f32::NAN; rows.len()])[i] = p;
+            }
+        }
+        TrigramModel {
+            langs: rows.iter().map(|r| (r.0, r.1)).collect(),
+            table,
+        }
+    })
+}
+
+/// Fewest trigrams worth a decision, and the least log10 likelihood lead
+/// (per trigram) of the best language over the next: below either the
+/// text is `und` rather than a guess.
+const MIN_TRIGRAMS: usize = 6;
+const MIN_LEAD_PER_TRIGRAM: f32 = 0.08;
+
+/// The language of Latin-script text by its character trigrams, or `und`.
+fn latin_lang(text: &str) -> &'static str {
+    let m = trigram_model();
+    let mut score = vec![0f32; m.langs.len()];
+    let mut n = 0usize;
+    let lower = text.to_lowercase();
+    for w in lower.split(|c: char| !c.is_alphabetic()) {
+        if w.is_empty() || !w.chars().all(|c| script_of(c) == Script::Latin) {
+            continue;
+        }
+        let chars: Vec<char> = std::iter::once(' ')
+            .chain(w.chars())
+            .chain(std::iter::once(' '))
+            .collect();
+        let mut g = String::new();
+        for t in chars.windows(3) {
+            g.clear();
+            g.extend(t);
+            n += 1;
+            let row = m.table.get(&g);
+            for (i, s) in score.iter_mut().enumerate() {
+                let p = row.map_or(f32::NAN, |r| r[i]);
+                *s += if p.is_nan() { m.langs[i].1 } else { p };
+            }
+        }
+    }
+    if n < MIN_TRIGRAMS {
+        return "und";
+    }
+    let mut order: Vec<usize> = (0..score.len()).collect();
+    order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
+    let lead = (score[order[0]] - score[order[1]]) / n as f32;
+    if lead < MIN_LEAD_PER_TRIGRAM {
+        return "und";
+    }
+    m.langs[order[0]].0
+}
 
 /// A BCP 47 tag for `text`: ja, zh-Hans, zh-Hant, zh, ko, fr, en or und.
 pub fn detect_lang(text: &str) -> &'static str {
     let (mut kana, mut han, mut hangul, mut latin) = (0usize, 0usize, 0usize, 0usize);
-    let (mut trad, mut simp, mut accents) = (0usize, 0usize, 0usize);
+    let (mut trad, mut simp) = (0usize, 0usize);
     let table = han_script();
     for c in text.chars() {
         match script_of(c) {
@@ -63,12 +135,7 @@ pub fn detect_lang(text: &str) -> &'static str {
                 }
             }
             Script::Hangul => hangul += 1,
-            Script::Latin => {
-                latin += 1;
-                if "éèêàâçùûîïôœëÉÈÊÀÇ".contains(c) {
-                    accents += 1;
-                }
-            }
+            Script::Latin => latin += 1,
             _ => {}
         }
     }
@@ -90,24 +157,7 @@ pub fn detect_lang(text: &str) -> &'static str {
             std::cmp::Ordering::Equal => "zh",
         };
     }
-    let (mut fr, mut en) = (accents.min(3), 0usize);
-    for w in text.unicode_words() {
-        let w = w.to_lowercase();
-        let w = w
-            .split_once(['\'', '\u{2019}'])
-            .map_or(w.as_str(), |(head, _)| head);
-        if FR_WORDS.contains(&w) || ["l", "d", "qu", "j", "n", "s", "c"].contains(&w) {
-            fr += 1;
-        }
-        if EN_WORDS.contains(&w) {
-            en += 1;
-        }
-    }
-    match fr.cmp(&en) {
-        std::cmp::Ordering::Greater => "fr",
-        std::cmp::Ordering::Less => "en",
-        std::cmp::Ordering::Equal => "und",
-    }
+    latin_lang(text)
 }
 
 /// Whether a passage tagged `lang` passes the user's `--lang filter`.
@@ -155,6 +205,23 @@ mod tests {
             "en"
         );
         assert_eq!(detect_lang("12345 !!"), "und");
+    }
+
+    #[test]
+    fn latin_trigrams_tell_short_text_apart_and_stay_unsure_when_thin() {
+        assert_eq!(
+            detect_lang("| HNSW | high, tunable | large collections |"),
+            "en"
+        );
+        assert_eq!(
+            detect_lang("Recherche approximative des plus proches voisins"),
+            "fr"
+        );
+        assert_eq!(detect_lang("Die Suche nach den nächsten Nachbarn"), "de");
+        assert_eq!(detect_lang("La búsqueda de los vecinos más cercanos"), "es");
+        assert_eq!(detect_lang("GPU"), "und");
+        // Mixed script: kana decides before any trigram is counted.
+        assert_eq!(detect_lang("GPUのメモリ帯域"), "ja");
     }
 
     #[test]
