@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use vecsearch::vector::{self, AlignedVec, Kernels};
+use vecsearch::vector::{self, AlignedVec, Kernels, PackedRows};
 
 /// Deterministic data; the values do not affect timing, only the layout does.
 fn data(n: usize, seed: u32) -> AlignedVec {
@@ -89,5 +89,42 @@ fn bench_dot_tile(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_dot, bench_dot_block, bench_dot_tile);
+/// The GEMM-style kernel alone: every tile packed beforehand, as a batch
+/// search packs each tile once for all its query tiles.
+fn bench_dot_tile_packed(c: &mut Criterion) {
+    let nq = vector::TILE_QUERIES;
+    let rows = data(ROWS * DIM, 5);
+    let queries = data(nq * DIM, 6);
+    let tiles: Vec<PackedRows> = rows
+        .chunks(vector::TILE_ROWS * DIM)
+        .map(|t| {
+            let mut p = PackedRows::new();
+            p.pack(t, DIM);
+            p
+        })
+        .collect();
+    let mut out = vec![0.0f32; nq * vector::TILE_ROWS];
+    let mut g = c.benchmark_group("dot_tile_packed_64q_x_100k_x_256");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((2 * nq * ROWS * DIM) as u64));
+    for k in vector::available() {
+        g.bench_function(k.name, |bch| {
+            bch.iter(|| {
+                for t in &tiles {
+                    (k.dot_tile_packed)(&queries, t, &mut out[..nq * t.rows()]);
+                    black_box(&out);
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_dot,
+    bench_dot_block,
+    bench_dot_tile,
+    bench_dot_tile_packed
+);
 criterion_main!(benches);
