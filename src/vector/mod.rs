@@ -7,6 +7,7 @@
 
 mod aligned;
 mod packed;
+pub(crate) use packed::interleave_queries;
 pub mod scalar;
 mod slab;
 #[cfg(target_arch = "x86_64")]
@@ -52,10 +53,11 @@ impl std::fmt::Debug for Kernels {
 /// enough queries that each row, once in L1, feeds many multiply-adds.
 pub const TILE_QUERIES: usize = 64;
 
-/// Rows per [`dot_tile`] call. At dim 256, 256 rows are 256 KiB, which stays
-/// in L2 while all [`TILE_QUERIES`] queries pass over it; the kernels split
-/// the tile further so the working set of the inner loop fits L1.
-pub const TILE_ROWS: usize = 256;
+/// Rows per [`dot_tile`] call. At dim 256, 1024 rows are 1 MiB, which stays
+/// in a 2 MiB L2 while all [`TILE_QUERIES`] queries pass over it; the kernels
+/// keep one small block of queries in L1 and stream the packed rows past it.
+/// Many rows per call amortise the per-call interleaving of each query block.
+pub const TILE_ROWS: usize = 1024;
 
 /// Name of the environment variable that forces a kernel set.
 pub const KERNEL_ENV: &str = "VECSEARCH_KERNEL";

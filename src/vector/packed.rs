@@ -50,11 +50,21 @@ impl PackedRows {
             .chunks_exact_mut(PANEL * dim)
             .zip(vectors.chunks(PANEL * dim))
         {
-            // Sequential reads, one 64-byte line of writes per dimension;
-            // a panel (16 rows) stays in L1 while it is written.
-            for (r, row) in src.chunks_exact(dim).enumerate() {
-                for (d, &x) in row.iter().enumerate() {
-                    panel[d * PANEL + r] = x;
+            if src.len() == PANEL * dim {
+                // A full panel: each output line gathers one element from
+                // each of the 16 rows (16 sequential read streams, all in
+                // L1 after the first line) and is written whole, so the
+                // stores, which are the scarcer port, are one line each.
+                for (d, line) in panel.chunks_exact_mut(PANEL).enumerate() {
+                    for (r, x) in line.iter_mut().enumerate() {
+                        *x = src[r * dim + d];
+                    }
+                }
+            } else {
+                for (r, row) in src.chunks_exact(dim).enumerate() {
+                    for (d, &x) in row.iter().enumerate() {
+                        panel[d * PANEL + r] = x;
+                    }
                 }
             }
         }
@@ -93,6 +103,20 @@ impl PackedRows {
     pub fn panel(&self, p: usize) -> &[f32] {
         let n = PANEL * self.dim;
         &self.data[p * n..(p + 1) * n]
+    }
+}
+
+/// Interleaves `m` row-major queries of `dim` floats dim-major into `out`:
+/// element `d` of query `i` goes to `out[d * m + i]`, so a micro-kernel
+/// broadcasts the `m` query values of one dimension from one line at fixed
+/// offsets instead of from `m` separate rows.
+pub(crate) fn interleave_queries(queries: &[f32], m: usize, dim: usize, out: &mut [f32]) {
+    debug_assert_eq!(queries.len(), m * dim);
+    debug_assert_eq!(out.len(), m * dim);
+    for (i, q) in queries.chunks_exact(dim).enumerate() {
+        for (d, &x) in q.iter().enumerate() {
+            out[d * m + i] = x;
+        }
     }
 }
 

@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{dot_tile_by_packing, packed_shape, Kernels, PackedRows, PANEL};
+use super::{dot_tile_by_packing, interleave_queries, packed_shape, Kernels, PackedRows, PANEL};
 
 /// The AVX2+FMA kernel set, if this CPU has both features.
 pub fn avx2() -> Option<Kernels> {
@@ -271,7 +271,8 @@ mod v256 {
 
     /// `M` queries × one panel of 16 rows: for each dimension, two loads of
     /// the panel line and `M` broadcasts feed `2 * M` FMAs; each accumulator
-    /// lane is one score, so there is nothing to reduce. Stores the first
+    /// lane is one score, so there is nothing to reduce. `q` holds the `M`
+    /// queries interleaved (see `interleave_queries`). Stores the first
     /// `valid` rows of the panel.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
@@ -288,7 +289,7 @@ mod v256 {
             let b0 = _mm256_loadu_ps(panel.add(d * PANEL));
             let b1 = _mm256_loadu_ps(panel.add(d * PANEL + W));
             for (m, acc) in acc.iter_mut().enumerate() {
-                let a = _mm256_broadcast_ss(&*q.add(m * dim + d));
+                let a = _mm256_broadcast_ss(&*q.add(d * M + m));
                 acc[0] = _mm256_fmadd_ps(a, b0, acc[0]);
                 acc[1] = _mm256_fmadd_ps(a, b1, acc[1]);
             }
@@ -306,8 +307,8 @@ mod v256 {
         }
     }
 
-    /// One block of `M` queries against every panel; the block (M rows of
-    /// queries) stays in L1 while the packed tile streams from L2.
+    /// One block of `M` interleaved queries against every panel; the block
+    /// stays in L1 while the packed tile streams from L2.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn block<const M: usize>(
@@ -335,10 +336,18 @@ mod v256 {
         out: &mut [f32],
     ) {
         let o = out.as_mut_ptr();
+        let mut block_q = vec![0.0f32; MR * dim];
         let mut i = 0;
         while i < nq {
             let m = (nq - i).min(MR);
-            let (qi, oi) = (q.add(i * dim), o.add(i * nv));
+            let qb = &mut block_q[..m * dim];
+            interleave_queries(
+                std::slice::from_raw_parts(q.add(i * dim), m * dim),
+                m,
+                dim,
+                qb,
+            );
+            let (qi, oi) = (qb.as_ptr(), o.add(i * nv));
             dispatch_rows!(m, block, [1, 2, 3, 4, 5, 6], (qi, dim, packed, nv, oi));
             i += m;
         }
@@ -443,13 +452,15 @@ mod v512 {
         }
     }
 
-    /// Queries per AVX-512 block: 8 queries × 2 panels (32 rows) = 16
-    /// accumulators, plus 2 row registers and a broadcast.
-    const MR: usize = 8;
+    /// Queries per AVX-512 block: 12 queries × 2 panels (32 rows) = 24
+    /// accumulators, plus 2 row registers and a broadcast: 27 of 32 zmm.
+    /// Each dimension then costs 2 line loads and 12 broadcasts for 24 FMAs.
+    const MR: usize = 12;
 
     /// `M` queries × `NP` panels: for each dimension, `NP` loads of panel
     /// lines and `M` broadcasts feed `M * NP` FMAs, each accumulator lane one
-    /// score. Stores the first `valid` of the `NP * 16` rows.
+    /// score. `q` holds the `M` queries interleaved (see
+    /// `interleave_queries`). Stores the first `valid` of the `NP * 16` rows.
     #[inline]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn micro<const M: usize, const NP: usize>(
@@ -468,7 +479,7 @@ mod v512 {
                 *b = _mm512_loadu_ps(panel.add(p * stride + d * PANEL));
             }
             for (m, acc) in acc.iter_mut().enumerate() {
-                let a = _mm512_set1_ps(*q.add(m * dim + d));
+                let a = _mm512_set1_ps(*q.add(d * M + m));
                 for (acc, b) in acc.iter_mut().zip(b) {
                     *acc = _mm512_fmadd_ps(a, b, *acc);
                 }
@@ -487,8 +498,8 @@ mod v512 {
         }
     }
 
-    /// One block of `M` queries against every panel, two panels at a time;
-    /// the block stays in L1 while the packed tile streams from L2.
+    /// One block of `M` interleaved queries against every panel, two panels
+    /// at a time; the block stays in L1 while the packed tile streams from L2.
     #[inline]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn block<const M: usize>(
@@ -518,14 +529,22 @@ mod v512 {
         out: &mut [f32],
     ) {
         let o = out.as_mut_ptr();
+        let mut block_q = vec![0.0f32; MR * dim];
         let mut i = 0;
         while i < nq {
             let m = (nq - i).min(MR);
-            let (qi, oi) = (q.add(i * dim), o.add(i * nv));
+            let qb = &mut block_q[..m * dim];
+            interleave_queries(
+                std::slice::from_raw_parts(q.add(i * dim), m * dim),
+                m,
+                dim,
+                qb,
+            );
+            let (qi, oi) = (qb.as_ptr(), o.add(i * nv));
             dispatch_rows!(
                 m,
                 block,
-                [1, 2, 3, 4, 5, 6, 7, 8],
+                [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
                 (qi, dim, packed, nv, oi)
             );
             i += m;
