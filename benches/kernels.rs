@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use vecsearch::vector::{self, AlignedVec, Kernels};
+use vecsearch::vector::{self, AlignedVec, Kernels, PackedRows};
 
 /// Deterministic data; the values do not affect timing, only the layout does.
 fn data(n: usize, seed: u32) -> AlignedVec {
@@ -89,5 +89,40 @@ fn bench_dot_tile(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench_dot, bench_dot_block, bench_dot_tile);
+/// The GEMM-style kernel alone, from L2: one tile of rows packed once and
+/// scored by 64 queries as many times as the 100k rows hold tiles, the way a
+/// batch search scores each packed tile (which it has just packed, so it
+/// sits in L2) against every tile of queries.
+fn bench_dot_tile_packed(c: &mut Criterion) {
+    let nq = vector::TILE_QUERIES;
+    let nv = vector::TILE_ROWS;
+    let rows = data(nv * DIM, 5);
+    let queries = data(nq * DIM, 6);
+    let mut packed = PackedRows::new();
+    packed.pack(&rows, DIM);
+    let reps = ROWS / nv;
+    let mut out = vec![0.0f32; nq * nv];
+    let mut g = c.benchmark_group("dot_tile_packed_64q_x_100k_x_256");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((2 * nq * reps * nv * DIM) as u64));
+    for k in vector::available() {
+        g.bench_function(k.name, |bch| {
+            bch.iter(|| {
+                for _ in 0..reps {
+                    (k.dot_tile_packed)(black_box(&queries), &packed, &mut out);
+                    black_box(&out);
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(
+    benches,
+    bench_dot,
+    bench_dot_block,
+    bench_dot_tile,
+    bench_dot_tile_packed
+);
 criterion_main!(benches);

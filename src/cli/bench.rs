@@ -23,6 +23,9 @@ use super::progress::Bar;
 /// of the true k-th score, so ties at the boundary are not penalised.
 const RECALL_EPS: f32 = 1e-3;
 
+/// Batch mode reports the fastest of this many identical calls.
+const BATCH_REPEATS: usize = 3;
+
 #[derive(Debug, Serialize)]
 struct Row {
     kind: &'static str,
@@ -262,17 +265,25 @@ fn run_batch(
     k: usize,
     ef: Option<usize>,
 ) -> (Vec<Vec<Scored>>, f64) {
-    let t = Instant::now();
-    let r = match (&s.graph, ef) {
-        (Some(_), Some(_)) => queries
-            .par_chunks_exact(dim)
-            .map_init(Searcher::new, |searcher, q| {
-                search_one(s, q, k, ef, searcher)
-            })
-            .collect(),
-        _ => s.flat.search_batch(queries, k, None),
-    };
-    (r, t.elapsed().as_secs_f64())
+    // Best of a few calls, as the peer script does: one call is short
+    // enough that a preemption on a shared machine would dominate it.
+    let mut best = f64::INFINITY;
+    let mut result = Vec::new();
+    for _ in 0..BATCH_REPEATS {
+        let t = Instant::now();
+        let r = match (&s.graph, ef) {
+            (Some(_), Some(_)) => queries
+                .par_chunks_exact(dim)
+                .map_init(Searcher::new, |searcher, q| {
+                    search_one(s, q, k, ef, searcher)
+                })
+                .collect(),
+            _ => s.flat.search_batch(queries, k, None),
+        };
+        best = best.min(t.elapsed().as_secs_f64());
+        result = r;
+    }
+    (result, best)
 }
 
 fn recall(results: &[Vec<Scored>], kth: &[f32], k: usize) -> f64 {

@@ -129,7 +129,9 @@ impl FlatIndex {
             .collect()
     }
 
-    /// Every query against rows `start..end`, row tile by row tile.
+    /// Every query against rows `start..end`, row tile by row tile: each
+    /// tile is packed once (see [`vector::PackedRows`]) and then scored
+    /// against every tile of queries while it sits in L2.
     fn scan_tile(
         &self,
         queries: &[f32],
@@ -142,29 +144,20 @@ impl FlatIndex {
         let nq = queries.len() / dim;
         let mut tops: Vec<TopK> = (0..nq).map(|_| TopK::new(k)).collect();
         let mut scores = vec![0.0f32; vector::TILE_QUERIES * vector::TILE_ROWS];
+        let mut packed = vector::PackedRows::new();
         let mut r = start;
         while r < end {
             let r1 = (r + vector::TILE_ROWS).min(end);
             let nv = r1 - r;
-            let rows = &self.vectors[r * dim..r1 * dim];
-            for (t, qs) in queries.chunks(vector::TILE_QUERIES * dim).enumerate() {
-                let tq = qs.len() / dim;
-                let out = &mut scores[..tq * nv];
-                vector::dot_tile(qs, rows, dim, out);
-                for (qi, top) in tops[t * vector::TILE_QUERIES..t * vector::TILE_QUERIES + tq]
-                    .iter_mut()
-                    .enumerate()
-                {
-                    let mut threshold = top.threshold();
-                    for (j, &s) in out[qi * nv..(qi + 1) * nv].iter().enumerate() {
-                        if s >= threshold {
-                            let id = (r + j) as u32;
-                            if filter.is_none_or(|f| f(id)) {
-                                top.push(id, s);
-                                threshold = top.threshold();
-                            }
-                        }
-                    }
+            packed.pack(&self.vectors[r * dim..r1 * dim], dim);
+            for (qs, tops) in queries
+                .chunks(vector::TILE_QUERIES * dim)
+                .zip(tops.chunks_mut(vector::TILE_QUERIES))
+            {
+                let out = &mut scores[..tops.len() * nv];
+                vector::dot_tile_packed(qs, &packed, out);
+                for (top, row) in tops.iter_mut().zip(out.chunks_exact(nv)) {
+                    offer(top, row, r, filter);
                 }
             }
             r = r1;
@@ -187,18 +180,35 @@ impl FlatIndex {
             &self.vectors[start * self.dim..end * self.dim],
             &mut scores,
         );
-        let mut threshold = top.threshold();
-        for (i, &s) in scores.iter().enumerate() {
-            // `>=` keeps equal scores, whose tie-break by id is the heap's.
+        offer(&mut top, &scores, start, filter);
+        top
+    }
+}
+
+/// Scores compared against the threshold per group before any is looked at
+/// one by one: once the heap is full almost no group holds a candidate.
+const OFFER_GROUP: usize = 16;
+
+/// Pushes into `top` every score of `scores` (for ids `first..`) that can
+/// enter it. A group of scores is first tested as a whole with a branch-free
+/// compare that compiles to SIMD, so the common case costs a fraction of a
+/// cycle per score.
+fn offer(top: &mut TopK, scores: &[f32], first: usize, filter: Option<Filter>) {
+    let mut threshold = top.threshold();
+    for (g, group) in scores.chunks(OFFER_GROUP).enumerate() {
+        // `>=` keeps equal scores, whose tie-break by id is the heap's.
+        if !group.iter().fold(false, |any, &s| any | (s >= threshold)) {
+            continue;
+        }
+        for (i, &s) in group.iter().enumerate() {
             if s >= threshold {
-                let id = (start + i) as u32;
+                let id = (first + g * OFFER_GROUP + i) as u32;
                 if filter.is_none_or(|f| f(id)) {
                     top.push(id, s);
                     threshold = top.threshold();
                 }
             }
         }
-        top
     }
 }
 

@@ -83,6 +83,19 @@ impl AlignedVec {
         self.len += xs.len();
     }
 
+    /// Grows to `len` elements, the new ones zero; never shrinks.
+    pub fn resize_zeroed(&mut self, len: usize) {
+        if len <= self.len {
+            return;
+        }
+        self.reserve(len - self.len);
+        // SAFETY: reserve made room for `len` elements; zero is a valid f32.
+        unsafe {
+            std::ptr::write_bytes(self.ptr.as_ptr().add(self.len), 0, len - self.len);
+        }
+        self.len = len;
+    }
+
     pub fn truncate(&mut self, len: usize) {
         self.len = self.len.min(len);
     }

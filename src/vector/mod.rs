@@ -6,14 +6,18 @@
 //! supports, unless `VECSEARCH_KERNEL=scalar|avx2|avx512` asks for another.
 
 mod aligned;
+mod packed;
+pub(crate) use packed::interleave_queries;
 pub mod scalar;
 mod slab;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 
 pub use aligned::AlignedVec;
+pub use packed::{PackedRows, PANEL};
 pub use slab::{advise_huge, Slab, SlabError};
 
+use std::cell::RefCell;
 use std::sync::OnceLock;
 
 /// One implementation of the kernels, as a table of function pointers, so the
@@ -31,6 +35,12 @@ pub struct Kernels {
     /// `nv = vectors.len() / dim` rows: `out[i * nv + j] = query_i · row_j`.
     /// With `dim == 0` every score is zero and `out` is zero-filled.
     pub dot_tile: fn(&[f32], &[f32], usize, &mut [f32]),
+    /// `dot_tile_packed(queries, rows, out)`: the same scores as `dot_tile`
+    /// against rows packed once into a [`PackedRows`], so a tile that many
+    /// queries pass over is transposed once rather than once per call:
+    /// `out[i * nv + j] = query_i · row_j` with `nv = rows.rows()` and
+    /// `nq = queries.len() / rows.dim()`.
+    pub dot_tile_packed: fn(&[f32], &PackedRows, &mut [f32]),
 }
 
 impl std::fmt::Debug for Kernels {
@@ -43,10 +53,11 @@ impl std::fmt::Debug for Kernels {
 /// enough queries that each row, once in L1, feeds many multiply-adds.
 pub const TILE_QUERIES: usize = 64;
 
-/// Rows per [`dot_tile`] call. At dim 256, 256 rows are 256 KiB, which stays
-/// in L2 while all [`TILE_QUERIES`] queries pass over it; the kernels split
-/// the tile further so the working set of the inner loop fits L1.
-pub const TILE_ROWS: usize = 256;
+/// Rows per [`dot_tile`] call. At dim 256, 1024 rows are 1 MiB, which stays
+/// in a 2 MiB L2 while all [`TILE_QUERIES`] queries pass over it; the kernels
+/// keep one small block of queries in L1 and stream the packed rows past it.
+/// Many rows per call amortise the per-call interleaving of each query block.
+pub const TILE_ROWS: usize = 1024;
 
 /// Name of the environment variable that forces a kernel set.
 pub const KERNEL_ENV: &str = "VECSEARCH_KERNEL";
@@ -102,6 +113,80 @@ pub fn dot_block(query: &[f32], block: &[f32], out: &mut [f32]) {
 #[inline]
 pub fn dot_tile(queries: &[f32], vectors: &[f32], dim: usize, out: &mut [f32]) {
     (best().dot_tile)(queries, vectors, dim, out)
+}
+
+/// Scores a tile of queries against packed rows; see
+/// [`Kernels::dot_tile_packed`].
+#[inline]
+pub fn dot_tile_packed(queries: &[f32], rows: &PackedRows, out: &mut [f32]) {
+    (best().dot_tile_packed)(queries, rows, out)
+}
+
+/// Checks the lengths every `dot_tile_packed` kernel relies on and returns
+/// `(nq, nv, dim)`.
+pub(crate) fn packed_shape(
+    queries: &[f32],
+    rows: &PackedRows,
+    out: &[f32],
+) -> (usize, usize, usize) {
+    let (nv, dim) = (rows.rows(), rows.dim());
+    if dim == 0 {
+        // Never packed: no rows, so no scores.
+        assert!(
+            out.is_empty(),
+            "dot_tile_packed: out must hold nq * nv scores"
+        );
+        return (0, 0, 0);
+    }
+    assert_eq!(
+        queries.len() % dim,
+        0,
+        "dot_tile_packed: queries not a multiple of dim"
+    );
+    let nq = queries.len() / dim;
+    assert_eq!(
+        out.len(),
+        nq * nv,
+        "dot_tile_packed: out must hold nq * nv scores"
+    );
+    assert_eq!(rows.as_slice().len(), rows.panels() * PANEL * dim);
+    (nq, nv, dim)
+}
+
+/// Below this many queries a `dot_tile` call does not repay packing its rows
+/// and runs as one `dot_block` per query instead.
+const PACK_MIN_QUERIES: usize = 4;
+
+/// `dot_tile` for the SIMD sets: packs `vectors` into a per-thread scratch
+/// buffer and runs `packed_kernel` over it (or `block_kernel` per query when
+/// there are too few queries to pay for the packing).
+pub(crate) fn dot_tile_by_packing(
+    queries: &[f32],
+    vectors: &[f32],
+    dim: usize,
+    out: &mut [f32],
+    packed_kernel: fn(&[f32], &PackedRows, &mut [f32]),
+    block_kernel: fn(&[f32], &[f32], &mut [f32]),
+) {
+    thread_local! {
+        static SCRATCH: RefCell<PackedRows> = RefCell::new(PackedRows::new());
+    }
+    let Some((nq, nv)) = tile_shape(queries, vectors, dim, out) else {
+        return;
+    };
+    if nq == 0 || nv == 0 {
+        return;
+    }
+    if nq < PACK_MIN_QUERIES {
+        for (q, row) in queries.chunks_exact(dim).zip(out.chunks_exact_mut(nv)) {
+            block_kernel(q, vectors, row);
+        }
+        return;
+    }
+    SCRATCH.with_borrow_mut(|packed| {
+        packed.pack(vectors, dim);
+        packed_kernel(queries, packed, out);
+    })
 }
 
 /// Checks the slice lengths every `dot_tile` kernel relies on and returns
@@ -312,6 +397,81 @@ mod tests {
         }
     }
 
+    fn check_packed(k: &Kernels, rng: &mut Rng, nq: usize, nv: usize, dim: usize) {
+        let q = rng.vec(nq * dim);
+        let v = rng.vec(nv * dim);
+        let mut packed = PackedRows::new();
+        // A bigger tile first, so reuse of the buffer is exercised too.
+        packed.pack(&rng.vec((nv + 40) * dim), dim);
+        packed.pack(&v, dim);
+        let mut out = vec![f32::NAN; nq * nv];
+        (k.dot_tile_packed)(&q, &packed, &mut out);
+        let mut reference = vec![0.0f32; nq * nv];
+        scalar::dot_tile(&q, &v, dim, &mut reference);
+        for i in 0..nq {
+            for j in 0..nv {
+                let (a, b) = (&q[i * dim..(i + 1) * dim], &v[j * dim..(j + 1) * dim]);
+                let got = out[i * nv + j];
+                assert!(
+                    close(got, a, b),
+                    "{} packed nq {nq} nv {nv} dim {dim} at ({i},{j}): {got} vs {}",
+                    k.name,
+                    reference[i * nv + j]
+                );
+            }
+        }
+    }
+
+    /// Shapes that straddle every block edge: queries around the AVX2 (6)
+    /// and AVX-512 (8) blocks, rows around one and two panels.
+    #[test]
+    fn dot_tile_packed_matches_scalar_on_odd_shapes() {
+        let mut rng = Rng(23);
+        for k in available() {
+            for &dim in &[1usize, 3, 17, 255, 256, 257] {
+                for nq in [0usize, 1, 2, 5, 6, 7, 8, 9, 13, 17] {
+                    for nv in [0usize, 1, 15, 16, 17, 31, 32, 33, 47, 50] {
+                        check_packed(&k, &mut rng, nq, nv, dim);
+                    }
+                }
+            }
+            check_packed(&k, &mut rng, 64, 256, 256);
+            check_packed(&k, &mut rng, 67, 301, 100);
+        }
+    }
+
+    /// `dot_tile` packs internally once there are enough queries; the
+    /// shapes above and below that switch both agree with the reference.
+    #[test]
+    fn dot_tile_matches_scalar_across_the_packing_switch() {
+        let mut rng = Rng(29);
+        for k in available() {
+            for &dim in &[1usize, 3, 17, 255, 256, 257] {
+                for nq in [1usize, 3, 4, 6, 8, 9, 14, 64] {
+                    for nv in [1usize, 16, 17, 33, 70] {
+                        check_tile(&k, &mut rng, nq, nv, dim);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "nq * nv")]
+    fn dot_tile_packed_rejects_wrong_out_len() {
+        let mut packed = PackedRows::new();
+        packed.pack(&[0.0; 12], 4);
+        let mut out = vec![0.0f32; 5];
+        dot_tile_packed(&[0.0; 8], &packed, &mut out);
+    }
+
+    #[test]
+    fn dot_tile_packed_on_unpacked_rows_is_empty() {
+        for k in available() {
+            (k.dot_tile_packed)(&[1.0; 8], &PackedRows::new(), &mut []);
+        }
+    }
+
     #[test]
     fn dot_tile_with_zero_dim_zero_fills() {
         for k in available() {
@@ -411,9 +571,13 @@ mod tests {
             let mut rng = Rng(seed);
             let q = rng.vec(nq * dim);
             let v = rng.vec(nv * dim);
+            let mut packed = PackedRows::new();
+            packed.pack(&v, dim);
             for k in available() {
                 let mut out = vec![f32::NAN; nq * nv];
                 (k.dot_tile)(&q, &v, dim, &mut out);
+                let mut via_packed = vec![f32::NAN; nq * nv];
+                (k.dot_tile_packed)(&q, &packed, &mut via_packed);
                 for i in 0..nq {
                     let qi = &q[i * dim..(i + 1) * dim];
                     let mut block = vec![f32::NAN; nv];
@@ -421,6 +585,11 @@ mod tests {
                     for j in 0..nv {
                         let vj = &v[j * dim..(j + 1) * dim];
                         prop_assert!(close(out[i * nv + j], qi, vj), "{} tile", k.name);
+                        prop_assert!(
+                            close(via_packed[i * nv + j], qi, vj),
+                            "{} packed",
+                            k.name
+                        );
                         prop_assert!(close(block[j], qi, vj), "{} block", k.name);
                     }
                 }

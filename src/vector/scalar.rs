@@ -1,13 +1,14 @@
 //! Portable kernels: the reference every SIMD kernel is tested against, and
 //! the fallback on machines without AVX2 (or when `VECSEARCH_KERNEL=scalar`).
 
-use super::Kernels;
+use super::{Kernels, PackedRows, PANEL};
 
 pub const KERNELS: Kernels = Kernels {
     name: "scalar",
     dot,
     dot_block,
     dot_tile,
+    dot_tile_packed,
 };
 
 /// Four independent accumulators let the compiler overlap the adds even
@@ -53,5 +54,25 @@ pub fn dot_tile(queries: &[f32], vectors: &[f32], dim: usize, out: &mut [f32]) {
     }
     for (q, out_row) in queries.chunks_exact(dim).zip(out.chunks_exact_mut(nv)) {
         dot_block(q, vectors, out_row);
+    }
+}
+
+/// One query at a time against one panel at a time: a `PANEL`-wide
+/// accumulator per panel, which the compiler keeps in vector registers.
+pub fn dot_tile_packed(queries: &[f32], rows: &PackedRows, out: &mut [f32]) {
+    let (nq, nv, dim) = super::packed_shape(queries, rows, out);
+    if nq == 0 || nv == 0 {
+        return;
+    }
+    for (q, out_row) in queries.chunks_exact(dim).zip(out.chunks_exact_mut(nv)) {
+        for (p, scores) in out_row.chunks_mut(PANEL).enumerate() {
+            let mut acc = [0.0f32; PANEL];
+            for (&x, line) in q.iter().zip(rows.panel(p).chunks_exact(PANEL)) {
+                for (a, &y) in acc.iter_mut().zip(line) {
+                    *a += x * y;
+                }
+            }
+            scores.copy_from_slice(&acc[..scores.len()]);
+        }
     }
 }

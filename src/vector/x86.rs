@@ -8,7 +8,7 @@
 
 use std::arch::x86_64::*;
 
-use super::{tile_shape, Kernels};
+use super::{dot_tile_by_packing, interleave_queries, packed_shape, Kernels, PackedRows, PANEL};
 
 /// The AVX2+FMA kernel set, if this CPU has both features.
 pub fn avx2() -> Option<Kernels> {
@@ -18,6 +18,7 @@ pub fn avx2() -> Option<Kernels> {
             dot: avx2_dot,
             dot_block: avx2_dot_block,
             dot_tile: avx2_dot_tile,
+            dot_tile_packed: avx2_dot_tile_packed,
         })
     } else {
         None
@@ -36,6 +37,7 @@ pub fn avx512() -> Option<Kernels> {
             dot: avx512_dot,
             dot_block: avx512_dot_block,
             dot_tile: avx512_dot_tile,
+            dot_tile_packed: avx512_dot_tile_packed,
         })
     } else {
         None
@@ -61,11 +63,25 @@ fn avx2_dot_block(query: &[f32], block: &[f32], out: &mut [f32]) {
 }
 
 fn avx2_dot_tile(queries: &[f32], vectors: &[f32], dim: usize, out: &mut [f32]) {
-    let Some((nq, nv)) = tile_shape(queries, vectors, dim, out) else {
+    dot_tile_by_packing(
+        queries,
+        vectors,
+        dim,
+        out,
+        avx2_dot_tile_packed,
+        avx2_dot_block,
+    )
+}
+
+fn avx2_dot_tile_packed(queries: &[f32], rows: &PackedRows, out: &mut [f32]) {
+    let (nq, nv, dim) = packed_shape(queries, rows, out);
+    if nq == 0 || nv == 0 {
         return;
-    };
-    // SAFETY: features detected as above; `tile_shape` checked every length.
-    unsafe { v256::dot_tile(queries.as_ptr(), nq, vectors.as_ptr(), nv, dim, out) }
+    }
+    // SAFETY: features detected as above; `packed_shape` checked that the
+    // queries hold `nq` rows of `dim`, `out` holds `nq * nv` scores and the
+    // packed buffer holds whole panels.
+    unsafe { v256::dot_tile_packed(queries.as_ptr(), nq, rows.as_slice().as_ptr(), nv, dim, out) }
 }
 
 fn avx512_dot(a: &[f32], b: &[f32]) -> f32 {
@@ -87,21 +103,34 @@ fn avx512_dot_block(query: &[f32], block: &[f32], out: &mut [f32]) {
 }
 
 fn avx512_dot_tile(queries: &[f32], vectors: &[f32], dim: usize, out: &mut [f32]) {
-    let Some((nq, nv)) = tile_shape(queries, vectors, dim, out) else {
-        return;
-    };
-    // SAFETY: features detected as above; `tile_shape` checked every length.
-    unsafe { v512::dot_tile(queries.as_ptr(), nq, vectors.as_ptr(), nv, dim, out) }
+    dot_tile_by_packing(
+        queries,
+        vectors,
+        dim,
+        out,
+        avx512_dot_tile_packed,
+        avx512_dot_block,
+    )
 }
 
-/// Bytes of rows `dot_tile` keeps hot in L1 while every query block passes
-/// over them: a third of a 48 KiB L1d, leaving room for the query block.
-const TILE_L1_BYTES: usize = 16 * 1024;
+fn avx512_dot_tile_packed(queries: &[f32], rows: &PackedRows, out: &mut [f32]) {
+    let (nq, nv, dim) = packed_shape(queries, rows, out);
+    if nq == 0 || nv == 0 {
+        return;
+    }
+    // SAFETY: as for `avx2_dot_tile_packed`, with AVX-512F detected.
+    unsafe { v512::dot_tile_packed(queries.as_ptr(), nq, rows.as_slice().as_ptr(), nv, dim, out) }
+}
 
-/// Rows per L1 chunk in `dot_tile`: a multiple of 4 so only the tile's last
-/// chunk has leftover rows.
-fn tile_chunk_rows(dim: usize) -> usize {
-    (TILE_L1_BYTES / (dim * 4) / 4 * 4).max(4)
+/// Runs `$run::<M>($args)` for the `M` in `1..=$max` equal to `$m`, so the
+/// query-block remainder gets a kernel with its accumulators in registers.
+macro_rules! dispatch_rows {
+    ($m:expr, $run:ident, [$($n:literal),*], $args:tt) => {
+        match $m {
+            $($n => $run::<$n> $args,)*
+            m => unreachable!("query block of {m}"),
+        }
+    };
 }
 
 /// How far ahead `dot_block` prefetches, in rows. The hardware prefetcher
@@ -236,80 +265,91 @@ mod v256 {
         }
     }
 
-    /// 4 queries × 2 rows = 8 accumulators, plus 4 query and 2 row registers:
-    /// 14 of the 16 ymm registers, so nothing spills.
+    /// Queries per AVX2 block: 6 queries × 2 ymm (one panel) = 12
+    /// accumulators, plus 2 row registers and a broadcast: 15 of 16 ymm.
+    const MR: usize = 6;
+
+    /// `M` queries × one panel of 16 rows: for each dimension, two loads of
+    /// the panel line and `M` broadcasts feed `2 * M` FMAs; each accumulator
+    /// lane is one score, so there is nothing to reduce. `q` holds the `M`
+    /// queries interleaved (see `interleave_queries`). Stores the first
+    /// `valid` rows of the panel.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn micro_4x2(q: *const f32, v: *const f32, dim: usize, out: *mut f32, nv: usize) {
-        let full = dim / W * W;
-        let mut acc = [[_mm256_setzero_ps(); 2]; 4];
-        let mut i = 0;
-        while i < full {
-            let v0 = _mm256_loadu_ps(v.add(i));
-            let v1 = _mm256_loadu_ps(v.add(dim + i));
-            for (a, acc) in acc.iter_mut().enumerate() {
-                let qa = _mm256_loadu_ps(q.add(a * dim + i));
-                acc[0] = _mm256_fmadd_ps(qa, v0, acc[0]);
-                acc[1] = _mm256_fmadd_ps(qa, v1, acc[1]);
-            }
-            i += W;
-        }
-        if full < dim {
-            let m = tail_mask(dim - full);
-            let v0 = _mm256_maskload_ps(v.add(full), m);
-            let v1 = _mm256_maskload_ps(v.add(dim + full), m);
-            for (a, acc) in acc.iter_mut().enumerate() {
-                let qa = _mm256_maskload_ps(q.add(a * dim + full), m);
-                acc[0] = _mm256_fmadd_ps(qa, v0, acc[0]);
-                acc[1] = _mm256_fmadd_ps(qa, v1, acc[1]);
+    unsafe fn micro<const M: usize>(
+        q: *const f32,
+        dim: usize,
+        panel: *const f32,
+        out: *mut f32,
+        nv: usize,
+        valid: usize,
+    ) {
+        let mut acc = [[_mm256_setzero_ps(); 2]; M];
+        for d in 0..dim {
+            let b0 = _mm256_loadu_ps(panel.add(d * PANEL));
+            let b1 = _mm256_loadu_ps(panel.add(d * PANEL + W));
+            for (m, acc) in acc.iter_mut().enumerate() {
+                let a = _mm256_broadcast_ss(&*q.add(d * M + m));
+                acc[0] = _mm256_fmadd_ps(a, b0, acc[0]);
+                acc[1] = _mm256_fmadd_ps(a, b1, acc[1]);
             }
         }
-        for a in [0, 2] {
-            let s = hsum4_256(acc[a][0], acc[a][1], acc[a + 1][0], acc[a + 1][1]);
-            let mut t = [0.0f32; 4];
-            _mm_storeu_ps(t.as_mut_ptr(), s);
-            *out.add(a * nv) = t[0];
-            *out.add(a * nv + 1) = t[1];
-            *out.add((a + 1) * nv) = t[2];
-            *out.add((a + 1) * nv + 1) = t[3];
+        for (m, acc) in acc.iter().enumerate() {
+            let o = out.add(m * nv);
+            for (h, v) in acc.iter().enumerate() {
+                let lanes = valid.saturating_sub(h * W).min(W);
+                if lanes == W {
+                    _mm256_storeu_ps(o.add(h * W), *v);
+                } else if lanes > 0 {
+                    _mm256_maskstore_ps(o.add(h * W), tail_mask(lanes), *v);
+                }
+            }
+        }
+    }
+
+    /// One block of `M` interleaved queries against every panel; the block
+    /// stays in L1 while the packed tile streams from L2.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn block<const M: usize>(
+        q: *const f32,
+        dim: usize,
+        packed: *const f32,
+        nv: usize,
+        out: *mut f32,
+    ) {
+        let mut j = 0;
+        while j < nv {
+            let panel = packed.add(j * dim);
+            micro::<M>(q, dim, panel, out.add(j), nv, nv - j);
+            j += PANEL;
         }
     }
 
     #[target_feature(enable = "avx2,fma")]
-    pub unsafe fn dot_tile(
+    pub unsafe fn dot_tile_packed(
         q: *const f32,
         nq: usize,
-        v: *const f32,
+        packed: *const f32,
         nv: usize,
         dim: usize,
         out: &mut [f32],
     ) {
         let o = out.as_mut_ptr();
-        let chunk = tile_chunk_rows(dim);
-        let mut c0 = 0;
-        while c0 < nv {
-            let c1 = (c0 + chunk).min(nv);
-            let mut i = 0;
-            while i + 4 <= nq {
-                let qi = q.add(i * dim);
-                let mut j = c0;
-                while j + 2 <= c1 {
-                    micro_4x2(qi, v.add(j * dim), dim, o.add(i * nv + j), nv);
-                    j += 2;
-                }
-                if j < c1 {
-                    for a in 0..4 {
-                        *o.add((i + a) * nv + j) = dot(qi.add(a * dim), v.add(j * dim), dim);
-                    }
-                }
-                i += 4;
-            }
-            while i < nq {
-                let row = std::slice::from_raw_parts_mut(o.add(i * nv + c0), c1 - c0);
-                dot_block(q.add(i * dim), v.add(c0 * dim), dim, row);
-                i += 1;
-            }
-            c0 = c1;
+        let mut block_q = vec![0.0f32; MR * dim];
+        let mut i = 0;
+        while i < nq {
+            let m = (nq - i).min(MR);
+            let qb = &mut block_q[..m * dim];
+            interleave_queries(
+                std::slice::from_raw_parts(q.add(i * dim), m * dim),
+                m,
+                dim,
+                qb,
+            );
+            let (qi, oi) = (qb.as_ptr(), o.add(i * nv));
+            dispatch_rows!(m, block, [1, 2, 3, 4, 5, 6], (qi, dim, packed, nv, oi));
+            i += m;
         }
     }
 }
@@ -412,88 +452,102 @@ mod v512 {
         }
     }
 
-    /// 4 queries × 4 rows = 16 accumulators plus 8 operand registers: 24 of
-    /// the 32 zmm registers. Each step does 8 loads for 16 FMAs, so the FMA
-    /// units, not the load ports, set the pace.
+    /// Queries per AVX-512 block: 12 queries × 2 panels (32 rows) = 24
+    /// accumulators, plus 2 row registers and a broadcast: 27 of 32 zmm.
+    /// Each dimension then costs 2 line loads and 12 broadcasts for 24 FMAs.
+    const MR: usize = 12;
+
+    /// `M` queries × `NP` panels: for each dimension, `NP` loads of panel
+    /// lines and `M` broadcasts feed `M * NP` FMAs, each accumulator lane one
+    /// score. `q` holds the `M` queries interleaved (see
+    /// `interleave_queries`). Stores the first `valid` of the `NP * 16` rows.
     #[inline]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn micro_4x4(q: *const f32, v: *const f32, dim: usize, out: *mut f32, nv: usize) {
-        let full = dim / W * W;
-        let mut acc = [[_mm512_setzero_ps(); 4]; 4];
-        let mut i = 0;
-        while i < full {
-            let vv = [
-                _mm512_loadu_ps(v.add(i)),
-                _mm512_loadu_ps(v.add(dim + i)),
-                _mm512_loadu_ps(v.add(2 * dim + i)),
-                _mm512_loadu_ps(v.add(3 * dim + i)),
-            ];
-            for (a, acc) in acc.iter_mut().enumerate() {
-                let qa = _mm512_loadu_ps(q.add(a * dim + i));
-                for (acc, vb) in acc.iter_mut().zip(vv) {
-                    *acc = _mm512_fmadd_ps(qa, vb, *acc);
-                }
+    unsafe fn micro<const M: usize, const NP: usize>(
+        q: *const f32,
+        dim: usize,
+        panel: *const f32,
+        out: *mut f32,
+        nv: usize,
+        valid: usize,
+    ) {
+        let mut acc = [[_mm512_setzero_ps(); NP]; M];
+        let stride = PANEL * dim;
+        for d in 0..dim {
+            let mut b = [_mm512_setzero_ps(); NP];
+            for (p, b) in b.iter_mut().enumerate() {
+                *b = _mm512_loadu_ps(panel.add(p * stride + d * PANEL));
             }
-            i += W;
-        }
-        if full < dim {
-            let m = tail_mask(dim - full);
-            let vv = [
-                _mm512_maskz_loadu_ps(m, v.add(full)),
-                _mm512_maskz_loadu_ps(m, v.add(dim + full)),
-                _mm512_maskz_loadu_ps(m, v.add(2 * dim + full)),
-                _mm512_maskz_loadu_ps(m, v.add(3 * dim + full)),
-            ];
-            for (a, acc) in acc.iter_mut().enumerate() {
-                let qa = _mm512_maskz_loadu_ps(m, q.add(a * dim + full));
-                for (acc, vb) in acc.iter_mut().zip(vv) {
-                    *acc = _mm512_fmadd_ps(qa, vb, *acc);
+            for (m, acc) in acc.iter_mut().enumerate() {
+                let a = _mm512_set1_ps(*q.add(d * M + m));
+                for (acc, b) in acc.iter_mut().zip(b) {
+                    *acc = _mm512_fmadd_ps(a, b, *acc);
                 }
             }
         }
-        for (a, acc) in acc.iter().enumerate() {
-            _mm_storeu_ps(out.add(a * nv), hsum4(acc));
+        for (m, acc) in acc.iter().enumerate() {
+            let o = out.add(m * nv);
+            for (p, v) in acc.iter().enumerate() {
+                let lanes = valid.saturating_sub(p * W).min(W);
+                if lanes == W {
+                    _mm512_storeu_ps(o.add(p * W), *v);
+                } else if lanes > 0 {
+                    _mm512_mask_storeu_ps(o.add(p * W), tail_mask(lanes), *v);
+                }
+            }
+        }
+    }
+
+    /// One block of `M` interleaved queries against every panel, two panels
+    /// at a time; the block stays in L1 while the packed tile streams from L2.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn block<const M: usize>(
+        q: *const f32,
+        dim: usize,
+        packed: *const f32,
+        nv: usize,
+        out: *mut f32,
+    ) {
+        let mut j = 0;
+        while j + PANEL < nv {
+            micro::<M, 2>(q, dim, packed.add(j * dim), out.add(j), nv, nv - j);
+            j += 2 * PANEL;
+        }
+        if j < nv {
+            micro::<M, 1>(q, dim, packed.add(j * dim), out.add(j), nv, nv - j);
         }
     }
 
     #[target_feature(enable = "avx512f,avx2,fma")]
-    pub unsafe fn dot_tile(
+    pub unsafe fn dot_tile_packed(
         q: *const f32,
         nq: usize,
-        v: *const f32,
+        packed: *const f32,
         nv: usize,
         dim: usize,
         out: &mut [f32],
     ) {
         let o = out.as_mut_ptr();
-        let chunk = tile_chunk_rows(dim);
-        let mut c0 = 0;
-        // Rows outer, queries inner: a chunk of rows stays in L1 while every
-        // block of four queries streams past it from L2.
-        while c0 < nv {
-            let c1 = (c0 + chunk).min(nv);
-            let mut i = 0;
-            while i + 4 <= nq {
-                let qi = q.add(i * dim);
-                let mut j = c0;
-                while j + 4 <= c1 {
-                    micro_4x4(qi, v.add(j * dim), dim, o.add(i * nv + j), nv);
-                    j += 4;
-                }
-                while j < c1 {
-                    for a in 0..4 {
-                        *o.add((i + a) * nv + j) = dot(qi.add(a * dim), v.add(j * dim), dim);
-                    }
-                    j += 1;
-                }
-                i += 4;
-            }
-            while i < nq {
-                let row = std::slice::from_raw_parts_mut(o.add(i * nv + c0), c1 - c0);
-                dot_block(q.add(i * dim), v.add(c0 * dim), dim, row);
-                i += 1;
-            }
-            c0 = c1;
+        let mut block_q = vec![0.0f32; MR * dim];
+        let mut i = 0;
+        while i < nq {
+            let m = (nq - i).min(MR);
+            let qb = &mut block_q[..m * dim];
+            interleave_queries(
+                std::slice::from_raw_parts(q.add(i * dim), m * dim),
+                m,
+                dim,
+                qb,
+            );
+            let (qi, oi) = (qb.as_ptr(), o.add(i * nv));
+            dispatch_rows!(
+                m,
+                block,
+                [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+                (qi, dim, packed, nv, oi)
+            );
+            i += m;
         }
     }
 }
