@@ -328,7 +328,11 @@ impl MappedFile {
         })
     }
 
+    /// Decodes a structured section after checking its checksum: decoding
+    /// reads every byte anyway, and a corrupt length prefix must never reach
+    /// the decoder (it would ask for gigabytes).
     pub fn decode<T: serde::de::DeserializeOwned>(&self, id: SectionId) -> Result<T> {
+        self.verify_section(id)?;
         super::codec::decode(self.section(id)?).map_err(|e| Error::Corrupt {
             path: self.path.clone(),
             detail: format!("the {} does not decode: {e}", id.name()),
