@@ -268,7 +268,8 @@ pub fn lexicon(a: LexiconArgs) -> Result<Outcome> {
     };
     let (lex, report) = vecsearch::embed::learn_lexicon(&pairs, &opts);
     let mut text = format!(
-        "# vecsearch lexicon: token -> English, Dice association; learned from {} pairs of {}\n",
+        "# vecsearch lexicon: token -> English, {} score; learned from {} pairs of {}\n",
+        a.score,
         report.pairs,
         a.parallel
             .file_name()

@@ -346,14 +346,20 @@ pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, L
 /// explainable by NULL. Returns each (f, e)'s expected link count after the
 /// last iteration: how many of f's occurrences e accounts for.
 fn model1_links(c: &Counts, min_pairs: u32) -> HashMap<(u32, u32), f64> {
-    let mut index: HashMap<(u32, u32), u32> = HashMap::new();
-    let mut keys: Vec<(u32, u32)> = Vec::new();
-    for (&fe, &k) in &c.joint {
-        if k >= min_pairs {
-            index.insert(fe, keys.len() as u32);
-            keys.push(fe);
-        }
-    }
+    // Sorted, so every sum below runs in the same order on every run and
+    // the lexicon is byte-identical for the same input.
+    let mut keys: Vec<(u32, u32)> = c
+        .joint
+        .iter()
+        .filter(|(_, &k)| k >= min_pairs)
+        .map(|(&fe, _)| fe)
+        .collect();
+    keys.sort_unstable();
+    let index: HashMap<(u32, u32), u32> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, &fe)| (fe, i as u32))
+        .collect();
     // Per pair, per source token: its NULL slot (the token id) and the
     // indexes of its kept links, flattened.
     let mut flat: Vec<u32> = Vec::new();
@@ -372,6 +378,7 @@ fn model1_links(c: &Counts, min_pairs: u32) -> HashMap<(u32, u32), f64> {
     for iter in 0..MODEL1_ITERS {
         cnt.iter_mut().for_each(|x| *x = 0.0);
         let mut cnull: HashMap<u32, f64> = HashMap::new();
+        let mut nsum = 0.0f64;
         for &(f, s, e) in &spans {
             let links = &flat[s as usize..e as usize];
             let tn = tnull[&f];
@@ -380,6 +387,7 @@ fn model1_links(c: &Counts, min_pairs: u32) -> HashMap<(u32, u32), f64> {
                 cnt[i as usize] += t[i as usize] / denom;
             }
             *cnull.entry(f).or_default() += tn / denom;
+            nsum += tn / denom;
         }
         if iter + 1 == MODEL1_ITERS {
             break;
@@ -392,7 +400,6 @@ fn model1_links(c: &Counts, min_pairs: u32) -> HashMap<(u32, u32), f64> {
         for ((k, &x), tv) in keys.iter().zip(&cnt).zip(t.iter_mut()) {
             *tv = x / total[&k.1];
         }
-        let nsum: f64 = cnull.values().sum();
         for (f, v) in tnull.iter_mut() {
             *v = cnull.get(f).copied().unwrap_or(0.0) / nsum.max(1e-12);
         }
