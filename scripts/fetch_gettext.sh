@@ -26,6 +26,7 @@ PKGS=(
   kdelibs-data gnumeric-common abiword-common geany-common
   orca libgweather-4-common gnome-maps gnome-weather poppler-data
   ibus cups-common system-config-printer-common
+  libreoffice-l10n-ja libreoffice-l10n-fr libreoffice-l10n-zh-cn libreoffice-l10n-zh-tw
 )
 for p in "${PKGS[@]}"; do
   apt-get download "$p" >/dev/null 2>&1 || echo "not available: $p" >&2

@@ -9,4 +9,4 @@ scripts/fetch_gettext.sh "$WORK"
 python3 scripts/mo_to_parallel.py "$WORK/root" "$WORK/gettext.jsonl"
 cargo build --release --quiet
 target/release/vecsearch lexicon learn "$WORK/gettext.jsonl" \
-    --min-pairs 2 --min-dice 0.02 --top 3 --score cond --out data/lexicon.tsv.gz
+    --min-pairs 2 --min-dice 0.02 --top 3 --score model1 --out data/lexicon.tsv.gz

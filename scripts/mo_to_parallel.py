@@ -13,7 +13,11 @@ English strings from several catalogues are kept once per translation.
 """
 import hashlib, json, os, re, struct, sys
 
-LANGS = {"ja": "ja", "zh_CN": "zh-Hans", "zh_TW": "zh-Hant", "fr": "fr"}
+LANGS = {"ja": "ja", "zh_CN": "zh-Hans", "zh_TW": "zh-Hant", "fr": "fr",
+         "zh-CN": "zh-Hans", "zh-TW": "zh-Hant"}
+# Where catalogues live: the system locale tree, and LibreOffice's own
+# (resource/<lang>/LC_MESSAGES, with zh-CN/zh-TW spelt with a hyphen).
+LOCALE_DIRS = ["usr/share/locale", "usr/lib/libreoffice/program/resource"]
 
 def read_mo(path):
     data = open(path, "rb").read()
@@ -57,16 +61,19 @@ def clean(s):
 
 def main():
     root, out = sys.argv[1], sys.argv[2]
-    locale = os.path.join(root, "usr/share/locale")
     # catalogue name -> {lang: path}
     cats = {}
-    for loc, tag in LANGS.items():
-        d = os.path.join(locale, loc, "LC_MESSAGES")
-        if not os.path.isdir(d):
-            continue
-        for f in sorted(os.listdir(d)):
-            if f.endswith(".mo"):
-                cats.setdefault(f[:-3], {})[tag] = os.path.join(d, f)
+    for i, sub in enumerate(LOCALE_DIRS):
+        locale = os.path.join(root, sub)
+        for loc, tag in LANGS.items():
+            d = os.path.join(locale, loc, "LC_MESSAGES")
+            if not os.path.isdir(d):
+                continue
+            for f in sorted(os.listdir(d)):
+                if f.endswith(".mo"):
+                    # The first tree keeps its plain names (ids unchanged).
+                    name = f[:-3] if i == 0 else "%s:%s" % (sub, f[:-3])
+                    cats.setdefault(name, {})[tag] = os.path.join(d, f)
     seen = set()
     n_ids = n_rows = 0
     with open(out, "w", encoding="utf-8") as w:

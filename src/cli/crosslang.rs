@@ -114,8 +114,9 @@ pub struct LearnArgs {
     #[arg(long, default_value_t = 3, value_name = "N")]
     pub top: usize,
     /// The association kept as a translation's weight: dice, or cond
-    /// (c(f,e)/c(f), how sure a translation of the token is).
-    #[arg(long, default_value = "cond", value_parser = ["dice", "cond"])]
+    /// (c(f,e)/c(f), how sure a translation of the token is), or model1
+    /// (IBM Model 1 EM: the share of the token's occurrences aligned to e).
+    #[arg(long, default_value = "cond", value_parser = ["dice", "cond", "model1"])]
     pub score: String,
 }
 
@@ -258,16 +259,17 @@ pub fn lexicon(a: LexiconArgs) -> Result<Outcome> {
         min_pairs: a.min_pairs.max(1),
         min_dice: a.min_dice,
         top: a.top,
-        score: if a.score == "cond" {
-            vecsearch::embed::Score::Conditional
-        } else {
-            vecsearch::embed::Score::Dice
+        score: match a.score.as_str() {
+            "cond" => vecsearch::embed::Score::Conditional,
+            "model1" => vecsearch::embed::Score::Model1,
+            _ => vecsearch::embed::Score::Dice,
         },
         ..Default::default()
     };
     let (lex, report) = vecsearch::embed::learn_lexicon(&pairs, &opts);
     let mut text = format!(
-        "# vecsearch lexicon: token -> English, Dice association; learned from {} pairs of {}\n",
+        "# vecsearch lexicon: token -> English, {} score; learned from {} pairs of {}\n",
+        a.score,
         report.pairs,
         a.parallel
             .file_name()

@@ -57,7 +57,16 @@ pub enum Score {
     /// sure a translation of f is, whatever else e translates. Common
     /// English words are kept out by the G² and Dice floors.
     Conditional,
+    /// IBM Model 1: EM over the aligned pairs (English generating each
+    /// source token, with a NULL word), then the expected share of f's
+    /// occurrences aligned to e. Unlike `Conditional`, a common English
+    /// word that merely co-occurs ("the", "of") gets little of f's mass,
+    /// which goes to the word that explains f best.
+    Model1,
 }
+
+/// EM iterations of `Score::Model1`.
+const MODEL1_ITERS: usize = 5;
 
 impl Default for LearnOptions {
     fn default() -> Self {
@@ -189,6 +198,8 @@ impl Vocab {
 #[derive(Default)]
 struct Counts {
     pairs: u64,
+    /// Each pair's (pivot ids, source ids), for Model 1.
+    sents: Vec<(Vec<u32>, Vec<u32>)>,
     src: HashMap<u32, u32>,
     tgt: HashMap<u32, u32>,
     joint: HashMap<(u32, u32), u32>,
@@ -242,7 +253,21 @@ pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, L
                 *c.joint.entry((f, e)).or_default() += 1;
             }
         }
+        if opts.score == Score::Model1 {
+            c.sents.push((pi, oi));
+        }
     }
+    let links: HashMap<&str, HashMap<(u32, u32), f64>> = if opts.score == Score::Model1 {
+        let mut v: Vec<(&str, &Counts)> = by_lang.iter().map(|(l, c)| (*l, c)).collect();
+        v.sort_by_key(|x| x.0);
+        v.par_iter()
+            .map(|(l, c)| (*l, model1_links(c, opts.min_pairs)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect()
+    } else {
+        HashMap::new()
+    };
     // Best score per (source, target) over the languages.
     let mut best: HashMap<(u32, u32), f32> = HashMap::new();
     let mut languages: Vec<(String, usize)> = Vec::new();
@@ -261,7 +286,14 @@ pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, L
             let score = match opts.score {
                 Score::Dice => dice,
                 Score::Conditional => (k as f64 / cf) as f32,
+                Score::Model1 => {
+                    let l = links[lang].get(&(f, e)).copied().unwrap_or(0.0);
+                    (l / cf) as f32
+                }
             };
+            if score < 0.0005 {
+                continue;
+            }
             let s = best.entry((f, e)).or_default();
             *s = s.max(score);
         }
@@ -306,6 +338,73 @@ pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, L
         },
         report,
     )
+}
+
+/// IBM Model 1 on one language's pairs: t(f|e) by EM over the (f, e)
+/// that co-occur in at least `min_pairs` pairs (rarer ones can never be
+/// kept, and leaving them out bounds memory), each source token also
+/// explainable by NULL. Returns each (f, e)'s expected link count after the
+/// last iteration: how many of f's occurrences e accounts for.
+fn model1_links(c: &Counts, min_pairs: u32) -> HashMap<(u32, u32), f64> {
+    // Sorted, so every sum below runs in the same order on every run and
+    // the lexicon is byte-identical for the same input.
+    let mut keys: Vec<(u32, u32)> = c
+        .joint
+        .iter()
+        .filter(|(_, &k)| k >= min_pairs)
+        .map(|(&fe, _)| fe)
+        .collect();
+    keys.sort_unstable();
+    let index: HashMap<(u32, u32), u32> = keys
+        .iter()
+        .enumerate()
+        .map(|(i, &fe)| (fe, i as u32))
+        .collect();
+    // Per pair, per source token: its NULL slot (the token id) and the
+    // indexes of its kept links, flattened.
+    let mut flat: Vec<u32> = Vec::new();
+    let mut spans: Vec<(u32, u32, u32)> = Vec::new(); // (f, start, end) into flat
+    for (pi, oi) in &c.sents {
+        for &f in oi {
+            let start = flat.len() as u32;
+            flat.extend(pi.iter().filter_map(|&e| index.get(&(f, e)).copied()));
+            spans.push((f, start, flat.len() as u32));
+        }
+    }
+    drop(index);
+    let mut t = vec![1.0f64; keys.len()];
+    let mut tnull: HashMap<u32, f64> = c.src.keys().map(|&f| (f, 1.0)).collect();
+    let mut cnt = vec![0.0f64; keys.len()];
+    for iter in 0..MODEL1_ITERS {
+        cnt.iter_mut().for_each(|x| *x = 0.0);
+        let mut cnull: HashMap<u32, f64> = HashMap::new();
+        let mut nsum = 0.0f64;
+        for &(f, s, e) in &spans {
+            let links = &flat[s as usize..e as usize];
+            let tn = tnull[&f];
+            let denom = tn + links.iter().map(|&i| t[i as usize]).sum::<f64>();
+            for &i in links {
+                cnt[i as usize] += t[i as usize] / denom;
+            }
+            *cnull.entry(f).or_default() += tn / denom;
+            nsum += tn / denom;
+        }
+        if iter + 1 == MODEL1_ITERS {
+            break;
+        }
+        // M step: t(f|e) = count(f, e) / count(e).
+        let mut total: HashMap<u32, f64> = HashMap::new();
+        for (k, &x) in keys.iter().zip(&cnt) {
+            *total.entry(k.1).or_default() += x;
+        }
+        for ((k, &x), tv) in keys.iter().zip(&cnt).zip(t.iter_mut()) {
+            *tv = x / total[&k.1];
+        }
+        for (f, v) in tnull.iter_mut() {
+            *v = cnull.get(f).copied().unwrap_or(0.0) / nsum.max(1e-12);
+        }
+    }
+    keys.into_iter().zip(cnt).collect()
 }
 
 /// Dunning's log-likelihood ratio G² of a 2×2 contingency table: `k` pairs
@@ -365,6 +464,58 @@ mod tests {
         assert!(fichier.iter().all(|t| t.0 != "window" && t.0 != "close"));
         // Numbers appear in both sides identically and are never translated.
         assert!(get("7").is_none());
+    }
+
+    #[test]
+    fn model1_gives_a_common_word_little_of_the_mass() {
+        // "the" co-occurs with every French word; Model 1 explains each
+        // French word by its own English word instead.
+        let mut pairs = Vec::new();
+        for i in 0..20 {
+            pairs.push(pair(
+                "fr",
+                &format!("open the file {i}"),
+                &format!("ouvrir fichier {i}"),
+            ));
+            pairs.push(pair(
+                "fr",
+                &format!("close the window {i}"),
+                &format!("fermer fenêtre {i}"),
+            ));
+            pairs.push(pair(
+                "fr",
+                &format!("the file name {i}"),
+                &format!("nom fichier {i}"),
+            ));
+        }
+        let learn = |score| {
+            learn_lexicon(
+                &pairs,
+                &LearnOptions {
+                    min_pairs: 2,
+                    min_dice: 0.0,
+                    min_g2: 0.0,
+                    score,
+                    ..Default::default()
+                },
+            )
+            .0
+        };
+        let weight = |lex: &Lexicon, s: &str, t: &str| {
+            lex.entries
+                .iter()
+                .find(|e| e.0 == s)
+                .and_then(|e| e.1.iter().find(|x| x.0 == t))
+                .map_or(0.0, |x| x.1)
+        };
+        let (cond, m1) = (learn(Score::Conditional), learn(Score::Model1));
+        assert_eq!(weight(&cond, "fichier", "the"), 1.0, "always together");
+        // (NULL explains part of every word in a corpus this small.)
+        let (file, the) = (
+            weight(&m1, "fichier", "file"),
+            weight(&m1, "fichier", "the"),
+        );
+        assert!(file > 0.4 && the < file / 2.0, "file {file}, the {the}");
     }
 
     #[test]

@@ -49,9 +49,12 @@ pub fn assert_error(r: &Run) -> String {
     lines[0].to_string()
 }
 
-/// The shared seed corpus, when this checkout sits beside it.
+/// The shared seed corpus, when this checkout sits beside it (or where
+/// `VECSEARCH_SEEDS` says, for a checkout elsewhere, such as a worktree).
 pub fn seeds() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/seeds");
+    let p = std::env::var_os("VECSEARCH_SEEDS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/corpus/seeds"));
     if p.is_dir() {
         Some(p)
     } else {
