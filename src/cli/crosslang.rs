@@ -183,7 +183,7 @@ pub fn similar(a: SimilarArgs) -> Result<Outcome> {
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    let query = index.passages()[id as usize].text.clone();
+    let query = index.passage_text(id).to_string();
     print::hits(&mut out, &index, &query, None, &hits, a.json, color)?;
     print::finish(out)?;
     Ok(if hits.is_empty() {

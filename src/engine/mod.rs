@@ -3,11 +3,13 @@
 //! knows nothing of terminals or flags.
 
 mod crosslang;
+mod passages;
 mod persist;
 pub mod sample;
 mod update;
 mod verify;
 
+pub use passages::{PassageRecord, PassageTable};
 pub use update::{UpdateReport, UpdateState};
 pub use verify::VerifyReport;
 
@@ -192,7 +194,7 @@ fn clone_arg_error(e: &Error) -> Error {
 pub struct Index {
     config: IndexConfig,
     docs: Vec<DocMeta>,
-    passages: Vec<PassageMeta>,
+    passages: PassageTable,
     /// The weights every stored vector and every query use.
     idf: Idf,
     /// Exact document frequencies of the live passages; equal to `idf`
@@ -315,21 +317,20 @@ impl Index {
         reporter.stage("embedding", raw.len() as u64);
         let counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
         let (arena, sparse, term_freqs) = embed_rows(&embedder, &idf, &counts, reporter);
-        let passages: Vec<PassageMeta> = raw
-            .into_iter()
-            .zip(&analyzed)
-            .map(|((doc, p), (lang, _))| PassageMeta {
-                doc,
-                lang: langs
-                    .binary_search_by(|l| l.as_str().cmp(lang))
-                    .expect("collected above") as u16,
-                line_start: p.line_start,
-                line_end: p.line_end,
-                byte_start: p.byte_start,
-                byte_end: p.byte_end,
-                text: p.text,
-            })
-            .collect();
+        let passages =
+            PassageTable::build(raw.into_iter().zip(&analyzed).map(|((doc, p), (lang, _))| {
+                PassageMeta {
+                    doc,
+                    lang: langs
+                        .binary_search_by(|l| l.as_str().cmp(lang))
+                        .expect("collected above") as u16,
+                    line_start: p.line_start,
+                    line_end: p.line_end,
+                    byte_start: p.byte_start,
+                    byte_end: p.byte_end,
+                    text: p.text,
+                }
+            }));
         let n = passages.len();
         let flat =
             FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
@@ -395,8 +396,14 @@ impl Index {
         &self.docs
     }
 
-    pub fn passages(&self) -> &[PassageMeta] {
+    /// Passage records, indexable by passage id.
+    pub fn passages(&self) -> &PassageTable {
         &self.passages
+    }
+
+    /// The text of passage `id`.
+    pub fn passage_text(&self, id: u32) -> &str {
+        self.passages.text(id)
     }
 
     pub fn flat(&self) -> &FlatIndex {
@@ -634,7 +641,7 @@ impl Index {
                     byte_start: p.byte_start,
                     byte_end: p.byte_end,
                     lang: self.config.langs[p.lang as usize].clone(),
-                    text: p.text.clone(),
+                    text: self.passages.text(s.id).to_string(),
                 }
             })
             .collect()

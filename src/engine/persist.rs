@@ -5,7 +5,7 @@ use std::path::Path;
 
 use std::sync::Arc;
 
-use super::{DocMeta, Index, IndexConfig, IndexKind, PassageMeta, UpdateState};
+use super::{DocMeta, Index, IndexConfig, IndexKind, PassageRecord, PassageTable, UpdateState};
 use crate::embed::{Bridge, Embedder, Idf};
 use crate::error::{Error, Result};
 use crate::index::{FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors};
@@ -36,7 +36,12 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     });
     w.add(SectionId::Config, codec::encode(&index.config));
     w.add(SectionId::Docs, codec::encode(&index.docs));
-    w.add(SectionId::Passages, codec::encode(&index.passages));
+    let (records, text) = index.passages.parts();
+    w.add(
+        SectionId::Passages,
+        bytemuck::cast_slice::<PassageRecord, u8>(records),
+    );
+    w.add(SectionId::PassageText, text);
     w.add(SectionId::Idf, codec::encode(&index.idf));
     w.add(
         SectionId::Vectors,
@@ -141,9 +146,12 @@ pub(super) fn open(path: &Path, full: bool) -> Result<Index> {
 pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     let path = file.path();
     if !full {
-        // Structured sections are checked by `decode` itself; of the raw
-        // ones, only the small tombstone section is read whole on open.
+        // Structured sections are checked by `decode` itself. Of the raw
+        // ones, the tombstones and the 48-byte passage records are small
+        // enough to checksum on every open (a few ms per million passages);
+        // the text blob, vectors, sparse rows and graph are left to verify.
         file.verify_section(SectionId::Deleted)?;
+        file.verify_section(SectionId::Passages)?;
     }
     let corrupt = |detail: String| Error::Corrupt {
         path: path.to_path_buf(),
@@ -156,13 +164,13 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         bridge_meta = x.apply(&mut config);
     }
     let docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
-    let passages: Vec<PassageMeta> = file.decode(SectionId::Passages)?;
+    let records = file.slab::<PassageRecord>(SectionId::Passages)?;
     let idf: Idf = file.decode(SectionId::Idf)?;
     idf.validate().map_err(corrupt)?;
     let h = file.header;
     let dim = config.embedder.dim as usize;
     if h.dim != config.embedder.dim
-        || h.n_passages != passages.len() as u64
+        || h.n_passages != records.len() as u64
         || h.n_docs != docs.len() as u64
         || h.seed != config.embedder.seed
     {
@@ -173,15 +181,15 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     if dim == 0 || dim > crate::embed::MAX_DIM as usize {
         return Err(corrupt(format!("dimension {dim} is out of range")));
     }
-    for (i, p) in passages.iter().enumerate() {
-        if p.doc as usize >= docs.len()
-            || p.lang as usize >= config.langs.len()
-            || p.line_start == 0
-            || p.line_end < p.line_start
-            || p.byte_end < p.byte_start
-        {
-            return Err(corrupt(format!("passage {i} has impossible fields")));
-        }
+    let passages = PassageTable::from_parts(
+        records,
+        file.slab(SectionId::PassageText)?,
+        docs.len(),
+        config.langs.len(),
+    )
+    .map_err(corrupt)?;
+    if full {
+        passages.verify_text().map_err(corrupt)?;
     }
     let vectors = file.slab::<f32>(SectionId::Vectors)?;
     if vectors.len() != passages.len() * dim {

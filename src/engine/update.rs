@@ -194,7 +194,9 @@ impl Index {
         live_df.apply_delta(added_keys, removed_keys, live_rows);
 
         let mut config = self.config.clone();
-        let mut passages = self.passages.clone();
+        let mut passages: Vec<PassageMeta> = (0..old_rows as u32)
+            .map(|i| self.passages.meta(i))
+            .collect();
         for ((doc, p), (lang, _)) in raw.into_iter().zip(&analyzed) {
             let lang_id = match config.langs.iter().position(|l| l == lang) {
                 Some(i) => i,
@@ -274,7 +276,7 @@ impl Index {
         let mut index = Index {
             config,
             docs,
-            passages,
+            passages: super::PassageTable::build(passages),
             idf,
             live_df,
             state,
@@ -333,14 +335,11 @@ impl Index {
         let dim = self.embedder.dim();
         let flat =
             FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
-        let passages: Vec<PassageMeta> = live_rows
-            .iter()
-            .map(|&i| {
-                let mut p = self.passages[i as usize].clone();
-                p.doc = doc_map[p.doc as usize];
-                p
-            })
-            .collect();
+        let passages = super::PassageTable::build(live_rows.iter().map(|&i| {
+            let mut p = self.passages.meta(i);
+            p.doc = doc_map[p.doc as usize];
+            p
+        }));
         let hnsw = match (&self.hnsw, self.config.kind) {
             (Some((_, params)), IndexKind::Hnsw) => {
                 reporter.stage("linking graph", passages.len() as u64);

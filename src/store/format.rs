@@ -16,10 +16,10 @@ pub const MAGIC: [u8; 8] = *b"VSXINDEX";
 const FOOTER_MAGIC: [u8; 8] = *b"VSXFOOT1";
 /// The version this build writes. Version 2 added the live df, update
 /// state, tombstone and term-frequency sections of incremental updates.
-pub const FORMAT_VERSION: u32 = 2;
+pub const FORMAT_VERSION: u32 = 3;
 /// The oldest version this build still reads; older files get an error that
 /// names the exact command that rebuilds them.
-pub const MIN_FORMAT_VERSION: u32 = 2;
+pub const MIN_FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 64;
 const ENTRY_LEN: usize = 32;
 const FOOTER_LEN: usize = 40;
@@ -55,6 +55,7 @@ pub enum SectionId {
     LexiconOffsets = 20,
     LexiconTargets = 21,
     LexiconWeights = 22,
+    PassageText = 23,
 }
 
 impl SectionId {
@@ -82,6 +83,7 @@ impl SectionId {
             SectionId::LexiconOffsets => "lexicon offset section",
             SectionId::LexiconTargets => "lexicon target section",
             SectionId::LexiconWeights => "lexicon weight section",
+            SectionId::PassageText => "passage text section",
         }
     }
 
@@ -109,6 +111,7 @@ impl SectionId {
             20 => SectionId::LexiconOffsets,
             21 => SectionId::LexiconTargets,
             22 => SectionId::LexiconWeights,
+            23 => SectionId::PassageText,
             _ => return None,
         })
     }

@@ -1,0 +1,180 @@
+//! The passage table as two raw sections: fixed 48-byte records and one
+//! UTF-8 text blob. Opening an index maps both and validates only the
+//! records (O(passages) of 48-byte reads, no allocation per passage); a
+//! passage's text is sliced out of the blob when it is shown.
+
+use std::ops::Deref;
+
+use bytemuck::{Pod, Zeroable};
+
+use super::PassageMeta;
+use crate::vector::Slab;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Pod, Zeroable)]
+pub struct PassageRecord {
+    pub doc: u32,
+    pub lang: u16,
+    pub _pad: u16,
+    pub line_start: u32,
+    pub line_end: u32,
+    pub byte_start: u64,
+    pub byte_end: u64,
+    /// Where the passage's text lies in the blob.
+    pub text_start: u64,
+    pub text_len: u64,
+}
+
+/// Records index like a slice (`table[i].doc`); text comes from [`text`].
+///
+/// [`text`]: PassageTable::text
+#[derive(Debug, Clone, Default)]
+pub struct PassageTable {
+    records: Slab<PassageRecord>,
+    text: Slab<u8>,
+}
+
+impl PassageTable {
+    pub fn build(metas: impl IntoIterator<Item = PassageMeta>) -> Self {
+        let mut records = Vec::new();
+        let mut text = Vec::new();
+        for m in metas {
+            records.push(PassageRecord {
+                doc: m.doc,
+                lang: m.lang,
+                _pad: 0,
+                line_start: m.line_start,
+                line_end: m.line_end,
+                byte_start: m.byte_start,
+                byte_end: m.byte_end,
+                text_start: text.len() as u64,
+                text_len: m.text.len() as u64,
+            });
+            text.extend_from_slice(m.text.as_bytes());
+        }
+        PassageTable {
+            records: Slab::from_vec(records),
+            text: Slab::from_vec(text),
+        }
+    }
+
+    /// Checks what a file supplied: ids in range, line and byte ranges in
+    /// order, text ranges inside the blob. The blob's UTF-8 is checked per
+    /// passage when it is read, and in full by `verify`.
+    pub fn from_parts(
+        records: Slab<PassageRecord>,
+        text: Slab<u8>,
+        docs: usize,
+        langs: usize,
+    ) -> Result<Self, String> {
+        for (i, r) in records.iter().enumerate() {
+            let text_ok = r
+                .text_start
+                .checked_add(r.text_len)
+                .is_some_and(|end| end <= text.len() as u64);
+            if r.doc as usize >= docs
+                || r.lang as usize >= langs
+                || r.line_start == 0
+                || r.line_end < r.line_start
+                || r.byte_end < r.byte_start
+                || !text_ok
+            {
+                return Err(format!("passage {i} has impossible fields"));
+            }
+        }
+        Ok(PassageTable { records, text })
+    }
+
+    /// Full check of the text blob, for `verify`.
+    pub fn verify_text(&self) -> Result<(), String> {
+        for i in 0..self.records.len() {
+            std::str::from_utf8(self.text_bytes(i as u32))
+                .map_err(|_| format!("passage {i}'s text is not UTF-8"))?;
+        }
+        Ok(())
+    }
+
+    fn text_bytes(&self, id: u32) -> &[u8] {
+        let r = &self.records[id as usize];
+        &self.text[r.text_start as usize..(r.text_start + r.text_len) as usize]
+    }
+
+    /// The passage's text; empty if a damaged file made it invalid UTF-8
+    /// (which `verify` reports).
+    pub fn text(&self, id: u32) -> &str {
+        std::str::from_utf8(self.text_bytes(id)).unwrap_or("")
+    }
+
+    /// An owned copy of passage `id`, to rebuild a table from.
+    pub fn meta(&self, id: u32) -> PassageMeta {
+        let r = self.records[id as usize];
+        PassageMeta {
+            doc: r.doc,
+            lang: r.lang,
+            line_start: r.line_start,
+            line_end: r.line_end,
+            byte_start: r.byte_start,
+            byte_end: r.byte_end,
+            text: self.text(id).to_string(),
+        }
+    }
+
+    pub fn parts(&self) -> (&[PassageRecord], &[u8]) {
+        (&self.records, &self.text)
+    }
+}
+
+impl Deref for PassageTable {
+    type Target = [PassageRecord];
+    fn deref(&self) -> &[PassageRecord] {
+        &self.records
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trip_and_validation() {
+        let metas = vec![
+            PassageMeta {
+                doc: 0,
+                lang: 1,
+                line_start: 1,
+                line_end: 2,
+                byte_start: 0,
+                byte_end: 5,
+                text: "héllo".into(),
+            },
+            PassageMeta {
+                doc: 1,
+                lang: 0,
+                line_start: 4,
+                line_end: 4,
+                byte_start: 9,
+                byte_end: 12,
+                text: "向量".into(),
+            },
+        ];
+        let t = PassageTable::build(metas.clone());
+        assert_eq!(t.len(), 2);
+        assert_eq!(t.text(1), "向量");
+        assert_eq!(t.meta(0), metas[0]);
+        assert_eq!(t[1].line_start, 4);
+        let (r, x) = t.parts();
+        let ok =
+            PassageTable::from_parts(Slab::from_vec(r.to_vec()), Slab::from_vec(x.to_vec()), 2, 2);
+        assert!(ok.is_ok());
+        let bad = PassageTable::from_parts(
+            Slab::from_vec(r.to_vec()),
+            Slab::from_vec(x[..4].to_vec()),
+            2,
+            2,
+        );
+        assert!(bad.is_err());
+        let bad =
+            PassageTable::from_parts(Slab::from_vec(r.to_vec()), Slab::from_vec(x.to_vec()), 1, 2);
+        assert!(bad.is_err());
+    }
+}
