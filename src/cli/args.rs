@@ -188,6 +188,20 @@ pub struct SearchArgs {
     /// Answer every line of FILE as a query (in parallel).
     #[arg(long, value_name = "FILE")]
     pub queries: Option<PathBuf>,
+    #[command(flatten)]
+    pub hits: HitArgs,
+    /// HNSW beam width per query (larger: better recall, slower) [default: 64].
+    #[arg(long, value_name = "N")]
+    pub ef: Option<usize>,
+    /// Scan every vector even if the index has an HNSW graph.
+    #[arg(long)]
+    pub exact: bool,
+}
+
+/// What `search` and `similar` share: where to look, how many hits, which
+/// language, how to print.
+#[derive(Debug, Args)]
+pub struct HitArgs {
     /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
     #[arg(long, value_name = "FILE")]
     pub index: Option<PathBuf>,
@@ -203,12 +217,21 @@ pub struct SearchArgs {
     /// Rank by the hashed vectors alone, without the exact re-scoring.
     #[arg(long)]
     pub no_rerank: bool,
-    /// HNSW beam width per query (larger: better recall, slower) [default: 64].
-    #[arg(long, value_name = "N")]
-    pub ef: Option<usize>,
-    /// Scan every vector even if the index has an HNSW graph.
-    #[arg(long)]
-    pub exact: bool,
+}
+
+impl HitArgs {
+    /// The library's search options for these flags.
+    pub fn options(&self) -> anyhow::Result<vecsearch::SearchOptions> {
+        if self.k == 0 {
+            anyhow::bail!("-k must be at least 1");
+        }
+        Ok(vecsearch::SearchOptions {
+            k: self.k,
+            lang: self.lang.clone(),
+            rerank: !self.no_rerank,
+            ..Default::default()
+        })
+    }
 }
 
 /// HNSW construction parameters, named as in the paper.

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use vecsearch::embed::{EmbedderSettings, LearnOptions, Lexicon};
-use vecsearch::{Index, SearchOptions};
+use vecsearch::Index;
 
 use super::{open_index, print, Outcome};
 
@@ -19,21 +19,8 @@ pub struct SimilarArgs {
     /// an unambiguous suffix of one and LINE any line of the passage.
     #[arg(value_name = "DOC:LINE")]
     pub target: String,
-    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
-    #[arg(long, value_name = "FILE")]
-    pub index: Option<PathBuf>,
-    /// Number of hits.
-    #[arg(short, default_value_t = 10, value_name = "N")]
-    pub k: usize,
-    /// Only passages in this language: ja, zh (both scripts), zh-Hans, zh-Hant, fr, en, ...
-    #[arg(long, value_name = "TAG")]
-    pub lang: Option<String>,
-    /// JSON lines, one hit per line.
-    #[arg(long)]
-    pub json: bool,
-    /// Rank by the hashed vectors alone, without the exact re-scoring.
-    #[arg(long)]
-    pub no_rerank: bool,
+    #[command(flatten)]
+    pub hits: super::args::HitArgs,
 }
 
 /// `index` flags for the analyzer switches and the lexicon, each on by
@@ -167,24 +154,16 @@ fn parse_target(s: &str) -> Result<(&str, u32)> {
 }
 
 pub fn similar(a: SimilarArgs) -> Result<Outcome> {
-    if a.k == 0 {
-        bail!("-k must be at least 1");
-    }
+    let opts = a.hits.options()?;
     let (doc, line) = parse_target(&a.target)?;
-    let index = open_index(a.index.as_deref())?;
+    let index = open_index(a.hits.index.as_deref())?;
     let id = index.passage_at(doc, line)?;
-    let opts = SearchOptions {
-        k: a.k,
-        lang: a.lang.clone(),
-        rerank: !a.no_rerank,
-        ..Default::default()
-    };
     let hits = index.similar(id, &opts)?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let query = index.passage_text(id).to_string();
-    print::hits(&mut out, &index, &query, None, &hits, a.json, color)?;
+    print::hits(&mut out, &index, &query, None, &hits, a.hits.json, color)?;
     print::finish(out)?;
     Ok(if hits.is_empty() {
         Outcome::NoHits

@@ -206,24 +206,19 @@ fn open_index(explicit: Option<&Path>) -> Result<Index> {
 
 fn search(a: SearchArgs) -> Result<Outcome> {
     let opts = SearchOptions {
-        k: a.k,
-        lang: a.lang.clone(),
-        rerank: !a.no_rerank,
         ef: a.ef,
         exact: a.exact,
+        ..a.hits.options()?
     };
     if a.ef == Some(0) {
         bail!("--ef must be at least 1");
-    }
-    if a.k == 0 {
-        bail!("-k must be at least 1");
     }
     if let Some(q) = &a.query {
         if q.trim().is_empty() {
             bail!("empty query");
         }
     }
-    let index = open_index(a.index.as_deref())?;
+    let index = open_index(a.hits.index.as_deref())?;
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -248,7 +243,7 @@ fn search(a: SearchArgs) -> Result<Outcome> {
             match r {
                 Ok(hits) => {
                     any |= !hits.is_empty();
-                    print::hits(&mut out, &index, q, Some(*line), &hits, a.json, color)?;
+                    print::hits(&mut out, &index, q, Some(*line), &hits, a.hits.json, color)?;
                 }
                 Err(vecsearch::Error::InvalidArgument(m)) => bail!(m),
                 Err(e) => {
@@ -268,7 +263,7 @@ fn search(a: SearchArgs) -> Result<Outcome> {
         let q = a.query.as_deref().expect("clap requires a query");
         let hits = index.search(q, &opts)?;
         any = !hits.is_empty();
-        print::hits(&mut out, &index, q, None, &hits, a.json, color)?;
+        print::hits(&mut out, &index, q, None, &hits, a.hits.json, color)?;
     }
     print::finish(out)?;
     Ok(if any { Outcome::Hits } else { Outcome::NoHits })
