@@ -344,13 +344,36 @@ impl Index {
             (g, opts.hnsw.clone())
         });
         reporter.finish();
-        let index = Index {
-            config: IndexConfig {
-                embedder: settings.clone(),
-                kind: opts.kind,
-                langs,
-            },
-            docs: doc_meta,
+        let config = IndexConfig {
+            embedder: settings.clone(),
+            kind: opts.kind,
+            langs,
+        };
+        let embedder = Embedder::with_bridge(settings, bridge);
+        let index = Index::fresh(
+            config, doc_meta, passages, idf, embedder, flat, sparse, term_freqs, hnsw,
+        );
+        Ok((index, n))
+    }
+
+    /// An index exactly weighted over all its rows, with no tombstones: what
+    /// a build and a compaction both produce. The update bookkeeping is
+    /// derived here rather than spelt out at each site.
+    #[allow(clippy::too_many_arguments)]
+    fn fresh(
+        config: IndexConfig,
+        docs: Vec<DocMeta>,
+        passages: PassageTable,
+        idf: Idf,
+        embedder: Embedder,
+        flat: FlatIndex,
+        sparse: SparseVectors,
+        term_freqs: Slab<f32>,
+        hnsw: Option<(Hnsw, HnswParams)>,
+    ) -> Index {
+        Index {
+            config,
+            docs,
             deleted: vec![false; passages.len()],
             state: UpdateState {
                 weighted_rows: passages.len() as u64,
@@ -359,14 +382,13 @@ impl Index {
             passages,
             live_df: idf.clone(),
             idf,
-            embedder: Embedder::with_bridge(settings, bridge),
+            embedder,
             flat,
             sparse,
             term_freqs,
             hnsw,
             file_bytes: None,
-        };
-        Ok((index, n))
+        }
     }
 
     /// The built-in sample corpus, indexed in memory.

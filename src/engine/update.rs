@@ -349,23 +349,16 @@ impl Index {
             _ => None,
         };
         reporter.finish();
-        Ok(Index {
-            config: self.config.clone(),
+        Ok(Index::fresh(
+            self.config.clone(),
             docs,
-            deleted: vec![false; passages.len()],
-            state: UpdateState {
-                weighted_rows: passages.len() as u64,
-                changed_since_weighting: 0,
-            },
             passages,
-            live_df: idf.clone(),
             idf,
-            embedder: self.embedder.clone(),
+            self.embedder.clone(),
             flat,
             sparse,
             term_freqs,
             hnsw,
-            file_bytes: None,
-        })
+        ))
     }
 }
