@@ -227,3 +227,38 @@ fn update_without_changes_reads_nothing_and_update_of_missing_index_builds() {
     let r = run_in(dir.path(), &["index", "c", "--index", "u.vsx", "--update"]);
     assert!(r.stderr.contains("0 changed"), "{}", r.stderr);
 }
+
+#[test]
+fn update_refuses_settings_it_would_ignore() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = dir.path().join("c");
+    fs::create_dir(&corpus).unwrap();
+    write_docs(&corpus, 0..5, 0);
+    let r = run_in(
+        dir.path(),
+        &["index", "c", "--index", "u.vsx", "--dim", "128"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let before = fs::read(dir.path().join("u.vsx")).unwrap();
+    let line = assert_error(&run_in(
+        dir.path(),
+        &["index", "c", "--index", "u.vsx", "--update", "--dim", "256"],
+    ));
+    assert!(line.contains("dim 128"), "{line}");
+    let line = assert_error(&run_in(
+        dir.path(),
+        &[
+            "index", "c", "--index", "u.vsx", "--update", "--kind", "hnsw",
+        ],
+    ));
+    assert!(line.contains("kind flat"), "{line}");
+    assert!(fs::read(dir.path().join("u.vsx")).unwrap() == before);
+    // Repeating the index's own settings is fine.
+    let r = run_in(
+        dir.path(),
+        &[
+            "index", "c", "--index", "u.vsx", "--update", "--dim", "128", "--kind", "flat",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}

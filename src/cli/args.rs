@@ -130,12 +130,12 @@ pub struct IndexArgs {
     /// Index file to write [default: $VECSEARCH_INDEX or vecsearch.vsx].
     #[arg(long, value_name = "FILE")]
     pub index: Option<PathBuf>,
-    /// Embedding dimension.
-    #[arg(long, default_value_t = vecsearch::embed::DEFAULT_DIM, value_name = "N")]
-    pub dim: u32,
-    /// Index structure.
-    #[arg(long, value_enum, default_value_t = KindArg::Flat)]
-    pub kind: KindArg,
+    /// Embedding dimension [default: 1024]. With --update, the index's own.
+    #[arg(long, value_name = "N")]
+    pub dim: Option<u32>,
+    /// Index structure [default: flat]. With --update, the index's own.
+    #[arg(long, value_enum)]
+    pub kind: Option<KindArg>,
     /// Also read files whose name matches GLOB (repeatable), e.g. '*.rst'.
     #[arg(long, value_name = "GLOB")]
     pub include: Vec<String>,

@@ -82,7 +82,7 @@ fn index(a: IndexArgs) -> Result<Outcome> {
         })
         .collect::<Result<Vec<_>>>()?;
     let mut embedder = EmbedderSettings {
-        dim: a.dim,
+        dim: a.dim.unwrap_or(vecsearch::embed::DEFAULT_DIM),
         seed: a.seed,
         ..Default::default()
     };
@@ -90,8 +90,8 @@ fn index(a: IndexArgs) -> Result<Outcome> {
     let opts = BuildOptions {
         embedder,
         kind: match a.kind {
-            KindArg::Flat => IndexKind::Flat,
-            KindArg::Hnsw => IndexKind::Hnsw,
+            Some(KindArg::Hnsw) => IndexKind::Hnsw,
+            Some(KindArg::Flat) | None => IndexKind::Flat,
         },
         walk: WalkOptions {
             include,
@@ -112,7 +112,7 @@ fn index(a: IndexArgs) -> Result<Outcome> {
         report.passages,
         report.documents,
         report.seconds,
-        a.dim,
+        opts.embedder.dim,
         opts.kind.name(),
         out.display(),
         print::human_bytes(bytes),
@@ -133,6 +133,24 @@ fn update(
     reporter: &progress::Bar,
 ) -> Result<Outcome> {
     let old = Index::open(out)?;
+    // An update keeps the index's settings; silently ignoring a flag that
+    // asks for others would leave the user with an index they did not ask for.
+    let have = old.config();
+    if let Some(d) = a.dim.filter(|&d| d != have.embedder.dim) {
+        bail!(
+            "{}: --update keeps the index's dim {}, not {d}; rebuild without --update to change it",
+            out.display(),
+            have.embedder.dim
+        );
+    }
+    if let Some(k) = a.kind.filter(|_| opts.kind != have.kind) {
+        bail!(
+            "{}: --update keeps the index's kind {}, not {:?}; rebuild without --update to change it",
+            out.display(),
+            have.kind.name(),
+            k
+        );
+    }
     let (mut index, r) = old.update(&a.paths, &opts.walk, reporter)?;
     drop(old);
     let bytes = index.save(out)?;
