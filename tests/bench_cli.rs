@@ -4,7 +4,6 @@
 mod common;
 
 use common::*;
-use serde_json::Value;
 
 #[test]
 fn export_then_bench_on_the_files_and_on_the_index() {
@@ -74,11 +73,7 @@ fn export_then_bench_on_the_files_and_on_the_index() {
         ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let rows: Vec<Value> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&r.stdout);
     // flat: 2 thread counts × 2 modes; hnsw: 2 thread counts × 2 ef × 2 modes.
     assert_eq!(rows.len(), 4 + 8, "{}", r.stdout);
     for row in &rows {
@@ -131,11 +126,7 @@ fn export_then_bench_on_the_files_and_on_the_index() {
         ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let rows: Vec<Value> = r
-        .stdout
-        .lines()
-        .map(|l| serde_json::from_str(l).unwrap())
-        .collect();
+    let rows = json_lines(&r.stdout);
     assert_eq!(rows.len(), 2);
     assert_eq!(rows[0]["kind"], "hnsw");
     assert!(rows[0]["build_s"].is_null());

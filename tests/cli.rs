@@ -6,12 +6,6 @@ mod common;
 use common::*;
 use serde_json::Value;
 
-fn json_lines(s: &str) -> Vec<Value> {
-    s.lines()
-        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
-        .collect()
-}
-
 #[test]
 fn seeds_rank_the_two_passages_with_the_term_first() {
     let Some(seeds) = seeds() else { return };

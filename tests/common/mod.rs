@@ -85,3 +85,10 @@ pub fn write_corpus(dir: &Path) -> PathBuf {
     std::fs::write(root.join("ignored.rs"), "fn main() {}\n").unwrap();
     root
 }
+
+/// Every line of `s` parsed as JSON (the `--json` output contract).
+pub fn json_lines(s: &str) -> Vec<serde_json::Value> {
+    s.lines()
+        .map(|l| serde_json::from_str(l).expect("valid JSON line"))
+        .collect()
+}
