@@ -37,8 +37,8 @@ pub mod text;
 pub mod vector;
 
 pub use engine::{
-    read_aligned, sample, AlignedRow, BuildOptions, BuildReport, CrosslangReport, DocMeta, Hit,
-    Index, IndexConfig, IndexInfo, IndexKind, PairScore, PassageMeta, Quiet, Reporter,
-    SearchOptions, UpdateReport, VerifyReport,
+    read_aligned, read_queries, sample, AlignedRow, BuildOptions, BuildReport, CrosslangReport,
+    DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind, PairScore, PassageMeta, QueryRow,
+    Quiet, Reporter, SearchEvalReport, SearchOptions, SearchScore, UpdateReport, VerifyReport,
 };
 pub use error::{Error, Result};

@@ -45,6 +45,22 @@ fn seeds_rank_the_two_passages_with_the_term_first() {
     for h in &hits[..2] {
         assert!(h["text"].as_str().unwrap().contains("ベクトルデータベース"));
     }
+    // Issue 3: each of the four translations (000 ja, 001 zh-Hans, 002
+    // zh-Hant, 003 fr) has its vector-database passage (line 18 or 32) in
+    // the top 5, though only the Japanese one writes the query's word.
+    for prefix in ["000_", "001_", "002_", "003_"] {
+        let found = hits[..5].iter().any(|h| {
+            let doc = h["doc"].as_str().unwrap();
+            let file = doc.rsplit('/').next().unwrap();
+            let line = h["line_start"].as_u64().unwrap();
+            file.starts_with(prefix) && (line == 18 || line == 32)
+        });
+        let top5: Vec<String> = hits[..5]
+            .iter()
+            .map(|h| format!("{}:{}", h["doc"], h["line_start"]))
+            .collect();
+        assert!(found, "no {prefix} line 18/32 in the top 5: {top5:?}");
+    }
 }
 
 #[test]

@@ -2,8 +2,10 @@
 //! keep opening and answering the same, and today's writer must still
 //! produce it byte for byte. Files of older versions must say, on one line,
 //! the exact command that rebuilds them. Regenerate the current golden
-//! (only with a format version bump, as `golden_vN.vsx` for the new N) with
-//! `VECSEARCH_BLESS=1 cargo test --test golden`.
+//! with `VECSEARCH_BLESS=1 cargo test --test golden` only on purpose: after
+//! a format change (with a version bump, as `golden_vN.vsx` for the new N)
+//! or a deliberate change of what a build computes (weights, lexicon), and
+//! say so in the commit.
 
 mod common;
 

@@ -9,7 +9,7 @@ use std::sync::Arc;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use vecsearch::embed::{EmbedderSettings, LearnOptions, Lexicon};
-use vecsearch::Index;
+use vecsearch::{Index, SearchOptions};
 
 use super::{open_index, print, Outcome};
 
@@ -118,6 +118,28 @@ pub enum EvalCommand {
     /// Top-1 and MRR@10 of finding a passage's translation, per directed
     /// language pair, from an aligned JSON-lines file.
     Crosslang(CrosslangArgs),
+    /// MRR@10, nDCG@10 and answer languages in the top 5 of `search`, from
+    /// a query file whose answers are ids of an aligned file.
+    Search(SearchEvalArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct SearchEvalArgs {
+    /// JSON lines with query, relevant (aligned ids) and optional lang.
+    #[arg(long, value_name = "FILE")]
+    pub queries: PathBuf,
+    /// The aligned file the relevant ids refer to (id, lang, file, line_start).
+    #[arg(long, value_name = "FILE")]
+    pub aligned: PathBuf,
+    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
+    #[arg(long, value_name = "FILE")]
+    pub index: Option<PathBuf>,
+    /// One JSON object per query language, then one for all queries.
+    #[arg(long)]
+    pub json: bool,
+    /// Rank by the hashed vectors alone, without the exact re-scoring.
+    #[arg(long)]
+    pub no_rerank: bool,
 }
 
 #[derive(Debug, Args)]
@@ -175,7 +197,59 @@ pub fn similar(a: SimilarArgs) -> Result<Outcome> {
 pub fn eval(a: EvalArgs) -> Result<Outcome> {
     match a.what {
         EvalCommand::Crosslang(c) => eval_crosslang(c),
+        EvalCommand::Search(s) => eval_search(s),
     }
+}
+
+fn eval_search(a: SearchEvalArgs) -> Result<Outcome> {
+    let queries = vecsearch::read_queries(&a.queries)?;
+    if queries.is_empty() {
+        bail!("{}: no queries", a.queries.display());
+    }
+    let rows = vecsearch::read_aligned(&a.aligned)?;
+    let index: Index = open_index(a.index.as_deref())?;
+    let opts = SearchOptions {
+        rerank: !a.no_rerank,
+        ..SearchOptions::default()
+    };
+    let report = index.eval_search(&queries, &rows, &opts)?;
+    if report.all.queries == 0 {
+        bail!(
+            "{}: no query has an answer among the indexed passages (are the files of {} indexed?)",
+            a.queries.display(),
+            a.aligned.display()
+        );
+    }
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if a.json {
+        for g in report.groups.iter().chain([&report.all]) {
+            serde_json::to_writer(&mut out, g)?;
+            out.write_all(b"\n")?;
+        }
+    } else {
+        writeln!(
+            out,
+            "{:<10} {:>7} {:>7} {:>7} {:>9}",
+            "lang", "queries", "mrr@10", "ndcg@10", "langs@5"
+        )?;
+        for g in report.groups.iter().chain([&report.all]) {
+            writeln!(
+                out,
+                "{:<10} {:>7} {:>7.3} {:>7.3} {:>9.3}",
+                g.lang, g.queries, g.mrr10, g.ndcg10, g.langs_at5
+            )?;
+        }
+    }
+    print::finish(out)?;
+    if report.unanswerable > 0 {
+        eprintln!(
+            "vecsearch: warning: {} quer(y/ies) of {} have no answer among the indexed passages",
+            report.unanswerable,
+            a.queries.display()
+        );
+    }
+    Ok(Outcome::Hits)
 }
 
 fn eval_crosslang(a: CrosslangArgs) -> Result<Outcome> {

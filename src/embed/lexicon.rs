@@ -9,6 +9,7 @@
 //! gzip magic: `source<TAB>target score<TAB>target score…`, `#` comments.
 //! The shipped one is `data/lexicon.tsv.gz`, compiled in as `builtin`.
 
+use std::collections::{HashMap, HashSet};
 use std::io::Read;
 use std::path::Path;
 use std::sync::{Arc, OnceLock};
@@ -170,6 +171,35 @@ impl PartialEq for Bridge {
     }
 }
 
+/// The singular of an English plural pivot term, when the lexicon has that
+/// singular as a pivot too (the evidence that it is a word): `databases` →
+/// `database`, `queries` → `query`, `indexes` → `index`. Words that only
+/// look plural (`access`, `status`, `analysis`) are left alone.
+fn fold_plural<'a>(w: &str, vocab: &HashSet<&'a str>) -> Option<&'a str> {
+    if w.len() < 4 || !w.bytes().all(|b| b.is_ascii_lowercase()) {
+        return None;
+    }
+    if w.ends_with("ss") || w.ends_with("us") || w.ends_with("is") {
+        return None;
+    }
+    let stem = w.strip_suffix('s')?;
+    let find = |c: &str| vocab.get(c).copied();
+    if let Some(y) = stem.strip_suffix("ie") {
+        if let Some(s) = find(&format!("{y}y")) {
+            return Some(s);
+        }
+    }
+    if let Some(e) = stem.strip_suffix('e') {
+        let sibilant = ["s", "x", "z", "ch", "sh"].iter().any(|x| e.ends_with(x));
+        if sibilant {
+            if let Some(s) = find(e) {
+                return Some(s);
+            }
+        }
+    }
+    find(stem)
+}
+
 /// Whether `term` is written in Katakana only (the prolonged sound mark
 /// included), the script of Japanese loanword compounds.
 fn is_katakana(term: &str) -> bool {
@@ -178,20 +208,29 @@ fn is_katakana(term: &str) -> bool {
 }
 
 impl Bridge {
+    /// Pivot plurals are folded onto their singular (see `fold_plural`) and
+    /// the forms' translation probabilities add up, so "bases" (→ databases)
+    /// and "データベース" (→ database) meet on `database` at full strength.
+    /// (Also giving English plurals in passages their singular measured
+    /// slightly worse on the sample: BENCHMARKS.md.)
     pub fn new(lexicon: &Lexicon, seed: u64) -> Self {
-        let mut rows: Vec<(u64, Vec<(u64, f32)>)> = lexicon
+        let vocab: HashSet<&str> = lexicon
             .entries
             .iter()
-            .map(|(s, ts)| {
-                let ts = ts
-                    .iter()
-                    .map(|(t, a)| (term_hash(t, seed), a * lexicon.bridge))
-                    .collect();
-                (term_hash(s, seed), ts)
-            })
+            .flat_map(|(_, ts)| ts.iter().map(|(t, _)| t.as_str()))
             .collect();
-        rows.sort_by_key(|r| r.0);
-        rows.dedup_by_key(|r| r.0);
+        let mut rows: HashMap<u64, Vec<(u64, f32)>> = HashMap::new();
+        for (s, ts) in &lexicon.entries {
+            let row = rows.entry(term_hash(s, seed)).or_default();
+            if !row.is_empty() {
+                continue; // a duplicate source: the first wins, as in `parse`
+            }
+            for (t, a) in ts {
+                let lemma = fold_plural(t, &vocab).unwrap_or(t);
+                row.push((term_hash(lemma, seed), a * lexicon.bridge));
+            }
+        }
+        let rows: Vec<(u64, Vec<(u64, f32)>)> = rows.into_iter().collect();
         let katakana = lexicon
             .entries
             .iter()
@@ -204,9 +243,18 @@ impl Bridge {
     fn from_rows(rows: Vec<(u64, Vec<(u64, f32)>)>, mut katakana: Vec<String>, seed: u64) -> Self {
         let mut sources = Vec::with_capacity(rows.len());
         let mut b = SparseBuilder::new();
+        let mut rows = rows;
+        rows.sort_unstable_by_key(|r| r.0);
         for (h, mut ts) in rows {
+            // One weight per target: forms folded together add up.
             ts.sort_by_key(|t| t.0);
-            ts.dedup_by_key(|t| t.0);
+            ts.dedup_by(|b, a| {
+                let same = a.0 == b.0;
+                if same {
+                    a.1 += b.1;
+                }
+                same
+            });
             sources.push(h);
             b.push(ts);
         }
@@ -416,6 +464,33 @@ mod tests {
         parts.clear();
         b.compound_parts("ベクトル", &mut parts);
         assert!(parts.is_empty(), "a known word is not split");
+    }
+
+    #[test]
+    fn plurals_fold_onto_singulars_the_lexicon_knows() {
+        let vocab: HashSet<&str> = ["database", "query", "index", "match", "new", "access"]
+            .into_iter()
+            .collect();
+        let f = |w| fold_plural(w, &vocab);
+        assert_eq!(f("databases"), Some("database"));
+        assert_eq!(f("queries"), Some("query"));
+        assert_eq!(f("indexes"), Some("index"));
+        assert_eq!(f("matches"), Some("match"));
+        // Not plurals, or no singular the lexicon knows.
+        assert_eq!(f("access"), None);
+        assert_eq!(f("status"), None);
+        assert_eq!(f("analysis"), None);
+        assert_eq!(f("vectors"), None);
+        assert_eq!(f("Databases"), None);
+    }
+
+    #[test]
+    fn folded_forms_add_their_probabilities() {
+        let lex = Lexicon::parse("bases\tdatabases 0.5\tdatabase 0.25\n", 2.0).unwrap();
+        let b = Bridge::new(&lex, 7);
+        let (keys, weights) = b.lookup(term_hash("bases", 7)).unwrap();
+        assert_eq!(keys, [term_hash("database", 7)]);
+        assert_eq!(weights, [1.5]);
     }
 
     #[test]

@@ -73,7 +73,7 @@ impl Index {
         })
     }
 
-    fn find_doc(&self, doc: &str) -> Result<u32> {
+    pub(super) fn find_doc(&self, doc: &str) -> Result<u32> {
         // A changed file appears twice, replaced and live: only live counts.
         if let Some(i) = self.docs.iter().position(|d| d.path == doc && !d.deleted) {
             return Ok(i as u32);

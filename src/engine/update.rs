@@ -237,9 +237,15 @@ impl Index {
                 .iter()
                 .chain(new_counts.iter().copied())
                 .collect();
+            let live_rows = all
+                .iter()
+                .enumerate()
+                .filter(|(i, _)| !deleted[*i])
+                .map(|(i, c)| (config.langs[passages[i].lang as usize].as_str(), *c));
+            let idf = super::weighting_idf(&live_df, live_rows);
             reporter.stage("re-weighting", all.len() as u64);
-            let (arena, sparse, tf) = embed_rows(embedder, &live_df, &all, reporter);
-            (live_df.clone(), arena, sparse, tf)
+            let (arena, sparse, tf) = embed_rows(embedder, &idf, &all, reporter);
+            (idf, arena, sparse, tf)
         } else {
             let idf = self.idf.extended_with(&live_df);
             reporter.stage("embedding", new_counts.len() as u64);
@@ -328,7 +334,14 @@ impl Index {
             }
         }
         let counts: Vec<TermCounts> = live_rows.par_iter().map(|&i| self.row_counts(i)).collect();
-        let idf = Idf::from_passages(counts.iter());
+        let live_df = Idf::from_passages(counts.iter());
+        let idf = super::weighting_idf(
+            &live_df,
+            live_rows.iter().zip(&counts).map(|(&i, c)| {
+                let lang = self.passages[i as usize].lang as usize;
+                (self.config.langs[lang].as_str(), c)
+            }),
+        );
         let refs: Vec<&TermCounts> = counts.iter().collect();
         reporter.stage("compacting", refs.len() as u64);
         let (arena, sparse, term_freqs) = embed_rows(&self.embedder, &idf, &refs, reporter);
@@ -353,6 +366,7 @@ impl Index {
             self.config.clone(),
             docs,
             passages,
+            live_df,
             idf,
             self.embedder.clone(),
             flat,

@@ -104,6 +104,14 @@ impl SparseVectors {
         self.offsets.len().saturating_sub(1)
     }
 
+    /// Mean number of terms per row (0 for no rows).
+    pub fn mean_row_len(&self) -> f32 {
+        match self.rows() {
+            0 => 0.0,
+            n => self.keys.len() as f32 / n as f32,
+        }
+    }
+
     /// The sorted keys and the weights of row `id`.
     pub fn row(&self, id: u32) -> (&[u64], &[f32]) {
         let (s, e) = self.span(id);
