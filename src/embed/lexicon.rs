@@ -171,6 +171,11 @@ impl PartialEq for Bridge {
     }
 }
 
+/// The strength a folded plural's singular gets next to the written plural:
+/// 1, as if the singular were written too. On the sample, 1 ties leaving
+/// plurals unfolded and 2 trades top-1 for nDCG (BENCHMARKS.md).
+const FOLD_STRENGTH: f32 = 1.0;
+
 /// The singular of an English plural pivot term, when the lexicon has that
 /// singular as a pivot too (the evidence that it is a word): `databases` →
 /// `database`, `queries` → `query`, `indexes` → `index`. Words that only
@@ -208,11 +213,12 @@ fn is_katakana(term: &str) -> bool {
 }
 
 impl Bridge {
-    /// Pivot plurals are folded onto their singular (see `fold_plural`) and
-    /// the forms' translation probabilities add up, so "bases" (→ databases)
-    /// and "データベース" (→ database) meet on `database` at full strength.
-    /// (Also giving English plurals in passages their singular measured
-    /// slightly worse on the sample: BENCHMARKS.md.)
+    /// Pivot plurals are folded onto their singular (see `fold_plural`):
+    /// the forms' translation probabilities add up, so "bases" (→
+    /// databases) and "データベース" (→ database) meet on `database` at full
+    /// strength; and each folded plural, as written in an English passage,
+    /// gains its singular at the strength of a written word, so English
+    /// "databases" meets them too.
     pub fn new(lexicon: &Lexicon, seed: u64) -> Self {
         let vocab: HashSet<&str> = lexicon
             .entries
@@ -220,6 +226,7 @@ impl Bridge {
             .flat_map(|(_, ts)| ts.iter().map(|(t, _)| t.as_str()))
             .collect();
         let mut rows: HashMap<u64, Vec<(u64, f32)>> = HashMap::new();
+        let mut folded: HashMap<&str, &str> = HashMap::new();
         for (s, ts) in &lexicon.entries {
             let row = rows.entry(term_hash(s, seed)).or_default();
             if !row.is_empty() {
@@ -227,8 +234,15 @@ impl Bridge {
             }
             for (t, a) in ts {
                 let lemma = fold_plural(t, &vocab).unwrap_or(t);
+                if lemma != t {
+                    folded.insert(t, lemma);
+                }
                 row.push((term_hash(lemma, seed), a * lexicon.bridge));
             }
+        }
+        for (plural, singular) in folded {
+            let row = rows.entry(term_hash(plural, seed)).or_default();
+            row.push((term_hash(singular, seed), FOLD_STRENGTH));
         }
         let rows: Vec<(u64, Vec<(u64, f32)>)> = rows.into_iter().collect();
         let katakana = lexicon
@@ -491,6 +505,10 @@ mod tests {
         let (keys, weights) = b.lookup(term_hash("bases", 7)).unwrap();
         assert_eq!(keys, [term_hash("database", 7)]);
         assert_eq!(weights, [1.5]);
+        // English "databases" gains its singular.
+        let (keys, weights) = b.lookup(term_hash("databases", 7)).unwrap();
+        assert_eq!(keys, [term_hash("database", 7)]);
+        assert_eq!(weights, [FOLD_STRENGTH]);
     }
 
     #[test]
