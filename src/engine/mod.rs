@@ -219,14 +219,17 @@ pub struct Index {
     deleted: Vec<bool>,
     embedder: Embedder,
     flat: FlatIndex,
+    /// Exact weighted terms per passage. Re-weighting (update, compact)
+    /// re-analyzes the stored passage text rather than keeping the
+    /// pre-idf term weights: the analysis is deterministic and the text is
+    /// a fifth of their size.
     sparse: SparseVectors,
-    /// Term weights before idf ((1 + ln tf), plus lexicon expansions),
-    /// parallel to the sparse keys, so rows can be re-weighted without
-    /// re-reading any file.
-    term_freqs: Slab<f32>,
     /// The graph over `flat`'s vectors, for HNSW indexes.
     hnsw: Option<(Hnsw, HnswParams)>,
     file_bytes: Option<u64>,
+    /// The format version of the file this index was read from (or will be
+    /// written as).
+    format_version: u32,
 }
 
 impl Index {
@@ -330,7 +333,7 @@ impl Index {
         let dim = embedder.dim();
         reporter.stage("embedding", raw.len() as u64);
         let counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
-        let (arena, sparse, term_freqs) = embed_rows(&embedder, &idf, &counts, reporter);
+        let (arena, sparse) = embed_rows(&embedder, &idf, &counts, reporter);
         let passages =
             PassageTable::build(raw.into_iter().zip(&analyzed).map(|((doc, p), (lang, _))| {
                 PassageMeta {
@@ -365,7 +368,7 @@ impl Index {
         };
         let embedder = Embedder::with_bridge(settings, bridge);
         let index = Index::fresh(
-            config, doc_meta, passages, live_df, idf, embedder, flat, sparse, term_freqs, hnsw,
+            config, doc_meta, passages, live_df, idf, embedder, flat, sparse, hnsw,
         );
         Ok((index, n))
     }
@@ -383,7 +386,6 @@ impl Index {
         embedder: Embedder,
         flat: FlatIndex,
         sparse: SparseVectors,
-        term_freqs: Slab<f32>,
         hnsw: Option<(Hnsw, HnswParams)>,
     ) -> Index {
         Index {
@@ -400,9 +402,9 @@ impl Index {
             embedder,
             flat,
             sparse,
-            term_freqs,
             hnsw,
             file_bytes: None,
+            format_version: crate::store::FORMAT_VERSION,
         }
     }
 
@@ -422,6 +424,7 @@ impl Index {
     pub fn save(&mut self, path: &Path) -> Result<u64> {
         let bytes = persist::save(self, path)?;
         self.file_bytes = Some(bytes);
+        self.format_version = crate::store::FORMAT_VERSION;
         Ok(bytes)
     }
 
@@ -740,7 +743,7 @@ impl Index {
             dim: self.config.embedder.dim,
             kind: self.config.kind.name(),
             bytes: self.file_bytes,
-            format_version: crate::store::FORMAT_VERSION,
+            format_version: self.format_version,
             terms: self.idf.terms(),
             seed: self.config.embedder.seed,
             kernel: crate::vector::best().name,
@@ -781,7 +784,7 @@ pub(crate) fn embed_rows(
     idf: &Idf,
     counts: &[&TermCounts],
     reporter: &dyn Reporter,
-) -> (AlignedVec, SparseVectors, Slab<f32>) {
+) -> (AlignedVec, SparseVectors) {
     let dim = embedder.dim();
     let mut arena = AlignedVec::zeroed(counts.len() * dim);
     let sparse_rows: Vec<Vec<(u64, f32)>> = arena
@@ -795,12 +798,10 @@ pub(crate) fn embed_rows(
         })
         .collect();
     let mut sparse = SparseBuilder::new();
-    let mut tfs = Vec::new();
-    for (row, c) in sparse_rows.into_iter().zip(counts) {
+    for row in sparse_rows {
         sparse.push(row);
-        tfs.extend(c.iter().map(|&(_, w)| w));
     }
-    (arena, sparse.finish(), Slab::from_vec(tfs))
+    (arena, sparse.finish())
 }
 
 /// Cuts `docs` into passages and analyzes each one (language tag, term

@@ -63,10 +63,6 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         SectionId::Deleted,
         index.deleted.iter().map(|&d| d as u8).collect::<Vec<u8>>(),
     );
-    w.add(
-        SectionId::TermFreqs,
-        bytemuck::cast_slice::<f32, u8>(&index.term_freqs),
-    );
     let parts = index.hnsw.as_ref().map(|(g, p)| (g.to_parts(), p));
     if let Some((parts, params)) = &parts {
         let meta = HnswMeta {
@@ -243,11 +239,10 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         .iter()
         .map(|&b| b != 0)
         .collect();
-    let term_freqs: crate::vector::Slab<f32> = file.slab(SectionId::TermFreqs)?;
-    if deleted.len() != passages.len() || term_freqs.len() != sparse.parts().1.len() {
-        return Err(corrupt(
-            "the tombstone or term-frequency section has the wrong length".into(),
-        ));
+    // A version 3 file also holds the pre-idf term weights (TermFreqs);
+    // they are not needed since re-weighting re-analyzes the stored text.
+    if deleted.len() != passages.len() {
+        return Err(corrupt("the tombstone section has the wrong length".into()));
     }
     let bridge = match bridge_meta {
         None => None,
@@ -274,7 +269,6 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         live_df,
         state,
         deleted,
-        term_freqs,
         config,
         docs,
         passages,
@@ -284,5 +278,6 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         sparse,
         hnsw,
         file_bytes: Some(file.len()),
+        format_version: file.header.version,
     })
 }

@@ -65,14 +65,12 @@ enum Seen {
 }
 
 impl Index {
-    /// The stored term weights of row `id` (keys with their pre-idf weights).
+    /// The pre-idf term weights of row `id`, from its stored text: the
+    /// analysis is deterministic, and the stored bridge expands every term
+    /// the build-time lexicon did (it keeps every translation the corpus
+    /// holds), so this is what the build computed.
     fn row_counts(&self, id: u32) -> TermCounts {
-        let (s, e) = self.sparse.span(id);
-        let (keys, _) = self.sparse.row(id);
-        keys.iter()
-            .zip(&self.term_freqs[s..e])
-            .map(|(&k, &w)| (k, w))
-            .collect()
+        self.embedder.term_counts(self.passages.text(id))
     }
 
     /// Brings the index up to date with `paths`; see the module docs.
@@ -224,7 +222,7 @@ impl Index {
             > REWEIGHT_FRACTION * state.weighted_rows.max(1) as f64;
         let dim = embedder.dim();
         let new_counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
-        let (idf, arena, sparse, term_freqs) = if report.reweighted {
+        let (idf, arena, sparse) = if report.reweighted {
             state = UpdateState {
                 weighted_rows: live_rows,
                 changed_since_weighting: 0,
@@ -244,12 +242,12 @@ impl Index {
                 .map(|(i, c)| (config.langs[passages[i].lang as usize].as_str(), *c));
             let idf = super::weighting_idf(&live_df, live_rows);
             reporter.stage("re-weighting", all.len() as u64);
-            let (arena, sparse, tf) = embed_rows(embedder, &idf, &all, reporter);
-            (idf, arena, sparse, tf)
+            let (arena, sparse) = embed_rows(embedder, &idf, &all, reporter);
+            (idf, arena, sparse)
         } else {
             let idf = self.idf.extended_with(&live_df);
             reporter.stage("embedding", new_counts.len() as u64);
-            let (new_arena, new_sparse, new_tf) = embed_rows(embedder, &idf, &new_counts, reporter);
+            let (new_arena, new_sparse) = embed_rows(embedder, &idf, &new_counts, reporter);
             let mut arena = AlignedVec::with_capacity((old_rows + new_counts.len()) * dim);
             arena.extend_from_slice(self.flat.vectors());
             arena.extend_from_slice(&new_arena);
@@ -262,9 +260,7 @@ impl Index {
                 let (k, w) = new_sparse.row(i);
                 sb.push(k.iter().copied().zip(w.iter().copied()));
             }
-            let mut tf = self.term_freqs.to_vec();
-            tf.extend_from_slice(&new_tf);
-            (idf, arena, sb.finish(), Slab::from_vec(tf))
+            (idf, arena, sb.finish())
         };
         let flat =
             FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
@@ -290,9 +286,9 @@ impl Index {
             embedder: self.embedder.clone(),
             flat,
             sparse,
-            term_freqs,
             hnsw,
             file_bytes: None,
+            format_version: crate::store::FORMAT_VERSION,
         };
         if index.deleted_fraction() > COMPACT_FRACTION {
             index = index.compact(reporter)?;
@@ -344,7 +340,7 @@ impl Index {
         );
         let refs: Vec<&TermCounts> = counts.iter().collect();
         reporter.stage("compacting", refs.len() as u64);
-        let (arena, sparse, term_freqs) = embed_rows(&self.embedder, &idf, &refs, reporter);
+        let (arena, sparse) = embed_rows(&self.embedder, &idf, &refs, reporter);
         let dim = self.embedder.dim();
         let flat =
             FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
@@ -371,7 +367,6 @@ impl Index {
             self.embedder.clone(),
             flat,
             sparse,
-            term_freqs,
             hnsw,
         ))
     }

@@ -15,8 +15,10 @@ use crate::vector::Slab;
 pub const MAGIC: [u8; 8] = *b"VSXINDEX";
 const FOOTER_MAGIC: [u8; 8] = *b"VSXFOOT1";
 /// The version this build writes. Version 2 added the live df, update
-/// state, tombstone and term-frequency sections of incremental updates.
-pub const FORMAT_VERSION: u32 = 3;
+/// state, tombstone and term-frequency sections of incremental updates;
+/// version 3 stored the passage table raw; version 4 drops the
+/// term-frequency section (re-weighting re-analyzes the stored text).
+pub const FORMAT_VERSION: u32 = 4;
 /// The oldest version this build still reads; older files get an error that
 /// names the exact command that rebuilds them.
 pub const MIN_FORMAT_VERSION: u32 = 3;
@@ -45,6 +47,8 @@ pub enum SectionId {
     LiveDf = 14,
     UpdateState = 15,
     Deleted = 16,
+    /// Pre-idf term weights, parallel to SparseKeys: written by version 3
+    /// only, ignored on reading.
     TermFreqs = 17,
     /// Analyzer switches newer than the config section, and the lexicon
     /// (see engine/persist.rs). Optional: a file without it predates them.
