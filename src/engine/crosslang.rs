@@ -149,7 +149,7 @@ impl Index {
         if !rerank {
             return scored;
         }
-        let (keys, weights) = self.sparse.row(id);
+        let (keys, weights) = self.sparse.row_f32(id);
         // Length prior: cosine over a few shared terms favours fragments (a
         // two-word table cell "データ" beats a whole paragraph), but a
         // passage's counterpart is about as long as it is. Term counts of
@@ -160,7 +160,7 @@ impl Index {
             let (a, b) = (n.min(keys.len()) as f32, n.max(keys.len()).max(1) as f32);
             top.push(
                 c.id,
-                self.sparse.dot(c.id, keys, weights) * (a / b).powf(LENGTH_PRIOR),
+                self.sparse.dot(c.id, &keys, &weights) * (a / b).powf(LENGTH_PRIOR),
             );
         }
         top.into_sorted()

@@ -27,7 +27,9 @@ pub use evalsearch::{read_queries, QueryRow, SearchEvalReport, SearchScore};
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
 use crate::embed::{Embedder, EmbedderSettings, Idf, TermCounts};
 use crate::error::{Error, Result};
-use crate::index::{FlatIndex, Hnsw, HnswParams, Scored, Searcher, SparseBuilder, SparseVectors};
+use crate::index::{
+    compact_row, FlatIndex, Hnsw, HnswParams, Scored, Searcher, SparseBuilder, TermRows,
+};
 use crate::text;
 use crate::vector::{AlignedVec, Slab};
 
@@ -223,7 +225,7 @@ pub struct Index {
     /// re-analyzes the stored passage text rather than keeping the
     /// pre-idf term weights: the analysis is deterministic and the text is
     /// a fifth of their size.
-    sparse: SparseVectors,
+    sparse: TermRows,
     /// The graph over `flat`'s vectors, for HNSW indexes.
     hnsw: Option<(Hnsw, HnswParams)>,
     file_bytes: Option<u64>,
@@ -385,7 +387,7 @@ impl Index {
         idf: Idf,
         embedder: Embedder,
         flat: FlatIndex,
-        sparse: SparseVectors,
+        sparse: TermRows,
         hnsw: Option<(Hnsw, HnswParams)>,
     ) -> Index {
         Index {
@@ -656,7 +658,7 @@ impl Index {
     /// The exact sparse cosine times a length prior, (terms / mean
     /// terms)^SEARCH_LENGTH_PRIOR: see the constant.
     fn rerank(&self, candidates: Vec<Scored>, q: &[(u64, f32)], k: usize) -> Vec<Scored> {
-        let (keys, weights): (Vec<u64>, Vec<f32>) = q.iter().copied().unzip();
+        let (keys, weights): (Vec<u32>, Vec<f32>) = compact_row(q).into_iter().unzip();
         let mean_terms = self.sparse.mean_row_len().max(1.0);
         let mut top = crate::index::TopK::new(k);
         for c in candidates {
@@ -784,17 +786,17 @@ pub(crate) fn embed_rows(
     idf: &Idf,
     counts: &[&TermCounts],
     reporter: &dyn Reporter,
-) -> (AlignedVec, SparseVectors) {
+) -> (AlignedVec, TermRows) {
     let dim = embedder.dim();
     let mut arena = AlignedVec::zeroed(counts.len() * dim);
-    let sparse_rows: Vec<Vec<(u64, f32)>> = arena
+    let sparse_rows: Vec<Vec<(u32, f32)>> = arena
         .as_mut_slice()
         .par_chunks_mut(dim)
         .zip(counts.par_iter())
         .map(|(row, c)| {
             embedder.embed_counts(c, idf, false, row);
             reporter.inc(1);
-            embedder.sparse(c, idf, false)
+            compact_row(&embedder.sparse(c, idf, false))
         })
         .collect();
     let mut sparse = SparseBuilder::new();

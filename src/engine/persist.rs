@@ -8,7 +8,9 @@ use std::sync::Arc;
 use super::{DocMeta, Index, IndexConfig, IndexKind, PassageRecord, PassageTable, UpdateState};
 use crate::embed::{Bridge, Embedder, Idf};
 use crate::error::{Error, Result};
-use crate::index::{FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors};
+use crate::index::{
+    compact_row, FlatIndex, Hnsw, HnswParams, HnswParts, SparseBuilder, SparseVectors, TermRows,
+};
 use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, Verify};
 
 /// The scalars of the graph; its arrays are raw sections beside it.
@@ -52,10 +54,10 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         SectionId::SparseOffsets,
         bytemuck::cast_slice::<u64, u8>(offsets),
     );
-    w.add(SectionId::SparseKeys, bytemuck::cast_slice::<u64, u8>(keys));
+    w.add(SectionId::SparseKeys, bytemuck::cast_slice::<u32, u8>(keys));
     w.add(
         SectionId::SparseWeights,
-        bytemuck::cast_slice::<f32, u8>(weights),
+        bytemuck::cast_slice::<u16, u8>(weights),
     );
     w.add(SectionId::LiveDf, codec::encode(&index.live_df));
     w.add(SectionId::UpdateState, codec::encode(&index.state));
@@ -196,14 +198,34 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         )));
     }
     let flat = FlatIndex::new(dim, vectors).map_err(corrupt)?;
-    let sparse = SparseVectors::from_parts_checked(
-        passages.len(),
-        file.slab(SectionId::SparseOffsets)?,
-        file.slab(SectionId::SparseKeys)?,
-        file.slab(SectionId::SparseWeights)?,
-        full,
-    )
-    .map_err(corrupt)?;
+    let sparse = if file.header.version >= 4 {
+        TermRows::from_parts_checked(
+            passages.len(),
+            file.slab(SectionId::SparseOffsets)?,
+            file.slab(SectionId::SparseKeys)?,
+            file.slab(SectionId::SparseWeights)?,
+            full,
+        )
+        .map_err(corrupt)?
+    } else {
+        // Version 3 kept whole term hashes and f32 weights: re-key them
+        // (one pass over every term, for files of that version only).
+        let v3 = SparseVectors::<u64, f32>::from_parts_checked(
+            passages.len(),
+            file.slab(SectionId::SparseOffsets)?,
+            file.slab(SectionId::SparseKeys)?,
+            file.slab(SectionId::SparseWeights)?,
+            full,
+        )
+        .map_err(corrupt)?;
+        let mut b = SparseBuilder::<u32, u16>::new();
+        for i in 0..v3.rows() as u32 {
+            let (k, w) = v3.row(i);
+            let row: Vec<(u64, f32)> = k.iter().copied().zip(w.iter().copied()).collect();
+            b.push(compact_row(&row));
+        }
+        b.finish()
+    };
     let hnsw = match config.kind {
         IndexKind::Flat => None,
         IndexKind::Hnsw => {

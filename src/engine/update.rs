@@ -178,7 +178,9 @@ impl Index {
             if !deleted[i] && docs[p.doc as usize].deleted {
                 deleted[i] = true;
                 report.passages_removed += 1;
-                removed_keys.extend_from_slice(self.sparse.row(i as u32).0);
+                // The stored rows keep compact keys; live df counts whole
+                // term hashes, so the passage is analyzed again.
+                removed_keys.extend(self.row_counts(i as u32).iter().map(|&(h, _)| h));
             }
         }
         let added_keys: Vec<u64> = analyzed
@@ -254,11 +256,11 @@ impl Index {
             let mut sb = crate::index::SparseBuilder::new();
             for i in 0..old_rows as u32 {
                 let (k, w) = self.sparse.row(i);
-                sb.push(k.iter().copied().zip(w.iter().copied()));
+                sb.push_stored(k, w);
             }
             for i in 0..new_counts.len() as u32 {
                 let (k, w) = new_sparse.row(i);
-                sb.push(k.iter().copied().zip(w.iter().copied()));
+                sb.push_stored(k, w);
             }
             (idf, arena, sb.finish())
         };

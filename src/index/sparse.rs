@@ -4,40 +4,106 @@
 
 use crate::vector::Slab;
 
-#[derive(Debug, Clone, Default)]
-pub struct SparseVectors {
-    /// Row `i` spans `offsets[i]..offsets[i + 1]` of `keys` and `weights`.
-    offsets: Slab<u64>,
-    keys: Slab<u64>,
-    weights: Slab<f32>,
+/// A key type of sparse rows: term hashes (u64) or compact term keys (u32).
+pub trait SparseKey: bytemuck::Pod + Ord + Send + Sync + Default {}
+impl SparseKey for u64 {}
+impl SparseKey for u32 {}
+
+/// A stored weight: exact `f32`, or `u16` fixed point over [0, 1] for the
+/// unit-normalized, positive rows of passages (absolute error ≤ 2^-17,
+/// half the bytes).
+pub trait SparseWeight: bytemuck::Pod + Send + Sync + Default {
+    fn get(self) -> f32;
+    fn put(w: f32) -> Self;
 }
+impl SparseWeight for f32 {
+    #[inline]
+    fn get(self) -> f32 {
+        self
+    }
+    #[inline]
+    fn put(w: f32) -> Self {
+        w
+    }
+}
+impl SparseWeight for u16 {
+    #[inline]
+    fn get(self) -> f32 {
+        self as f32 * (1.0 / 65535.0)
+    }
+    #[inline]
+    fn put(w: f32) -> Self {
+        (w.clamp(0.0, 1.0) * 65535.0).round() as u16
+    }
+}
+
+/// The compact key of a term hash in passage rows: its top 32 bits. Two
+/// terms of one corpus share a key with odds of about 2^-32 per pair, which
+/// only lets them meet in the exact re-score (the dense vectors use the
+/// whole hash).
+#[inline]
+pub fn term_key(hash: u64) -> u32 {
+    (hash >> 32) as u32
+}
+
+/// Exact sparse rows: sorted keys with weights, row `i` spanning
+/// `offsets[i]..offsets[i + 1]`.
+#[derive(Debug, Clone)]
+pub struct SparseVectors<K: SparseKey = u64, W: SparseWeight = f32> {
+    offsets: Slab<u64>,
+    keys: Slab<K>,
+    weights: Slab<W>,
+}
+
+impl<K: SparseKey, W: SparseWeight> Default for SparseVectors<K, W> {
+    fn default() -> Self {
+        SparseBuilder::new().finish()
+    }
+}
+
+/// Passages' rows as stored: u32 keys ([`term_key`]), u16 weights.
+pub type TermRows = SparseVectors<u32, u16>;
 
 /// Builds the three arrays row by row.
-#[derive(Debug, Default)]
-pub struct SparseBuilder {
+#[derive(Debug)]
+pub struct SparseBuilder<K: SparseKey = u64, W: SparseWeight = f32> {
     offsets: Vec<u64>,
-    keys: Vec<u64>,
-    weights: Vec<f32>,
+    keys: Vec<K>,
+    weights: Vec<W>,
 }
 
-impl SparseBuilder {
+impl<K: SparseKey, W: SparseWeight> Default for SparseBuilder<K, W> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl<K: SparseKey, W: SparseWeight> SparseBuilder<K, W> {
     pub fn new() -> Self {
         SparseBuilder {
             offsets: vec![0],
-            ..Default::default()
+            keys: Vec::new(),
+            weights: Vec::new(),
         }
     }
 
     /// `row` must be sorted by key with unique keys.
-    pub fn push(&mut self, row: impl IntoIterator<Item = (u64, f32)>) {
+    pub fn push(&mut self, row: impl IntoIterator<Item = (K, f32)>) {
         for (k, w) in row {
             self.keys.push(k);
-            self.weights.push(w);
+            self.weights.push(W::put(w));
         }
         self.offsets.push(self.keys.len() as u64);
     }
 
-    pub fn finish(self) -> SparseVectors {
+    /// Appends a row already in stored form.
+    pub fn push_stored(&mut self, keys: &[K], weights: &[W]) {
+        self.keys.extend_from_slice(keys);
+        self.weights.extend_from_slice(weights);
+        self.offsets.push(self.keys.len() as u64);
+    }
+
+    pub fn finish(self) -> SparseVectors<K, W> {
         SparseVectors {
             offsets: Slab::from_vec(self.offsets),
             keys: Slab::from_vec(self.keys),
@@ -46,14 +112,29 @@ impl SparseBuilder {
     }
 }
 
-impl SparseVectors {
+/// A row keyed by term hash, re-keyed by [`term_key`]: sorted, with the
+/// weights of keys that collide added.
+pub fn compact_row(row: &[(u64, f32)]) -> Vec<(u32, f32)> {
+    let mut out: Vec<(u32, f32)> = row.iter().map(|&(h, w)| (term_key(h), w)).collect();
+    out.sort_unstable_by_key(|e| e.0);
+    out.dedup_by(|b, a| {
+        let same = a.0 == b.0;
+        if same {
+            a.1 += b.1;
+        }
+        same
+    });
+    out
+}
+
+impl<K: SparseKey, W: SparseWeight> SparseVectors<K, W> {
     /// Checks the arrays a file supplied: `rows` rows, offsets monotone and
     /// in bounds, keys sorted within each row.
     pub fn from_parts(
         rows: usize,
         offsets: Slab<u64>,
-        keys: Slab<u64>,
-        weights: Slab<f32>,
+        keys: Slab<K>,
+        weights: Slab<W>,
     ) -> Result<Self, String> {
         Self::from_parts_checked(rows, offsets, keys, weights, true)
     }
@@ -65,8 +146,8 @@ impl SparseVectors {
     pub fn from_parts_checked(
         rows: usize,
         offsets: Slab<u64>,
-        keys: Slab<u64>,
-        weights: Slab<f32>,
+        keys: Slab<K>,
+        weights: Slab<W>,
         check_order: bool,
     ) -> Result<Self, String> {
         if offsets.len() != rows + 1 || offsets[0] != 0 {
@@ -96,7 +177,7 @@ impl SparseVectors {
         })
     }
 
-    pub fn parts(&self) -> (&[u64], &[u64], &[f32]) {
+    pub fn parts(&self) -> (&[u64], &[K], &[W]) {
         (&self.offsets, &self.keys, &self.weights)
     }
 
@@ -112,10 +193,16 @@ impl SparseVectors {
         }
     }
 
-    /// The sorted keys and the weights of row `id`.
-    pub fn row(&self, id: u32) -> (&[u64], &[f32]) {
+    /// The sorted keys and the stored weights of row `id`.
+    pub fn row(&self, id: u32) -> (&[K], &[W]) {
         let (s, e) = self.span(id);
         (&self.keys[s..e], &self.weights[s..e])
+    }
+
+    /// Row `id` with its weights as `f32`.
+    pub fn row_f32(&self, id: u32) -> (Vec<K>, Vec<f32>) {
+        let (k, w) = self.row(id);
+        (k.to_vec(), w.iter().map(|x| x.get()).collect())
     }
 
     /// Where row `id` lies in `keys` and `weights`.
@@ -127,7 +214,7 @@ impl SparseVectors {
     }
 
     /// Exact dot product of row `id` with a sorted sparse query.
-    pub fn dot(&self, id: u32, q_keys: &[u64], q_weights: &[f32]) -> f32 {
+    pub fn dot(&self, id: u32, q_keys: &[K], q_weights: &[f32]) -> f32 {
         let (keys, weights) = self.row(id);
         let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
         while i < keys.len() && j < q_keys.len() {
@@ -135,7 +222,7 @@ impl SparseVectors {
                 std::cmp::Ordering::Less => i += 1,
                 std::cmp::Ordering::Greater => j += 1,
                 std::cmp::Ordering::Equal => {
-                    sum += weights[i] * q_weights[j];
+                    sum += weights[i].get() * q_weights[j];
                     i += 1;
                     j += 1;
                 }
@@ -151,19 +238,35 @@ mod tests {
 
     #[test]
     fn merge_join_dot_and_validation() {
-        let mut b = SparseBuilder::new();
+        let mut b = SparseBuilder::<u64, f32>::new();
         b.push([(1, 0.6), (5, 0.8)]);
         b.push([(2, 1.0)]);
         let s = b.finish();
         assert_eq!(s.rows(), 2);
         assert!((s.dot(0, &[5, 9], &[1.0, 1.0]) - 0.8).abs() < 1e-6);
         assert_eq!(s.dot(1, &[5], &[1.0]), 0.0);
-        let bad = SparseVectors::from_parts(
+        let bad = SparseVectors::<u64, f32>::from_parts(
             2,
             Slab::from_vec(vec![0, 2, 1]),
             Slab::from_vec(vec![1, 5]),
             Slab::from_vec(vec![0.6, 0.8]),
         );
         assert!(bad.is_err());
+    }
+
+    #[test]
+    fn compact_rows_keep_scores_to_fixed_point_precision() {
+        let row = [(1u64 << 32 | 7, 0.6f32), (5u64 << 32, 0.8)];
+        let mut b = SparseBuilder::<u32, u16>::new();
+        b.push(compact_row(&row));
+        let s = b.finish();
+        let q = compact_row(&[(5u64 << 32 | 9, 1.0)]);
+        let (k, w): (Vec<u32>, Vec<f32>) = q.into_iter().unzip();
+        assert!((s.dot(0, &k, &w) - 0.8).abs() < 1e-4);
+        // Hashes with the same top 32 bits add up under one key.
+        let merged = compact_row(&[(3u64 << 32 | 1, 0.25), (3u64 << 32 | 2, 0.5)]);
+        assert_eq!(merged, [(3, 0.75)]);
+        assert_eq!(u16::put(2.0), u16::MAX);
+        assert_eq!(u16::put(-1.0), 0);
     }
 }
