@@ -131,15 +131,8 @@ pub struct SearchEvalArgs {
     /// The aligned file the relevant ids refer to (id, lang, file, line_start).
     #[arg(long, value_name = "FILE")]
     pub aligned: PathBuf,
-    /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
-    #[arg(long, value_name = "FILE")]
-    pub index: Option<PathBuf>,
-    /// One JSON object per query language, then one for all queries.
-    #[arg(long)]
-    pub json: bool,
-    /// Rank by the hashed vectors alone, without the exact re-scoring.
-    #[arg(long)]
-    pub no_rerank: bool,
+    #[command(flatten)]
+    pub common: EvalCommon,
 }
 
 #[derive(Debug, Args)]
@@ -148,10 +141,17 @@ pub struct CrosslangArgs {
     /// translate each other).
     #[arg(long, value_name = "FILE")]
     pub aligned: PathBuf,
+    #[command(flatten)]
+    pub common: EvalCommon,
+}
+
+/// The options every `eval` takes.
+#[derive(Debug, Args)]
+pub struct EvalCommon {
     /// Index file [default: $VECSEARCH_INDEX or vecsearch.vsx].
     #[arg(long, value_name = "FILE")]
     pub index: Option<PathBuf>,
-    /// One JSON object per pair, then one for all pairs.
+    /// JSON lines: one object per row of the report, then the pooled one.
     #[arg(long)]
     pub json: bool,
     /// Rank by the hashed vectors alone, without the exact re-scoring.
@@ -207,9 +207,9 @@ fn eval_search(a: SearchEvalArgs) -> Result<Outcome> {
         bail!("{}: no queries", a.queries.display());
     }
     let rows = vecsearch::read_aligned(&a.aligned)?;
-    let index: Index = open_index(a.index.as_deref())?;
+    let index: Index = open_index(a.common.index.as_deref())?;
     let opts = SearchOptions {
-        rerank: !a.no_rerank,
+        rerank: !a.common.no_rerank,
         ..SearchOptions::default()
     };
     let report = index.eval_search(&queries, &rows, &opts)?;
@@ -220,28 +220,17 @@ fn eval_search(a: SearchEvalArgs) -> Result<Outcome> {
             a.aligned.display()
         );
     }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    if a.json {
-        for g in report.groups.iter().chain([&report.all]) {
-            serde_json::to_writer(&mut out, g)?;
-            out.write_all(b"\n")?;
-        }
-    } else {
-        writeln!(
-            out,
-            "{:<10} {:>7} {:>7} {:>7} {:>9}",
-            "lang", "queries", "mrr@10", "ndcg@10", "langs@5"
-        )?;
-        for g in report.groups.iter().chain([&report.all]) {
-            writeln!(
-                out,
-                "{:<10} {:>7} {:>7.3} {:>7.3} {:>9.3}",
-                g.lang, g.queries, g.mrr10, g.ndcg10, g.langs_at5
-            )?;
-        }
-    }
-    print::finish(out)?;
+    let rows: Vec<_> = report.groups.iter().chain([&report.all]).collect();
+    let header = format!(
+        "{:<10} {:>7} {:>7} {:>7} {:>9}",
+        "lang", "queries", "mrr@10", "ndcg@10", "langs@5"
+    );
+    print_report(a.common.json, &rows, &header, |g| {
+        format!(
+            "{:<10} {:>7} {:>7.3} {:>7.3} {:>9.3}",
+            g.lang, g.queries, g.mrr10, g.ndcg10, g.langs_at5
+        )
+    })?;
     if report.unanswerable > 0 {
         eprintln!(
             "vecsearch: warning: {} quer(y/ies) of {} have no answer among the indexed passages",
@@ -257,41 +246,30 @@ fn eval_crosslang(a: CrosslangArgs) -> Result<Outcome> {
     if rows.is_empty() {
         bail!("{}: no aligned rows", a.aligned.display());
     }
-    let index: Index = open_index(a.index.as_deref())?;
-    let report = index.eval_crosslang(&rows, !a.no_rerank)?;
+    let index: Index = open_index(a.common.index.as_deref())?;
+    let report = index.eval_crosslang(&rows, !a.common.no_rerank)?;
     if report.all.queries == 0 {
         bail!(
             "{}: no row has a translation among the indexed passages (are the files indexed?)",
             a.aligned.display()
         );
     }
-    let stdout = std::io::stdout();
-    let mut out = std::io::BufWriter::new(stdout.lock());
-    if a.json {
-        for p in report.pairs.iter().chain([&report.all]) {
-            serde_json::to_writer(&mut out, p)?;
-            out.write_all(b"\n")?;
-        }
-    } else {
-        writeln!(
-            out,
-            "{:<18} {:>7} {:>6} {:>7}",
-            "pair", "queries", "top1", "mrr@10"
-        )?;
-        for p in report.pairs.iter().chain([&report.all]) {
-            let pair = if p.source == "all" {
-                "all".to_string()
-            } else {
-                format!("{}→{}", p.source, p.target)
-            };
-            writeln!(
-                out,
-                "{:<18} {:>7} {:>6.3} {:>7.3}",
-                pair, p.queries, p.top1, p.mrr10
-            )?;
-        }
-    }
-    print::finish(out)?;
+    let rows: Vec<_> = report.pairs.iter().chain([&report.all]).collect();
+    let header = format!(
+        "{:<18} {:>7} {:>6} {:>7}",
+        "pair", "queries", "top1", "mrr@10"
+    );
+    print_report(a.common.json, &rows, &header, |p| {
+        let pair = if p.source == "all" {
+            "all".to_string()
+        } else {
+            format!("{}→{}", p.source, p.target)
+        };
+        format!(
+            "{:<18} {:>7} {:>6.3} {:>7.3}",
+            pair, p.queries, p.top1, p.mrr10
+        )
+    })?;
     if report.unmatched_rows > 0 {
         eprintln!(
             "vecsearch: warning: {} row(s) of {} match no indexed passage",
@@ -300,6 +278,30 @@ fn eval_crosslang(a: CrosslangArgs) -> Result<Outcome> {
         );
     }
     Ok(Outcome::Hits)
+}
+
+/// Prints the rows of an eval report: JSON lines, or a header and one
+/// formatted line per row.
+fn print_report<T: serde::Serialize>(
+    json: bool,
+    rows: &[&T],
+    header: &str,
+    line: impl Fn(&T) -> String,
+) -> Result<()> {
+    let stdout = std::io::stdout();
+    let mut out = std::io::BufWriter::new(stdout.lock());
+    if json {
+        for r in rows {
+            serde_json::to_writer(&mut out, r)?;
+            out.write_all(b"\n")?;
+        }
+    } else {
+        writeln!(out, "{header}")?;
+        for r in rows {
+            writeln!(out, "{}", line(r))?;
+        }
+    }
+    print::finish(out)
 }
 
 pub fn lexicon(a: LexiconArgs) -> Result<Outcome> {

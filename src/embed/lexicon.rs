@@ -18,7 +18,7 @@ use serde::{Deserialize, Serialize};
 
 use super::term_hash;
 use crate::error::{Error, Result};
-use crate::index::{SparseBuilder, SparseVectors};
+use crate::index::{sort_and_sum, SparseBuilder, SparseVectors};
 use crate::vector::Slab;
 
 /// The lexicon shipped in `data/`, made by `scripts/make_lexicon.sh`.
@@ -261,14 +261,7 @@ impl Bridge {
         rows.sort_unstable_by_key(|r| r.0);
         for (h, mut ts) in rows {
             // One weight per target: forms folded together add up.
-            ts.sort_by_key(|t| t.0);
-            ts.dedup_by(|b, a| {
-                let same = a.0 == b.0;
-                if same {
-                    a.1 += b.1;
-                }
-                same
-            });
+            sort_and_sum(&mut ts);
             sources.push(h);
             b.push(ts);
         }

@@ -291,6 +291,16 @@ impl Index {
 /// Reads an aligned JSON-lines file; blank lines are skipped, a bad line is
 /// an error naming it.
 pub fn read_aligned(path: &Path) -> Result<Vec<AlignedRow>> {
+    read_json_lines(path, "an aligned row", "id, lang, file, line_start")
+}
+
+/// Reads JSON lines of `T`, skipping blank lines; a bad line is an error
+/// naming the file, the line, what it should be and the fields it needs.
+pub(super) fn read_json_lines<T: serde::de::DeserializeOwned>(
+    path: &Path,
+    what: &str,
+    need: &str,
+) -> Result<Vec<T>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
     text.lines()
         .enumerate()
@@ -298,7 +308,7 @@ pub fn read_aligned(path: &Path) -> Result<Vec<AlignedRow>> {
         .map(|(i, l)| {
             serde_json::from_str(l).map_err(|e| {
                 Error::InvalidArgument(format!(
-                    "{}:{}: not an aligned row ({e}); need id, lang, file, line_start",
+                    "{}:{}: not {what} ({e}); need {need}",
                     path.display(),
                     i + 1
                 ))

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::crosslang::AlignedRow;
 use super::{Index, SearchOptions};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// How deep MRR and nDCG look.
 const DEPTH: usize = 10;
@@ -167,18 +167,5 @@ impl Index {
 /// Reads a query file (JSON lines: `query`, `relevant`, optional `lang`);
 /// blank lines are skipped, a bad line is an error naming it.
 pub fn read_queries(path: &Path) -> Result<Vec<QueryRow>> {
-    let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    text.lines()
-        .enumerate()
-        .filter(|(_, l)| !l.trim().is_empty())
-        .map(|(i, l)| {
-            serde_json::from_str(l).map_err(|e| {
-                Error::InvalidArgument(format!(
-                    "{}:{}: not a query row ({e}); need query and relevant",
-                    path.display(),
-                    i + 1
-                ))
-            })
-        })
-        .collect()
+    super::crosslang::read_json_lines(path, "a query row", "query and relevant")
 }

@@ -8,5 +8,7 @@ pub mod topk;
 
 pub use flat::FlatIndex;
 pub use hnsw::{locality_order, Hnsw, HnswParams, HnswParts, Reordered, Searcher};
-pub use sparse::{compact_row, term_key, SparseBuilder, SparseVectors, SparseWeight, TermRows};
+pub use sparse::{
+    compact_row, sort_and_sum, term_key, SparseBuilder, SparseVectors, SparseWeight, TermRows,
+};
 pub use topk::{Scored, TopK};

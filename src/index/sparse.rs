@@ -116,15 +116,21 @@ impl<K: SparseKey, W: SparseWeight> SparseBuilder<K, W> {
 /// weights of keys that collide added.
 pub fn compact_row(row: &[(u64, f32)]) -> Vec<(u32, f32)> {
     let mut out: Vec<(u32, f32)> = row.iter().map(|&(h, w)| (term_key(h), w)).collect();
-    out.sort_unstable_by_key(|e| e.0);
-    out.dedup_by(|b, a| {
+    sort_and_sum(&mut out);
+    out
+}
+
+/// Sorts `(key, weight)` pairs by key and merges equal keys, adding their
+/// weights.
+pub fn sort_and_sum<K: Ord + Copy>(v: &mut Vec<(K, f32)>) {
+    v.sort_unstable_by_key(|e| e.0);
+    v.dedup_by(|b, a| {
         let same = a.0 == b.0;
         if same {
             a.1 += b.1;
         }
         same
     });
-    out
 }
 
 impl<K: SparseKey, W: SparseWeight> SparseVectors<K, W> {
