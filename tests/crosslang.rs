@@ -385,4 +385,36 @@ fn eval_search_names_a_bad_query_line() {
     );
     let line = assert_error(&r);
     assert!(line.contains("q.jsonl:2: not a query row"), "{line}");
+    // A query with nothing to search for is named too.
+    std::fs::write(
+        &q,
+        "{\"query\": \"hnsw\", \"relevant\": [\"x\"]}\n{\"query\": \" \", \"relevant\": [\"x\"]}\n",
+    )
+    .unwrap();
+    let index = dir.path().join("s.vsx");
+    let r = run_in(
+        &repo(),
+        &[
+            "index",
+            "data/sample/en",
+            "--index",
+            index.to_str().unwrap(),
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run_in(
+        &repo(),
+        &[
+            "eval",
+            "search",
+            "--queries",
+            q.to_str().unwrap(),
+            "--aligned",
+            "data/sample/aligned.jsonl",
+            "--index",
+            index.to_str().unwrap(),
+        ],
+    );
+    let line = assert_error(&r);
+    assert!(line.contains("query 2 (\" \"): empty query"), "{line}");
 }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::crosslang::AlignedRow;
 use super::{Index, SearchOptions};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// How deep MRR and nDCG look.
 const DEPTH: usize = 10;
@@ -96,8 +96,10 @@ impl Index {
         // (queries, rr, ndcg, covered langs, answer langs) per group.
         let mut acc: BTreeMap<String, (usize, f64, f64, usize, usize)> = BTreeMap::new();
         let mut unanswerable = 0;
-        for (q, hits) in queries.iter().zip(results) {
-            let hits = hits?;
+        for (i, (q, hits)) in queries.iter().zip(results).enumerate() {
+            let hits = hits.map_err(|e| {
+                Error::InvalidArgument(format!("query {} ({:?}): {e}", i + 1, q.query))
+            })?;
             let relevant: Vec<&Answer> = q
                 .relevant
                 .iter()
