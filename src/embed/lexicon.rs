@@ -151,7 +151,6 @@ pub struct Bridge {
     /// Katakana sources, for splitting a compound the lexicon lacks
     /// (ベクトルデータベース → ベクトル + データベース). Sorted.
     katakana: Vec<String>,
-    katakana_set: std::collections::HashSet<String>,
     seed: u64,
 }
 
@@ -285,12 +284,13 @@ impl Bridge {
         if sources.windows(2).any(|w| w[0] >= w[1]) {
             return Err("lexicon sources are not sorted".into());
         }
-        let katakana_set = katakana.iter().cloned().collect();
+        if katakana.windows(2).any(|w| w[0] >= w[1]) {
+            return Err("lexicon Katakana words are not sorted".into());
+        }
         Ok(Bridge {
             sources,
             rows,
             katakana,
-            katakana_set,
             seed,
         })
     }
@@ -346,7 +346,7 @@ impl Bridge {
     /// parts that have one, by greedy longest match from the left; a
     /// character no known word starts with is stepped over.
     pub fn compound_parts(&self, term: &str, out: &mut Vec<u64>) {
-        if self.katakana_set.is_empty() || !is_katakana(term) {
+        if self.katakana.is_empty() || !is_katakana(term) {
             return;
         }
         let chars: Vec<(usize, char)> = term.char_indices().collect();
@@ -357,7 +357,8 @@ impl Bridge {
         while i < chars.len() {
             let found = (i + 2..=chars.len()).rev().find(|&j| {
                 let end = chars.get(j).map_or(term.len(), |c| c.0);
-                self.katakana_set.contains(&term[chars[i].0..end])
+                let part = &term[chars[i].0..end];
+                self.katakana.binary_search_by(|k| k.as_str().cmp(part)).is_ok()
             });
             match found {
                 Some(j) => {
