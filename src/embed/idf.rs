@@ -147,22 +147,23 @@ impl Idf {
         for (g, _) in rows {
             per_group[(*g).min(63)] += 1;
         }
+        // One mask table per thread (a table is 8 bytes a term, so not one
+        // per work item), OR-ed together.
+        let per_thread = rows.len().div_ceil(rayon::current_num_threads()).max(1);
         let masks = rows
-            .par_chunks(4096)
-            .fold(
-                || vec![0u64; self.hashes.len()],
-                |mut m, chunk| {
-                    for (g, counts) in chunk {
-                        let bit = 1u64 << (*g).min(63);
-                        for (h, _) in counts.iter() {
-                            if let Ok(i) = self.hashes.binary_search(h) {
-                                m[i] |= bit;
-                            }
+            .par_chunks(per_thread)
+            .map(|chunk| {
+                let mut m = vec![0u64; self.hashes.len()];
+                for (g, counts) in chunk {
+                    let bit = 1u64 << (*g).min(63);
+                    for (h, _) in counts.iter() {
+                        if let Ok(i) = self.hashes.binary_search(h) {
+                            m[i] |= bit;
                         }
                     }
-                    m
-                },
-            )
+                }
+                m
+            })
             .reduce(
                 || vec![0u64; self.hashes.len()],
                 |mut a, b| {

@@ -358,7 +358,9 @@ impl Bridge {
             let found = (i + 2..=chars.len()).rev().find(|&j| {
                 let end = chars.get(j).map_or(term.len(), |c| c.0);
                 let part = &term[chars[i].0..end];
-                self.katakana.binary_search_by(|k| k.as_str().cmp(part)).is_ok()
+                self.katakana
+                    .binary_search_by(|k| k.as_str().cmp(part))
+                    .is_ok()
             });
             match found {
                 Some(j) => {
