@@ -314,20 +314,25 @@ fn learned_lexicon_bridges_words_that_share_nothing() {
     );
 }
 
-fn eval_search(index: &Path, extra: &[&str]) -> Vec<Value> {
+/// `eval search` of `queries` against the sample's aligned file, from the
+/// repository root.
+fn run_eval_search(queries: &str, extra: &[&str]) -> Run {
     let mut args = vec![
         "eval",
         "search",
         "--queries",
-        "data/sample/queries.jsonl",
+        queries,
         "--aligned",
         "data/sample/aligned.jsonl",
-        "--index",
-        index.to_str().unwrap(),
-        "--json",
     ];
     args.extend_from_slice(extra);
-    let r = run_in(&repo(), &args);
+    run_in(&repo(), &args)
+}
+
+fn eval_search(index: &Path, extra: &[&str]) -> Vec<Value> {
+    let mut args = vec!["--index", index.to_str().unwrap(), "--json"];
+    args.extend_from_slice(extra);
+    let r = run_eval_search("data/sample/queries.jsonl", &args);
     assert_eq!(r.code, 0, "{}", r.stderr);
     let rows = json_lines(&r.stdout);
     for g in &rows {
@@ -372,18 +377,7 @@ fn eval_search_names_a_bad_query_line() {
         "{\"query\": \"hnsw\", \"relevant\": [\"x\"]}\n{\"query\": 3}\n",
     )
     .unwrap();
-    let r = run_in(
-        &repo(),
-        &[
-            "eval",
-            "search",
-            "--queries",
-            q.to_str().unwrap(),
-            "--aligned",
-            "data/sample/aligned.jsonl",
-        ],
-    );
-    let line = assert_error(&r);
+    let line = assert_error(&run_eval_search(q.to_str().unwrap(), &[]));
     assert!(line.contains("q.jsonl:2: not a query row"), "{line}");
     // A query with nothing to search for is named too.
     std::fs::write(
@@ -402,19 +396,7 @@ fn eval_search_names_a_bad_query_line() {
         ],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
-    let r = run_in(
-        &repo(),
-        &[
-            "eval",
-            "search",
-            "--queries",
-            q.to_str().unwrap(),
-            "--aligned",
-            "data/sample/aligned.jsonl",
-            "--index",
-            index.to_str().unwrap(),
-        ],
-    );
+    let r = run_eval_search(q.to_str().unwrap(), &["--index", index.to_str().unwrap()]);
     let line = assert_error(&r);
     assert!(line.contains("query 2 (\" \"): empty query"), "{line}");
 }
