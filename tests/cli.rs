@@ -65,13 +65,7 @@ fn seeds_rank_the_two_passages_with_the_term_first() {
 
 #[test]
 fn json_fields_and_exit_codes() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus = write_corpus(dir.path());
-    let r = run_in(
-        dir.path(),
-        &["index", corpus.to_str().unwrap(), "--index", "n.vsx"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dir = indexed_corpus();
     let r = run_in(
         dir.path(),
         &[
@@ -87,19 +81,8 @@ fn json_fields_and_exit_codes() {
     assert_eq!(r.code, 0);
     let hits = json_lines(&r.stdout);
     assert!(!hits.is_empty() && hits.len() <= 3);
-    for (i, h) in hits.iter().enumerate() {
-        for f in [
-            "rank",
-            "score",
-            "doc",
-            "line_start",
-            "line_end",
-            "lang",
-            "text",
-        ] {
-            assert!(h.get(f).is_some(), "missing {f} in {h}");
-        }
-        assert_eq!(h["rank"].as_u64().unwrap(), i as u64 + 1);
+    assert_hit_fields(&hits);
+    for h in &hits {
         assert!(h.get("query_id").is_none());
     }
     assert!(hits[0]["doc"].as_str().unwrap().ends_with("a.md"));
@@ -129,12 +112,7 @@ fn json_fields_and_exit_codes() {
 
 #[test]
 fn lang_filter() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus = write_corpus(dir.path());
-    run_in(
-        dir.path(),
-        &["index", corpus.to_str().unwrap(), "--index", "n.vsx"],
-    );
+    let dir = indexed_corpus();
     let r = run_in(
         dir.path(),
         &[
@@ -164,12 +142,7 @@ fn lang_filter() {
 
 #[test]
 fn queries_file_answers_every_line_with_query_ids() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus = write_corpus(dir.path());
-    run_in(
-        dir.path(),
-        &["index", corpus.to_str().unwrap(), "--index", "n.vsx"],
-    );
+    let dir = indexed_corpus();
     std::fs::write(
         dir.path().join("q.txt"),
         "vector database\n\nベクトル\nflat index\n",

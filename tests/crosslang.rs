@@ -14,13 +14,7 @@ fn repo() -> PathBuf {
 
 #[test]
 fn similar_excludes_itself_filters_and_names_bad_targets() {
-    let dir = tempfile::tempdir().unwrap();
-    let corpus = write_corpus(dir.path());
-    let r = run_in(
-        dir.path(),
-        &["index", corpus.to_str().unwrap(), "--index", "n.vsx"],
-    );
-    assert_eq!(r.code, 0, "{}", r.stderr);
+    let dir = indexed_corpus();
     let r = run_in(
         dir.path(),
         &["similar", "a.md:6", "--index", "n.vsx", "--json", "-k", "3"],
@@ -28,19 +22,8 @@ fn similar_excludes_itself_filters_and_names_bad_targets() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     let hits = json_lines(&r.stdout);
     assert!(!hits.is_empty() && hits.len() <= 3);
-    for (i, h) in hits.iter().enumerate() {
-        for f in [
-            "rank",
-            "score",
-            "doc",
-            "line_start",
-            "line_end",
-            "lang",
-            "text",
-        ] {
-            assert!(h.get(f).is_some(), "missing {f} in {h}");
-        }
-        assert_eq!(h["rank"].as_u64().unwrap(), i as u64 + 1);
+    assert_hit_fields(&hits);
+    for h in &hits {
         let itself = h["doc"].as_str().unwrap().ends_with("a.md") && h["line_start"] == 6;
         assert!(!itself, "the passage itself is excluded: {h}");
     }

@@ -367,14 +367,20 @@ mod tests {
         let v = rng.vec(nv * dim);
         let mut out = vec![f32::NAN; nq * nv];
         (k.dot_tile)(&q, &v, dim, &mut out);
+        assert_tile_close(&format!("{} tile", k.name), &q, &v, dim, &out);
+    }
+
+    /// Every entry of `out` (nq × nv) is the dot of its query and row.
+    fn assert_tile_close(what: &str, q: &[f32], v: &[f32], dim: usize, out: &[f32]) {
+        let (nq, nv) = (q.len() / dim, v.len() / dim);
         for i in 0..nq {
             for j in 0..nv {
                 let (a, b) = (&q[i * dim..(i + 1) * dim], &v[j * dim..(j + 1) * dim]);
                 let got = out[i * nv + j];
+                let want = scalar::dot(a, b);
                 assert!(
                     close(got, a, b),
-                    "{} nq {nq} nv {nv} dim {dim} at ({i},{j}): {got}",
-                    k.name
+                    "{what} nq {nq} nv {nv} dim {dim} at ({i},{j}): {got} vs {want}"
                 );
             }
         }
@@ -406,20 +412,7 @@ mod tests {
         packed.pack(&v, dim);
         let mut out = vec![f32::NAN; nq * nv];
         (k.dot_tile_packed)(&q, &packed, &mut out);
-        let mut reference = vec![0.0f32; nq * nv];
-        scalar::dot_tile(&q, &v, dim, &mut reference);
-        for i in 0..nq {
-            for j in 0..nv {
-                let (a, b) = (&q[i * dim..(i + 1) * dim], &v[j * dim..(j + 1) * dim]);
-                let got = out[i * nv + j];
-                assert!(
-                    close(got, a, b),
-                    "{} packed nq {nq} nv {nv} dim {dim} at ({i},{j}): {got} vs {}",
-                    k.name,
-                    reference[i * nv + j]
-                );
-            }
-        }
+        assert_tile_close(&format!("{} packed", k.name), &q, &v, dim, &out);
     }
 
     /// Shapes that straddle every block edge: queries around the AVX2 (6)

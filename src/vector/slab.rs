@@ -32,6 +32,15 @@ impl<T: bytemuck::Pod> Slab<T> {
     where
         T: Send + Sync,
     {
+        Self::owning(v)
+    }
+
+    /// A slab over the whole of `v`, which it keeps alive (heap memory does
+    /// not move when its owner is moved into the `Arc`).
+    fn owning<O>(v: O) -> Self
+    where
+        O: std::ops::Deref<Target = [T]> + Send + Sync + 'static,
+    {
         let ptr = v.as_ptr();
         let len = v.len();
         Slab {
@@ -111,13 +120,7 @@ impl<T: bytemuck::Pod + Send + Sync> Slab<T> {
 
 impl Slab<f32> {
     pub fn from_aligned(v: AlignedVec) -> Self {
-        let ptr = v.as_ptr();
-        let len = v.len();
-        Slab {
-            _owner: Arc::new(v),
-            ptr,
-            len,
-        }
+        Self::owning(v)
     }
 }
 

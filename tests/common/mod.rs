@@ -92,3 +92,34 @@ pub fn json_lines(s: &str) -> Vec<serde_json::Value> {
         .map(|l| serde_json::from_str(l).expect("valid JSON line"))
         .collect()
 }
+
+/// Checks the hit contract of `search --json` and `similar --json`: every
+/// field present and ranks 1, 2, 3, ... in order.
+pub fn assert_hit_fields(hits: &[serde_json::Value]) {
+    for (i, h) in hits.iter().enumerate() {
+        for f in [
+            "rank",
+            "score",
+            "doc",
+            "line_start",
+            "line_end",
+            "lang",
+            "text",
+        ] {
+            assert!(h.get(f).is_some(), "missing {f} in {h}");
+        }
+        assert_eq!(h["rank"].as_u64().unwrap(), i as u64 + 1);
+    }
+}
+
+/// A temporary folder holding `write_corpus`'s files indexed as `n.vsx`.
+pub fn indexed_corpus() -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    let r = run_in(
+        dir.path(),
+        &["index", corpus.to_str().unwrap(), "--index", "n.vsx"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    dir
+}
