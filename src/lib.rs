@@ -37,7 +37,7 @@ pub mod text;
 pub mod vector;
 
 pub use engine::{
-    read_aligned, read_queries, sample, AlignedRow, BuildOptions, BuildReport, CrosslangReport,
+    read_aligned, read_queries, sample, AlignedRow, BuildOptions, Codes, BuildReport, CrosslangReport,
     DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind, PairScore, PassageMeta, QueryRow,
     Quiet, Reporter, SearchEvalReport, SearchOptions, SearchScore, UpdateReport, VerifyReport,
 };

@@ -117,6 +117,12 @@ pub struct ExportArgs {
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum CodesArg {
+    Bits,
+    F32,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
 pub enum KindArg {
     Flat,
     Hnsw,
@@ -136,6 +142,11 @@ pub struct IndexArgs {
     /// Index structure [default: flat]. With --update, the index's own.
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
+    /// How the dense candidate vectors are stored: 1-bit codes (32x
+    /// smaller, re-scored exactly) or f32 [default: bits for flat, f32 for
+    /// hnsw]. With --update, the index's own.
+    #[arg(long, value_enum)]
+    pub codes: Option<CodesArg>,
     /// Also read files whose name matches GLOB (repeatable), e.g. '*.rst'.
     #[arg(long, value_name = "GLOB")]
     pub include: Vec<String>,

@@ -406,7 +406,7 @@ fn from_index(path: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loaded> {
     };
     let index = Index::open(path)?;
     let text = std::fs::read_to_string(qfile).with_context(|| format!("{}", qfile.display()))?;
-    let dim = index.flat().dim();
+    let dim = index.config().embedder.dim as usize;
     let mut queries = Vec::new();
     for line in text.lines().filter(|l| !l.trim().is_empty()) {
         if let Ok(Some((v, _))) = index.embed_query(line) {
@@ -416,7 +416,7 @@ fn from_index(path: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loaded> {
     bar.finish();
     let subject = Subject {
         kind: index.config().kind.name(),
-        flat: index.flat().clone(),
+        flat: index.flat().into_owned(),
         graph: match index.config().kind {
             IndexKind::Hnsw => index.hnsw().cloned(),
             IndexKind::Flat => None,

@@ -15,10 +15,10 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
-use args::{Cli, Command, IndexArgs, InfoArgs, KindArg, SearchArgs};
+use args::{Cli, CodesArg, Command, IndexArgs, InfoArgs, KindArg, SearchArgs};
 use vecsearch::corpus::WalkOptions;
 use vecsearch::embed::EmbedderSettings;
-use vecsearch::{BuildOptions, Index, IndexKind, SearchOptions};
+use vecsearch::{BuildOptions, Codes, Index, IndexKind, SearchOptions};
 
 /// What `main` does with the outcome: exit code to return.
 pub enum Outcome {
@@ -98,7 +98,14 @@ fn index(a: IndexArgs) -> Result<Outcome> {
             max_file_bytes: a.max_file_bytes,
         },
         hnsw: a.graph.params(),
+        codes: a.codes.map(|c| match c {
+            CodesArg::Bits => Codes::Bits,
+            CodesArg::F32 => Codes::F32,
+        }),
     };
+    if opts.kind == IndexKind::Hnsw && opts.codes() == Codes::Bits {
+        bail!("--kind hnsw walks its graph on f32 vectors: use --codes f32 (the default for hnsw)");
+    }
     // One writer at a time, from reading the input to the rename.
     let _lock = lock_writer(&out, a.wait)?;
     let reporter = progress::Bar::new(a.quiet);
@@ -141,6 +148,14 @@ fn update(
             "{}: --update keeps the index's dim {}, not {d}; rebuild without --update to change it",
             out.display(),
             have.embedder.dim
+        );
+    }
+    if let Some(c) = a.codes.filter(|_| opts.codes() != old.codes()) {
+        bail!(
+            "{}: --update keeps the index's codes {}, not {:?}; rebuild without --update to change it",
+            out.display(),
+            old.codes().name(),
+            c
         );
     }
     if let Some(k) = a.kind.filter(|_| opts.kind != have.kind) {

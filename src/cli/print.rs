@@ -136,6 +136,7 @@ pub fn info(out: &mut dyn Write, info: &IndexInfo, json: bool) -> Result<()> {
     writeln!(out, "languages       {}", langs.join(", "))?;
     writeln!(out, "dim             {}", info.dim)?;
     writeln!(out, "kind            {}", info.kind)?;
+    writeln!(out, "codes           {}", info.codes)?;
     match info.bytes {
         Some(b) => writeln!(out, "bytes           {b} ({})", human_bytes(b))?,
         None => writeln!(out, "bytes           (in memory, not saved)")?,
@@ -143,6 +144,18 @@ pub fn info(out: &mut dyn Write, info: &IndexInfo, json: bool) -> Result<()> {
     writeln!(out, "format version  {}", info.format_version)?;
     writeln!(out, "terms           {}", info.terms)?;
     writeln!(out, "kernel          {}", info.kernel)?;
+    if !info.sections.is_empty() {
+        writeln!(out, "sections")?;
+        let total = info.bytes.unwrap_or(0).max(1) as f64;
+        for (name, b) in &info.sections {
+            writeln!(
+                out,
+                "  {name:<32} {:>10} {:>5.1}%",
+                human_bytes(*b),
+                100.0 * *b as f64 / total
+            )?;
+        }
+    }
     Ok(())
 }
 

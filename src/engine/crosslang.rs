@@ -131,21 +131,18 @@ impl Index {
         filter: &(dyn Fn(u32) -> bool + Sync),
         parallel: bool,
     ) -> Vec<Scored> {
-        let q = self.flat.row(id);
+        let q = self.dense_row(id);
         // A passage is a long query: hash collisions spread its dense
         // score over many more near-misses than a few query words do, so
         // it fetches several times more candidates for the exact re-score
         // (cheap next to the dense scan; measured in BENCHMARKS.md).
         let fetch = if rerank {
-            (k * RERANK_FACTOR).max(RERANK_MIN) * SIMILAR_FETCH_BOOST
+            self.codes()
+                .pool((k * RERANK_FACTOR).max(RERANK_MIN) * SIMILAR_FETCH_BOOST)
         } else {
             k
         };
-        let scored = if parallel {
-            self.flat.search(q, fetch, Some(filter))
-        } else {
-            self.flat.search_serial(q, fetch, Some(filter))
-        };
+        let scored = self.dense.search(&q, fetch, filter, parallel);
         if !rerank {
             return scored;
         }

@@ -3,6 +3,7 @@
 //! knows nothing of terminals or flags.
 
 mod crosslang;
+mod dense;
 mod evalsearch;
 mod passages;
 mod persist;
@@ -10,6 +11,7 @@ pub mod sample;
 mod update;
 mod verify;
 
+pub use dense::Codes;
 pub use passages::{PassageRecord, PassageTable};
 pub use update::{UpdateReport, UpdateState};
 pub use verify::VerifyReport;
@@ -27,11 +29,9 @@ pub use evalsearch::{read_queries, QueryRow, SearchEvalReport, SearchScore};
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
 use crate::embed::{Embedder, EmbedderSettings, Idf, TermCounts};
 use crate::error::{Error, Result};
-use crate::index::{
-    compact_row, FlatIndex, Hnsw, HnswParams, Scored, Searcher, SparseBuilder, TermRows,
-};
+use crate::index::{compact_row, FlatIndex, Hnsw, HnswParams, Scored, Searcher, TermRows};
 use crate::text;
-use crate::vector::{AlignedVec, Slab};
+use dense::{embed_rows, Dense};
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IndexKind {
@@ -102,6 +102,19 @@ pub struct BuildOptions {
     pub walk: WalkOptions,
     /// Graph parameters, used when `kind` is HNSW.
     pub hnsw: HnswParams,
+    /// How the dense vectors are stored; `None` picks [`Codes::Bits`] for
+    /// flat indexes and [`Codes::F32`] for HNSW, whose graph walks on f32.
+    pub codes: Option<Codes>,
+}
+
+impl BuildOptions {
+    /// The stored form of the dense vectors these options ask for.
+    pub fn codes(&self) -> Codes {
+        self.codes.unwrap_or(match self.kind {
+            IndexKind::Flat => Codes::Bits,
+            IndexKind::Hnsw => Codes::F32,
+        })
+    }
 }
 
 impl Default for BuildOptions {
@@ -111,6 +124,7 @@ impl Default for BuildOptions {
             kind: IndexKind::Flat,
             walk: WalkOptions::default(),
             hnsw: HnswParams::default(),
+            codes: None,
         }
     }
 }
@@ -200,6 +214,11 @@ pub struct IndexInfo {
     pub terms: usize,
     pub seed: u64,
     pub kernel: &'static str,
+    /// How the dense vectors are stored: "f32" or "bits".
+    pub codes: &'static str,
+    /// Bytes of each section of the file, in file order, when it was read
+    /// from one.
+    pub sections: Vec<(String, u64)>,
 }
 
 fn clone_arg_error(e: &Error) -> Error {
@@ -220,15 +239,18 @@ pub struct Index {
     /// One flag per passage: tombstoned by an update.
     deleted: Vec<bool>,
     embedder: Embedder,
-    flat: FlatIndex,
+    /// The dense candidate vectors: f32 rows or 1-bit codes.
+    dense: Dense,
     /// Exact weighted terms per passage. Re-weighting (update, compact)
     /// re-analyzes the stored passage text rather than keeping the
     /// pre-idf term weights: the analysis is deterministic and the text is
     /// a fifth of their size.
     sparse: TermRows,
-    /// The graph over `flat`'s vectors, for HNSW indexes.
+    /// The graph over the f32 dense rows, for HNSW indexes.
     hnsw: Option<(Hnsw, HnswParams)>,
     file_bytes: Option<u64>,
+    /// Bytes per section of the file this index was read from.
+    sections: Vec<(String, u64)>,
     /// The format version of the file this index was read from (or will be
     /// written as).
     format_version: u32,
@@ -303,6 +325,11 @@ impl Index {
                 crate::embed::MAX_DIM
             )));
         }
+        if opts.kind == IndexKind::Hnsw && opts.codes() != Codes::F32 {
+            return Err(Error::InvalidArgument(
+                "an HNSW graph walks on f32 vectors: build it with f32 codes".into(),
+            ));
+        }
         let embedder = Embedder::new(opts.embedder.clone());
         let mut doc_meta = Vec::with_capacity(docs.len());
         let (raw, analyzed) = cut_and_analyze(&embedder, &docs, &mut doc_meta, reporter);
@@ -335,7 +362,7 @@ impl Index {
         let dim = embedder.dim();
         reporter.stage("embedding", raw.len() as u64);
         let counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
-        let (arena, sparse) = embed_rows(&embedder, &idf, &counts, reporter);
+        let (dense, sparse) = embed_rows(&embedder, &idf, &counts, opts.codes(), reporter)?;
         let passages =
             PassageTable::build(raw.into_iter().zip(&analyzed).map(|((doc, p), (lang, _))| {
                 PassageMeta {
@@ -351,9 +378,7 @@ impl Index {
                 }
             }));
         let n = passages.len();
-        let flat =
-            FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
-        let hnsw = (opts.kind == IndexKind::Hnsw).then(|| {
+        let hnsw = dense.f32().filter(|_| opts.kind == IndexKind::Hnsw).map(|flat| {
             reporter.stage("linking graph", n as u64);
             let done = std::sync::atomic::AtomicU64::new(0);
             let g = Hnsw::build(flat.vectors(), dim, &opts.hnsw, &|inserted| {
@@ -370,7 +395,7 @@ impl Index {
         };
         let embedder = Embedder::with_bridge(settings, bridge);
         let index = Index::fresh(
-            config, doc_meta, passages, live_df, idf, embedder, flat, sparse, hnsw,
+            config, doc_meta, passages, live_df, idf, embedder, dense, sparse, hnsw,
         );
         Ok((index, n))
     }
@@ -386,7 +411,7 @@ impl Index {
         live_df: Idf,
         idf: Idf,
         embedder: Embedder,
-        flat: FlatIndex,
+        dense: Dense,
         sparse: TermRows,
         hnsw: Option<(Hnsw, HnswParams)>,
     ) -> Index {
@@ -402,10 +427,11 @@ impl Index {
             live_df,
             idf,
             embedder,
-            flat,
+            dense,
             sparse,
             hnsw,
             file_bytes: None,
+            sections: Vec::new(),
             format_version: crate::store::FORMAT_VERSION,
         }
     }
@@ -448,8 +474,44 @@ impl Index {
         self.passages.text(id)
     }
 
-    pub fn flat(&self) -> &FlatIndex {
-        &self.flat
+    /// The dense vectors as an f32 flat index: the stored rows, or for
+    /// 1-bit codes, rows embedded again from the stored text (one
+    /// analysis per passage; for `export` and `bench`, not for search).
+    pub fn flat(&self) -> std::borrow::Cow<'_, FlatIndex> {
+        match &self.dense {
+            Dense::F32(f) => std::borrow::Cow::Borrowed(f),
+            Dense::Bits(_) => {
+                let dim = self.embedder.dim();
+                let mut arena = crate::vector::AlignedVec::zeroed(self.passages.len() * dim);
+                arena
+                    .as_mut_slice()
+                    .par_chunks_mut(dim)
+                    .enumerate()
+                    .for_each(|(i, row)| {
+                        row.copy_from_slice(&self.dense_row(i as u32));
+                    });
+                std::borrow::Cow::Owned(
+                    FlatIndex::new(dim, crate::vector::Slab::from_aligned(arena))
+                        .expect("whole rows of dim"),
+                )
+            }
+        }
+    }
+
+    /// How the dense vectors are stored.
+    pub fn codes(&self) -> Codes {
+        self.dense.codes()
+    }
+
+    /// The f32 dense vector of passage `id` (see [`Index::flat`]).
+    pub(crate) fn dense_row(&self, id: u32) -> std::borrow::Cow<'_, [f32]> {
+        dense::row_of(
+            &self.dense,
+            &self.embedder,
+            &self.idf,
+            id,
+            self.passages.text(id),
+        )
     }
 
     /// The graph and the parameters it was built with, for HNSW indexes.
@@ -527,13 +589,17 @@ impl Index {
         let fetch = self.fetch_count(opts);
         let mut dense = if matrix.is_empty() {
             Vec::new()
-        } else if self.hnsw.is_some() && !opts.exact {
-            matrix
-                .par_chunks(dim)
-                .map(|q| self.dense_search(q, opts, &filter, false))
-                .collect()
         } else {
-            self.flat.search_batch(&matrix, fetch, Some(&filter))
+            match (&self.dense, &self.hnsw) {
+                (Dense::F32(flat), None) => flat.search_batch(&matrix, fetch, Some(&filter)),
+                (Dense::F32(flat), Some(_)) if opts.exact => {
+                    flat.search_batch(&matrix, fetch, Some(&filter))
+                }
+                _ => matrix
+                    .par_chunks(dim)
+                    .map(|q| self.dense_search(q, opts, &filter, false))
+                    .collect(),
+            }
         }
         .into_iter();
         debug_assert_eq!(matrix.len() % dim.max(1), 0);
@@ -560,7 +626,7 @@ impl Index {
 
     fn fetch_count(&self, opts: &SearchOptions) -> usize {
         if opts.rerank {
-            (opts.k * RERANK_FACTOR).max(RERANK_MIN)
+            self.dense.codes().pool((opts.k * RERANK_FACTOR).max(RERANK_MIN))
         } else {
             opts.k
         }
@@ -628,8 +694,8 @@ impl Index {
         parallel: bool,
     ) -> Vec<Scored> {
         let fetch = self.fetch_count(opts);
-        match &self.hnsw {
-            Some((g, _)) if !opts.exact => {
+        match (&self.hnsw, self.dense.f32()) {
+            (Some((g, _)), Some(flat)) if !opts.exact => {
                 thread_local! {
                     static SEARCHER: std::cell::RefCell<Searcher> = std::cell::RefCell::new(Searcher::new());
                 }
@@ -637,8 +703,8 @@ impl Index {
                 SEARCHER
                     .with(|s| {
                         g.search_filtered(
-                            self.flat.vectors(),
-                            self.flat.dim(),
+                            flat.vectors(),
+                            flat.dim(),
                             q,
                             fetch,
                             ef,
@@ -650,8 +716,7 @@ impl Index {
                     .map(|(id, score)| Scored { id, score })
                     .collect()
             }
-            _ if parallel => self.flat.search(q, fetch, Some(filter)),
-            _ => self.flat.search_serial(q, fetch, Some(filter)),
+            _ => self.dense.search(q, fetch, filter, parallel),
         }
     }
 
@@ -749,6 +814,8 @@ impl Index {
             terms: self.idf.terms(),
             seed: self.config.embedder.seed,
             kernel: crate::vector::best().name,
+            codes: self.dense.codes().name(),
+            sections: self.sections.clone(),
         }
     }
 }
@@ -776,34 +843,6 @@ pub(crate) fn weighting_idf<'a>(
         })
         .collect();
     live_df.language_relative(&rows)
-}
-
-/// Dense rows, sparse rows and term frequencies of `counts`, weighted by
-/// `idf`, in parallel. Shared by builds, updates and re-weightings so every
-/// path embeds a passage exactly the same way.
-pub(crate) fn embed_rows(
-    embedder: &Embedder,
-    idf: &Idf,
-    counts: &[&TermCounts],
-    reporter: &dyn Reporter,
-) -> (AlignedVec, TermRows) {
-    let dim = embedder.dim();
-    let mut arena = AlignedVec::zeroed(counts.len() * dim);
-    let sparse_rows: Vec<Vec<(u32, f32)>> = arena
-        .as_mut_slice()
-        .par_chunks_mut(dim)
-        .zip(counts.par_iter())
-        .map(|(row, c)| {
-            embedder.embed_counts(c, idf, false, row);
-            reporter.inc(1);
-            compact_row(&embedder.sparse(c, idf, false))
-        })
-        .collect();
-    let mut sparse = SparseBuilder::new();
-    for row in sparse_rows {
-        sparse.push(row);
-    }
-    (arena, sparse.finish())
 }
 
 /// Cuts `docs` into passages and analyzes each one (language tag, term

@@ -5,11 +5,12 @@ use std::path::Path;
 
 use std::sync::Arc;
 
+use super::dense::Dense;
 use super::{DocMeta, Index, IndexConfig, IndexKind, PassageRecord, PassageTable, UpdateState};
 use crate::embed::{Bridge, Embedder, Idf};
 use crate::error::{Error, Result};
 use crate::index::{
-    compact_row, FlatIndex, Hnsw, HnswParams, HnswParts, SparseBuilder, SparseVectors, TermRows,
+    compact_row, BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseBuilder, SparseVectors, TermRows,
 };
 use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, Verify};
 
@@ -45,10 +46,13 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     );
     w.add(SectionId::PassageText, text);
     w.add(SectionId::Idf, codec::encode(&index.idf));
-    w.add(
-        SectionId::Vectors,
-        bytemuck::cast_slice::<f32, u8>(index.flat.vectors()),
-    );
+    match &index.dense {
+        Dense::F32(flat) => w.add(
+            SectionId::Vectors,
+            bytemuck::cast_slice::<f32, u8>(flat.vectors()),
+        ),
+        Dense::Bits(b) => w.add(SectionId::Codes, bytemuck::cast_slice::<u64, u8>(b.codes())),
+    }
     let (offsets, keys, weights) = index.sparse.parts();
     w.add(
         SectionId::SparseOffsets,
@@ -189,15 +193,7 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     if full {
         passages.verify_text().map_err(corrupt)?;
     }
-    let vectors = file.slab::<f32>(SectionId::Vectors)?;
-    if vectors.len() != passages.len() * dim {
-        return Err(corrupt(format!(
-            "{} floats for {} passages of dimension {dim}",
-            vectors.len(),
-            passages.len()
-        )));
-    }
-    let flat = FlatIndex::new(dim, vectors).map_err(corrupt)?;
+    let dense = open_dense(file, dim, passages.len())?;
     let sparse = if file.header.version >= 4 {
         TermRows::from_parts_checked(
             passages.len(),
@@ -228,6 +224,9 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     };
     let hnsw = match config.kind {
         IndexKind::Flat => None,
+        IndexKind::Hnsw if dense.f32().is_none() => {
+            return Err(corrupt("an HNSW index without f32 vectors".into()));
+        }
         IndexKind::Hnsw => {
             let meta: HnswMeta = file.decode(SectionId::HnswMeta)?;
             if meta.n as usize != passages.len() {
@@ -296,10 +295,46 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         passages,
         idf,
         embedder,
-        flat,
+        dense,
         sparse,
         hnsw,
         file_bytes: Some(file.len()),
+        sections: file
+            .section_ranges()
+            .into_iter()
+            .map(|(id, _, len)| {
+                let name = SectionId::from_u32(id).map_or("unknown section", |s| s.name());
+                (name.to_string(), len)
+            })
+            .collect(),
         format_version: file.header.version,
     })
+}
+
+/// The dense section: 1-bit codes when the file has them (version 5 on),
+/// otherwise f32 vectors; either must hold exactly one row per passage.
+fn open_dense(file: &MappedFile, dim: usize, passages: usize) -> Result<Dense> {
+    let corrupt = |detail: String| Error::Corrupt {
+        path: file.path().to_path_buf(),
+        detail,
+    };
+    if file.has_section(SectionId::Codes) {
+        let codes = file.slab::<u64>(SectionId::Codes)?;
+        let words = crate::vector::bits::code_words(dim);
+        if codes.len() != passages * words {
+            return Err(corrupt(format!(
+                "{} code words for {passages} passages of {words} words",
+                codes.len()
+            )));
+        }
+        return Ok(Dense::Bits(BitIndex::new(dim, codes).map_err(corrupt)?));
+    }
+    let vectors = file.slab::<f32>(SectionId::Vectors)?;
+    if vectors.len() != passages * dim {
+        return Err(corrupt(format!(
+            "{} floats for {passages} passages of dimension {dim}",
+            vectors.len()
+        )));
+    }
+    Ok(Dense::F32(FlatIndex::new(dim, vectors).map_err(corrupt)?))
 }

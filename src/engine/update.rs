@@ -23,12 +23,12 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::{cut_and_analyze, embed_rows, Index, IndexKind, PassageMeta, Reporter};
+use super::dense::embed_rows;
+use super::{cut_and_analyze, Index, IndexKind, PassageMeta, Reporter};
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
 use crate::embed::{Idf, TermCounts};
 use crate::error::{Error, Result};
-use crate::index::{FlatIndex, Hnsw};
-use crate::vector::{AlignedVec, Slab};
+use crate::index::Hnsw;
 
 /// Re-weight every row once this share of the weighted rows has changed.
 pub const REWEIGHT_FRACTION: f64 = 0.10;
@@ -224,7 +224,7 @@ impl Index {
             > REWEIGHT_FRACTION * state.weighted_rows.max(1) as f64;
         let dim = embedder.dim();
         let new_counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
-        let (idf, arena, sparse) = if report.reweighted {
+        let (idf, dense, sparse) = if report.reweighted {
             state = UpdateState {
                 weighted_rows: live_rows,
                 changed_since_weighting: 0,
@@ -244,15 +244,14 @@ impl Index {
                 .map(|(i, c)| (config.langs[passages[i].lang as usize].as_str(), *c));
             let idf = super::weighting_idf(&live_df, live_rows);
             reporter.stage("re-weighting", all.len() as u64);
-            let (arena, sparse) = embed_rows(embedder, &idf, &all, reporter);
-            (idf, arena, sparse)
+            let (dense, sparse) = embed_rows(embedder, &idf, &all, self.codes(), reporter)?;
+            (idf, dense, sparse)
         } else {
             let idf = self.idf.extended_with(&live_df);
             reporter.stage("embedding", new_counts.len() as u64);
-            let (new_arena, new_sparse) = embed_rows(embedder, &idf, &new_counts, reporter);
-            let mut arena = AlignedVec::with_capacity((old_rows + new_counts.len()) * dim);
-            arena.extend_from_slice(self.flat.vectors());
-            arena.extend_from_slice(&new_arena);
+            let (new_dense, new_sparse) =
+                embed_rows(embedder, &idf, &new_counts, self.codes(), reporter)?;
+            let dense = self.dense.append(new_dense)?;
             let mut sb = crate::index::SparseBuilder::new();
             for i in 0..old_rows as u32 {
                 let (k, w) = self.sparse.row(i);
@@ -262,11 +261,13 @@ impl Index {
                 let (k, w) = new_sparse.row(i);
                 sb.push_stored(k, w);
             }
-            (idf, arena, sb.finish())
+            (idf, dense, sb.finish())
         };
-        let flat =
-            FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
-        let hnsw = self.hnsw.as_ref().map(|(g, params)| {
+        let hnsw = match (&self.hnsw, dense.f32()) {
+            (Some(gp), Some(flat)) => Some((gp, flat)),
+            _ => None,
+        }
+        .map(|((g, params), flat)| {
             let mut g = g.clone();
             reporter.stage("linking graph", new_counts.len() as u64);
             let done = std::sync::atomic::AtomicU64::new(g.len() as u64);
@@ -286,10 +287,11 @@ impl Index {
             state,
             deleted,
             embedder: self.embedder.clone(),
-            flat,
+            dense,
             sparse,
             hnsw,
             file_bytes: None,
+            sections: Vec::new(),
             format_version: crate::store::FORMAT_VERSION,
         };
         if index.deleted_fraction() > COMPACT_FRACTION {
@@ -342,17 +344,15 @@ impl Index {
         );
         let refs: Vec<&TermCounts> = counts.iter().collect();
         reporter.stage("compacting", refs.len() as u64);
-        let (arena, sparse) = embed_rows(&self.embedder, &idf, &refs, reporter);
+        let (dense, sparse) = embed_rows(&self.embedder, &idf, &refs, self.codes(), reporter)?;
         let dim = self.embedder.dim();
-        let flat =
-            FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
         let passages = super::PassageTable::build(live_rows.iter().map(|&i| {
             let mut p = self.passages.meta(i);
             p.doc = doc_map[p.doc as usize];
             p
         }));
-        let hnsw = match (&self.hnsw, self.config.kind) {
-            (Some((_, params)), IndexKind::Hnsw) => {
+        let hnsw = match (&self.hnsw, self.config.kind, dense.f32()) {
+            (Some((_, params)), IndexKind::Hnsw, Some(flat)) => {
                 reporter.stage("linking graph", passages.len() as u64);
                 let g = Hnsw::build(flat.vectors(), dim, params, &|_| {});
                 Some((g, params.clone()))
@@ -367,7 +367,7 @@ impl Index {
             live_df,
             idf,
             self.embedder.clone(),
-            flat,
+            dense,
             sparse,
             hnsw,
         ))

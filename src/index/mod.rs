@@ -1,11 +1,14 @@
-//! Nearest-neighbour indexes over unit vectors: exact flat scan and HNSW.
+//! Nearest-neighbour indexes over unit vectors: exact flat scan (of f32
+//! vectors or of 1-bit codes) and HNSW.
 //! This layer knows vectors and ids, never words or files.
 
+pub mod codes;
 pub mod flat;
 pub mod hnsw;
 pub mod sparse;
 pub mod topk;
 
+pub use codes::BitIndex;
 pub use flat::FlatIndex;
 pub use hnsw::{locality_order, Hnsw, HnswParams, HnswParts, Reordered, Searcher};
 pub use sparse::{

@@ -17,8 +17,9 @@ const FOOTER_MAGIC: [u8; 8] = *b"VSXFOOT1";
 /// The version this build writes. Version 2 added the live df, update
 /// state, tombstone and term-frequency sections of incremental updates;
 /// version 3 stored the passage table raw; version 4 drops the
-/// term-frequency section (re-weighting re-analyzes the stored text).
-pub const FORMAT_VERSION: u32 = 4;
+/// term-frequency section (re-weighting re-analyzes the stored text);
+/// version 5 may hold 1-bit codes (`Codes`) instead of f32 vectors.
+pub const FORMAT_VERSION: u32 = 5;
 /// The oldest version this build still reads; older files get an error that
 /// names the exact command that rebuilds them.
 pub const MIN_FORMAT_VERSION: u32 = 3;
@@ -60,6 +61,9 @@ pub enum SectionId {
     LexiconTargets = 21,
     LexiconWeights = 22,
     PassageText = 23,
+    /// 1-bit codes of the rotated dense vectors (`vector::bits`), one
+    /// `code_words(dim)` run of u64 per passage, in place of `Vectors`.
+    Codes = 24,
 }
 
 impl SectionId {
@@ -88,10 +92,11 @@ impl SectionId {
             SectionId::LexiconTargets => "lexicon target section",
             SectionId::LexiconWeights => "lexicon weight section",
             SectionId::PassageText => "passage text section",
+            SectionId::Codes => "code section",
         }
     }
 
-    fn from_u32(v: u32) -> Option<Self> {
+    pub fn from_u32(v: u32) -> Option<Self> {
         Some(match v {
             1 => SectionId::Config,
             2 => SectionId::Docs,
@@ -116,6 +121,7 @@ impl SectionId {
             21 => SectionId::LexiconTargets,
             22 => SectionId::LexiconWeights,
             23 => SectionId::PassageText,
+            24 => SectionId::Codes,
             _ => return None,
         })
     }

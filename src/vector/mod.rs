@@ -6,12 +6,15 @@
 //! supports, unless `VECSEARCH_KERNEL=scalar|avx2|avx512` asks for another.
 
 mod aligned;
+pub mod bits;
 mod packed;
 pub(crate) use packed::interleave_queries;
 pub mod scalar;
 mod slab;
 #[cfg(target_arch = "x86_64")]
 mod x86;
+#[cfg(target_arch = "x86_64")]
+mod x86_bits;
 
 pub use aligned::AlignedVec;
 pub use packed::{PackedRows, PANEL};
@@ -41,6 +44,10 @@ pub struct Kernels {
     /// `out[i * nv + j] = query_i · row_j` with `nv = rows.rows()` and
     /// `nq = queries.len() / rows.dim()`.
     pub dot_tile_packed: fn(&[f32], &PackedRows, &mut [f32]),
+    /// `bits_scores(planes, codes, out)` scores a quantized query (see
+    /// [`bits::QueryPlanes`]) against `out.len()` consecutive 1-bit codes:
+    /// exactly [`bits::scores`], whichever set runs it.
+    pub bits_scores: fn(&[u64], &[u64], &mut [i32]),
 }
 
 impl std::fmt::Debug for Kernels {
@@ -218,6 +225,13 @@ pub(crate) fn tile_shape(
     let (nq, nv) = (queries.len() / dim, vectors.len() / dim);
     assert_eq!(out.len(), nq * nv, "dot_tile: out must hold nq * nv scores");
     Some((nq, nv))
+}
+
+/// Scores a quantized query against 1-bit codes; see
+/// [`Kernels::bits_scores`].
+#[inline]
+pub fn bits_scores(planes: &[u64], codes: &[u64], out: &mut [i32]) {
+    (best().bits_scores)(planes, codes, out)
 }
 
 /// Scales `v` to unit L2 length; a zero vector stays zero.

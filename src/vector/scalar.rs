@@ -9,6 +9,7 @@ pub const KERNELS: Kernels = Kernels {
     dot_block,
     dot_tile,
     dot_tile_packed,
+    bits_scores: super::bits::scores,
 };
 
 /// Four independent accumulators let the compiler overlap the adds even

@@ -1,0 +1,216 @@
+//! The dense candidate vectors of an index, in one of two stored forms:
+//! `f32` rows scored exactly, or 1-bit codes scored by estimate (32× fewer
+//! bytes to store and to stream per query). Either way their only job is
+//! candidate generation ahead of the exact sparse re-score, so the codes
+//! fetch a larger pool, sized by measurement (BENCHMARKS.md).
+
+use std::borrow::Cow;
+
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::Reporter;
+use crate::embed::{Embedder, Idf, TermCounts};
+use crate::error::{Error, Result};
+use crate::index::{compact_row, BitIndex, FlatIndex, Scored, SparseBuilder, TermRows};
+use crate::vector::{bits, AlignedVec, Slab};
+
+/// How an index stores its dense vectors; chosen at build time and
+/// recorded in the file (by which of the two sections it holds).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Codes {
+    /// 4 bytes a dimension; exact dense scores; what HNSW walks on.
+    F32,
+    /// One bit per dimension (rounded up to a power of two) of the
+    /// rotated vector; estimated scores, re-scored exactly.
+    Bits,
+}
+
+impl Codes {
+    pub fn name(self) -> &'static str {
+        match self {
+            Codes::F32 => "f32",
+            Codes::Bits => "bits",
+        }
+    }
+
+    /// Candidates to fetch for the exact re-score of `k` hits, when a
+    /// passage-sized query of `f32` rows fetches `f32_pool`.
+    ///
+    /// With codes the pool grows: the estimate's noise (about 1/√bits)
+    /// is far larger than the hash collisions the f32 pool absorbs. Pool
+    /// sizes were measured by the top-10 overlap of the re-scored answers
+    /// with the f32 index's on the scale corpus (BENCHMARKS.md); beyond
+    /// this the overlap no longer rises but the re-score time does.
+    pub(crate) fn pool(self, f32_pool: usize) -> usize {
+        match self {
+            Codes::F32 => f32_pool,
+            Codes::Bits => f32_pool * BITS_POOL_FACTOR,
+        }
+    }
+}
+
+/// How many times the f32 pool 1-bit codes fetch; see [`Codes::pool`].
+const BITS_POOL_FACTOR: usize = 8;
+
+#[derive(Debug, Clone)]
+pub(crate) enum Dense {
+    F32(FlatIndex),
+    Bits(BitIndex),
+}
+
+impl Dense {
+    pub(crate) fn codes(&self) -> Codes {
+        match self {
+            Dense::F32(_) => Codes::F32,
+            Dense::Bits(_) => Codes::Bits,
+        }
+    }
+
+    /// The f32 rows, for the graph; `None` for codes.
+    pub(crate) fn f32(&self) -> Option<&FlatIndex> {
+        match self {
+            Dense::F32(f) => Some(f),
+            Dense::Bits(_) => None,
+        }
+    }
+
+    /// The `fetch` best rows for the unit query `q`: exact dot products, or
+    /// code estimates (as the kernel's integer scores; see
+    /// [`Dense::estimates`]).
+    pub(crate) fn search(
+        &self,
+        q: &[f32],
+        fetch: usize,
+        filter: &(dyn Fn(u32) -> bool + Sync),
+        parallel: bool,
+    ) -> Vec<Scored> {
+        match self {
+            Dense::F32(f) if parallel => f.search(q, fetch, Some(filter)),
+            Dense::F32(f) => f.search_serial(q, fetch, Some(filter)),
+            Dense::Bits(b) => {
+                let planes = b.query(q);
+                let hits = if parallel {
+                    b.search(&planes, fetch, Some(filter))
+                } else {
+                    b.search_serial(&planes, fetch, Some(filter))
+                };
+                estimates(&planes, hits)
+            }
+        }
+    }
+
+    /// Appends `more` (rows of the same form) after these rows.
+    pub(crate) fn append(&self, more: Dense) -> Result<Dense> {
+        match (self, more) {
+            (Dense::F32(a), Dense::F32(b)) => {
+                let mut arena = AlignedVec::with_capacity(a.vectors().len() + b.vectors().len());
+                arena.extend_from_slice(a.vectors());
+                arena.extend_from_slice(b.vectors());
+                Ok(Dense::F32(
+                    FlatIndex::new(a.dim(), Slab::from_aligned(arena))
+                        .map_err(Error::InvalidArgument)?,
+                ))
+            }
+            (Dense::Bits(a), Dense::Bits(b)) => {
+                let mut codes = Vec::with_capacity(a.codes().len() + b.codes().len());
+                codes.extend_from_slice(a.codes());
+                codes.extend_from_slice(b.codes());
+                Ok(Dense::Bits(
+                    BitIndex::new(a.dim(), Slab::from_vec(codes)).map_err(Error::InvalidArgument)?,
+                ))
+            }
+            _ => unreachable!("rows of one index share one form"),
+        }
+    }
+}
+
+/// Turns the kernel's integer scores into estimated cosines, so a hit
+/// shown without the exact re-score still carries a similarity.
+fn estimates(planes: &bits::QueryPlanes, hits: Vec<Scored>) -> Vec<Scored> {
+    hits.into_iter()
+        .map(|s| Scored {
+            id: s.id,
+            score: planes.estimate(s.score as i32),
+        })
+        .collect()
+}
+
+/// Dense rows (in the form `codes`), sparse rows and term frequencies of
+/// `counts`, weighted by `idf`, in parallel. Shared by builds, updates and
+/// re-weightings so every path embeds a passage exactly the same way. Codes
+/// are made row by row, so no f32 arena of the whole corpus is ever held.
+pub(crate) fn embed_rows(
+    embedder: &Embedder,
+    idf: &Idf,
+    counts: &[&TermCounts],
+    codes: Codes,
+    reporter: &dyn Reporter,
+) -> Result<(Dense, TermRows)> {
+    let dim = embedder.dim();
+    let embed = |c: &TermCounts, row: &mut [f32]| {
+        embedder.embed_counts(c, idf, false, row);
+        reporter.inc(1);
+        compact_row(&embedder.sparse(c, idf, false))
+    };
+    let (dense, sparse_rows): (Dense, Vec<Vec<(u32, f32)>>) = match codes {
+        Codes::F32 => {
+            let mut arena = AlignedVec::zeroed(counts.len() * dim);
+            let rows = arena
+                .as_mut_slice()
+                .par_chunks_mut(dim)
+                .zip(counts.par_iter())
+                .map(|(row, c)| embed(c, row))
+                .collect();
+            let flat =
+                FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
+            (Dense::F32(flat), rows)
+        }
+        Codes::Bits => {
+            let rotation = bits::Rotation::new(dim);
+            let words = bits::code_words(dim);
+            let mut codes = vec![0u64; counts.len() * words];
+            let rows = codes
+                .par_chunks_mut(words)
+                .zip(counts.par_iter())
+                .map_init(
+                    || (vec![0.0f32; dim], vec![0.0f32; rotation.len()]),
+                    |(row, rotated), (code, c)| {
+                        let sparse = embed(c, row);
+                        rotation.apply(row, rotated);
+                        bits::encode(rotated, code);
+                        sparse
+                    },
+                )
+                .collect();
+            let b = BitIndex::new(dim, Slab::from_vec(codes)).map_err(Error::InvalidArgument)?;
+            (Dense::Bits(b), rows)
+        }
+    };
+    let mut sparse = SparseBuilder::new();
+    for row in sparse_rows {
+        sparse.push(row);
+    }
+    Ok((dense, sparse.finish()))
+}
+
+/// The f32 vector of one passage, from stored rows or, for codes, by
+/// embedding its stored text again: analysis is deterministic and every
+/// row was embedded with the index's current idf, so this is the row the
+/// codes were made from.
+pub(crate) fn row_of<'a>(
+    dense: &'a Dense,
+    embedder: &Embedder,
+    idf: &Idf,
+    id: u32,
+    text: &str,
+) -> Cow<'a, [f32]> {
+    match dense {
+        Dense::F32(f) => Cow::Borrowed(f.row(id)),
+        Dense::Bits(_) => {
+            let mut row = vec![0.0f32; embedder.dim()];
+            embedder.embed_counts(&embedder.term_counts(text), idf, false, &mut row);
+            Cow::Owned(row)
+        }
+    }
+}

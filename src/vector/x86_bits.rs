@@ -1,0 +1,136 @@
+//! x86-64 kernels for 1-bit codes (see `bits.rs`): AVX-512 with native
+//! 64-bit popcount (VPOPCNTDQ), and AVX2 with the nibble-table popcount
+//! (Muła), which every AVX2 machine runs. Both return exactly the scalar
+//! kernel's integers.
+//!
+//! As in `x86.rs`, the `unsafe` kernels are reachable only through the safe
+//! wrappers here, which the kernel tables hand out only after run-time
+//! detection confirmed the features, and which check every length first.
+
+use std::arch::x86_64::*;
+
+use super::bits::{check_shape, score_words, QUERY_BITS, ZERO_POINT};
+
+/// Whether this CPU runs [`avx512_scores`].
+pub fn has_avx512_popcnt() -> bool {
+    is_x86_feature_detected!("avx512f") && is_x86_feature_detected!("avx512vpopcntdq")
+}
+
+pub fn avx512_scores(planes: &[u64], codes: &[u64], out: &mut [i32]) {
+    let w = check_shape(planes, codes, out);
+    if w == 0 {
+        out.fill(0);
+        return;
+    }
+    // SAFETY: handed out only when `has_avx512_popcnt()` held; `check_shape`
+    // proved `planes` holds QUERY_BITS planes of `w` words and `codes` holds
+    // `out.len()` codes of `w` words, which is all the kernel reads.
+    unsafe { avx512(planes.as_ptr(), w, codes.as_ptr(), out) }
+}
+
+pub fn avx2_scores(planes: &[u64], codes: &[u64], out: &mut [i32]) {
+    let w = check_shape(planes, codes, out);
+    if w < 4 {
+        // Less than one 256-bit register per code: nothing to vectorize.
+        super::bits::scores(planes, codes, out);
+        return;
+    }
+    // SAFETY: handed out only in the AVX2 and AVX-512 tables, after
+    // detection confirmed AVX2; lengths as above.
+    unsafe { avx2(planes, w, codes, out) }
+}
+
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+unsafe fn avx512(planes: *const u64, w: usize, codes: *const u64, out: &mut [i32]) {
+    let full = w / 8;
+    let rem = w % 8;
+    let tail = (1u16 << rem) as u8 - 1;
+    for (r, o) in out.iter_mut().enumerate() {
+        // SAFETY (whole body): row `r` < out.len() starts at `r * w`, and
+        // every load below reads words `c*8..c*8+8` (< w) of it or of a
+        // plane, or masked words below `w`; masked-off lanes are not read.
+        let code = unsafe { codes.add(r * w) };
+        let mut acc = _mm512_setzero_si512();
+        let mut step = |c: __m512i, at: usize| {
+            let pc = _mm512_popcnt_epi64(c);
+            acc = _mm512_sub_epi64(acc, _mm512_slli_epi64::<3>(pc));
+            for j in 0..QUERY_BITS {
+                // SAFETY: see above; plane `j` has `w` words.
+                let p = unsafe {
+                    _mm512_maskz_loadu_epi64(
+                        if at + 8 <= w { 0xff } else { tail },
+                        planes.add(j * w + at) as *const i64,
+                    )
+                };
+                let n = _mm512_popcnt_epi64(_mm512_and_si512(p, c));
+                acc = _mm512_add_epi64(acc, _mm512_sllv_epi64(n, _mm512_set1_epi64(j as i64)));
+            }
+        };
+        for c in 0..full {
+            // SAFETY: see above.
+            let v = unsafe { _mm512_loadu_si512(code.add(c * 8) as *const __m512i) };
+            step(v, c * 8);
+        }
+        if rem > 0 {
+            // SAFETY: see above; only the `rem` words below `w` are loaded.
+            let v = unsafe { _mm512_maskz_loadu_epi64(tail, code.add(full * 8) as *const i64) };
+            step(v, full * 8);
+        }
+        *o = _mm512_reduce_add_epi64(acc) as i32;
+    }
+    debug_assert_eq!(ZERO_POINT, 8, "the shift by 3 above multiplies by ZERO_POINT");
+}
+
+/// Per byte, the number of set bits, by two 16-entry table lookups.
+#[inline]
+#[target_feature(enable = "avx2")]
+fn popcnt_bytes(x: __m256i, lut: __m256i, low: __m256i) -> __m256i {
+    let lo = _mm256_shuffle_epi8(lut, _mm256_and_si256(x, low));
+    let hi = _mm256_shuffle_epi8(lut, _mm256_and_si256(_mm256_srli_epi16::<4>(x), low));
+    _mm256_add_epi8(lo, hi)
+}
+
+#[target_feature(enable = "avx2")]
+unsafe fn avx2(planes: &[u64], w: usize, codes: &[u64], out: &mut [i32]) {
+    let lut = _mm256_setr_epi8(
+        0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3, 3, 4, 0, 1, 1, 2, 1, 2, 2, 3, 1, 2, 2, 3, 2, 3,
+        3, 4,
+    );
+    let low = _mm256_set1_epi8(0x0f);
+    let bias = _mm256_set1_epi8(64);
+    let full = w / 4;
+    let (pp, cp) = (planes.as_ptr(), codes.as_ptr());
+    for (r, o) in out.iter_mut().enumerate() {
+        let mut acc = _mm256_setzero_si256();
+        for c in 0..full {
+            let at = c * 4;
+            // SAFETY: words `at..at+4` lie below `w` (at + 4 <= full * 4),
+            // inside row `r` of `codes` and inside each plane.
+            let load = |p: *const u64| unsafe { _mm256_loadu_si256(p.add(at) as *const __m256i) };
+            // SAFETY: row `r` starts at `r * w` < codes.len().
+            let code = load(unsafe { cp.add(r * w) });
+            // Per byte: c0 + 2c1 + 4c2 + 8c3 + 8(8 − |code|), at most
+            // 8 + 16 + 32 + 64 + 64 = 184, so no byte overflows; the bias
+            // keeps it non-negative for the unsigned byte sum below.
+            let mut v = _mm256_setzero_si256();
+            for j in (0..QUERY_BITS).rev() {
+                // SAFETY: plane `j` starts at `j * w` < planes.len().
+                let p = load(unsafe { pp.add(j * w) });
+                v = _mm256_add_epi8(
+                    _mm256_add_epi8(v, v),
+                    popcnt_bytes(_mm256_and_si256(p, code), lut, low),
+                );
+            }
+            let t8 = _mm256_slli_epi16::<3>(popcnt_bytes(code, lut, low));
+            v = _mm256_add_epi8(v, _mm256_sub_epi8(bias, t8));
+            acc = _mm256_add_epi64(acc, _mm256_sad_epu8(v, _mm256_setzero_si256()));
+        }
+        let mut lanes = [0i64; 4];
+        // SAFETY: `lanes` is 32 writable bytes.
+        unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, acc) };
+        let vector_part = lanes.iter().sum::<i64>() - 64 * 32 * full as i64;
+        let row = &codes[r * w..(r + 1) * w];
+        let tail = score_words(planes, row, w, full * 4);
+        *o = vector_part as i32 + tail;
+    }
+}
