@@ -207,6 +207,10 @@ pub struct SearchArgs {
     /// Scan every vector even if the index has an HNSW graph.
     #[arg(long)]
     pub exact: bool,
+    /// Dense candidates to re-score exactly (larger: closer to the exact
+    /// ranking, slower) [default: max(8k, 64), times 8 for 1-bit codes].
+    #[arg(long, value_name = "N")]
+    pub candidates: Option<usize>,
 }
 
 /// What `search` and `similar` share: where to look, how many hits, which

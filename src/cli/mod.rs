@@ -241,10 +241,14 @@ fn search(a: SearchArgs) -> Result<Outcome> {
     let opts = SearchOptions {
         ef: a.ef,
         exact: a.exact,
+        candidates: a.candidates,
         ..a.hits.options()?
     };
     if a.ef == Some(0) {
         bail!("--ef must be at least 1");
+    }
+    if a.candidates == Some(0) {
+        bail!("--candidates must be at least 1");
     }
     if let Some(q) = &a.query {
         if q.trim().is_empty() {

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::TermCounts;
+use crate::vector::Slab;
 
 /// Pseudo-passages of the shrinkage in [`Idf::language_relative`]: a
 /// language with this many passages gets half its own idf and half the
@@ -15,16 +16,49 @@ use super::TermCounts;
 /// 100 and 0.599 for plain idf; BENCHMARKS.md).
 const LANG_IDF_PRIOR: f64 = 10.0;
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+/// The columns are slabs, so an index opens its tables zero-copy from
+/// the file (version 5 on) instead of decoding a million-term table on
+/// every query.
+#[derive(Debug, Clone, Default)]
 pub struct Idf {
     pub n_docs: u64,
     /// Sorted, unique term hashes.
-    pub hashes: Vec<u64>,
+    pub hashes: Slab<u64>,
     /// Passages containing each term, parallel to `hashes`.
+    pub df: Slab<u32>,
+}
+
+impl PartialEq for Idf {
+    fn eq(&self, other: &Self) -> bool {
+        self.n_docs == other.n_docs
+            && self.hashes[..] == other.hashes[..]
+            && self.df[..] == other.df[..]
+    }
+}
+
+/// How format versions before 5 encoded the table (one bincode section).
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct IdfV4 {
+    pub n_docs: u64,
+    pub hashes: Vec<u64>,
     pub df: Vec<u32>,
 }
 
+impl From<IdfV4> for Idf {
+    fn from(v: IdfV4) -> Idf {
+        Idf::from_columns(v.n_docs, v.hashes, v.df)
+    }
+}
+
 impl Idf {
+    pub fn from_columns(n_docs: u64, hashes: Vec<u64>, df: Vec<u32>) -> Idf {
+        Idf {
+            n_docs,
+            hashes: Slab::from_vec(hashes),
+            df: Slab::from_vec(df),
+        }
+    }
+
     /// Counts, for every term, the passages it occurs in.
     pub fn from_passages<'a>(passages: impl Iterator<Item = &'a TermCounts>) -> Self {
         let mut all: Vec<u64> = Vec::new();
@@ -49,7 +83,7 @@ impl Idf {
                 df.push(1);
             }
         }
-        Idf { n_docs, hashes, df }
+        Idf::from_columns(n_docs, hashes, df)
     }
 
     /// Applies a change of corpus: each hash in `added` (one per passage
@@ -94,19 +128,14 @@ impl Idf {
                 df.push(n.min(u32::MAX as i64) as u32);
             }
         }
-        self.hashes = hashes;
-        self.df = df;
-        self.n_docs = n_docs;
+        *self = Idf::from_columns(n_docs, hashes, df);
     }
 
     /// This table, plus every term of `live` it lacks, at `live`'s count.
     /// Known terms keep their weight; new terms become searchable.
     pub fn extended_with(&self, live: &Idf) -> Idf {
-        let mut out = Idf {
-            n_docs: self.n_docs,
-            hashes: Vec::with_capacity(live.hashes.len().max(self.hashes.len())),
-            df: Vec::new(),
-        };
+        let mut hashes = Vec::with_capacity(live.hashes.len().max(self.hashes.len()));
+        let mut df = Vec::with_capacity(hashes.capacity());
         let (mut a, mut b) = (0, 0);
         while a < self.hashes.len() || b < live.hashes.len() {
             if b == live.hashes.len() || (a < self.hashes.len() && self.hashes[a] <= live.hashes[b])
@@ -114,16 +143,16 @@ impl Idf {
                 if b < live.hashes.len() && self.hashes[a] == live.hashes[b] {
                     b += 1;
                 }
-                out.hashes.push(self.hashes[a]);
-                out.df.push(self.df[a]);
+                hashes.push(self.hashes[a]);
+                df.push(self.df[a]);
                 a += 1;
             } else {
-                out.hashes.push(live.hashes[b]);
-                out.df.push(live.df[b]);
+                hashes.push(live.hashes[b]);
+                df.push(live.df[b]);
                 b += 1;
             }
         }
-        out
+        Idf::from_columns(self.n_docs, hashes, df)
     }
 
     /// The table to weight with, from this one of raw counts: each term's
@@ -199,7 +228,7 @@ impl Idf {
         Idf {
             n_docs: self.n_docs,
             hashes: self.hashes.clone(),
-            df,
+            df: Slab::from_vec(df),
         }
     }
 
@@ -311,24 +340,9 @@ mod tests {
 
     #[test]
     fn extension_keeps_known_weights_and_adds_new_terms() {
-        let old = Idf {
-            n_docs: 10,
-            hashes: vec![1, 5],
-            df: vec![3, 4],
-        };
-        let live = Idf {
-            n_docs: 12,
-            hashes: vec![1, 2, 5],
-            df: vec![6, 1, 4],
-        };
+        let old = Idf::from_columns(10, vec![1, 5], vec![3, 4]);
+        let live = Idf::from_columns(12, vec![1, 2, 5], vec![6, 1, 4]);
         let e = old.extended_with(&live);
-        assert_eq!(
-            e,
-            Idf {
-                n_docs: 10,
-                hashes: vec![1, 2, 5],
-                df: vec![3, 1, 4]
-            }
-        );
+        assert_eq!(e, Idf::from_columns(10, vec![1, 2, 5], vec![3, 1, 4]));
     }
 }

@@ -8,7 +8,7 @@ mod idf;
 mod learn;
 mod lexicon;
 
-pub use idf::Idf;
+pub use idf::{Idf, IdfV4};
 pub use learn::{learn_lexicon, read_parallel, LearnOptions, LearnReport, ParallelPair, Score};
 pub use lexicon::{Bridge, Lexicon, DEFAULT_BRIDGE};
 
@@ -164,10 +164,23 @@ impl Embedder {
 
     /// Writes the unit hashed vector of `counts` into `out` (length dim).
     pub fn embed_counts(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool, out: &mut [f32]) {
+        self.embed_weights(self.weights(counts, idf, skip_unseen), out);
+    }
+
+    /// [`Embedder::embed_counts`] and [`Embedder::sparse`] of a stored
+    /// passage (nothing skipped) at once: each term's idf is looked up once
+    /// rather than twice. The results are bit-identical to the two calls.
+    pub fn embed_passage(&self, counts: &TermCounts, idf: &Idf, out: &mut [f32]) -> Vec<(u64, f32)> {
+        let weights: Vec<(u64, f32)> = self.weights(counts, idf, false).collect();
+        self.embed_weights(weights.iter().copied(), out);
+        unit_sparse(weights)
+    }
+
+    fn embed_weights(&self, weights: impl Iterator<Item = (u64, f32)>, out: &mut [f32]) {
         debug_assert_eq!(out.len(), self.dim());
         out.iter_mut().for_each(|x| *x = 0.0);
         let dim = self.settings.dim as u64;
-        for (h, w) in self.weights(counts, idf, skip_unseen) {
+        for (h, w) in weights {
             let bucket = (h % dim) as usize;
             if h >> 63 == 1 {
                 out[bucket] -= w;
@@ -181,13 +194,17 @@ impl Embedder {
     /// The exact sparse unit vector of `counts`: (term hash, weight) sorted
     /// by hash, free of the collisions of the hashed vector.
     pub fn sparse(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
-        let mut v: Vec<(u64, f32)> = self.weights(counts, idf, skip_unseen).collect();
-        let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
-        if norm > 0.0 {
-            v.iter_mut().for_each(|(_, w)| *w /= norm);
-        }
-        v
+        unit_sparse(self.weights(counts, idf, skip_unseen).collect())
     }
+}
+
+/// Scales weights to unit L2 length (all-zero weights stay zero).
+fn unit_sparse(mut v: Vec<(u64, f32)>) -> Vec<(u64, f32)> {
+    let norm = v.iter().map(|(_, w)| w * w).sum::<f32>().sqrt();
+    if norm > 0.0 {
+        v.iter_mut().for_each(|(_, w)| *w /= norm);
+    }
+    v
 }
 
 #[cfg(test)]

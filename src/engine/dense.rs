@@ -149,9 +149,9 @@ pub(crate) fn embed_rows(
 ) -> Result<(Dense, TermRows)> {
     let dim = embedder.dim();
     let embed = |c: &TermCounts, row: &mut [f32]| {
-        embedder.embed_counts(c, idf, false, row);
+        let sparse = embedder.embed_passage(c, idf, row);
         reporter.inc(1);
-        compact_row(&embedder.sparse(c, idf, false))
+        compact_row(&sparse)
     };
     let (dense, sparse_rows): (Dense, Vec<Vec<(u32, f32)>>) = match codes {
         Codes::F32 => {

@@ -149,6 +149,10 @@ pub struct SearchOptions {
     pub ef: Option<usize>,
     /// Scan every vector even when the index has a graph.
     pub exact: bool,
+    /// Dense candidates fetched for the exact re-score; `None` = the
+    /// measured default for the index's codes (see [`Codes`]). Never fewer
+    /// than `k`.
+    pub candidates: Option<usize>,
 }
 
 /// HNSW beam width when the caller gives none.
@@ -162,6 +166,7 @@ impl Default for SearchOptions {
             rerank: true,
             ef: None,
             exact: false,
+            candidates: None,
         }
     }
 }
@@ -625,7 +630,9 @@ impl Index {
     }
 
     fn fetch_count(&self, opts: &SearchOptions) -> usize {
-        if opts.rerank {
+        if let Some(n) = opts.candidates {
+            n.max(opts.k)
+        } else if opts.rerank {
             self.dense.codes().pool((opts.k * RERANK_FACTOR).max(RERANK_MIN))
         } else {
             opts.k

@@ -7,7 +7,7 @@ use std::sync::Arc;
 
 use super::dense::Dense;
 use super::{DocMeta, Index, IndexConfig, IndexKind, PassageRecord, PassageTable, UpdateState};
-use crate::embed::{Bridge, Embedder, Idf};
+use crate::embed::{Bridge, Embedder, Idf, IdfV4};
 use crate::error::{Error, Result};
 use crate::index::{
     compact_row, BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseBuilder, SparseVectors, TermRows,
@@ -45,7 +45,7 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         bytemuck::cast_slice::<PassageRecord, u8>(records),
     );
     w.add(SectionId::PassageText, text);
-    w.add(SectionId::Idf, codec::encode(&index.idf));
+    add_idf(&mut w, &index.idf, IDF_SECTIONS);
     match &index.dense {
         Dense::F32(flat) => w.add(
             SectionId::Vectors,
@@ -63,7 +63,7 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         SectionId::SparseWeights,
         bytemuck::cast_slice::<u16, u8>(weights),
     );
-    w.add(SectionId::LiveDf, codec::encode(&index.live_df));
+    add_idf(&mut w, &index.live_df, LIVE_DF_SECTIONS);
     w.add(SectionId::UpdateState, codec::encode(&index.state));
     w.add(
         SectionId::Deleted,
@@ -167,8 +167,7 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     }
     let docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
     let records = file.slab::<PassageRecord>(SectionId::Passages)?;
-    let idf: Idf = file.decode(SectionId::Idf)?;
-    idf.validate().map_err(corrupt)?;
+    let idf = open_idf(file, IDF_SECTIONS)?;
     let h = file.header;
     let dim = config.embedder.dim as usize;
     if h.dim != config.embedder.dim
@@ -252,8 +251,7 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
             Some((graph, params))
         }
     };
-    let live_df: Idf = file.decode(SectionId::LiveDf)?;
-    live_df.validate().map_err(corrupt)?;
+    let live_df = open_idf(file, LIVE_DF_SECTIONS)?;
     let state: UpdateState = file.decode(SectionId::UpdateState)?;
     let deleted: Vec<bool> = file
         .section(SectionId::Deleted)?
@@ -337,4 +335,42 @@ fn open_dense(file: &MappedFile, dim: usize, passages: usize) -> Result<Dense> {
         )));
     }
     Ok(Dense::F32(FlatIndex::new(dim, vectors).map_err(corrupt)?))
+}
+
+/// The sections of one document-frequency table: its passage count, its
+/// term hashes and its counts.
+type IdfSections = (SectionId, SectionId, SectionId);
+const IDF_SECTIONS: IdfSections = (SectionId::Idf, SectionId::IdfHashes, SectionId::IdfDf);
+const LIVE_DF_SECTIONS: IdfSections = (
+    SectionId::LiveDf,
+    SectionId::LiveDfHashes,
+    SectionId::LiveDfDf,
+);
+
+fn add_idf<'a>(w: &mut FileWriter<'a>, idf: &'a Idf, (meta, hashes, df): IdfSections) {
+    w.add(meta, codec::encode(&idf.n_docs));
+    w.add(hashes, bytemuck::cast_slice::<u64, u8>(&idf.hashes));
+    w.add(df, bytemuck::cast_slice::<u32, u8>(&idf.df));
+}
+
+/// A table zero-copy from its raw columns (version 5 on), or decoded from
+/// the one bincode section of older versions. The columns are small next
+/// to the passages, so they are checksummed and checked for order here.
+fn open_idf(file: &MappedFile, (meta, hashes, df): IdfSections) -> Result<Idf> {
+    let idf = if file.header.version >= 5 {
+        file.verify_section(hashes)?;
+        file.verify_section(df)?;
+        Idf {
+            n_docs: file.decode(meta)?,
+            hashes: file.slab(hashes)?,
+            df: file.slab(df)?,
+        }
+    } else {
+        file.decode::<IdfV4>(meta)?.into()
+    };
+    idf.validate().map_err(|detail| Error::Corrupt {
+        path: file.path().to_path_buf(),
+        detail,
+    })?;
+    Ok(idf)
 }

@@ -64,6 +64,13 @@ pub enum SectionId {
     /// 1-bit codes of the rotated dense vectors (`vector::bits`), one
     /// `code_words(dim)` run of u64 per passage, in place of `Vectors`.
     Codes = 24,
+    /// The idf table's columns (version 5 on; `Idf` then holds its
+    /// passage count only): sorted term hashes, and passages per term.
+    IdfHashes = 25,
+    IdfDf = 26,
+    /// The live document frequencies' columns, as for the idf table.
+    LiveDfHashes = 27,
+    LiveDfDf = 28,
 }
 
 impl SectionId {
@@ -93,6 +100,10 @@ impl SectionId {
             SectionId::LexiconWeights => "lexicon weight section",
             SectionId::PassageText => "passage text section",
             SectionId::Codes => "code section",
+            SectionId::IdfHashes => "idf term section",
+            SectionId::IdfDf => "idf count section",
+            SectionId::LiveDfHashes => "live document-frequency term section",
+            SectionId::LiveDfDf => "live document-frequency count section",
         }
     }
 
@@ -122,6 +133,10 @@ impl SectionId {
             22 => SectionId::LexiconWeights,
             23 => SectionId::PassageText,
             24 => SectionId::Codes,
+            25 => SectionId::IdfHashes,
+            26 => SectionId::IdfDf,
+            27 => SectionId::LiveDfHashes,
+            28 => SectionId::LiveDfDf,
             _ => return None,
         })
     }
