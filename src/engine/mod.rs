@@ -733,6 +733,10 @@ impl Index {
         let (keys, weights): (Vec<u32>, Vec<f32>) = compact_row(q).into_iter().unzip();
         let mean_terms = self.sparse.mean_row_len().max(1.0);
         let mut top = crate::index::TopK::new(k);
+        // In id order the rows are read front to back: a pool of thousands
+        // then shares pages and TLB entries instead of jumping at random.
+        let mut candidates = candidates;
+        candidates.sort_unstable_by_key(|c| c.id);
         for c in candidates {
             let n = self.sparse.row(c.id).0.len() as f32;
             let prior = (n / mean_terms).powf(SEARCH_LENGTH_PRIOR);

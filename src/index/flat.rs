@@ -4,7 +4,7 @@
 
 use rayon::prelude::*;
 
-use super::topk::{Scored, TopK};
+use super::topk::{Collect, Scored, TopK};
 use crate::vector::{self, Slab};
 
 /// Rows per parallel task: large enough to amortise scheduling, small
@@ -193,7 +193,12 @@ const OFFER_GROUP: usize = 16;
 /// enter it. A group of scores is first tested as a whole with a branch-free
 /// compare that compiles to SIMD, so the common case costs a fraction of a
 /// cycle per score.
-pub(super) fn offer(top: &mut TopK, scores: &[f32], first: usize, filter: Option<Filter>) {
+pub(super) fn offer(
+    top: &mut impl Collect,
+    scores: &[f32],
+    first: usize,
+    filter: Option<Filter>,
+) {
     let mut threshold = top.threshold();
     for (g, group) in scores.chunks(OFFER_GROUP).enumerate() {
         // `>=` keeps equal scores, whose tie-break by id is the heap's.

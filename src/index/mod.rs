@@ -14,4 +14,4 @@ pub use hnsw::{locality_order, Hnsw, HnswParams, HnswParts, Reordered, Searcher}
 pub use sparse::{
     compact_row, sort_and_sum, term_key, SparseBuilder, SparseVectors, SparseWeight, TermRows,
 };
-pub use topk::{Scored, TopK};
+pub use topk::{Collect, Scored, TopK, TopPool};

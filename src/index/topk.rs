@@ -96,6 +96,93 @@ impl TopK {
     }
 }
 
+/// What a scan pushes its scores into: a bounded best-first set with an
+/// entry threshold.
+pub trait Collect {
+    /// The score an item must reach to be worth pushing.
+    fn threshold(&self) -> f32;
+    fn push(&mut self, id: u32, score: f32);
+}
+
+impl Collect for TopK {
+    #[inline]
+    fn threshold(&self) -> f32 {
+        TopK::threshold(self)
+    }
+    #[inline]
+    fn push(&mut self, id: u32, score: f32) {
+        TopK::push(self, id, score)
+    }
+}
+
+/// The same selection as [`TopK`] for large `k` (the thousands of
+/// candidates a code scan hands to the exact re-score): items collect in a
+/// buffer that is cut back to the best `k` by quickselect whenever it
+/// doubles, so a push costs O(1) amortized instead of a heap sift, and
+/// the threshold tightens at each cut.
+#[derive(Debug, Clone)]
+pub struct TopPool {
+    k: usize,
+    buf: Vec<Scored>,
+    threshold: f32,
+}
+
+impl TopPool {
+    pub fn new(k: usize) -> Self {
+        TopPool {
+            k,
+            buf: Vec::with_capacity(2 * k.min(1 << 16) + 1),
+            threshold: f32::NEG_INFINITY,
+        }
+    }
+
+    fn cut(&mut self) {
+        if self.buf.len() > self.k {
+            if self.k == 0 {
+                self.buf.clear();
+                return;
+            }
+            self.buf.select_nth_unstable_by(self.k - 1, Scored::rank_cmp);
+            self.buf.truncate(self.k);
+            // The worst kept item bounds the rest; an equal score may still
+            // win on id, so `>=` at the threshold stays a candidate.
+            self.threshold = self.buf[self.k - 1].score;
+        }
+    }
+
+    pub fn merge(mut self, other: TopPool) -> TopPool {
+        for s in other.buf {
+            self.push(s.id, s.score);
+        }
+        self
+    }
+
+    /// Best first.
+    pub fn into_sorted(mut self) -> Vec<Scored> {
+        self.cut();
+        self.buf.sort_by(Scored::rank_cmp);
+        self.buf
+    }
+}
+
+impl Collect for TopPool {
+    #[inline]
+    fn threshold(&self) -> f32 {
+        self.threshold
+    }
+
+    #[inline]
+    fn push(&mut self, id: u32, score: f32) {
+        if self.k == 0 || score < self.threshold {
+            return;
+        }
+        self.buf.push(Scored { id, score });
+        if self.buf.len() >= 2 * self.k.max(1) {
+            self.cut();
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -112,6 +199,20 @@ mod tests {
             all.sort_by(Scored::rank_cmp);
             all.truncate(k);
             prop_assert_eq!(t.into_sorted(), all);
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn pool_matches_topk(scores in prop::collection::vec(-20i32..20, 0..400), k in 0usize..50, split in 0usize..400) {
+            // Integer-valued scores: many ties, as code scans have.
+            let mut t = TopK::new(k);
+            let (mut a, mut b) = (TopPool::new(k), TopPool::new(k));
+            for (i, &s) in scores.iter().enumerate() {
+                t.push(i as u32, s as f32);
+                if i < split { a.push(i as u32, s as f32) } else { b.push(i as u32, s as f32) }
+            }
+            prop_assert_eq!(a.merge(b).into_sorted(), t.into_sorted());
         }
     }
 
