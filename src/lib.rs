@@ -39,6 +39,7 @@ pub mod vector;
 pub use engine::{
     read_aligned, read_queries, sample, AlignedRow, BuildOptions, Codes, BuildReport, CrosslangReport,
     DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind, PairScore, PassageMeta, QueryRow,
-    Quiet, Reporter, SearchEvalReport, SearchOptions, SearchScore, UpdateReport, VerifyReport,
+    Quiet, Reporter, SearchEvalReport, SearchOptions, SearchScore, SectionBytes, UpdateReport,
+    VerifyReport,
 };
 pub use error::{Error, Result};

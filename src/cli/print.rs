@@ -147,12 +147,13 @@ pub fn info(out: &mut dyn Write, info: &IndexInfo, json: bool) -> Result<()> {
     if !info.sections.is_empty() {
         writeln!(out, "sections")?;
         let total = info.bytes.unwrap_or(0).max(1) as f64;
-        for (name, b) in &info.sections {
+        for sec in &info.sections {
             writeln!(
                 out,
-                "  {name:<32} {:>10} {:>5.1}%",
-                human_bytes(*b),
-                100.0 * *b as f64 / total
+                "  {:<48} {:>10} {:>5.1}%",
+                sec.name,
+                human_bytes(sec.bytes),
+                100.0 * sec.bytes as f64 / total
             )?;
         }
     }

@@ -120,7 +120,9 @@ impl Index {
         }
         let mask = self.lang_mask(opts.lang.as_deref())?;
         let filter = |p: u32| p != id && self.visible(p, mask.as_deref());
-        Ok(self.hits(self.similar_scored(id, opts.k, opts.rerank, &filter, true)))
+        let hits = self.hits(self.similar_scored(id, opts.k, opts.rerank, &filter, true));
+        self.intact()?;
+        Ok(hits)
     }
 
     fn similar_scored(

@@ -223,7 +223,14 @@ pub struct IndexInfo {
     pub codes: &'static str,
     /// Bytes of each section of the file, in file order, when it was read
     /// from one.
-    pub sections: Vec<(String, u64)>,
+    pub sections: Vec<SectionBytes>,
+}
+
+/// One section of an index file, for `info`.
+#[derive(Debug, Clone, Serialize)]
+pub struct SectionBytes {
+    pub name: String,
+    pub bytes: u64,
 }
 
 fn clone_arg_error(e: &Error) -> Error {
@@ -255,7 +262,10 @@ pub struct Index {
     hnsw: Option<(Hnsw, HnswParams)>,
     file_bytes: Option<u64>,
     /// Bytes per section of the file this index was read from.
-    sections: Vec<(String, u64)>,
+    sections: Vec<SectionBytes>,
+    /// Where this index's file-backed slabs latch a block that failed its
+    /// checksum; checked before any answer is returned.
+    failure: Option<(PathBuf, crate::vector::Failure)>,
     /// The format version of the file this index was read from (or will be
     /// written as).
     format_version: u32,
@@ -437,6 +447,7 @@ impl Index {
             hnsw,
             file_bytes: None,
             sections: Vec::new(),
+            failure: None,
             format_version: crate::store::FORMAT_VERSION,
         }
     }
@@ -567,13 +578,40 @@ impl Index {
     }
 
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
-        self.search_impl(query, opts)
+        let hits = self.search_impl(query, opts);
+        self.intact()?;
+        hits
+    }
+
+    /// An error if any block this index has read so far failed its
+    /// checksum: answers computed from damaged bytes never leave the
+    /// engine.
+    pub(crate) fn intact(&self) -> Result<()> {
+        match &self.failure {
+            Some((path, f)) => match crate::store::MappedFile::failure_error(path, f) {
+                Some(e) => Err(e),
+                None => Ok(()),
+            },
+            None => Ok(()),
+        }
     }
 
     /// Answers many queries at once: all are embedded in parallel, then
     /// scanned together through the tiled kernel; results keep the order of
     /// `queries`, and each equals what [`Index::search`] returns for it.
     pub fn search_batch(&self, queries: &[String], opts: &SearchOptions) -> Vec<Result<Vec<Hit>>> {
+        let results = self.search_batch_unchecked(queries, opts);
+        results
+            .into_iter()
+            .map(|r| self.intact().and(r))
+            .collect()
+    }
+
+    fn search_batch_unchecked(
+        &self,
+        queries: &[String],
+        opts: &SearchOptions,
+    ) -> Vec<Result<Vec<Hit>>> {
         if opts.k == 0 {
             return queries
                 .iter()

@@ -87,6 +87,9 @@ impl PassageTable {
 
     /// Full check of the text blob, for `verify`.
     pub fn verify_text(&self) -> Result<(), String> {
+        if !self.text.check_all() {
+            return Err("a block of the passage text fails its checksum".into());
+        }
         for i in 0..self.records.len() {
             std::str::from_utf8(self.text_bytes(i as u32))
                 .map_err(|_| format!("passage {i}'s text is not UTF-8"))?;
@@ -96,6 +99,9 @@ impl PassageTable {
 
     fn text_bytes(&self, id: u32) -> &[u8] {
         let r = &self.records[id as usize];
+        // Verifies the blocks under the text once per process; a failure is
+        // latched for the engine to report before the text is shown.
+        self.text.check(r.text_start as usize, r.text_len as usize);
         &self.text[r.text_start as usize..(r.text_start + r.text_len) as usize]
     }
 

@@ -292,6 +292,7 @@ impl Index {
             hnsw,
             file_bytes: None,
             sections: Vec::new(),
+            failure: self.failure.clone(),
             format_version: crate::store::FORMAT_VERSION,
         };
         if index.deleted_fraction() > COMPACT_FRACTION {

@@ -56,6 +56,11 @@ impl BitIndex {
         codes
     }
 
+    /// Verifies every block checksum of the codes (for a full check).
+    pub fn check_all(&self) -> bool {
+        self.codes.check_all()
+    }
+
     pub fn dim(&self) -> usize {
         self.dim
     }
@@ -129,6 +134,12 @@ impl BitIndex {
         while r < end {
             let r1 = (r + BLOCK_ROWS).min(end);
             let n = r1 - r;
+            // A bad block is latched for the engine to report; its scores
+            // are skipped rather than ranked.
+            if !self.codes.check(r * self.words, n * self.words) {
+                r = r1;
+                continue;
+            }
             vector::bits_scores(
                 &q.planes,
                 &self.codes[r * self.words..r1 * self.words],

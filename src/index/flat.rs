@@ -32,6 +32,11 @@ impl FlatIndex {
         Ok(FlatIndex { dim, vectors })
     }
 
+    /// Verifies every block checksum of the vectors (for a full check).
+    pub fn check_all(&self) -> bool {
+        self.vectors.check_all()
+    }
+
     pub fn dim(&self) -> usize {
         self.dim
     }
@@ -54,6 +59,7 @@ impl FlatIndex {
 
     pub fn row(&self, id: u32) -> &[f32] {
         let i = id as usize * self.dim;
+        self.vectors.check(i, self.dim);
         &self.vectors[i..i + self.dim]
     }
 
@@ -149,6 +155,10 @@ impl FlatIndex {
         while r < end {
             let r1 = (r + vector::TILE_ROWS).min(end);
             let nv = r1 - r;
+            if !self.vectors.check(r * dim, nv * dim) {
+                r = r1;
+                continue;
+            }
             packed.pack(&self.vectors[r * dim..r1 * dim], dim);
             for (qs, tops) in queries
                 .chunks(vector::TILE_QUERIES * dim)
@@ -174,6 +184,10 @@ impl FlatIndex {
         filter: Option<Filter>,
     ) -> TopK {
         let mut top = TopK::new(k);
+        if !self.vectors.check(start * self.dim, (end - start) * self.dim) {
+            // Latched for the engine to report; nothing from damaged rows.
+            return top;
+        }
         let mut scores = vec![0.0f32; end - start];
         vector::dot_block(
             query,

@@ -201,8 +201,19 @@ impl<K: SparseKey, W: SparseWeight> SparseVectors<K, W> {
 
     /// The sorted keys and the stored weights of row `id`.
     pub fn row(&self, id: u32) -> (&[K], &[W]) {
+        // Each read verifies the blocks it touches (once per process); a
+        // failure is latched in the file's slabs for the engine to report.
+        self.offsets.check(id as usize, 2);
         let (s, e) = self.span(id);
+        self.keys.check(s, e - s);
+        self.weights.check(s, e - s);
         (&self.keys[s..e], &self.weights[s..e])
+    }
+
+    /// Verifies every block checksum of the three arrays (for a full
+    /// verification); `false` if one fails (latched in the file's slabs).
+    pub fn check_all(&self) -> bool {
+        self.offsets.check_all() & self.keys.check_all() & self.weights.check_all()
     }
 
     /// Row `id` with its weights as `f32`.

@@ -10,7 +10,7 @@ use memmap2::Mmap;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use crate::error::{Error, Result};
-use crate::vector::Slab;
+use crate::vector::{BlockCheck, Failure, Slab};
 
 pub const MAGIC: [u8; 8] = *b"VSXINDEX";
 const FOOTER_MAGIC: [u8; 8] = *b"VSXFOOT1";
@@ -181,7 +181,25 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 /// Collects sections, then writes the whole file atomically.
 pub struct FileWriter<'a> {
     header: Header,
-    sections: Vec<(SectionId, Cow<'a, [u8]>)>,
+    sections: Vec<(u32, Cow<'a, [u8]>)>,
+}
+
+/// The id of the section holding the block checksums of section `id`.
+pub fn block_sums_id(id: SectionId) -> u32 {
+    BLOCK_SUMS | id as u32
+}
+
+/// Set in the id of a block-checksum section; the low bits name the
+/// section it covers.
+const BLOCK_SUMS: u32 = 0x100;
+
+/// A section's name for messages and `info`, block checksums included.
+pub fn section_name(id: u32) -> String {
+    match SectionId::from_u32(id & !BLOCK_SUMS) {
+        Some(s) if id & BLOCK_SUMS != 0 => format!("block checksums of the {}", s.name()),
+        Some(s) => s.name().to_string(),
+        None => format!("unknown section {id}"),
+    }
 }
 
 impl<'a> FileWriter<'a> {
@@ -196,7 +214,25 @@ impl<'a> FileWriter<'a> {
     }
 
     pub fn add(&mut self, id: SectionId, bytes: impl Into<Cow<'a, [u8]>>) {
-        self.sections.push((id, bytes.into()));
+        self.sections.push((id as u32, bytes.into()));
+    }
+
+    /// Adds a bulk section together with XXH3-64 checksums of each `block`
+    /// bytes of it (a power of two), so readers can verify just the
+    /// blocks they touch; see [`MappedFile::slab`]. The sums go in a
+    /// companion section, [`block_sums_id`] of `id`: the block size, then
+    /// one sum per block.
+    pub fn add_blocked(&mut self, id: SectionId, bytes: impl Into<Cow<'a, [u8]>>, block: usize) {
+        assert!(block.is_power_of_two(), "block size {block}");
+        let bytes = bytes.into();
+        let mut sums = Vec::with_capacity(1 + bytes.len().div_ceil(block));
+        sums.push(block as u64);
+        sums.extend(bytes.chunks(block).map(xxh3_64));
+        self.sections.push((id as u32, bytes));
+        self.sections.push((
+            block_sums_id(id),
+            Cow::Owned(bytemuck::cast_slice::<u64, u8>(&sums).to_vec()),
+        ));
     }
 
     /// Writes everything to `w`, returning nothing but I/O errors.
@@ -212,7 +248,7 @@ impl<'a> FileWriter<'a> {
             out.pad_to(ALIGN)?;
             let offset = out.written;
             out.write_all(bytes)?;
-            table.extend_from_slice(&(*id as u32).to_le_bytes());
+            table.extend_from_slice(&id.to_le_bytes());
             table.extend_from_slice(&0u32.to_le_bytes());
             table.extend_from_slice(&offset.to_le_bytes());
             table.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
@@ -287,6 +323,8 @@ pub struct MappedFile {
     map: Arc<Mmap>,
     pub header: Header,
     entries: Vec<Entry>,
+    /// The first block of any slab of this file that failed its checksum.
+    failure: Failure,
 }
 
 impl MappedFile {
@@ -314,6 +352,20 @@ impl MappedFile {
             map: Arc::new(map),
             header,
             entries,
+            failure: Failure::default(),
+        })
+    }
+
+    /// Where readers of this file's slabs latch the first bad block.
+    pub fn failure(&self) -> Failure {
+        self.failure.clone()
+    }
+
+    /// The error for a latched block failure, if any.
+    pub fn failure_error(path: &Path, failure: &Failure) -> Option<Error> {
+        failure.get().map(|&(id, block)| Error::Checksum {
+            path: path.to_path_buf(),
+            section: format!("{} (block {block})", section_name(id)),
         })
     }
 
@@ -346,14 +398,42 @@ impl MappedFile {
     }
 
     /// A zero-copy view of a raw little-endian section.
+    ///
+    /// When the file holds block checksums of the section (see
+    /// [`FileWriter::add_blocked`]), they are checked themselves (8 bytes a
+    /// block) and attached, so readers verify each block on first touch.
     pub fn slab<T: bytemuck::Pod + Send + Sync>(&self, id: SectionId) -> Result<Slab<T>> {
         let bytes = self.section(id)?;
+        let bad = |what: String| Error::Corrupt {
+            path: self.path.clone(),
+            detail: format!("the {} is {what}", id.name()),
+        };
         // SAFETY: `bytes` lies inside the map that the Arc keeps alive, and
         // the map is read-only.
-        unsafe { Slab::from_owner(self.map.clone(), bytes) }.map_err(|e| Error::Corrupt {
-            path: self.path.clone(),
-            detail: format!("the {} is {:?}", id.name(), e),
-        })
+        let slab =
+            unsafe { Slab::from_owner(self.map.clone(), bytes) }.map_err(|e| bad(format!("{e:?}")))?;
+        let sums_id = block_sums_id(id);
+        let Some(e) = self.entries.iter().find(|e| e.id == sums_id) else {
+            return Ok(slab);
+        };
+        let raw = &self.map[e.offset..e.offset + e.len];
+        if xxh3_64(raw) != e.checksum {
+            return Err(Error::Checksum {
+                path: self.path.clone(),
+                section: section_name(sums_id),
+            });
+        }
+        let block = if raw.len() >= 8 { u64_at(raw, 0) as usize } else { 0 };
+        if !block.is_power_of_two() {
+            return Err(bad(format!("checked in blocks of {block} bytes")));
+        }
+        // SAFETY: as above; the sums follow the 8-byte block size, so they
+        // keep the section's 64-byte alignment modulo 8.
+        let sums = unsafe { Slab::<u64>::from_owner(self.map.clone(), &raw[8..]) }
+            .map_err(|e| bad(format!("missing its block checksums ({e:?})")))?;
+        let check = BlockCheck::new(id as u32, block, sums, self.failure.clone());
+        slab.with_blocks(check)
+            .map_err(|_| bad("not covered by its block checksums".into()))
     }
 
     /// Decodes a structured section after checking its checksum: decoding
@@ -502,11 +582,9 @@ fn check_structure(path: &Path, b: &[u8], verify: Verify) -> Result<(Header, Vec
 fn verify_sections(path: &Path, b: &[u8], entries: &[Entry]) -> Result<()> {
     for e in entries {
         if xxh3_64(&b[e.offset..e.offset + e.len]) != e.checksum {
-            let name = SectionId::from_u32(e.id)
-                .map_or_else(|| format!("section {}", e.id), |s| s.name().to_string());
             return Err(Error::Checksum {
                 path: path.to_path_buf(),
-                section: name,
+                section: section_name(e.id),
             });
         }
     }

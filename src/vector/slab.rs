@@ -5,7 +5,8 @@
 
 use std::any::Any;
 use std::fmt;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
 
 use super::AlignedVec;
 
@@ -14,6 +15,40 @@ pub struct Slab<T: bytemuck::Pod> {
     _owner: Arc<dyn Any + Send + Sync>,
     ptr: *const T,
     len: usize,
+    /// Per-block checksums of these bytes, for slabs read from a file.
+    blocks: Option<Arc<BlockCheck>>,
+}
+
+/// Where the first failed block check of a file is recorded: (section id,
+/// block). Readers check many blocks in hot loops that return no `Result`;
+/// they latch the failure here and the engine turns it into an error
+/// before any answer leaves it.
+pub type Failure = Arc<OnceLock<(u32, usize)>>;
+
+/// Checksums over fixed-size blocks of a slab's bytes, each verified the
+/// first time any reader touches the block (RocksDB's way): a query pays
+/// only for the blocks it reads, once per process.
+pub struct BlockCheck {
+    id: u32,
+    block: usize,
+    sums: Slab<u64>,
+    verified: Box<[AtomicBool]>,
+    failure: Failure,
+}
+
+impl BlockCheck {
+    /// `block` bytes per sum (a power of two); `sums` must hold one XXH3-64
+    /// per block of the slab it is attached to, the last one short.
+    pub fn new(id: u32, block: usize, sums: Slab<u64>, failure: Failure) -> Self {
+        let verified = (0..sums.len()).map(|_| AtomicBool::new(false)).collect();
+        BlockCheck {
+            id,
+            block,
+            sums,
+            verified,
+            failure,
+        }
+    }
 }
 
 // SAFETY: the data is immutable for the slab's life and its owner is Send + Sync.
@@ -47,6 +82,7 @@ impl<T: bytemuck::Pod> Slab<T> {
             _owner: Arc::new(v),
             ptr,
             len,
+            blocks: None,
         }
     }
 
@@ -69,7 +105,54 @@ impl<T: bytemuck::Pod> Slab<T> {
             _owner: owner,
             ptr: view.as_ptr(),
             len: view.len(),
+            blocks: None,
         })
+    }
+
+    /// Attaches per-block checksums; fails if they do not cover exactly
+    /// this slab's bytes.
+    pub fn with_blocks(mut self, check: BlockCheck) -> Result<Self, SlabError> {
+        let bytes = self.len * std::mem::size_of::<T>();
+        if check.block == 0 || bytes.div_ceil(check.block) != check.sums.len() {
+            return Err(SlabError::BadLength);
+        }
+        self.blocks = Some(Arc::new(check));
+        Ok(self)
+    }
+
+    /// Verifies the blocks under elements `start..start + len` that no
+    /// reader has verified yet. `false` means a block's bytes do not match
+    /// its checksum; the failure is latched for the engine to report, and
+    /// the caller may go on reading (the bytes are memory-safe, only wrong).
+    /// Slabs built in memory have no checksums and always pass.
+    #[inline]
+    pub fn check(&self, start: usize, len: usize) -> bool {
+        let Some(b) = &self.blocks else { return true };
+        if len == 0 {
+            return true;
+        }
+        let size = std::mem::size_of::<T>();
+        let (first, last) = (start * size / b.block, ((start + len) * size - 1) / b.block);
+        let bytes: &[u8] = bytemuck::cast_slice(self.as_slice());
+        let mut ok = true;
+        for i in first..=last.min(b.sums.len().saturating_sub(1)) {
+            if b.verified[i].load(Ordering::Relaxed) {
+                continue;
+            }
+            let block = &bytes[i * b.block..((i + 1) * b.block).min(bytes.len())];
+            if xxhash_rust::xxh3::xxh3_64(block) == b.sums[i] {
+                b.verified[i].store(true, Ordering::Relaxed);
+            } else {
+                let _ = b.failure.set((b.id, i));
+                ok = false;
+            }
+        }
+        ok
+    }
+
+    /// Verifies every block (what a full verification does).
+    pub fn check_all(&self) -> bool {
+        self.check(0, self.len)
     }
 
     pub fn as_slice(&self) -> &[T] {
@@ -130,6 +213,7 @@ impl<T: bytemuck::Pod> Clone for Slab<T> {
             _owner: self._owner.clone(),
             ptr: self.ptr,
             len: self.len,
+            blocks: self.blocks.clone(),
         }
     }
 }
