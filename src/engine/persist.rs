@@ -13,6 +13,7 @@ use crate::index::{
     compact_row, BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseBuilder, SparseVectors, TermRows,
 };
 use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, Verify};
+use crate::vector::BlockSum;
 
 /// Block size of the per-block checksums of sections read front to back
 /// (vectors, codes): a scan verifies each block once per process, just
@@ -53,18 +54,20 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         SectionId::Passages,
         bytemuck::cast_slice::<PassageRecord, u8>(records),
     );
-    w.add_blocked(SectionId::PassageText, text, RANDOM_BLOCK);
+    w.add_blocked(SectionId::PassageText, text, RANDOM_BLOCK, BlockSum::Xxh3);
     add_idf(&mut w, &index.idf, IDF_SECTIONS);
     match &index.dense {
         Dense::F32(flat) => w.add_blocked(
             SectionId::Vectors,
             bytemuck::cast_slice::<f32, u8>(flat.vectors()),
             SCAN_BLOCK,
+            BlockSum::Fletcher,
         ),
         Dense::Bits(b) => w.add_blocked(
             SectionId::Codes,
             bytemuck::cast_slice::<u64, u8>(b.codes()),
             SCAN_BLOCK,
+            BlockSum::Fletcher,
         ),
     }
     let (offsets, keys, weights) = index.sparse.parts();
@@ -72,16 +75,19 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         SectionId::SparseOffsets,
         bytemuck::cast_slice::<u64, u8>(offsets),
         RANDOM_BLOCK,
+        BlockSum::Xxh3,
     );
     w.add_blocked(
         SectionId::SparseKeys,
         bytemuck::cast_slice::<u32, u8>(keys),
         RANDOM_BLOCK,
+        BlockSum::Xxh3,
     );
     w.add_blocked(
         SectionId::SparseWeights,
         bytemuck::cast_slice::<u16, u8>(weights),
         RANDOM_BLOCK,
+        BlockSum::Xxh3,
     );
     add_idf(&mut w, &index.live_df, LIVE_DF_SECTIONS);
     w.add(SectionId::UpdateState, codec::encode(&index.state));

@@ -10,7 +10,7 @@ use memmap2::Mmap;
 use xxhash_rust::xxh3::{xxh3_64, Xxh3};
 
 use crate::error::{Error, Result};
-use crate::vector::{BlockCheck, Failure, Slab};
+use crate::vector::{BlockCheck, BlockSum, Failure, Slab};
 
 pub const MAGIC: [u8; 8] = *b"VSXINDEX";
 const FOOTER_MAGIC: [u8; 8] = *b"VSXFOOT1";
@@ -220,14 +220,22 @@ impl<'a> FileWriter<'a> {
     /// Adds a bulk section together with XXH3-64 checksums of each `block`
     /// bytes of it (a power of two), so readers can verify just the
     /// blocks they touch; see [`MappedFile::slab`]. The sums go in a
-    /// companion section, [`block_sums_id`] of `id`: the block size, then
-    /// one sum per block.
-    pub fn add_blocked(&mut self, id: SectionId, bytes: impl Into<Cow<'a, [u8]>>, block: usize) {
+    /// companion section, [`block_sums_id`] of `id`: the block size (with
+    /// the algorithm in the high half), then the sums.
+    pub fn add_blocked(
+        &mut self,
+        id: SectionId,
+        bytes: impl Into<Cow<'a, [u8]>>,
+        block: usize,
+        algo: BlockSum,
+    ) {
         assert!(block.is_power_of_two(), "block size {block}");
         let bytes = bytes.into();
-        let mut sums = Vec::with_capacity(1 + bytes.len().div_ceil(block));
-        sums.push(block as u64);
-        sums.extend(bytes.chunks(block).map(xxh3_64));
+        let mut sums = Vec::with_capacity(1 + algo.width() * bytes.len().div_ceil(block));
+        sums.push(block as u64 | (algo as u64) << 32);
+        for chunk in bytes.chunks(block) {
+            sums.extend_from_slice(&algo.sum(chunk)[..algo.width()]);
+        }
         self.sections.push((id as u32, bytes));
         self.sections.push((
             block_sums_id(id),
@@ -423,15 +431,17 @@ impl MappedFile {
                 section: section_name(sums_id),
             });
         }
-        let block = if raw.len() >= 8 { u64_at(raw, 0) as usize } else { 0 };
-        if !block.is_power_of_two() {
-            return Err(bad(format!("checked in blocks of {block} bytes")));
-        }
+        let head = if raw.len() >= 8 { u64_at(raw, 0) } else { 0 };
+        let block = (head & 0xffff_ffff) as usize;
+        let algo = BlockSum::from_u32((head >> 32) as u32);
+        let Some(algo) = algo.filter(|_| block.is_power_of_two()) else {
+            return Err(bad(format!("checked by an unknown block checksum ({head:#x})")));
+        };
         // SAFETY: as above; the sums follow the 8-byte block size, so they
         // keep the section's 64-byte alignment modulo 8.
         let sums = unsafe { Slab::<u64>::from_owner(self.map.clone(), &raw[8..]) }
             .map_err(|e| bad(format!("missing its block checksums ({e:?})")))?;
-        let check = BlockCheck::new(id as u32, block, sums, self.failure.clone());
+        let check = BlockCheck::new(id as u32, block, algo, sums, self.failure.clone());
         slab.with_blocks(check)
             .map_err(|_| bad("not covered by its block checksums".into()))
     }

@@ -18,7 +18,7 @@ mod x86_bits;
 
 pub use aligned::AlignedVec;
 pub use packed::{PackedRows, PANEL};
-pub use slab::{advise_huge, BlockCheck, Failure, Slab, SlabError};
+pub use slab::{advise_huge, fletcher, BlockCheck, BlockSum, Failure, Slab, SlabError};
 
 use std::cell::RefCell;
 use std::sync::OnceLock;

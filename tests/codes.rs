@@ -1,0 +1,172 @@
+//! 1-bit codes and per-block checksums, through the real binary: both code
+//! forms answer alike on a small corpus, the choice is recorded and kept by
+//! `--update`, and a damaged block of any bulk section a query reads stops
+//! the answer with one line naming the section.
+
+mod common;
+
+use std::path::Path;
+
+use common::*;
+
+/// `(id, offset, len)` of every section, from the file's table.
+fn sections(file: &[u8]) -> Vec<(u32, usize, usize)> {
+    let footer = &file[file.len() - 40..];
+    let table = u64::from_le_bytes(footer[0..8].try_into().unwrap()) as usize;
+    let count = u32::from_le_bytes(footer[8..12].try_into().unwrap()) as usize;
+    (0..count)
+        .map(|i| {
+            let e = &file[table + 32 * i..table + 32 * (i + 1)];
+            let u = |a: usize| u64::from_le_bytes(e[a..a + 8].try_into().unwrap()) as usize;
+            (u32::from_le_bytes(e[0..4].try_into().unwrap()), u(8), u(16))
+        })
+        .collect()
+}
+
+fn section(file: &[u8], id: vecsearch::store::SectionId) -> (usize, usize) {
+    let (_, off, len) = *sections(file)
+        .iter()
+        .find(|s| s.0 == id as u32)
+        .unwrap_or_else(|| panic!("no {} in the file", id.name()));
+    (off, len)
+}
+
+fn build(dir: &Path, name: &str, extra: &[&str]) {
+    let corpus = write_corpus(dir);
+    let mut args = vec!["index", corpus.to_str().unwrap(), "--index", name, "-q"];
+    args.extend_from_slice(extra);
+    let r = run_in(dir, &args);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+fn search(dir: &Path, index: &str, q: &str) -> Run {
+    run_in(dir, &["search", q, "--index", index, "--json"])
+}
+
+#[test]
+fn bits_and_f32_answer_alike_and_the_choice_is_recorded() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), "b.vsx", &[]);
+    build(dir.path(), "f.vsx", &["--codes", "f32"]);
+    for q in ["vector database", "ベクトル", "向量数据库", "bases de données"] {
+        let (b, f) = (search(dir.path(), "b.vsx", q), search(dir.path(), "f.vsx", q));
+        assert_eq!(b.code, 0, "{}", b.stderr);
+        // On a corpus smaller than the candidate pool both re-score every
+        // passage that shares a term: the answers are the same.
+        assert_eq!(b.stdout, f.stdout, "query {q}");
+        assert_hit_fields(&json_lines(&b.stdout));
+    }
+    for (name, codes) in [("b.vsx", "bits"), ("f.vsx", "f32")] {
+        let r = run_in(dir.path(), &["info", "--index", name, "--json"]);
+        let info: serde_json::Value = serde_json::from_str(&r.stdout).unwrap();
+        assert_eq!(info["codes"], codes);
+        let names: Vec<&str> = info["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["name"].as_str().unwrap())
+            .collect();
+        let dense = if codes == "bits" {
+            "code section"
+        } else {
+            "vector section"
+        };
+        assert!(names.contains(&dense), "{names:?}");
+        let total: u64 = info["sections"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["bytes"].as_u64().unwrap())
+            .sum();
+        assert!(total < info["bytes"].as_u64().unwrap());
+    }
+    let size = |n: &str| std::fs::metadata(dir.path().join(n)).unwrap().len();
+    assert!(size("b.vsx") < size("f.vsx"));
+}
+
+#[test]
+fn update_keeps_the_codes_and_refuses_to_change_them() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), "b.vsx", &[]);
+    let before = std::fs::read(dir.path().join("b.vsx")).unwrap();
+    let line = assert_error(&run_in(
+        dir.path(),
+        &[
+            "index", "notes", "--index", "b.vsx", "--update", "--codes", "f32",
+        ],
+    ));
+    assert!(line.contains("codes bits"), "{line}");
+    assert_eq!(std::fs::read(dir.path().join("b.vsx")).unwrap(), before);
+    std::fs::write(
+        dir.path().join("notes/new.md"),
+        "# Quantization\n\nOne-bit codes keep the sign of every rotated coordinate.\n",
+    )
+    .unwrap();
+    let r = run_in(
+        dir.path(),
+        &["index", "notes", "--index", "b.vsx", "--update", "-q"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = search(dir.path(), "b.vsx", "rotated coordinate");
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(r.stdout.contains("new.md"), "{}", r.stdout);
+    let r = run_in(dir.path(), &["verify", "--index", "b.vsx"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+}
+
+#[test]
+fn an_hnsw_graph_over_codes_is_refused_before_anything_is_written() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    let line = assert_error(&run_in(
+        dir.path(),
+        &[
+            "index",
+            corpus.to_str().unwrap(),
+            "--index",
+            "g.vsx",
+            "--kind",
+            "hnsw",
+            "--codes",
+            "bits",
+        ],
+    ));
+    assert!(line.contains("--codes f32"), "{line}");
+    assert!(!dir.path().join("g.vsx").exists());
+}
+
+/// A flipped bit in a block the query reads: exit 2, one line naming the
+/// section and the block, never a different answer.
+#[test]
+fn a_damaged_block_a_query_reads_stops_the_answer() {
+    use vecsearch::store::SectionId;
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), "b.vsx", &[]);
+    let q = "vector database";
+    let intact = search(dir.path(), "b.vsx", q);
+    assert_eq!(intact.code, 0, "{}", intact.stderr);
+    let file = std::fs::read(dir.path().join("b.vsx")).unwrap();
+    // Each of these is read by every search of the small corpus: all codes
+    // are scanned, and every candidate's sparse row and the hits' text are
+    // read (the corpus fits in one block of each).
+    for (id, name) in [
+        (SectionId::Codes, "code section"),
+        (SectionId::SparseKeys, "sparse term section"),
+        (SectionId::SparseWeights, "sparse weight section"),
+        (SectionId::SparseOffsets, "sparse offset section"),
+        (SectionId::PassageText, "passage text section"),
+    ] {
+        let (off, len) = section(&file, id);
+        let mut bad = file.clone();
+        bad[off + len / 2] ^= 0x10;
+        std::fs::write(dir.path().join("bad.vsx"), &bad).unwrap();
+        let line = assert_error(&search(dir.path(), "bad.vsx", q));
+        // Offsets are also checked for order when the file opens, which
+        // may catch the damage first.
+        let named = line.contains(name) && line.contains("block")
+            || id == SectionId::SparseOffsets && line.contains("sparse offsets");
+        assert!(named, "{name}: {line}");
+        let r = run_in(dir.path(), &["verify", "--index", "bad.vsx"]);
+        assert_eq!(r.code, 2, "verify missed damage in the {name}");
+    }
+}
