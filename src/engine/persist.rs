@@ -50,9 +50,11 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     w.add(SectionId::Config, codec::encode(&index.config));
     w.add(SectionId::Docs, codec::encode(&index.docs));
     let (records, text) = index.passages.parts();
-    w.add(
+    w.add_blocked(
         SectionId::Passages,
         bytemuck::cast_slice::<PassageRecord, u8>(records),
+        SCAN_BLOCK,
+        BlockSum::Fletcher,
     );
     w.add_blocked(SectionId::PassageText, text, RANDOM_BLOCK, BlockSum::Xxh3);
     add_idf(&mut w, &index.idf, IDF_SECTIONS);
@@ -175,11 +177,14 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     let path = file.path();
     if !full {
         // Structured sections are checked by `decode` itself. Of the raw
-        // ones, the tombstones and the 48-byte passage records are small
-        // enough to checksum on every open (a few ms per million passages);
-        // the text blob, vectors, sparse rows and graph are left to verify.
+        // ones, the tombstones are checksummed here, and the passage
+        // records as they are validated (block sums from version 5, in the
+        // same parallel pass; older files, here); the other bulk sections
+        // are verified block by block as queries read them.
         file.verify_section(SectionId::Deleted)?;
-        file.verify_section(SectionId::Passages)?;
+        if !file.has_section_sums(SectionId::Passages) {
+            file.verify_section(SectionId::Passages)?;
+        }
     }
     let corrupt = |detail: String| Error::Corrupt {
         path: path.to_path_buf(),
@@ -214,7 +219,7 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         docs.len(),
         config.langs.len(),
     )
-    .map_err(corrupt)?;
+    .map_err(|e| MappedFile::failure_error(path, &file.failure()).unwrap_or_else(|| corrupt(e)))?;
     if full {
         passages.verify_text().map_err(corrupt)?;
     }

@@ -401,6 +401,11 @@ impl MappedFile {
         Ok(&self.map[e.offset..e.offset + e.len])
     }
 
+    /// Whether the file holds block checksums of section `id`.
+    pub fn has_section_sums(&self, id: SectionId) -> bool {
+        self.entries.iter().any(|e| e.id == block_sums_id(id))
+    }
+
     pub fn has_section(&self, id: SectionId) -> bool {
         self.entries.iter().any(|e| e.id == id as u32)
     }
