@@ -197,9 +197,12 @@ pub(crate) fn embed_rows(
 }
 
 /// The f32 vector of one passage, from stored rows or, for codes, by
-/// embedding its stored text again: analysis is deterministic and every
-/// row was embedded with the index's current idf, so this is the row the
-/// codes were made from.
+/// embedding its stored text again. That is the row the codes were made
+/// from: analysis is deterministic, every row is embedded with the index's
+/// current idf (updates extend it without changing known terms), and the
+/// stored lexicon keeps every translation into a term some passage holds,
+/// which covers every translation a stored passage was expanded with
+/// (`export` of a code index writes the f32 index's bytes exactly).
 pub(crate) fn row_of<'a>(
     dense: &'a Dense,
     embedder: &Embedder,
