@@ -140,8 +140,10 @@ fn estimates(planes: &bits::QueryPlanes, hits: Vec<Scored>) -> Vec<Scored> {
 
 /// Dense rows (in the form `codes`), sparse rows and term frequencies of
 /// `counts`, weighted by `idf`, in parallel. Shared by builds, updates and
-/// re-weightings so every path embeds a passage exactly the same way. Codes
-/// are made row by row, so no f32 arena of the whole corpus is ever held.
+/// re-weightings so every path embeds a passage exactly the same way. Rows
+/// are made a chunk at a time and appended to the stored arrays, and codes
+/// are encoded as each row is embedded, so neither a per-row list of
+/// sparse vectors nor an f32 arena of the corpus is held beside the result.
 pub(crate) fn embed_rows(
     embedder: &Embedder,
     idf: &Idf,
@@ -150,51 +152,65 @@ pub(crate) fn embed_rows(
     reporter: &dyn Reporter,
 ) -> Result<(Dense, TermRows)> {
     let dim = embedder.dim();
+    let mut sparse = SparseBuilder::with_capacity(
+        counts.len(),
+        counts.iter().map(|c| c.len()).sum(),
+    );
     let embed = |c: &TermCounts, row: &mut [f32]| {
         let sparse = embedder.embed_passage(c, idf, row);
         reporter.inc(1);
         compact_row(&sparse)
     };
-    let (dense, sparse_rows): (Dense, Vec<Vec<(u32, f32)>>) = match codes {
+    let dense = match codes {
         Codes::F32 => {
             let mut arena = AlignedVec::zeroed(counts.len() * dim);
-            let rows = arena
+            for (rows, chunk) in arena
                 .as_mut_slice()
-                .par_chunks_mut(dim)
-                .zip(counts.par_iter())
-                .map(|(row, c)| embed(c, row))
-                .collect();
-            let flat =
-                FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?;
-            (Dense::F32(flat), rows)
+                .chunks_mut(EMBED_CHUNK * dim.max(1))
+                .zip(counts.chunks(EMBED_CHUNK))
+            {
+                let made: Vec<Vec<(u32, f32)>> = rows
+                    .par_chunks_mut(dim)
+                    .zip(chunk.par_iter())
+                    .map(|(row, c)| embed(c, row))
+                    .collect();
+                made.into_iter().for_each(|r| sparse.push(r));
+            }
+            Dense::F32(FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?)
         }
         Codes::Bits => {
             let rotation = bits::Rotation::new(dim);
             let words = bits::code_words(dim);
             let mut codes = vec![0u64; counts.len() * words];
-            let rows = codes
-                .par_chunks_mut(words)
-                .zip(counts.par_iter())
-                .map_init(
-                    || (vec![0.0f32; dim], vec![0.0f32; rotation.len()]),
-                    |(row, rotated), (code, c)| {
-                        let sparse = embed(c, row);
-                        rotation.apply(row, rotated);
-                        bits::encode(rotated, code);
-                        sparse
-                    },
-                )
-                .collect();
-            let b = BitIndex::new(dim, Slab::from_vec(codes)).map_err(Error::InvalidArgument)?;
-            (Dense::Bits(b), rows)
+            for (out, chunk) in codes
+                .chunks_mut(EMBED_CHUNK * words)
+                .zip(counts.chunks(EMBED_CHUNK))
+            {
+                let made: Vec<Vec<(u32, f32)>> = out
+                    .par_chunks_mut(words)
+                    .zip(chunk.par_iter())
+                    .map_init(
+                        || (vec![0.0f32; dim], vec![0.0f32; rotation.len()]),
+                        |(row, rotated), (code, c)| {
+                            let sparse = embed(c, row);
+                            rotation.apply(row, rotated);
+                            bits::encode(rotated, code);
+                            sparse
+                        },
+                    )
+                    .collect();
+                made.into_iter().for_each(|r| sparse.push(r));
+            }
+            Dense::Bits(BitIndex::new(dim, Slab::from_vec(codes)).map_err(Error::InvalidArgument)?)
         }
     };
-    let mut sparse = SparseBuilder::new();
-    for row in sparse_rows {
-        sparse.push(row);
-    }
     Ok((dense, sparse.finish()))
 }
+
+/// Rows embedded per parallel batch before their sparse rows are appended:
+/// enough to keep both cores busy, few enough that the batch's own lists
+/// stay a few MiB.
+const EMBED_CHUNK: usize = 1 << 14;
 
 /// The f32 vector of one passage, from stored rows or, for codes, by
 /// embedding its stored text again. That is the row the codes were made

@@ -88,6 +88,18 @@ impl<K: SparseKey, W: SparseWeight> SparseBuilder<K, W> {
     }
 
     /// `row` must be sorted by key with unique keys.
+    /// A builder with room for `rows` rows of `terms` terms in all, so a
+    /// large build does not grow (and briefly double) its arrays.
+    pub fn with_capacity(rows: usize, terms: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        SparseBuilder {
+            offsets,
+            keys: Vec::with_capacity(terms),
+            weights: Vec::with_capacity(terms),
+        }
+    }
+
     pub fn push(&mut self, row: impl IntoIterator<Item = (K, f32)>) {
         for (k, w) in row {
             self.keys.push(k);
