@@ -37,9 +37,9 @@ pub mod text;
 pub mod vector;
 
 pub use engine::{
-    read_aligned, read_queries, sample, AlignedRow, BuildOptions, Codes, BuildReport, CrosslangReport,
-    DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind, PairScore, PassageMeta, QueryRow,
-    Quiet, Reporter, SearchEvalReport, SearchOptions, SearchScore, SectionBytes, UpdateReport,
-    VerifyReport,
+    read_aligned, read_queries, sample, AlignedRow, BuildOptions, BuildReport, Codes,
+    CrosslangReport, DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind, PairScore,
+    PassageMeta, QueryRow, Quiet, Reporter, SearchEvalReport, SearchOptions, SearchScore,
+    SectionBytes, UpdateReport, VerifyReport,
 };
 pub use error::{Error, Result};

@@ -48,8 +48,16 @@ fn bits_and_f32_answer_alike_and_the_choice_is_recorded() {
     let dir = tempfile::tempdir().unwrap();
     build(dir.path(), "b.vsx", &[]);
     build(dir.path(), "f.vsx", &["--codes", "f32"]);
-    for q in ["vector database", "ベクトル", "向量数据库", "bases de données"] {
-        let (b, f) = (search(dir.path(), "b.vsx", q), search(dir.path(), "f.vsx", q));
+    for q in [
+        "vector database",
+        "ベクトル",
+        "向量数据库",
+        "bases de données",
+    ] {
+        let (b, f) = (
+            search(dir.path(), "b.vsx", q),
+            search(dir.path(), "f.vsx", q),
+        );
         assert_eq!(b.code, 0, "{}", b.stderr);
         // On a corpus smaller than the candidate pool both re-score every
         // passage that shares a term: the answers are the same.

@@ -170,7 +170,12 @@ impl Embedder {
     /// [`Embedder::embed_counts`] and [`Embedder::sparse`] of a stored
     /// passage (nothing skipped) at once: each term's idf is looked up once
     /// rather than twice. The results are bit-identical to the two calls.
-    pub fn embed_passage(&self, counts: &TermCounts, idf: &Idf, out: &mut [f32]) -> Vec<(u64, f32)> {
+    pub fn embed_passage(
+        &self,
+        counts: &TermCounts,
+        idf: &Idf,
+        out: &mut [f32],
+    ) -> Vec<(u64, f32)> {
         let weights: Vec<(u64, f32)> = self.weights(counts, idf, false).collect();
         self.embed_weights(weights.iter().copied(), out);
         unit_sparse(weights)

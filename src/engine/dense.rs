@@ -119,7 +119,8 @@ impl Dense {
                 codes.extend_from_slice(a.codes());
                 codes.extend_from_slice(b.codes());
                 Ok(Dense::Bits(
-                    BitIndex::new(a.dim(), Slab::from_vec(codes)).map_err(Error::InvalidArgument)?,
+                    BitIndex::new(a.dim(), Slab::from_vec(codes))
+                        .map_err(Error::InvalidArgument)?,
                 ))
             }
             _ => unreachable!("rows of one index share one form"),
@@ -152,10 +153,8 @@ pub(crate) fn embed_rows(
     reporter: &dyn Reporter,
 ) -> Result<(Dense, TermRows)> {
     let dim = embedder.dim();
-    let mut sparse = SparseBuilder::with_capacity(
-        counts.len(),
-        counts.iter().map(|c| c.len()).sum(),
-    );
+    let mut sparse =
+        SparseBuilder::with_capacity(counts.len(), counts.iter().map(|c| c.len()).sum());
     let embed = |c: &TermCounts, row: &mut [f32]| {
         let sparse = embedder.embed_passage(c, idf, row);
         reporter.inc(1);
@@ -176,7 +175,9 @@ pub(crate) fn embed_rows(
                     .collect();
                 made.into_iter().for_each(|r| sparse.push(r));
             }
-            Dense::F32(FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?)
+            Dense::F32(
+                FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?,
+            )
         }
         Codes::Bits => {
             let rotation = bits::Rotation::new(dim);

@@ -393,15 +393,18 @@ impl Index {
                 }
             }));
         let n = passages.len();
-        let hnsw = dense.f32().filter(|_| opts.kind == IndexKind::Hnsw).map(|flat| {
-            reporter.stage("linking graph", n as u64);
-            let done = std::sync::atomic::AtomicU64::new(0);
-            let g = Hnsw::build(flat.vectors(), dim, &opts.hnsw, &|inserted| {
-                let before = done.swap(inserted as u64, std::sync::atomic::Ordering::Relaxed);
-                reporter.inc((inserted as u64).saturating_sub(before));
+        let hnsw = dense
+            .f32()
+            .filter(|_| opts.kind == IndexKind::Hnsw)
+            .map(|flat| {
+                reporter.stage("linking graph", n as u64);
+                let done = std::sync::atomic::AtomicU64::new(0);
+                let g = Hnsw::build(flat.vectors(), dim, &opts.hnsw, &|inserted| {
+                    let before = done.swap(inserted as u64, std::sync::atomic::Ordering::Relaxed);
+                    reporter.inc((inserted as u64).saturating_sub(before));
+                });
+                (g, opts.hnsw.clone())
             });
-            (g, opts.hnsw.clone())
-        });
         reporter.finish();
         let config = IndexConfig {
             embedder: settings.clone(),
@@ -601,10 +604,7 @@ impl Index {
     /// `queries`, and each equals what [`Index::search`] returns for it.
     pub fn search_batch(&self, queries: &[String], opts: &SearchOptions) -> Vec<Result<Vec<Hit>>> {
         let results = self.search_batch_unchecked(queries, opts);
-        results
-            .into_iter()
-            .map(|r| self.intact().and(r))
-            .collect()
+        results.into_iter().map(|r| self.intact().and(r)).collect()
     }
 
     fn search_batch_unchecked(
@@ -671,7 +671,9 @@ impl Index {
         if let Some(n) = opts.candidates {
             n.max(opts.k)
         } else if opts.rerank {
-            self.dense.codes().pool((opts.k * RERANK_FACTOR).max(RERANK_MIN))
+            self.dense
+                .codes()
+                .pool((opts.k * RERANK_FACTOR).max(RERANK_MIN))
         } else {
             opts.k
         }

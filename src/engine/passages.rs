@@ -72,25 +72,27 @@ impl PassageTable {
         // its block sums (when the file has them) while it is in cache,
         // then validated, so opening reads the table once.
         const RUN: usize = 8192;
-        let bad = (0..records.len().div_ceil(RUN)).into_par_iter().find_map_first(|c| {
-            let (start, end) = (c * RUN, ((c + 1) * RUN).min(records.len()));
-            if !records.check(start, end - start) {
-                return Some(format!("passages {start}..{end} fail their checksum"));
-            }
-            records[start..end].iter().enumerate().find_map(|(i, r)| {
-                let text_ok = r
-                    .text_start
-                    .checked_add(r.text_len)
-                    .is_some_and(|end| end <= text.len() as u64);
-                let ok = (r.doc as usize) < docs
-                    && (r.lang as usize) < langs
-                    && r.line_start != 0
-                    && r.line_end >= r.line_start
-                    && r.byte_end >= r.byte_start
-                    && text_ok;
-                (!ok).then(|| format!("passage {} has impossible fields", start + i))
-            })
-        });
+        let bad = (0..records.len().div_ceil(RUN))
+            .into_par_iter()
+            .find_map_first(|c| {
+                let (start, end) = (c * RUN, ((c + 1) * RUN).min(records.len()));
+                if !records.check(start, end - start) {
+                    return Some(format!("passages {start}..{end} fail their checksum"));
+                }
+                records[start..end].iter().enumerate().find_map(|(i, r)| {
+                    let text_ok = r
+                        .text_start
+                        .checked_add(r.text_len)
+                        .is_some_and(|end| end <= text.len() as u64);
+                    let ok = (r.doc as usize) < docs
+                        && (r.lang as usize) < langs
+                        && r.line_start != 0
+                        && r.line_end >= r.line_start
+                        && r.byte_end >= r.byte_start
+                        && text_ok;
+                    (!ok).then(|| format!("passage {} has impossible fields", start + i))
+                })
+            });
         match bad {
             Some(e) => Err(e),
             None => Ok(PassageTable { records, text }),

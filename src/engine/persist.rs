@@ -10,7 +10,8 @@ use super::{DocMeta, Index, IndexConfig, IndexKind, PassageRecord, PassageTable,
 use crate::embed::{Bridge, Embedder, Idf, IdfV4};
 use crate::error::{Error, Result};
 use crate::index::{
-    compact_row, BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseBuilder, SparseVectors, TermRows,
+    compact_row, BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseBuilder, SparseVectors,
+    TermRows,
 };
 use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, Verify};
 use crate::vector::BlockSum;

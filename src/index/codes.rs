@@ -190,7 +190,10 @@ mod tests {
             .map(|id| {
                 let mut s = [0];
                 bits::scores(&q.planes, idx.code(id), &mut s);
-                Scored { id, score: s[0] as f32 }
+                Scored {
+                    id,
+                    score: s[0] as f32,
+                }
             })
             .collect();
         all.sort_by(Scored::rank_cmp);

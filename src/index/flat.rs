@@ -184,7 +184,10 @@ impl FlatIndex {
         filter: Option<Filter>,
     ) -> TopK {
         let mut top = TopK::new(k);
-        if !self.vectors.check(start * self.dim, (end - start) * self.dim) {
+        if !self
+            .vectors
+            .check(start * self.dim, (end - start) * self.dim)
+        {
             // Latched for the engine to report; nothing from damaged rows.
             return top;
         }
@@ -207,12 +210,7 @@ const OFFER_GROUP: usize = 16;
 /// enter it. A group of scores is first tested as a whole with a branch-free
 /// compare that compiles to SIMD, so the common case costs a fraction of a
 /// cycle per score.
-pub(super) fn offer(
-    top: &mut impl Collect,
-    scores: &[f32],
-    first: usize,
-    filter: Option<Filter>,
-) {
+pub(super) fn offer(top: &mut impl Collect, scores: &[f32], first: usize, filter: Option<Filter>) {
     let mut threshold = top.threshold();
     for (g, group) in scores.chunks(OFFER_GROUP).enumerate() {
         // `>=` keeps equal scores, whose tie-break by id is the heap's.

@@ -142,7 +142,8 @@ impl TopPool {
                 self.buf.clear();
                 return;
             }
-            self.buf.select_nth_unstable_by(self.k - 1, Scored::rank_cmp);
+            self.buf
+                .select_nth_unstable_by(self.k - 1, Scored::rank_cmp);
             self.buf.truncate(self.k);
             // The worst kept item bounds the rest; an equal score may still
             // win on id, so `>=` at the threshold stays a candidate.

@@ -423,8 +423,8 @@ impl MappedFile {
         };
         // SAFETY: `bytes` lies inside the map that the Arc keeps alive, and
         // the map is read-only.
-        let slab =
-            unsafe { Slab::from_owner(self.map.clone(), bytes) }.map_err(|e| bad(format!("{e:?}")))?;
+        let slab = unsafe { Slab::from_owner(self.map.clone(), bytes) }
+            .map_err(|e| bad(format!("{e:?}")))?;
         let sums_id = block_sums_id(id);
         let Some(e) = self.entries.iter().find(|e| e.id == sums_id) else {
             return Ok(slab);
@@ -440,7 +440,9 @@ impl MappedFile {
         let block = (head & 0xffff_ffff) as usize;
         let algo = BlockSum::from_u32((head >> 32) as u32);
         let Some(algo) = algo.filter(|_| block.is_power_of_two()) else {
-            return Err(bad(format!("checked by an unknown block checksum ({head:#x})")));
+            return Err(bad(format!(
+                "checked by an unknown block checksum ({head:#x})"
+            )));
         };
         // SAFETY: as above; the sums follow the 8-byte block size, so they
         // keep the section's 64-byte alignment modulo 8.

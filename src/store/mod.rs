@@ -21,8 +21,8 @@ mod lock;
 
 pub use atomic::{remove_stray_temps, write_atomically};
 pub use format::{
-    block_sums_id, section_name, FileWriter, Header, MappedFile, SectionId, Verify,
-    FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION,
+    block_sums_id, section_name, FileWriter, Header, MappedFile, SectionId, Verify, FORMAT_VERSION,
+    MAGIC, MIN_FORMAT_VERSION,
 };
 pub use lock::{lock_path, WriterLock};
 

@@ -277,7 +277,10 @@ mod tests {
                 let rotated: Vec<f32> = unit(&mut next, w * 64);
                 let q = QueryPlanes::new(&rotated);
                 let codes: Vec<u64> = (0..w * rows).map(|_| next()).collect();
-                let want: Vec<i32> = codes.chunks_exact(w).map(|c| by_definition(&q, c)).collect();
+                let want: Vec<i32> = codes
+                    .chunks_exact(w)
+                    .map(|c| by_definition(&q, c))
+                    .collect();
                 for k in available() {
                     let mut out = vec![i32::MIN; rows];
                     (k.bits_scores)(&q.planes, &codes, &mut out);
@@ -365,7 +368,11 @@ mod tests {
             // Mix the query with noise for a spread of true similarities.
             let noise = unit(&mut next, dim);
             let a = t as f32 / 50.0;
-            let mut p: Vec<f32> = q.iter().zip(&noise).map(|(x, y)| a * x + (1.0 - a) * y).collect();
+            let mut p: Vec<f32> = q
+                .iter()
+                .zip(&noise)
+                .map(|(x, y)| a * x + (1.0 - a) * y)
+                .collect();
             crate::vector::normalize(&mut p);
             let truth: f32 = q.iter().zip(&p).map(|(x, y)| x * y).sum();
             let mut rp = vec![0.0; r.len()];

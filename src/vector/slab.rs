@@ -105,9 +105,9 @@ struct Lanes {
 impl Lanes {
     #[inline(always)]
     fn chunk(&mut self, w: [u64; 8]) {
-        for l in 0..8 {
-            self.a[l] = self.a[l].wrapping_add(u64::from_le(w[l]));
-            self.b[l] = self.b[l].wrapping_add(self.a[l]);
+        for ((a, b), w) in self.a.iter_mut().zip(&mut self.b).zip(w) {
+            *a = a.wrapping_add(u64::from_le(w));
+            *b = b.wrapping_add(*a);
         }
     }
 
@@ -437,7 +437,13 @@ mod block_tests {
             sums[2 * algo.width()] ^= 1; // block 2 no longer matches
             let failure = Failure::default();
             let slab = Slab::from_vec(data.clone())
-                .with_blocks(BlockCheck::new(7, block, algo, Slab::from_vec(sums), failure.clone()))
+                .with_blocks(BlockCheck::new(
+                    7,
+                    block,
+                    algo,
+                    Slab::from_vec(sums),
+                    failure.clone(),
+                ))
                 .unwrap();
             assert!(slab.check(0, 64), "{algo:?}: blocks 0..1");
             assert!(failure.get().is_none());
@@ -445,7 +451,13 @@ mod block_tests {
             assert_eq!(failure.get(), Some(&(7, 2)));
             assert!(!slab.check_all());
             assert!(Slab::from_vec(data.clone())
-                .with_blocks(BlockCheck::new(7, block, algo, Slab::from_vec(vec![0; 3]), failure))
+                .with_blocks(BlockCheck::new(
+                    7,
+                    block,
+                    algo,
+                    Slab::from_vec(vec![0; 3]),
+                    failure
+                ))
                 .is_err());
         }
     }

@@ -78,7 +78,10 @@ unsafe fn avx512(planes: *const u64, w: usize, codes: *const u64, out: &mut [i32
         }
         *o = _mm512_reduce_add_epi64(acc) as i32;
     }
-    debug_assert_eq!(ZERO_POINT, 8, "the shift by 3 above multiplies by ZERO_POINT");
+    debug_assert_eq!(
+        ZERO_POINT, 8,
+        "the shift by 3 above multiplies by ZERO_POINT"
+    );
 }
 
 /// Per byte, the number of set bits, by two 16-entry table lookups.
