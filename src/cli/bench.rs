@@ -189,7 +189,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
 
 fn print_row(out: &mut dyn Write, r: &Row, json: bool) -> Result<()> {
     if json {
-        serde_json::to_writer(&mut *out, r)?;
+        serde_json::to_writer(&mut *out, r).map_err(std::io::Error::from)?;
         writeln!(out)?;
         return Ok(());
     }

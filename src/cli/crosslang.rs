@@ -292,7 +292,7 @@ fn print_report<T: serde::Serialize>(
     let mut out = std::io::BufWriter::new(stdout.lock());
     if json {
         for r in rows {
-            serde_json::to_writer(&mut out, r)?;
+            serde_json::to_writer(&mut out, r).map_err(std::io::Error::from)?;
             out.write_all(b"\n")?;
         }
     } else {

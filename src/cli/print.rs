@@ -49,19 +49,20 @@ pub fn hits(
                 byte_end: h.byte_end,
                 passage: h.passage,
             };
-            serde_json::to_writer(&mut *out, &j)?;
+            serde_json::to_writer(&mut *out, &j).map_err(io::Error::from)?;
             out.write_all(b"\n")?;
         }
         return Ok(());
     }
     if let Some(id) = query_id {
-        writeln!(out, "# query {id}: {query}")?;
+        writeln!(out, "# query {id}: {}", escape_controls(query))?;
     }
     for h in hits {
+        let doc = escape_controls(&h.doc);
         let loc = if h.line_start == h.line_end {
-            format!("{}:{}", h.doc, h.line_start)
+            format!("{doc}:{}", h.line_start)
         } else {
-            format!("{}:{}-{}", h.doc, h.line_start, h.line_end)
+            format!("{doc}:{}-{}", h.line_start, h.line_end)
         };
         if color {
             writeln!(
@@ -80,6 +81,36 @@ pub fn hits(
         writeln!(out, "        {}", render(&h.text, &marks))?;
     }
     Ok(())
+}
+
+/// C0 and C1 controls and DEL: a document or query holding ESC, OSC or
+/// a bare carriage return must not drive the user's terminal.
+fn is_control(c: char) -> bool {
+    c.is_control()
+}
+
+fn escaped(c: char) -> String {
+    format!("\\x{:02x}", c as u32)
+}
+
+/// `s` with every control character written as `\xNN`, so a file name
+/// with a newline cannot split a `doc:line` record. JSON output escapes
+/// them itself and is left alone.
+pub fn escape_controls(s: &str) -> std::borrow::Cow<'_, str> {
+    if !s.chars().any(is_control) {
+        return std::borrow::Cow::Borrowed(s);
+    }
+    std::borrow::Cow::Owned(
+        s.chars()
+            .map(|c| {
+                if is_control(c) {
+                    escaped(c)
+                } else {
+                    c.to_string()
+                }
+            })
+            .collect(),
+    )
 }
 
 /// One line of passage text, shortened, with `marks` in bold red.
@@ -101,11 +132,11 @@ fn render(text: &str, marks: &[(usize, usize)]) -> String {
             s.push_str("\x1b[1;31m");
             open = true;
         }
-        s.push(if c == '\n' || c == '\r' || c == '\t' {
-            ' '
-        } else {
-            c
-        });
+        match c {
+            '\n' | '\r' | '\t' => s.push(' '),
+            c if is_control(c) => s.push_str(&escaped(c)),
+            c => s.push(c),
+        }
     }
     if open {
         s.push_str("\x1b[0m");
@@ -115,7 +146,7 @@ fn render(text: &str, marks: &[(usize, usize)]) -> String {
 
 pub fn info(out: &mut dyn Write, info: &IndexInfo, json: bool) -> Result<()> {
     if json {
-        serde_json::to_writer(&mut *out, info)?;
+        serde_json::to_writer(&mut *out, info).map_err(io::Error::from)?;
         out.write_all(b"\n")?;
         return Ok(());
     }
