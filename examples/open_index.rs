@@ -35,7 +35,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         },
     )?;
     let first = started.elapsed();
-    let info = index.info();
+    let info = index.info()?;
     println!(
         "index {}: {} passages, dim {}, {}, {} bytes",
         path.display(),

@@ -163,6 +163,7 @@ fn a_damaged_block_a_query_reads_stops_the_answer() {
         (SectionId::SparseWeights, "sparse weight section"),
         (SectionId::SparseOffsets, "sparse offset section"),
         (SectionId::PassageText, "passage text section"),
+        (SectionId::Passages, "passage table"),
     ] {
         let (off, len) = section(&file, id);
         let mut bad = file.clone();
@@ -176,5 +177,11 @@ fn a_damaged_block_a_query_reads_stops_the_answer() {
         assert!(named, "{name}: {line}");
         let r = run_in(dir.path(), &["verify", "--index", "bad.vsx"]);
         assert_eq!(r.code, 2, "verify missed damage in the {name}");
+        // `info` reads every passage record; it must not print counts
+        // from a damaged table.
+        let r = run_in(dir.path(), &["info", "--index", "bad.vsx"]);
+        if id == SectionId::Passages {
+            assert_error(&r);
+        }
     }
 }

@@ -196,7 +196,7 @@ fn compact(a: args::CompactArgs) -> Result<Outcome> {
     let path = a.index.clone().unwrap_or_else(default_index_path);
     let _lock = lock_writer(&path, a.wait)?;
     let old = Index::open(&path)?;
-    let before = old.info();
+    let before = old.info()?;
     let reporter = progress::Bar::new(a.quiet);
     let mut index = old.compact(&reporter)?;
     drop(old);
@@ -205,7 +205,7 @@ fn compact(a: args::CompactArgs) -> Result<Outcome> {
         "compacted {}: {} → {} passages ({})",
         path.display(),
         before.passages,
-        index.info().passages,
+        index.info()?.passages,
         print::human_bytes(bytes)
     );
     Ok(Outcome::Hits)
@@ -310,7 +310,7 @@ fn info(a: InfoArgs) -> Result<Outcome> {
     let index = open_index(a.index.as_deref())?;
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
-    print::info(&mut out, &index.info(), a.json)?;
+    print::info(&mut out, &index.info()?, a.json)?;
     print::finish(out)?;
     Ok(Outcome::Hits)
 }

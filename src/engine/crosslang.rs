@@ -102,12 +102,11 @@ impl Index {
 
     fn passage_in_doc(&self, doc: u32, line: u32) -> Option<u32> {
         // Passages of a document are stored together and in line order.
-        let start = self.passages.partition_point(|p| p.doc < doc);
-        self.passages[start..]
-            .iter()
-            .take_while(|p| p.doc == doc)
-            .position(|p| p.line_start <= line && line <= p.line_end)
-            .map(|i| (start + i) as u32)
+        (self.first_passage_of(doc)..self.passages.len() as u32)
+            .map(|i| (i, self.passages.get(i)))
+            .take_while(|(_, p)| p.doc == doc)
+            .find(|(_, p)| p.line_start <= line && line <= p.line_end)
+            .map(|(i, _)| i)
     }
 
     /// The passages most like passage `id`, itself excluded, best first.
@@ -194,16 +193,17 @@ impl Index {
         }
         // The lines each resolved row spans: a long line cut into several
         // windows is found through any of them.
+        let records = self.records()?;
         let span: HashMap<u32, (u32, u32, u32)> = resolved
             .iter()
             .map(|(r, p)| {
-                let doc = self.passages[*p as usize].doc;
+                let doc = records[*p as usize].doc;
                 (*p, (doc, r.line_start, r.line_end.unwrap_or(r.line_start)))
             })
             .collect();
         let covers = |want: u32, got: u32| {
             let (doc, s, e) = span[&want];
-            let g = &self.passages[got as usize];
+            let g = &records[got as usize];
             g.doc == doc && g.line_start <= e && s <= g.line_end
         };
         // A passage the aligned file names has the language the file says;
@@ -212,10 +212,10 @@ impl Index {
         // carry no sure tag, and the user's labels are the ground truth.
         let mut labeled: HashMap<u32, &str> = HashMap::new();
         for (r, p) in &resolved {
-            let doc = self.passages[*p as usize].doc;
+            let doc = records[*p as usize].doc;
             let (s, e) = (r.line_start, r.line_end.unwrap_or(r.line_start));
-            let first = self.passages.partition_point(|q| q.doc < doc);
-            for (i, q) in self.passages[first..].iter().enumerate() {
+            let first = records.partition_point(|q| q.doc < doc);
+            for (i, q) in records[first..].iter().enumerate() {
                 if q.doc != doc {
                     break;
                 }
@@ -239,7 +239,7 @@ impl Index {
             .collect();
         let in_lang = |p: u32, l: &str| match labeled.get(&p) {
             Some(label) => *label == l,
-            None => tag_ok[l][self.passages[p as usize].lang as usize],
+            None => tag_ok[l][records[p as usize].lang as usize],
         };
         let mut jobs: Vec<(&str, &str, u32, u32)> = Vec::new();
         for (r, p) in &resolved {

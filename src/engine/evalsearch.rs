@@ -66,14 +66,15 @@ impl Index {
         opts: &SearchOptions,
     ) -> Result<SearchEvalReport> {
         // Every passage overlapping a row's lines answers for that row.
+        let records = self.records()?;
         let mut answers: HashMap<&str, Vec<Answer>> = HashMap::new();
         for (i, r) in rows.iter().enumerate() {
             let Ok(doc) = self.find_doc(&r.file) else {
                 continue;
             };
             let (s, e) = (r.line_start, r.line_end.unwrap_or(r.line_start));
-            let first = self.passages.partition_point(|p| p.doc < doc);
-            let ps: Vec<u32> = self.passages[first..]
+            let first = records.partition_point(|p| p.doc < doc);
+            let ps: Vec<u32> = records[first..]
                 .iter()
                 .take_while(|p| p.doc == doc)
                 .enumerate()

@@ -586,6 +586,40 @@ impl Index {
         hits
     }
 
+    /// Every passage record, all checked (once): for readers of the whole
+    /// table. A failure is the latched checksum error when there is one.
+    pub(crate) fn records(&self) -> Result<&[PassageRecord]> {
+        self.passages
+            .records()
+            .map_err(|detail| match self.intact() {
+                Err(e) => e,
+                Ok(()) => Error::Corrupt {
+                    path: self
+                        .failure
+                        .as_ref()
+                        .map_or_else(|| PathBuf::from("(in memory)"), |(p, _)| p.clone()),
+                    detail,
+                },
+            })
+    }
+
+    /// The first passage of document `doc` (passages of a document are
+    /// stored together, documents in order), by binary search over checked
+    /// records: O(log n) records read, so `similar` stays O(1) in the rest
+    /// of the table.
+    pub(crate) fn first_passage_of(&self, doc: u32) -> u32 {
+        let (mut lo, mut hi) = (0u32, self.passages.len() as u32);
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if self.passages.get(mid).doc < doc {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
     /// An error if any block this index has read so far failed its
     /// checksum: answers computed from damaged bytes never leave the
     /// engine.
@@ -663,8 +697,7 @@ impl Index {
     /// Whether passage `id` may be returned: not tombstoned, and in one of
     /// the languages of `mask` (indexed by language id) when there is one.
     fn visible(&self, id: u32, mask: Option<&[bool]>) -> bool {
-        !self.deleted[id as usize]
-            && mask.is_none_or(|m| m[self.passages[id as usize].lang as usize])
+        !self.deleted[id as usize] && mask.is_none_or(|m| m[self.passages.get(id).lang as usize])
     }
 
     fn fetch_count(&self, opts: &SearchOptions) -> usize {
@@ -793,7 +826,7 @@ impl Index {
             .filter(|s| s.score > 0.0)
             .enumerate()
             .map(|(i, s)| {
-                let p = &self.passages[s.id as usize];
+                let p = self.passages.get(s.id);
                 Hit {
                     rank: i + 1,
                     score: s.score,
@@ -842,10 +875,12 @@ impl Index {
         merged
     }
 
-    pub fn info(&self) -> IndexInfo {
+    /// What `info` shows; reads every passage record, so a damaged one is
+    /// an error.
+    pub fn info(&self) -> Result<IndexInfo> {
         let mut counts = vec![0usize; self.config.langs.len()];
         for (p, _) in self
-            .passages
+            .records()?
             .iter()
             .zip(&self.deleted)
             .filter(|(_, d)| !**d)
@@ -853,7 +888,7 @@ impl Index {
             counts[p.lang as usize] += 1;
         }
         let dead = self.deleted.iter().filter(|d| **d).count();
-        IndexInfo {
+        Ok(IndexInfo {
             passages: self.passages.len() - dead,
             deleted_passages: dead,
             documents: self.docs.iter().filter(|d| !d.deleted).count(),
@@ -867,7 +902,7 @@ impl Index {
             kernel: crate::vector::best().name,
             codes: self.dense.codes().name(),
             sections: self.sections.clone(),
-        }
+        })
     }
 }
 

@@ -3,7 +3,7 @@
 //! records (O(passages) of 48-byte reads, no allocation per passage); a
 //! passage's text is sliced out of the blob when it is shown.
 
-use std::ops::Deref;
+use std::sync::{Arc, OnceLock};
 
 use bytemuck::{Pod, Zeroable};
 
@@ -25,20 +25,46 @@ pub struct PassageRecord {
     pub text_len: u64,
 }
 
-/// Records index like a slice (`table[i].doc`); text comes from [`text`].
-///
-/// [`text`]: PassageTable::text
+/// The passage records and their text. A table read from a file with block
+/// checksums (format 5) is checked lazily: [`PassageTable::get`] verifies
+/// and validates the one record a query reads, so opening is O(1) in the
+/// passages; [`PassageTable::records`] checks all of them once, for the
+/// whole-table readers (updates, `info`, evaluation).
 #[derive(Debug, Clone, Default)]
 pub struct PassageTable {
     records: Slab<PassageRecord>,
     text: Slab<u8>,
+    /// Documents and languages the records may name.
+    bounds: (usize, usize),
+    /// Whether the records still need checking (lazily, as read).
+    lazy: bool,
+    /// The outcome of checking every record, once.
+    checked_all: Arc<OnceLock<Result<(), String>>>,
 }
+
+/// Stands in for a record that failed its check, once the failure is
+/// latched for the engine to report: it names document 0 and language 0,
+/// which a table with passages always has, and no text.
+const DAMAGED: PassageRecord = PassageRecord {
+    doc: 0,
+    lang: 0,
+    _pad: 0,
+    line_start: 1,
+    line_end: 1,
+    byte_start: 0,
+    byte_end: 0,
+    text_start: 0,
+    text_len: 0,
+};
 
 impl PassageTable {
     pub fn build(metas: impl IntoIterator<Item = PassageMeta>) -> Self {
         let mut records = Vec::new();
         let mut text = Vec::new();
+        let (mut docs, mut langs) = (0, 0);
         for m in metas {
+            docs = docs.max(m.doc as usize + 1);
+            langs = langs.max(m.lang as usize + 1);
             records.push(PassageRecord {
                 doc: m.doc,
                 lang: m.lang,
@@ -55,23 +81,45 @@ impl PassageTable {
         PassageTable {
             records: Slab::from_vec(records),
             text: Slab::from_vec(text),
+            bounds: (docs, langs),
+            lazy: false,
+            checked_all: Arc::default(),
         }
     }
 
-    /// Checks what a file supplied: ids in range, line and byte ranges in
-    /// order, text ranges inside the blob. The blob's UTF-8 is checked per
-    /// passage when it is read, and in full by `verify`.
+    /// Takes what a file supplied. Records with block checksums are
+    /// checked as they are read; others (older files) are checked here:
+    /// ids in range, line and byte ranges in order, text ranges inside the
+    /// blob. The blob's UTF-8 is checked per passage when it is read, and
+    /// in full by `verify`.
     pub fn from_parts(
         records: Slab<PassageRecord>,
         text: Slab<u8>,
         docs: usize,
         langs: usize,
     ) -> Result<Self, String> {
+        if !records.is_empty() && (docs == 0 || langs == 0) {
+            return Err("passages without documents or languages".into());
+        }
+        let table = PassageTable {
+            lazy: records.has_blocks(),
+            records,
+            text,
+            bounds: (docs, langs),
+            checked_all: Arc::default(),
+        };
+        if !table.lazy {
+            table.check_all()?;
+        }
+        Ok(table)
+    }
+
+    /// One pass over every record, in parallel: each run is checked against
+    /// its block sums (when there are any) while in cache, then validated.
+    fn check_all(&self) -> Result<(), String> {
         use rayon::prelude::*;
-        // One pass, in parallel: each run of records is checked against
-        // its block sums (when the file has them) while it is in cache,
-        // then validated, so opening reads the table once.
         const RUN: usize = 8192;
+        let records = &self.records;
         let bad = (0..records.len().div_ceil(RUN))
             .into_par_iter()
             .find_map_first(|c| {
@@ -79,28 +127,63 @@ impl PassageTable {
                 if !records.check(start, end - start) {
                     return Some(format!("passages {start}..{end} fail their checksum"));
                 }
-                records[start..end].iter().enumerate().find_map(|(i, r)| {
-                    let text_ok = r
-                        .text_start
-                        .checked_add(r.text_len)
-                        .is_some_and(|end| end <= text.len() as u64);
-                    let ok = (r.doc as usize) < docs
-                        && (r.lang as usize) < langs
-                        && r.line_start != 0
-                        && r.line_end >= r.line_start
-                        && r.byte_end >= r.byte_start
-                        && text_ok;
-                    (!ok).then(|| format!("passage {} has impossible fields", start + i))
-                })
+                records[start..end]
+                    .iter()
+                    .position(|r| !self.valid(r))
+                    .map(|i| format!("passage {} has impossible fields", start + i))
             });
         match bad {
             Some(e) => Err(e),
-            None => Ok(PassageTable { records, text }),
+            None => Ok(()),
         }
     }
 
-    /// Full check of the text blob, for `verify`.
+    fn valid(&self, r: &PassageRecord) -> bool {
+        let text_ok = r
+            .text_start
+            .checked_add(r.text_len)
+            .is_some_and(|end| end <= self.text.len() as u64);
+        (r.doc as usize) < self.bounds.0
+            && (r.lang as usize) < self.bounds.1
+            && r.line_start != 0
+            && r.line_end >= r.line_start
+            && r.byte_end >= r.byte_start
+            && text_ok
+    }
+
+    pub fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.records.is_empty()
+    }
+
+    /// Record `id` (< `len()`), checked if the table is lazy. A record that
+    /// fails is latched in the file's slabs (the engine then refuses the
+    /// answer) and replaced by a harmless stand-in.
+    #[inline]
+    pub fn get(&self, id: u32) -> PassageRecord {
+        let i = id as usize;
+        let r = self.records[i];
+        if self.lazy && !(self.records.check(i, 1) && self.valid(&r)) {
+            self.records.fail(i);
+            return DAMAGED;
+        }
+        r
+    }
+
+    /// Every record, all checked (once per table).
+    pub fn records(&self) -> Result<&[PassageRecord], String> {
+        if self.lazy {
+            self.checked_all.get_or_init(|| self.check_all()).clone()?;
+        }
+        Ok(&self.records)
+    }
+
+    /// Full check of the records and the text blob, for `verify`.
     pub fn verify_text(&self) -> Result<(), String> {
+        self.records()?;
         if !self.text.check_all() {
             return Err("a block of the passage text fails its checksum".into());
         }
@@ -112,7 +195,7 @@ impl PassageTable {
     }
 
     fn text_bytes(&self, id: u32) -> &[u8] {
-        let r = &self.records[id as usize];
+        let r = self.get(id);
         // Verifies the blocks under the text once per process; a failure is
         // latched for the engine to report before the text is shown.
         self.text.check(r.text_start as usize, r.text_len as usize);
@@ -127,7 +210,7 @@ impl PassageTable {
 
     /// An owned copy of passage `id`, to rebuild a table from.
     pub fn meta(&self, id: u32) -> PassageMeta {
-        let r = self.records[id as usize];
+        let r = self.get(id);
         PassageMeta {
             doc: r.doc,
             lang: r.lang,
@@ -141,13 +224,6 @@ impl PassageTable {
 
     pub fn parts(&self) -> (&[PassageRecord], &[u8]) {
         (&self.records, &self.text)
-    }
-}
-
-impl Deref for PassageTable {
-    type Target = [PassageRecord];
-    fn deref(&self) -> &[PassageRecord] {
-        &self.records
     }
 }
 
@@ -181,7 +257,7 @@ mod tests {
         assert_eq!(t.len(), 2);
         assert_eq!(t.text(1), "向量");
         assert_eq!(t.meta(0), metas[0]);
-        assert_eq!(t[1].line_start, 4);
+        assert_eq!(t.get(1).line_start, 4);
         let (r, x) = t.parts();
         let ok =
             PassageTable::from_parts(Slab::from_vec(r.to_vec()), Slab::from_vec(x.to_vec()), 2, 2);

@@ -174,7 +174,7 @@ impl Index {
         let old_rows = self.passages.len();
         let mut deleted = self.deleted.clone();
         let mut removed_keys = Vec::new();
-        for (i, p) in self.passages.iter().enumerate() {
+        for (i, p) in self.records()?.iter().enumerate() {
             if !deleted[i] && docs[p.doc as usize].deleted {
                 deleted[i] = true;
                 report.passages_removed += 1;
@@ -339,7 +339,7 @@ impl Index {
         let idf = super::weighting_idf(
             &live_df,
             live_rows.iter().zip(&counts).map(|(&i, c)| {
-                let lang = self.passages[i as usize].lang as usize;
+                let lang = self.passages.get(i).lang as usize;
                 (self.config.langs[lang].as_str(), c)
             }),
         );

@@ -274,6 +274,23 @@ impl<T: bytemuck::Pod> Slab<T> {
         ok
     }
 
+    /// Whether block checksums are attached.
+    pub fn has_blocks(&self) -> bool {
+        self.blocks.is_some()
+    }
+
+    /// Latches a failure at element `at` found by a reader's own check
+    /// (a record whose checksum passed but whose fields cannot be), so the
+    /// engine refuses the answer as for a checksum failure. No-op for
+    /// slabs without block checksums.
+    pub fn fail(&self, at: usize) {
+        if let Some(b) = &self.blocks {
+            let _ = b
+                .failure
+                .set((b.id, at * std::mem::size_of::<T>() / b.block));
+        }
+    }
+
     /// Verifies every block (what a full verification does).
     pub fn check_all(&self) -> bool {
         self.check(0, self.len)
