@@ -255,19 +255,25 @@ fn random_mutation(rng: &mut Rng, n: usize, donor: usize) -> Mutation {
     }
 }
 
-/// The section ids that hold each changed byte (0 for the header, table,
-/// footer and padding); `None` when the length changed.
+/// The section ids that hold each changed byte: 0 for the header, section
+/// table and footer, none for the zero padding between sections (which no
+/// answer reads). `None` when the length changed.
 fn damaged_sections(good: &[u8], bad: &[u8], ranges: &[(u32, u64, u64)]) -> Option<Vec<u32>> {
     if good.len() != bad.len() {
         return None;
     }
-    let mut ids: Vec<u32> = (0..good.len())
-        .filter(|&i| good[i] != bad[i])
-        .map(|i| {
-            ranges
+    let data_end = ranges.iter().map(|r| r.1 + r.2).max().unwrap_or(0);
+    let mut ids: Vec<u32> = (0..good.len() as u64)
+        .filter(|&i| good[i as usize] != bad[i as usize])
+        .filter_map(|i| {
+            match ranges
                 .iter()
-                .find(|&&(_, off, len)| (off..off + len).contains(&(i as u64)))
-                .map_or(0, |r| r.0)
+                .find(|&&(_, off, len)| (off..off + len).contains(&i))
+            {
+                Some(r) => Some(r.0),
+                None if i < 64 || i >= data_end => Some(0),
+                None => None,
+            }
         })
         .collect();
     ids.sort_unstable();
