@@ -203,13 +203,14 @@ const BULK: &[SectionId] = &[
     SectionId::HnswUpperIds,
 ];
 
-/// How many mutated files the binary test runs; `VECSEARCH_CLI_MUTATIONS`
+/// How many mutated files the binary test runs (4 runs each, about 30 s
+/// here); `VECSEARCH_CLI_MUTATIONS`
 /// raises it for a long run.
 fn cli_cases() -> usize {
     std::env::var("VECSEARCH_CLI_MUTATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(400)
+        .unwrap_or(1000)
 }
 
 /// xorshift64*, seeded, so a failure can be replayed.
