@@ -244,16 +244,25 @@ const CHECKED_ON_OPEN: &[SectionId] = &[
     SectionId::Docs,
     SectionId::Passages,
     SectionId::Idf,
+    SectionId::IdfHashes,
+    SectionId::IdfDf,
     SectionId::HnswMeta,
     SectionId::LiveDf,
+    SectionId::LiveDfHashes,
+    SectionId::LiveDfDf,
     SectionId::UpdateState,
     SectionId::Deleted,
     SectionId::Crosslang,
+    SectionId::LexiconSources,
+    SectionId::LexiconOffsets,
+    SectionId::LexiconTargets,
+    SectionId::LexiconWeights,
 ];
 
 /// The big raw sections whose checksums only `verify` reads.
 const RAW: &[SectionId] = &[
     SectionId::Vectors,
+    SectionId::Codes,
     SectionId::HnswLayer0,
     SectionId::HnswUpper,
     SectionId::SparseOffsets,
@@ -384,12 +393,14 @@ fn update_and_compact_refuse_to_carry_over_a_corrupt_index() {
     let dir = tempfile::tempdir().unwrap();
     indexed(dir.path());
     let path = dir.path().join("n.vsx");
-    // A huge float in the vector section: a plain open does not read it,
-    // and a new file would put a fresh checksum over it.
-    let (start, end) = section_ranges(&path, &[SectionId::Vectors])[0];
+    // Damage in the dense vectors (1-bit codes or f32): a plain open does
+    // not read them, and a new file would put a fresh checksum over them.
+    let (start, end) = section_ranges(&path, &[SectionId::Vectors, SectionId::Codes])[0];
     let mut bad = fs::read(&path).unwrap();
     let at = (start + (end - start) / 2) & !3;
-    bad[at..at + 4].copy_from_slice(&1e30f32.to_le_bytes());
+    for b in &mut bad[at..at + 4] {
+        *b ^= 0xff;
+    }
     fs::write(&path, &bad).unwrap();
     // Something for the update to do.
     fs::write(dir.path().join("notes/new.md"), "A new note on vectors.\n").unwrap();
@@ -401,7 +412,7 @@ fn update_and_compact_refuse_to_carry_over_a_corrupt_index() {
         assert!(
             line.contains("n.vsx")
                 && line.contains("corrupt")
-                && line.contains("vector section")
+                && (line.contains("vector section") || line.contains("code section"))
                 && line.contains(
                     "rebuild it from your files with `vecsearch index <PATH>... --index n.vsx`"
                 ),

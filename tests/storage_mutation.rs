@@ -193,6 +193,7 @@ fn mutated_index_files_never_panic_and_never_pass_verify() {
 /// read straight from the map whose checksums only `verify` reads.
 const BULK: &[SectionId] = &[
     SectionId::Vectors,
+    SectionId::Codes,
     SectionId::SparseOffsets,
     SectionId::SparseKeys,
     SectionId::SparseWeights,
