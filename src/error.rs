@@ -45,6 +45,10 @@ pub enum Error {
         lock: PathBuf,
         holder: Option<u32>,
     },
+    #[error("{}: the index file is also one of the files to index ({}); refusing to replace it, choose another index file", path.display(), input.display())]
+    OutputIsInput { path: PathBuf, input: PathBuf },
+    #[error("{}: {why}; refusing to replace it with an index (remove it first if it should go, or choose another index file)", path.display())]
+    NotReplaceable { path: PathBuf, why: String },
     #[error("empty query")]
     EmptyQuery,
     #[error("query {query:?} has no searchable words")]

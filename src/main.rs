@@ -1,12 +1,19 @@
 //! The `vecsearch` binary: run the CLI, map the outcome to grep's exit codes
-//! (0 hits, 1 no hits, 2 error) and print any error on one line.
+//! (0 hits, 1 no hits, 2 error) and print any error on one line. A panic
+//! is a bug, not an error, and exits with its own code so that neither a
+//! script nor a test can take it for a clean refusal.
 
 mod cli;
 
 use std::process::ExitCode;
 
+/// Rust's own exit status for a panicking `main`, kept so that a panic
+/// looks the same whether or not this hook ran.
+const PANIC_EXIT: u8 = 101;
+
 fn main() -> ExitCode {
-    // A panic is a bug, but the user still gets one line and exit 2.
+    // One line, marked "internal error" (the tests reject that marker), so
+    // a user can still paste it into a report.
     std::panic::set_hook(Box::new(|info| {
         let msg = info
             .payload()
@@ -14,12 +21,22 @@ fn main() -> ExitCode {
             .map(|s| s.to_string())
             .or_else(|| info.payload().downcast_ref::<String>().cloned())
             .unwrap_or_else(|| "unknown panic".into());
+        let at = info
+            .location()
+            .map(|l| format!(" at {}:{}", l.file(), l.line()))
+            .unwrap_or_default();
         eprintln!(
-            "vecsearch: internal error: {} (please report this)",
+            "vecsearch: internal error (panic{at}): {} (please report this)",
             msg.replace('\n', " ")
         );
     }));
-    match std::panic::catch_unwind(cli::run) {
+    match std::panic::catch_unwind(|| {
+        // The tests' way to check what a panic looks like from outside.
+        if std::env::var_os("VECSEARCH_PANIC_FOR_TEST").is_some() {
+            panic!("panic requested by VECSEARCH_PANIC_FOR_TEST");
+        }
+        cli::run()
+    }) {
         Ok(Ok(cli::Outcome::Hits)) => ExitCode::SUCCESS,
         Ok(Ok(cli::Outcome::NoHits)) => ExitCode::from(1),
         Ok(Err(e)) => {
@@ -29,7 +46,7 @@ fn main() -> ExitCode {
             eprintln!("vecsearch: error: {}", format!("{e:#}").replace('\n', " "));
             ExitCode::from(2)
         }
-        Err(_) => ExitCode::from(2),
+        Err(_) => ExitCode::from(PANIC_EXIT),
     }
 }
 

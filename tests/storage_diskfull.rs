@@ -63,7 +63,7 @@ fn disk_full_and_read_only_keep_the_old_index() {
     let mount = match mount_tmpfs(&full, before.len() as u64 + 64 * 1024) {
         Ok(m) => m,
         Err(why) => {
-            eprintln!("skipped: {why}");
+            skip(&why);
             return;
         }
     };

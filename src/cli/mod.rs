@@ -7,6 +7,7 @@ mod crosslang;
 mod export;
 mod print;
 mod progress;
+mod signals;
 mod verify;
 
 use std::io::{IsTerminal, Write};
@@ -52,6 +53,13 @@ pub fn run() -> Result<Outcome> {
             bail!("{first} (see 'vecsearch --help')");
         }
     };
+    // The commands that write a file clean up after themselves on a signal.
+    if matches!(
+        cli.command,
+        Command::Index(_) | Command::Compact(_) | Command::Lexicon(_)
+    ) {
+        signals::install()?;
+    }
     match cli.command {
         Command::Index(a) => index(a),
         Command::Search(a) => search(a),
@@ -96,6 +104,7 @@ fn index(a: IndexArgs) -> Result<Outcome> {
         walk: WalkOptions {
             include,
             max_file_bytes: a.max_file_bytes,
+            output: Some(out.clone()),
         },
         hnsw: a.graph.params(),
         codes: a.codes.map(|c| match c {
@@ -106,6 +115,9 @@ fn index(a: IndexArgs) -> Result<Outcome> {
     if opts.kind == IndexKind::Hnsw && opts.codes() == Codes::Bits {
         bail!("--kind hnsw walks its graph on f32 vectors: use --codes f32 (the default for hnsw)");
     }
+    // Before anything is created or read: a swapped argument must cost
+    // nothing (the save checks again, in case the file changed meanwhile).
+    vecsearch::store::ensure_replaceable(&out, &vecsearch::store::MAGIC)?;
     // One writer at a time, from reading the input to the rename.
     let _lock = lock_writer(&out, a.wait)?;
     let reporter = progress::Bar::new(a.quiet);
@@ -139,7 +151,7 @@ fn update(
     opts: &BuildOptions,
     reporter: &progress::Bar,
 ) -> Result<Outcome> {
-    let old = Index::open(out)?;
+    let old = open_to_carry_over(out, "--update")?;
     // An update keeps the index's settings; silently ignoring a flag that
     // asks for others would leave the user with an index they did not ask for.
     let have = old.config();
@@ -195,7 +207,7 @@ fn update(
 fn compact(a: args::CompactArgs) -> Result<Outcome> {
     let path = a.index.clone().unwrap_or_else(default_index_path);
     let _lock = lock_writer(&path, a.wait)?;
-    let old = Index::open(&path)?;
+    let old = open_to_carry_over(&path, "compact")?;
     let before = old.info()?;
     let reporter = progress::Bar::new(a.quiet);
     let mut index = old.compact(&reporter)?;
@@ -209,6 +221,27 @@ fn compact(a: args::CompactArgs) -> Result<Outcome> {
         print::human_bytes(bytes)
     );
     Ok(Outcome::Hits)
+}
+
+/// Opens an index whose contents a writer carries into a new file, with
+/// every checksum checked: a plain open leaves the bulk sections to
+/// `verify`, and a new file would put fresh checksums over bad bytes. A
+/// corrupt file is refused with the command that rebuilds it from scratch.
+fn open_to_carry_over(path: &Path, what: &str) -> Result<Index> {
+    use vecsearch::Error as E;
+    Index::open_verified(path).map_err(|e| {
+        let why = match &e {
+            E::Checksum { section, .. } => format!("checksum mismatch in the {section}"),
+            E::Corrupt { detail, .. } => detail.clone(),
+            E::Truncated { detail, .. } => format!("truncated: {detail}"),
+            _ => return anyhow::Error::new(e),
+        };
+        anyhow::anyhow!(
+            "{}: the index is corrupt ({why}), so {what} will not build on it; rebuild it from your files with `vecsearch index <PATH>... --index {}`",
+            path.display(),
+            path.display()
+        )
+    })
 }
 
 /// Takes the index's writer lock (see `store::WriterLock`), held until the

@@ -467,8 +467,11 @@ impl Index {
         persist::open(path, false)
     }
 
-    /// Saves atomically; on error the file at `path` is as it was.
+    /// Saves atomically; on error the file at `path` is as it was. Refuses
+    /// to replace a file that is not an index (see
+    /// [`crate::store::ensure_replaceable`]).
     pub fn save(&mut self, path: &Path) -> Result<u64> {
+        crate::store::ensure_replaceable(path, &crate::store::MAGIC)?;
         let bytes = persist::save(self, path)?;
         self.file_bytes = Some(bytes);
         self.format_version = crate::store::FORMAT_VERSION;

@@ -158,10 +158,11 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
 /// checked (what `vecsearch verify` does: it reads the whole file). Without
 /// it, the open is O(1) in the vectors: header, section table and footer are
 /// checked, the small metadata sections (config, documents, passages, idf,
-/// graph header, live df, update state, tombstones) are checksummed, and
-/// every section's size and bounds are validated so a corrupt file can give
-/// wrong answers but never an out-of-bounds read; the big raw sections
-/// (vectors, sparse vectors, term frequencies, graph) are not checksummed.
+/// graph header, live df, update state, tombstones, lexicon) are
+/// checksummed, and every section's size and bounds are validated so a
+/// corrupt file can give wrong answers but never an out-of-bounds read; the
+/// big raw sections (vectors, sparse vectors, passage text, graph) are not
+/// checksummed.
 pub(super) fn open(path: &Path, full: bool) -> Result<Index> {
     let file = MappedFile::open(
         path,
@@ -185,6 +186,16 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         file.verify_section(SectionId::Deleted)?;
         if !file.has_section_sums(SectionId::Passages) {
             file.verify_section(SectionId::Passages)?;
+        }
+        // The lexicon bridge expands every query: a bad byte there changes
+        // answers. It is pruned to the corpus's terms, a few MB at most.
+        for id in [
+            SectionId::LexiconSources,
+            SectionId::LexiconOffsets,
+            SectionId::LexiconTargets,
+            SectionId::LexiconWeights,
+        ] {
+            file.verify_section(id)?;
         }
     }
     let corrupt = |detail: String| Error::Corrupt {

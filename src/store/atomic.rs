@@ -2,9 +2,10 @@
 //! new one, never a mix, and a failed write leaves the old file untouched.
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{BufWriter, Write};
+use std::io::{BufWriter, Read, Write};
 use std::path::{Path, PathBuf};
 
+use super::cleanup::pending;
 use crate::error::{Error, Result};
 
 /// Writes `path` through `fill`, via a temporary file in the same folder
@@ -33,6 +34,8 @@ pub fn write_atomically(
         name.to_string_lossy(),
         std::process::id()
     ));
+    // Listed before it exists, so a signal at any moment after this finds it.
+    pending().temps.push(tmp.clone());
     let result = (|| -> std::io::Result<u64> {
         let file = OpenOptions::new()
             .write(true)
@@ -45,7 +48,12 @@ pub fn write_atomically(
         file.sync_all()?;
         let len = file.metadata()?.len();
         drop(file);
-        fs::rename(&tmp, path)?;
+        {
+            // Rename and unlist as one step for a signal's clean-up.
+            let mut pending = pending();
+            fs::rename(&tmp, path)?;
+            pending.temps.retain(|t| t != &tmp);
+        }
         // Make the rename itself durable.
         if let Ok(d) = File::open(&dir) {
             let _ = d.sync_all();
@@ -53,9 +61,50 @@ pub fn write_atomically(
         Ok(len)
     })();
     result.map_err(|e| {
+        let mut pending = pending();
         let _ = fs::remove_file(&tmp);
+        pending.temps.retain(|t| t != &tmp);
         Error::io(path, e)
     })
+}
+
+/// Fails unless `path` may be replaced by a file that starts with `magic`:
+/// it does not exist, or is empty (nothing to lose: `mktemp` makes such
+/// files), or already starts with `magic`. Anything else (a document, a
+/// device, a FIFO) is someone's, and a swapped argument must not cost a
+/// user a file. A symlink is judged by what it points to.
+pub fn ensure_replaceable(path: &Path, magic: &[u8]) -> Result<()> {
+    let refuse = |why: &str| {
+        Err(Error::NotReplaceable {
+            path: path.to_path_buf(),
+            why: why.into(),
+        })
+    };
+    let meta = match fs::metadata(path) {
+        Ok(m) => m,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(Error::io(path, e)),
+    };
+    if meta.is_dir() {
+        return Err(Error::InvalidArgument(format!(
+            "{}: is a directory, not an index file",
+            path.display()
+        )));
+    }
+    if !meta.is_file() {
+        return refuse("exists and is not a regular file");
+    }
+    if meta.len() == 0 {
+        return Ok(());
+    }
+    let mut head = Vec::with_capacity(magic.len());
+    File::open(path)
+        .and_then(|f| f.take(magic.len() as u64).read_to_end(&mut head))
+        .map_err(|e| Error::io(path, e))?;
+    if head != magic {
+        return refuse("exists and is not a vecsearch index");
+    }
+    Ok(())
 }
 
 /// Removes `.NAME.tmp-PID` files that a killed writer of `path` left

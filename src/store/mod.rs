@@ -15,11 +15,13 @@
 //! fsync, rename, fsync of the folder.
 
 mod atomic;
+mod cleanup;
 pub mod codec;
 mod format;
 mod lock;
 
-pub use atomic::{remove_stray_temps, write_atomically};
+pub use atomic::{ensure_replaceable, remove_stray_temps, write_atomically};
+pub use cleanup::{abandon_writes, Abandoned};
 pub use format::{
     block_sums_id, section_name, FileWriter, Header, MappedFile, SectionId, Verify, FORMAT_VERSION,
     MAGIC, MIN_FORMAT_VERSION,

@@ -35,8 +35,26 @@ pub fn run_in(dir: &Path, args: &[&str]) -> Run {
         .into()
 }
 
+/// The binary's exit status after a panic (see `src/main.rs`).
+pub const PANIC_EXIT: i32 = 101;
+
+/// Fails if the run panicked: exit 101, the binary's "internal error"
+/// marker, or Rust's own panic message (a panic outside the hook).
+pub fn assert_no_panic(r: &Run) {
+    assert!(
+        r.code != PANIC_EXIT
+            && !r.stderr.contains("internal error")
+            && !r.stderr.contains("panicked"),
+        "the binary panicked (exit {}): {}",
+        r.code,
+        r.stderr
+    );
+}
+
 /// Asserts exit 2 with exactly one line on stderr, and returns that line.
+/// A panic is never a clean error, whatever it prints.
 pub fn assert_error(r: &Run) -> String {
+    assert_no_panic(r);
     assert_eq!(r.code, 2, "expected exit 2; stderr: {}", r.stderr);
     let lines: Vec<&str> = r.stderr.lines().collect();
     assert_eq!(
@@ -45,8 +63,20 @@ pub fn assert_error(r: &Run) -> String {
         "expected one stderr line, got: {:?}",
         r.stderr
     );
-    assert!(!r.stderr.contains("panicked"), "{}", r.stderr);
     lines[0].to_string()
+}
+
+/// Prints a line that shows in every `cargo test`, passing or not: libtest
+/// captures `eprintln!` of passing tests, but not a write to the stderr
+/// handle itself.
+pub fn loud(line: &str) {
+    use std::io::Write;
+    let _ = writeln!(std::io::stderr(), "{line}");
+}
+
+/// Says loudly that a test did not run its checks, and why.
+pub fn skip(reason: &str) {
+    loud(&format!("skipped: {reason}"));
 }
 
 /// The shared seed corpus, when this checkout sits beside it (or where
@@ -58,7 +88,10 @@ pub fn seeds() -> Option<PathBuf> {
     if p.is_dir() {
         Some(p)
     } else {
-        eprintln!("skipped: ../shared/corpus/seeds is not here (it exists only in the project's workspace and CI)");
+        skip(&format!(
+            "../shared not found: {} is not here (it exists only in the project's workspace and CI; set VECSEARCH_SEEDS for a checkout elsewhere)",
+            p.display()
+        ));
         None
     }
 }
@@ -122,4 +155,57 @@ pub fn indexed_corpus() -> tempfile::TempDir {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     dir
+}
+
+/// Runs the binary in `dir` and kills it after `limit`: `None` means it
+/// hung. Output is drained by threads so a chatty child cannot block.
+pub fn run_with_timeout(dir: &Path, args: &[&str], limit: std::time::Duration) -> Option<Run> {
+    use std::io::Read;
+    use std::process::Stdio;
+    let mut child = bin()
+        .current_dir(dir)
+        .args(args)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("binary runs");
+    let drain = |mut r: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut b = Vec::new();
+            let _ = r.read_to_end(&mut b);
+            String::from_utf8_lossy(&b).into_owned()
+        })
+    };
+    let out = drain(Box::new(child.stdout.take().unwrap()));
+    let err = drain(Box::new(child.stderr.take().unwrap()));
+    let started = std::time::Instant::now();
+    let status = loop {
+        if let Some(s) = child.try_wait().unwrap() {
+            break Some(s);
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            break None;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(5));
+    };
+    let (stdout, stderr) = (out.join().unwrap(), err.join().unwrap());
+    status.map(|s| Run {
+        code: s.code().unwrap_or(-1),
+        stdout,
+        stderr,
+    })
+}
+
+/// The names in `dir`, sorted.
+pub fn names_in(dir: &Path) -> Vec<String> {
+    let mut v: Vec<String> = std::fs::read_dir(dir)
+        .unwrap()
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    v.sort();
+    v
 }
