@@ -103,7 +103,7 @@ fn update_keeps_the_codes_and_refuses_to_change_them() {
             "index", "notes", "--index", "b.vsx", "--update", "--codes", "f32",
         ],
     ));
-    assert!(line.contains("codes bits"), "{line}");
+    assert!(line.contains("codes bits, not f32;"), "{line}");
     assert_eq!(std::fs::read(dir.path().join("b.vsx")).unwrap(), before);
     std::fs::write(
         dir.path().join("notes/new.md"),
@@ -153,6 +153,7 @@ fn a_damaged_block_a_query_reads_stops_the_answer() {
     let q = "vector database";
     let intact = search(dir.path(), "b.vsx", q);
     assert_eq!(intact.code, 0, "{}", intact.stderr);
+    std::fs::write(dir.path().join("q.txt"), format!("{q}\n{q}\n")).unwrap();
     let file = std::fs::read(dir.path().join("b.vsx")).unwrap();
     // Each of these is read by every search of the small corpus: all codes
     // are scanned, and every candidate's sparse row and the hits' text are
@@ -170,6 +171,12 @@ fn a_damaged_block_a_query_reads_stops_the_answer() {
         bad[off + len / 2] ^= 0x10;
         std::fs::write(dir.path().join("bad.vsx"), &bad).unwrap();
         let line = assert_error(&search(dir.path(), "bad.vsx", q));
+        // A batch stops at the damage too, rather than warning per query.
+        let batch = assert_error(&run_in(
+            dir.path(),
+            &["search", "--queries", "q.txt", "--index", "bad.vsx"],
+        ));
+        assert!(!batch.contains("searchable"), "{name}: {batch}");
         // Offsets are also checked for order when the file opens, which
         // may catch the damage first.
         let named = line.contains(name) && line.contains("block")
@@ -184,4 +191,22 @@ fn a_damaged_block_a_query_reads_stops_the_answer() {
             assert_error(&r);
         }
     }
+}
+
+#[test]
+fn ef_on_a_flat_index_says_it_does_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), "b.vsx", &[]);
+    let r = run_in(
+        dir.path(),
+        &["search", "vector", "--index", "b.vsx", "--ef", "128"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("--ef only tunes an HNSW index"),
+        "{}",
+        r.stderr
+    );
+    let r = run_in(dir.path(), &["search", "vector", "--index", "b.vsx"]);
+    assert!(r.stderr.is_empty(), "{}", r.stderr);
 }

@@ -164,18 +164,18 @@ fn update(
     }
     if let Some(c) = a.codes.filter(|_| opts.codes() != old.codes()) {
         bail!(
-            "{}: --update keeps the index's codes {}, not {:?}; rebuild without --update to change it",
+            "{}: --update keeps the index's codes {}, not {}; rebuild without --update to change it",
             out.display(),
             old.codes().name(),
-            c
+            value_name(c)
         );
     }
     if let Some(k) = a.kind.filter(|_| opts.kind != have.kind) {
         bail!(
-            "{}: --update keeps the index's kind {}, not {:?}; rebuild without --update to change it",
+            "{}: --update keeps the index's kind {}, not {}; rebuild without --update to change it",
             out.display(),
             have.kind.name(),
-            k
+            value_name(k)
         );
     }
     let (mut index, r) = old.update(&a.paths, &opts.walk, reporter)?;
@@ -270,6 +270,12 @@ fn open_index(explicit: Option<&Path>) -> Result<Index> {
     Ok(Index::sample(&BuildOptions::default())?)
 }
 
+/// A flag value as the user types it (`hnsw`, not `Hnsw`).
+fn value_name(v: impl clap::ValueEnum) -> String {
+    v.to_possible_value()
+        .map_or_else(String::new, |p| p.get_name().to_string())
+}
+
 fn search(a: SearchArgs) -> Result<Outcome> {
     let opts = SearchOptions {
         ef: a.ef,
@@ -289,6 +295,9 @@ fn search(a: SearchArgs) -> Result<Outcome> {
         }
     }
     let index = open_index(a.hits.index.as_deref())?;
+    if a.ef.is_some() && index.hnsw().is_none() {
+        eprintln!("vecsearch: warning: --ef only tunes an HNSW index; this one is flat and is scanned exactly");
+    }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
@@ -315,12 +324,15 @@ fn search(a: SearchArgs) -> Result<Outcome> {
                     any |= !hits.is_empty();
                     print::hits(&mut out, &index, q, Some(*line), &hits, a.hits.json, color)?;
                 }
-                Err(vecsearch::Error::InvalidArgument(m)) => bail!(m),
-                Err(e) => {
+                // A query without searchable words is that query's problem;
+                // anything else (a damaged block, a bad option) is the
+                // whole run's.
+                Err(e @ (vecsearch::Error::NoQueryTerms { .. } | vecsearch::Error::EmptyQuery)) => {
                     errors += 1;
                     out.flush().ok();
                     eprintln!("vecsearch: warning: {}:{}: {e}", qfile.display(), line + 1);
                 }
+                Err(e) => return Err(e.into()),
             }
         }
         if errors == lines.len() {
