@@ -210,3 +210,33 @@ fn ef_on_a_flat_index_says_it_does_nothing() {
     let r = run_in(dir.path(), &["search", "vector", "--index", "b.vsx"]);
     assert!(r.stderr.is_empty(), "{}", r.stderr);
 }
+
+/// A graph walk verifies the vectors and links of the nodes it visits: a
+/// flipped bit in either stops the answer (the small corpus's walk visits
+/// every node).
+#[test]
+fn a_damaged_vector_or_link_a_graph_walk_reads_stops_the_answer() {
+    use vecsearch::store::SectionId;
+    let dir = tempfile::tempdir().unwrap();
+    build(dir.path(), "g.vsx", &["--kind", "hnsw", "--dim", "64"]);
+    let q = "vector database";
+    assert_eq!(search(dir.path(), "g.vsx", q).code, 0);
+    let file = std::fs::read(dir.path().join("g.vsx")).unwrap();
+    for (id, name) in [
+        (SectionId::Vectors, "vector section"),
+        (SectionId::HnswLayer0, "HNSW layer-0 section"),
+    ] {
+        let (off, len) = section(&file, id);
+        // A count word of a link record is bounds-checked at open; flip a
+        // low bit of a vector coordinate or of a neighbour id instead.
+        let at = off + (len / 2) / 4 * 4 + 4;
+        let mut bad = file.clone();
+        bad[at] ^= 0x01;
+        std::fs::write(dir.path().join("bad.vsx"), &bad).unwrap();
+        let r = search(dir.path(), "bad.vsx", q);
+        let named = r.code == 2 && r.stderr.lines().count() == 1 && r.stderr.contains(name);
+        // A changed neighbour id may instead fail the open's range check.
+        let refused_at_open = r.code == 2 && r.stderr.contains("graph");
+        assert!(named || refused_at_open, "{name}: {} {}", r.code, r.stderr);
+    }
+}

@@ -780,20 +780,27 @@ impl Index {
         match (&self.hnsw, self.dense.f32()) {
             (Some((g, _)), Some(flat)) if !opts.exact => {
                 thread_local! {
-                    static SEARCHER: std::cell::RefCell<Searcher> = std::cell::RefCell::new(Searcher::new());
+                    static SEARCHER: std::cell::RefCell<Searcher> = std::cell::RefCell::new(Searcher::tracking());
                 }
                 let ef = opts.ef.unwrap_or(DEFAULT_EF).max(fetch);
                 SEARCHER
                     .with(|s| {
-                        g.search_filtered(
+                        let mut s = s.borrow_mut();
+                        let found = g.search_filtered(
                             flat.vectors(),
                             flat.dim(),
                             q,
                             fetch,
                             ef,
                             Some(filter),
-                            &mut s.borrow_mut(),
-                        )
+                            &mut s,
+                        );
+                        // The walk read the vectors and links of every node
+                        // it visited: verify those blocks (once per process
+                        // each); a bad one is latched and the answer refused.
+                        flat.check_rows(s.trail());
+                        g.check_links(s.trail());
+                        found
                     })
                     .into_iter()
                     .map(|(id, score)| Scored { id, score })

@@ -60,10 +60,15 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     w.add_blocked(SectionId::PassageText, text, RANDOM_BLOCK, BlockSum::Xxh3);
     add_idf(&mut w, &index.idf, IDF_SECTIONS);
     match &index.dense {
+        // A graph walk reads single rows: their blocks are one row long, so
+        // verifying a visited node hashes just its vector.
         Dense::F32(flat) => w.add_blocked(
             SectionId::Vectors,
             bytemuck::cast_slice::<f32, u8>(flat.vectors()),
-            SCAN_BLOCK,
+            match index.hnsw {
+                Some(_) => (flat.dim() * 4).next_power_of_two().max(RANDOM_BLOCK),
+                None => SCAN_BLOCK,
+            },
             BlockSum::Fletcher,
         ),
         Dense::Bits(b) => w.add_blocked(
@@ -109,9 +114,11 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
             ef_construction: params.ef_construction as u32,
         };
         w.add(SectionId::HnswMeta, codec::encode(&meta));
-        w.add(
+        w.add_blocked(
             SectionId::HnswLayer0,
             bytemuck::cast_slice::<u32, u8>(&parts.layer0),
+            RANDOM_BLOCK,
+            BlockSum::Xxh3,
         );
         w.add(
             SectionId::HnswUpperOffsets,
@@ -283,6 +290,18 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         }
         IndexKind::Hnsw => {
             let meta: HnswMeta = file.decode(SectionId::HnswMeta)?;
+            if !full && file.has_section_sums(SectionId::HnswLayer0) {
+                // Layer 0 is verified per block as walks read it; the upper
+                // layers hold about one node in M and every walk starts
+                // there, so they are checked whole.
+                for id in [
+                    SectionId::HnswUpperOffsets,
+                    SectionId::HnswUpperIds,
+                    SectionId::HnswUpper,
+                ] {
+                    file.verify_section(id)?;
+                }
+            }
             if meta.n as usize != passages.len() {
                 return Err(corrupt("the graph and the passage table disagree".into()));
             }

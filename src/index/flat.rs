@@ -32,6 +32,14 @@ impl FlatIndex {
         Ok(FlatIndex { dim, vectors })
     }
 
+    /// Verifies the rows `ids` against their block checksums; a failure
+    /// is latched for the engine to report.
+    pub fn check_rows(&self, ids: &[u32]) -> bool {
+        ids.iter().fold(true, |ok, &id| {
+            self.vectors.check(id as usize * self.dim, self.dim) & ok
+        })
+    }
+
     /// Verifies every block checksum of the vectors (for a full check).
     pub fn check_all(&self) -> bool {
         self.vectors.check_all()

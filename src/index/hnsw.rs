@@ -289,6 +289,9 @@ pub struct Searcher {
     /// Results that pass the caller's filter.
     hits: Pool,
     fresh: Vec<u32>,
+    /// Every node the last search visited on layer 0, when tracking: the
+    /// engine verifies their vectors and links after the walk.
+    trail: Option<Vec<u32>>,
     // Construction only.
     seeds: Vec<Cand>,
     cands: Vec<Cand>,
@@ -299,6 +302,20 @@ impl Searcher {
         Self::default()
     }
 
+    /// A searcher that records the nodes each search visits on layer 0
+    /// (see [`Searcher::trail`]); builds leave it off.
+    pub fn tracking() -> Self {
+        Searcher {
+            trail: Some(Vec::new()),
+            ..Self::default()
+        }
+    }
+
+    /// The nodes the last search visited on layer 0, if tracking.
+    pub fn trail(&self) -> &[u32] {
+        self.trail.as_deref().unwrap_or(&[])
+    }
+
     fn begin(&mut self, n: usize) {
         if self.visited.len() < n {
             self.visited.resize(n, 0);
@@ -307,6 +324,9 @@ impl Searcher {
         if self.epoch == 0 {
             self.visited.fill(0);
             self.epoch = 1;
+        }
+        if let Some(t) = &mut self.trail {
+            t.clear();
         }
     }
 
@@ -321,6 +341,11 @@ impl Searcher {
         let v = unsafe { self.visited.get_unchecked_mut(id as usize) };
         let fresh = *v != self.epoch;
         *v = self.epoch;
+        if fresh {
+            if let Some(t) = &mut self.trail {
+                t.push(id);
+            }
+        }
         fresh
     }
 
@@ -329,6 +354,11 @@ impl Searcher {
         let v = &mut self.visited[id as usize];
         let fresh = *v != self.epoch;
         *v = self.epoch;
+        if fresh {
+            if let Some(t) = &mut self.trail {
+                t.push(id);
+            }
+        }
         fresh
     }
 }
@@ -512,6 +542,16 @@ impl Hnsw {
             + self.upper_offsets.len()
             + self.upper_ids.len()
             + self.upper_links.len())
+    }
+
+    /// Verifies the layer-0 link records of `ids` against their block
+    /// checksums (graphs read from a file with them); a failure is latched
+    /// for the engine to report.
+    pub fn check_links(&self, ids: &[u32]) -> bool {
+        let stride = 1 + 2 * self.m;
+        ids.iter().fold(true, |ok, &id| {
+            self.layer0.check(id as usize * stride, stride) & ok
+        })
     }
 
     fn layer0(&self) -> Dense<'_> {
