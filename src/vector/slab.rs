@@ -125,9 +125,16 @@ impl Lanes {
 
     #[inline(always)]
     fn words_portable(&mut self, words: &[u64]) {
+        // The lanes live in locals (registers) for the loop, not behind
+        // `&mut self`, which made every chunk a store and a reload.
+        let mut lanes = Lanes {
+            a: self.a,
+            b: self.b,
+        };
         for c in words.chunks_exact(8) {
-            self.chunk(c.try_into().expect("8 words"));
+            lanes.chunk(c.try_into().expect("8 words"));
         }
+        *self = lanes;
     }
 
     #[cfg(target_arch = "x86_64")]
