@@ -10,14 +10,16 @@ mod lexicon;
 
 pub use idf::{Idf, IdfV4};
 pub use learn::{learn_lexicon, read_parallel, LearnOptions, LearnReport, ParallelPair, Score};
+use lexicon::ExpandScratch;
 pub use lexicon::{Bridge, Lexicon, DEFAULT_BRIDGE};
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use crate::text::{Analyzer, AnalyzerSettings};
+use crate::text::{Analyzer, AnalyzerSettings, Scratch};
 use crate::vector;
 
 /// The seed every index uses unless told otherwise; part of the format:
@@ -61,6 +63,30 @@ pub fn term_hash(term: &str, seed: u64) -> u64 {
 /// the lexicon's translations in the vector's norm.
 /// 0.5 measured best of 1, 0.5, 0.3, 0.15 on the seeds and the sample.
 const GRAM_WEIGHT: f32 = 0.5;
+
+/// 1 + ln tf, from a table for the frequencies most terms have (the same
+/// f32 expression, so the same bits).
+#[inline]
+fn strength(tf: usize) -> f32 {
+    static TABLE: OnceLock<[f32; 64]> = OnceLock::new();
+    let table = TABLE.get_or_init(|| std::array::from_fn(|n| 1.0 + (n as f32).ln()));
+    match table.get(tf) {
+        Some(&s) => s,
+        None => 1.0 + (tf as f32).ln(),
+    }
+}
+
+/// Buffers of [`Embedder::term_counts`], one set per thread.
+#[derive(Default)]
+struct CountScratch {
+    analyzer: Scratch,
+    hashes: Vec<u64>,
+    grams: Vec<u64>,
+    /// Hashes of Katakana compound parts: hidden sources of strength 1.
+    parts: Vec<u64>,
+    counts: Vec<(u64, f32)>,
+    expand: ExpandScratch,
+}
 
 /// Term hashes of a text with their strengths, sorted by hash: 1 + ln tf
 /// for a written term, plus what the lexicon bridge adds for translations.
@@ -107,45 +133,64 @@ impl Embedder {
     }
 
     pub fn term_counts(&self, text: &str) -> TermCounts {
-        let mut hashes = Vec::new();
-        let mut parts = Vec::new();
-        let mut grams = Vec::new();
+        thread_local! {
+            static SCRATCH: RefCell<CountScratch> = RefCell::default();
+        }
+        SCRATCH.with(|s| self.term_counts_with(text, &mut s.borrow_mut()))
+    }
+
+    /// [`Embedder::term_counts`] with its buffers in `s`: a build counts
+    /// the terms of a million passages, and fresh buffers for each (a
+    /// dozen vectors and strings) cost as much as the counting.
+    fn term_counts_with(&self, text: &str, s: &mut CountScratch) -> TermCounts {
+        let CountScratch {
+            analyzer,
+            hashes,
+            grams,
+            parts,
+            counts,
+            expand,
+        } = s;
+        hashes.clear();
+        grams.clear();
+        parts.clear();
+        counts.clear();
         let seed = self.settings.seed;
-        self.analyzer.for_each_token(text, |term, _, _| {
+        let bridge = self.bridge.as_deref();
+        self.analyzer.for_each_term(text, analyzer, |term| {
             let h = term_hash(term, seed);
             if term.starts_with('#') {
                 grams.push(h);
             }
             hashes.push(h);
-            if let Some(b) = &self.bridge {
-                b.compound_parts(term, &mut parts);
+            if let Some(b) = bridge {
+                b.compound_parts(term, parts);
             }
         });
         grams.sort_unstable();
         hashes.sort_unstable();
-        let mut tf: Vec<(u64, u32)> = Vec::with_capacity(hashes.len());
-        for h in hashes {
-            match tf.last_mut() {
-                Some((last, n)) if *last == h => *n += 1,
-                _ => tf.push((h, 1)),
+        // One pass over the sorted hashes: run lengths are the term
+        // frequencies, and the sorted grams are walked alongside.
+        let mut g = 0;
+        let mut i = 0;
+        while i < hashes.len() {
+            let h = hashes[i];
+            let run = hashes[i..].iter().take_while(|&&x| x == h).count();
+            i += run;
+            let s = strength(run);
+            while g < grams.len() && grams[g] < h {
+                g += 1;
+            }
+            if g < grams.len() && grams[g] == h {
+                counts.push((h, s * GRAM_WEIGHT));
+            } else {
+                counts.push((h, s));
             }
         }
-        let mut out: TermCounts = tf
-            .into_iter()
-            .map(|(h, n)| {
-                let s = 1.0 + (n as f32).ln();
-                if grams.binary_search(&h).is_ok() {
-                    (h, s * GRAM_WEIGHT)
-                } else {
-                    (h, s)
-                }
-            })
-            .collect();
-        if let Some(b) = &self.bridge {
-            let hidden: Vec<(u64, f32)> = parts.into_iter().map(|h| (h, 1.0)).collect();
-            b.expand(&mut out, &hidden);
+        if let Some(b) = bridge {
+            b.expand_with(counts, parts, expand);
         }
-        out
+        counts.as_slice().to_vec()
     }
 
     /// Each term's weight, strength × idf, where strength is 1 + ln tf. Terms the corpus never saw are
