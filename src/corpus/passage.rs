@@ -162,6 +162,16 @@ impl Cutter<'_> {
     fn flush(&mut self, block: Option<(usize, usize)>) {
         let Some((start, end)) = block else { return };
         let body = &self.text[start..end];
+        // Every token starts at a character of its own, so a block of at
+        // most WINDOW_TOKENS characters fits one passage without counting
+        // its tokens (word segmentation is most of the cutting's cost, and
+        // most blocks are short lines).
+        if body.len() <= MAX_PASSAGE_BYTES
+            && (body.len() <= WINDOW_TOKENS || body.chars().count() <= WINDOW_TOKENS)
+        {
+            self.push(start, end);
+            return;
+        }
         // Token starts, relative to `start`; each CJK character is a token.
         let mut toks: Vec<usize> = Vec::new();
         for (i, w) in body.unicode_word_indices() {

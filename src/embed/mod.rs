@@ -76,6 +76,73 @@ fn strength(tf: usize) -> f32 {
     }
 }
 
+/// Document frequencies below this are the most common and get their idf
+/// weight from [`WeightCache`].
+const WEIGHT_CACHE: usize = 1024;
+
+/// Idf weights by document frequency for one table size, each computed by
+/// [`Idf::weight_for_df`] on first use (the same bits, without a
+/// logarithm per term of every passage).
+#[derive(Default)]
+struct WeightCache {
+    n_docs: Option<u64>,
+    /// NaN = not computed yet (a weight is never NaN).
+    table: Vec<f32>,
+}
+
+impl WeightCache {
+    #[inline]
+    fn weight(&mut self, idf: &Idf, df: u32) -> f32 {
+        match self.table.get_mut(df as usize) {
+            Some(w) if !w.is_nan() => *w,
+            Some(w) => {
+                *w = idf.weight_for_df(df);
+                *w
+            }
+            None => idf.weight_for_df(df),
+        }
+    }
+}
+
+/// `idf.df` of each term of `counts`, in order, into `out`. Sorted terms
+/// (every `TermCounts` the embedder makes) are found by divide and
+/// conquer: each term's position bounds the search of the terms on either
+/// side, so a passage's terms share the table's upper levels instead of
+/// each walking them from the top.
+fn document_frequencies(counts: &[(u64, f32)], idf: &Idf, out: &mut Vec<u32>) {
+    out.clear();
+    if counts.windows(2).all(|w| w[0].0 < w[1].0) {
+        out.resize(counts.len(), 0);
+        find_sorted(&idf.hashes, &idf.df, counts, out);
+    } else {
+        out.extend(counts.iter().map(|&(h, _)| idf.df(h)));
+    }
+}
+
+fn find_sorted(hashes: &[u64], df: &[u32], keys: &[(u64, f32)], out: &mut [u32]) {
+    if keys.is_empty() {
+        return;
+    }
+    let mid = keys.len() / 2;
+    let (left, right) = match hashes.binary_search(&keys[mid].0) {
+        Ok(i) => {
+            out[mid] = df[i];
+            (i, i + 1)
+        }
+        Err(i) => {
+            out[mid] = 0;
+            (i, i)
+        }
+    };
+    find_sorted(&hashes[..left], &df[..left], &keys[..mid], &mut out[..mid]);
+    find_sorted(
+        &hashes[right..],
+        &df[right..],
+        &keys[mid + 1..],
+        &mut out[mid + 1..],
+    );
+}
+
 /// Buffers of [`Embedder::term_counts`], one set per thread.
 #[derive(Default)]
 struct CountScratch {
@@ -195,21 +262,33 @@ impl Embedder {
 
     /// Each term's weight, strength × idf, where strength is 1 + ln tf. Terms the corpus never saw are
     /// left out when `skip_unseen` (queries): they can match nothing.
-    fn weights<'a>(
-        &self,
-        counts: &'a TermCounts,
-        idf: &'a Idf,
-        skip_unseen: bool,
-    ) -> impl Iterator<Item = (u64, f32)> + 'a {
-        counts.iter().filter_map(move |&(h, strength)| {
-            let df = idf.df(h);
-            (!skip_unseen || df > 0).then(|| (h, strength * idf.weight_for_df(df)))
+    fn weights(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
+        thread_local! {
+            static SCRATCH: RefCell<(Vec<u32>, WeightCache)> = RefCell::default();
+        }
+        SCRATCH.with(|s| {
+            let (dfs, cache) = &mut *s.borrow_mut();
+            document_frequencies(counts, idf, dfs);
+            if cache.n_docs != Some(idf.n_docs) {
+                *cache = WeightCache {
+                    n_docs: Some(idf.n_docs),
+                    table: vec![f32::NAN; WEIGHT_CACHE],
+                };
+            }
+            let mut out = Vec::with_capacity(counts.len());
+            for (&(h, strength), &df) in counts.iter().zip(dfs.iter()) {
+                if skip_unseen && df == 0 {
+                    continue;
+                }
+                out.push((h, strength * cache.weight(idf, df)));
+            }
+            out
         })
     }
 
     /// Writes the unit hashed vector of `counts` into `out` (length dim).
     pub fn embed_counts(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool, out: &mut [f32]) {
-        self.embed_weights(self.weights(counts, idf, skip_unseen), out);
+        self.embed_weights(self.weights(counts, idf, skip_unseen).into_iter(), out);
     }
 
     /// [`Embedder::embed_counts`] and [`Embedder::sparse`] of a stored
@@ -221,7 +300,7 @@ impl Embedder {
         idf: &Idf,
         out: &mut [f32],
     ) -> Vec<(u64, f32)> {
-        let weights: Vec<(u64, f32)> = self.weights(counts, idf, false).collect();
+        let weights = self.weights(counts, idf, false);
         self.embed_weights(weights.iter().copied(), out);
         unit_sparse(weights)
     }
@@ -244,7 +323,7 @@ impl Embedder {
     /// The exact sparse unit vector of `counts`: (term hash, weight) sorted
     /// by hash, free of the collisions of the hashed vector.
     pub fn sparse(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
-        unit_sparse(self.weights(counts, idf, skip_unseen).collect())
+        unit_sparse(self.weights(counts, idf, skip_unseen))
     }
 }
 
