@@ -7,11 +7,11 @@
 use serde::{Deserialize, Serialize};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
-use unicode_segmentation::UnicodeSegmentation;
 
 use super::hanfold::fold_han;
 use super::normalize::{normalize, normalize_into};
 use super::script::{script_of, Script};
+use super::words::for_each_word;
 
 /// Switches recorded in the index, so a query is analyzed exactly as the
 /// documents were.
@@ -128,7 +128,7 @@ impl Analyzer {
             idx,
         } = bufs;
         run.clear();
-        for (ws, word) in t.unicode_word_indices() {
+        for_each_word(t, |ws, word| {
             let first = word.chars().next().expect("words are non-empty");
             if script_of(first).is_cjk() {
                 if run.last().is_some_and(|&(_, end)| end != ws) {
@@ -144,13 +144,13 @@ impl Analyzer {
                 {
                     emit_norm(word, ws, ws + word.len());
                 }
-                continue;
+                return;
             }
             self.flush_cjk(t, run, cjk_term, &mut emit_norm);
             let (skip, word) = split_elision(word);
             let start = ws + skip;
             if word.is_empty() {
-                continue;
+                return;
             }
             let term = if self.settings.fold_diacritics && !word.is_ascii() {
                 folded.clear();
@@ -163,7 +163,7 @@ impl Analyzer {
             if self.settings.latin_subwords {
                 emit_subwords(term, gram, idx, |g| emit_norm(g, start, start + word.len()));
             }
-        }
+        });
         self.flush_cjk(t, run, cjk_term, &mut emit_norm);
     }
 
