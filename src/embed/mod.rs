@@ -104,18 +104,117 @@ impl WeightCache {
     }
 }
 
-/// `idf.df` of each term of `counts`, in order, into `out`. Sorted terms
-/// (every `TermCounts` the embedder makes) are found by divide and
-/// conquer: each term's position bounds the search of the terms on either
-/// side, so a passage's terms share the table's upper levels instead of
-/// each walking them from the top.
+/// `idf.df` of each term of `counts`, in order, into `out`.
+///
+/// At corpus scale the idf table holds millions of terms, and a binary
+/// search per term of every passage was a third of a whole build, nearly
+/// all of it cache misses. So a thread that keeps embedding against one
+/// table builds an [`IdfHint`] for it and finds each term in a bucket of
+/// a few entries. A one-off query never builds one. Without a hint, sorted
+/// terms are found by divide and conquer: each term's position bounds the
+/// search of the terms on either side.
 fn document_frequencies(counts: &[(u64, f32)], idf: &Idf, out: &mut Vec<u32>) {
+    thread_local! {
+        static HINT: RefCell<HintCache> = RefCell::default();
+    }
     out.clear();
-    if counts.windows(2).all(|w| w[0].0 < w[1].0) {
-        out.resize(counts.len(), 0);
-        find_sorted(&idf.hashes, &idf.df, counts, out);
-    } else {
-        out.extend(counts.iter().map(|&(h, _)| idf.df(h)));
+    let hashes: &[u64] = &idf.hashes;
+    let df: &[u32] = &idf.df;
+    HINT.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(hint) = c.for_table(hashes, idf.n_docs) {
+            out.extend(counts.iter().map(|&(h, _)| hint.df(hashes, df, h)));
+        } else if counts.windows(2).all(|w| w[0].0 < w[1].0) {
+            out.resize(counts.len(), 0);
+            find_sorted(hashes, df, counts, out);
+        } else {
+            out.extend(counts.iter().map(|&(h, _)| idf.df(h)));
+        }
+    });
+}
+
+/// Calls on one table before a thread builds its hint: a hint costs a pass
+/// over the table, worth it for a build's or a batch's many passages, not
+/// for a query.
+const HINT_AFTER_CALLS: u32 = 256;
+
+/// A thread's hint and which table it was made for. The key (address,
+/// length, passage count) can outlive its table and match a new one, so
+/// [`IdfHint::df`] checks every bucket against the table it searches and
+/// falls back to a binary search when they disagree: a stale hint costs
+/// time, never a wrong count.
+#[derive(Default)]
+struct HintCache {
+    key: (usize, usize, u64),
+    calls: u32,
+    hint: Option<IdfHint>,
+}
+
+impl HintCache {
+    fn for_table(&mut self, hashes: &[u64], n_docs: u64) -> Option<&IdfHint> {
+        let key = (hashes.as_ptr() as usize, hashes.len(), n_docs);
+        if key != self.key {
+            *self = HintCache {
+                key,
+                calls: 0,
+                hint: None,
+            };
+        }
+        if self.hint.is_none() {
+            self.calls += 1;
+            if self.calls < HINT_AFTER_CALLS {
+                return None;
+            }
+            self.hint = IdfHint::new(hashes);
+        }
+        self.hint.as_ref()
+    }
+}
+
+/// Where each range of hash values starts in a sorted table: bucket `k`
+/// (the top `64 - shift` bits of a hash) covers `starts[k]..starts[k + 1]`.
+/// Term hashes are uniform, so a bucket holds about two entries.
+struct IdfHint {
+    shift: u32,
+    starts: Vec<u32>,
+}
+
+impl IdfHint {
+    fn new(hashes: &[u64]) -> Option<IdfHint> {
+        if hashes.is_empty() || hashes.len() >= u32::MAX as usize {
+            return None;
+        }
+        let bits = (hashes.len() / 2).max(1).ilog2().clamp(1, 28);
+        let shift = 64 - bits;
+        let buckets = 1usize << bits;
+        let mut starts = Vec::with_capacity(buckets + 1);
+        let mut i = 0;
+        for k in 0..buckets as u64 {
+            while i < hashes.len() && (hashes[i] >> shift) < k {
+                i += 1;
+            }
+            starts.push(i as u32);
+        }
+        starts.push(hashes.len() as u32);
+        Some(IdfHint { shift, starts })
+    }
+
+    #[inline]
+    fn df(&self, hashes: &[u64], df: &[u32], h: u64) -> u32 {
+        let k = (h >> self.shift) as usize;
+        let (lo, hi) = (self.starts[k] as usize, self.starts[k + 1] as usize);
+        // The bucket is right for this table when it lies inside it and its
+        // neighbours fence `h` out; only then can `h` be nowhere else.
+        let fenced = lo <= hi
+            && hi <= hashes.len()
+            && (lo == 0 || hashes[lo - 1] < h)
+            && (hi == hashes.len() || hashes[hi] > h);
+        let found = if fenced {
+            hashes[lo..hi].iter().position(|&x| x == h).map(|i| lo + i)
+        } else {
+            hashes.binary_search(&h).ok()
+        };
+        found.map_or(0, |i| df[i])
     }
 }
 
@@ -357,6 +456,40 @@ mod tests {
         14274888234905169121,
         6218670532485574397,
     ];
+
+    #[test]
+    fn idf_hints_find_what_binary_search_finds_even_when_stale() {
+        let table = |seed: u64, n: usize| -> Vec<u64> {
+            let mut v: Vec<u64> = (0..n as u64)
+                .map(|i| term_hash(&i.to_string(), seed))
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let hashes = table(1, 5000);
+        let df: Vec<u32> = (1..=hashes.len() as u32).collect();
+        let other = table(2, 9000);
+        let probes: Vec<u64> = hashes.iter().copied().chain(table(3, 2000)).collect();
+        for hint in [
+            IdfHint::new(&hashes).unwrap(),
+            IdfHint::new(&other).unwrap(),
+        ] {
+            for &h in &probes {
+                let want = hashes.binary_search(&h).map_or(0, |i| df[i]);
+                assert_eq!(hint.df(&hashes, &df, h), want);
+            }
+        }
+        // The divide-and-conquer path agrees too.
+        let mut keys: Vec<(u64, f32)> = probes.iter().map(|&h| (h, 1.0)).collect();
+        keys.sort_by_key(|k| k.0);
+        keys.dedup_by_key(|k| k.0);
+        let mut out = vec![0; keys.len()];
+        find_sorted(&hashes, &df, &keys, &mut out);
+        for (k, got) in keys.iter().zip(out) {
+            assert_eq!(got, hashes.binary_search(&k.0).map_or(0, |i| df[i]));
+        }
+    }
 
     #[test]
     fn embedding_is_unit_length_and_signed() {
