@@ -6,7 +6,6 @@
 
 use std::sync::OnceLock;
 
-use super::fasthash::FastMap;
 use super::script::{script_of, Script};
 
 /// Characters used only in traditional (T) or only in simplified (S)
@@ -83,15 +82,77 @@ fn han_script() -> &'static HanScript {
 /// vecsearch is measured on).
 const LATIN_TRIGRAMS_TSV: &str = include_str!("../../data/latin_trigrams.tsv");
 
+/// Languages the trigram model can hold: scores and rows are fixed arrays
+/// of this many lanes, which the compiler adds as one vector.
+const LANES: usize = 8;
+
 struct TrigramModel {
     langs: Vec<(&'static str, f32)>,
     /// Packed trigram (see [`pack`]) → its row in `rows`.
-    table: FastMap<u64, u32>,
-    /// Per known trigram, `langs.len()` log10 P, the language's floor
-    /// already put in where it never saw the trigram.
-    rows: Vec<f32>,
+    table: TrigramTable,
+    /// Per known trigram, log10 P per language, the language's floor
+    /// already put in where it never saw the trigram (lanes past the
+    /// languages are 0).
+    rows: Vec<[f32; LANES]>,
     /// The floors: the row of an unknown trigram.
-    floors: Vec<f32>,
+    floors: [f32; LANES],
+}
+
+/// Open addressing with linear probing, at most half full: a trigram of
+/// every word of every Latin passage is looked up here.
+struct TrigramTable {
+    shift: u32,
+    slots: Vec<(u64, u32)>,
+}
+
+const NO_ROW: u32 = u32::MAX;
+
+impl TrigramTable {
+    fn with_capacity(n: usize) -> Self {
+        let bits = (n.max(8) * 2).next_power_of_two().trailing_zeros();
+        TrigramTable {
+            shift: 64 - bits,
+            slots: vec![(0, NO_ROW); 1 << bits],
+        }
+    }
+
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    #[inline]
+    fn get(&self, key: u64) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let mut p = self.slot(key);
+        loop {
+            let (k, row) = self.slots[p];
+            if row == NO_ROW {
+                return None;
+            }
+            if k == key {
+                return Some(row);
+            }
+            p = (p + 1) & mask;
+        }
+    }
+
+    /// The row of `key`, inserting `next` for a new key.
+    fn get_or_insert(&mut self, key: u64, next: u32) -> u32 {
+        let mask = self.slots.len() - 1;
+        let mut p = self.slot(key);
+        loop {
+            let (k, row) = self.slots[p];
+            if row == NO_ROW {
+                self.slots[p] = (key, next);
+                return next;
+            }
+            if k == key {
+                return row;
+            }
+            p = (p + 1) & mask;
+        }
+    }
 }
 
 /// Three chars as one key (21 bits each), so a trigram is looked up
@@ -112,9 +173,17 @@ fn trigram_model() -> &'static TrigramModel {
                 Some((f.next()?, f.next()?.parse().ok()?, f.next()?))
             })
             .collect();
-        let floors: Vec<f32> = langs.iter().map(|r| r.1).collect();
-        let mut table: FastMap<u64, u32> = FastMap::default();
-        let mut rows: Vec<f32> = Vec::new();
+        assert!(
+            langs.len() <= LANES,
+            "the trigram model has too many languages"
+        );
+        let mut floors = [0f32; LANES];
+        for (f, l) in floors.iter_mut().zip(&langs) {
+            *f = l.1;
+        }
+        let cells: usize = langs.iter().map(|l| l.2.split(' ').count()).sum();
+        let mut table = TrigramTable::with_capacity(cells);
+        let mut rows: Vec<[f32; LANES]> = Vec::new();
         for (i, (_, _, cells)) in langs.iter().enumerate() {
             for cell in cells.split(' ') {
                 let Some((g, p)) = cell.rsplit_once('=') else {
@@ -124,13 +193,12 @@ fn trigram_model() -> &'static TrigramModel {
                 // Only three-character keys can ever equal a text trigram.
                 let g: Vec<char> = g.chars().map(|c| if c == '_' { ' ' } else { c }).collect();
                 let [a, b, c] = g[..] else { continue };
-                let next = (rows.len() / floors.len()) as u32;
-                let row = *table.entry(pack(a, b, c)).or_insert_with(|| {
-                    rows.extend_from_slice(&floors);
-                    next
-                }) as usize;
-                // An unparsable-as-number NaN cell counted as unseen.
-                rows[row * floors.len() + i] = if p.is_nan() { floors[i] } else { p };
+                let row = table.get_or_insert(pack(a, b, c), rows.len() as u32) as usize;
+                if row == rows.len() {
+                    rows.push(floors);
+                }
+                // A NaN cell counted as unseen.
+                rows[row][i] = if p.is_nan() { floors[i] } else { p };
             }
         }
         TrigramModel {
@@ -150,13 +218,12 @@ const MIN_LEAD_PER_TRIGRAM: f32 = 0.08;
 
 /// Adds the trigrams of one padded word (' ', letters…, ' ') to `score`
 /// and counts them in `n`.
-fn score_word(m: &TrigramModel, padded: &[char], score: &mut [f32], n: &mut usize) {
-    let l = score.len();
+fn score_word(m: &TrigramModel, padded: &[char], score: &mut [f32; LANES], n: &mut usize) {
     for t in padded.windows(3) {
         *n += 1;
-        let row = match m.table.get(&pack(t[0], t[1], t[2])) {
-            Some(&r) => &m.rows[r as usize * l..(r as usize + 1) * l],
-            None => &m.floors[..],
+        let row = match m.table.get(pack(t[0], t[1], t[2])) {
+            Some(r) => &m.rows[r as usize],
+            None => &m.floors,
         };
         for (s, p) in score.iter_mut().zip(row) {
             *s += p;
@@ -169,11 +236,11 @@ fn score_word(m: &TrigramModel, padded: &[char], score: &mut [f32], n: &mut usiz
 /// only words wholly in Latin script count.
 fn latin_lang(text: &str) -> &'static str {
     let m = trigram_model();
-    let mut score = vec![0f32; m.langs.len()];
+    let mut score = [0f32; LANES];
     let mut n = 0usize;
     let mut word: Vec<char> = vec![' '];
     let mut latin = true;
-    let mut letter = |l: char, word: &mut Vec<char>, score: &mut [f32], n: &mut usize| {
+    let mut letter = |l: char, word: &mut Vec<char>, score: &mut [f32; LANES], n: &mut usize| {
         if l.is_alphabetic() {
             latin = latin && script_of(l) == Script::Latin;
             word.push(l);
@@ -201,7 +268,7 @@ fn latin_lang(text: &str) -> &'static str {
     if n < MIN_TRIGRAMS {
         return "und";
     }
-    let mut order: Vec<usize> = (0..score.len()).collect();
+    let mut order: Vec<usize> = (0..m.langs.len()).collect();
     order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
     let lead = (score[order[0]] - score[order[1]]) / n as f32;
     if lead < MIN_LEAD_PER_TRIGRAM {
@@ -321,7 +388,10 @@ mod tests {
     fn reference_latin_lang(text: &str) -> &'static str {
         let m = trigram_model();
         let mut table: std::collections::HashMap<String, usize> = Default::default();
-        for (&k, &r) in &m.table {
+        for &(k, r) in &m.table.slots {
+            if r == NO_ROW {
+                continue;
+            }
             let c = |s: u32| char::from_u32(((k >> s) & 0x1f_ffff) as u32).unwrap();
             table.insert([c(42), c(21), c(0)].iter().collect(), r as usize);
         }
@@ -341,7 +411,7 @@ mod tests {
                 let g: String = t.iter().collect();
                 n += 1;
                 for (i, s) in score.iter_mut().enumerate() {
-                    *s += table.get(&g).map_or(m.floors[i], |&r| m.rows[r * l + i]);
+                    *s += table.get(&g).map_or(m.floors[i], |&r| m.rows[r][i]);
                 }
             }
         }
