@@ -159,12 +159,14 @@ pub struct Bridge {
     table: Option<SourceTable>,
 }
 
-/// Open addressing with linear probing over (source hash, row), at most
-/// half full. Term hashes are XXH3 values, so their bits serve as slots.
+/// Open addressing with linear probing over (source hash, start and end
+/// of its row in the target arrays), at most half full, so a hit costs one
+/// probe and no read of the row offsets. Term hashes are XXH3 values, so
+/// their bits serve as slots.
 #[derive(Clone, Default)]
 struct SourceTable {
     mask: usize,
-    slots: Vec<(u64, u32)>,
+    slots: Vec<(u64, u32, u32)>,
 }
 
 const EMPTY: u32 = u32::MAX;
@@ -176,21 +178,22 @@ impl std::fmt::Debug for SourceTable {
 }
 
 impl SourceTable {
-    fn new(sources: &[u64]) -> Option<Self> {
-        if sources.len() >= EMPTY as usize {
+    /// `None` when the rows are too long to address with u32.
+    fn new(sources: &[u64], offsets: &[u64]) -> Option<Self> {
+        if offsets.last().is_some_and(|&end| end >= EMPTY as u64) {
             return None;
         }
         let cap = (sources.len() * 2).next_power_of_two().max(16);
         let mut t = SourceTable {
             mask: cap - 1,
-            slots: vec![(0, EMPTY); cap],
+            slots: vec![(0, EMPTY, EMPTY); cap],
         };
         for (i, &h) in sources.iter().enumerate() {
             let mut p = Self::slot(h) & t.mask;
             while t.slots[p].1 != EMPTY {
                 p = (p + 1) & t.mask;
             }
-            t.slots[p] = (h, i as u32);
+            t.slots[p] = (h, offsets[i] as u32, offsets[i + 1] as u32);
         }
         Some(t)
     }
@@ -200,16 +203,17 @@ impl SourceTable {
         (h ^ (h >> 32)) as usize
     }
 
+    /// The span of `h`'s row in the target arrays.
     #[inline]
-    fn find(&self, h: u64) -> Option<usize> {
+    fn find(&self, h: u64) -> Option<(usize, usize)> {
         let mut p = Self::slot(h) & self.mask;
         loop {
-            let (k, i) = self.slots[p];
-            if i == EMPTY {
+            let (k, start, end) = self.slots[p];
+            if start == EMPTY {
                 return None;
             }
             if k == h {
-                return Some(i as usize);
+                return Some((start as usize, end as usize));
             }
             p = (p + 1) & self.mask;
         }
@@ -337,7 +341,7 @@ impl Bridge {
         katakana.dedup();
         let mut bridge = Self::from_parts(seed, Slab::from_vec(sources), b.finish(), katakana)
             .expect("rows built in order");
-        bridge.table = SourceTable::new(&bridge.sources);
+        bridge.table = SourceTable::new(&bridge.sources, bridge.rows.parts().0);
         bridge
     }
 
@@ -410,11 +414,17 @@ impl Bridge {
     }
 
     fn lookup(&self, h: u64) -> Option<(&[u64], &[f32])> {
-        let i = match &self.table {
-            Some(t) => t.find(h)?,
-            None => self.sources.binary_search(&h).ok()?,
-        };
-        Some(self.rows.row(i as u32))
+        match &self.table {
+            Some(t) => {
+                let (start, end) = t.find(h)?;
+                let (_, keys, weights) = self.rows.parts();
+                Some((&keys[start..end], &weights[start..end]))
+            }
+            None => {
+                let i = self.sources.binary_search(&h).ok()?;
+                Some(self.rows.row(i as u32))
+            }
+        }
     }
 
     /// For a Katakana compound with no entry of its own, the hashes of its
@@ -600,6 +610,20 @@ mod tests {
         let (keys, weights) = b.lookup(term_hash("databases", 7)).unwrap();
         assert_eq!(keys, [term_hash("database", 7)]);
         assert_eq!(weights, [FOLD_STRENGTH]);
+    }
+
+    #[test]
+    fn the_source_table_finds_what_the_binary_search_finds() {
+        let b = Bridge::new(&Lexicon::builtin(), 3);
+        assert!(b.table.is_some());
+        let (seed, sources, rows, katakana) = b.parts();
+        let plain =
+            Bridge::from_parts(seed, sources.clone(), rows.clone(), katakana.to_vec()).unwrap();
+        assert!(plain.table.is_none());
+        let absent = (0..1000u64).map(|i| term_hash(&format!("absent {i}"), 3));
+        for h in sources.iter().copied().chain(absent) {
+            assert_eq!(b.lookup(h), plain.lookup(h));
+        }
     }
 
     #[test]
