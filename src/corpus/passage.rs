@@ -3,9 +3,7 @@
 //! into windows of about `WINDOW_TOKENS` tokens. Every passage keeps its
 //! 1-based inclusive line range and its byte range in the file.
 
-use unicode_segmentation::UnicodeSegmentation;
-
-use crate::text::script_of;
+use crate::text::{for_each_word, script_of};
 
 /// Target passage length in tokens (a CJK character counts as one).
 pub const WINDOW_TOKENS: usize = 120;
@@ -162,15 +160,25 @@ impl Cutter<'_> {
     fn flush(&mut self, block: Option<(usize, usize)>) {
         let Some((start, end)) = block else { return };
         let body = &self.text[start..end];
+        // Every token starts at a character of its own, so a block of at
+        // most WINDOW_TOKENS characters fits one passage without counting
+        // its tokens (word segmentation is most of the cutting's cost, and
+        // most blocks are short lines).
+        if body.len() <= MAX_PASSAGE_BYTES
+            && (body.len() <= WINDOW_TOKENS || body.chars().count() <= WINDOW_TOKENS)
+        {
+            self.push(start, end);
+            return;
+        }
         // Token starts, relative to `start`; each CJK character is a token.
         let mut toks: Vec<usize> = Vec::new();
-        for (i, w) in body.unicode_word_indices() {
+        for_each_word(body, |i, w| {
             if w.chars().next().is_some_and(|c| script_of(c).is_cjk()) {
                 toks.extend(w.char_indices().map(|(j, _)| i + j));
             } else {
                 toks.push(i);
             }
-        }
+        });
         if toks.len() <= WINDOW_TOKENS && body.len() <= MAX_PASSAGE_BYTES {
             self.push(start, end);
             return;

@@ -152,6 +152,79 @@ pub struct Bridge {
     /// (ベクトルデータベース → ベクトル + データベース). Sorted.
     katakana: Vec<String>,
     seed: u64,
+    /// A hash index over `sources` for bridges built in memory (every
+    /// build expands each term of every passage, where the binary search
+    /// was a tenth of the time); one read from a file, which expands a
+    /// query or two, keeps the binary search and opens without building it.
+    table: Option<SourceTable>,
+}
+
+/// Open addressing with linear probing over (source hash, start and end
+/// of its row in the target arrays), at most half full, so a hit costs one
+/// probe and no read of the row offsets. Term hashes are XXH3 values, so
+/// their bits serve as slots.
+#[derive(Clone, Default)]
+struct SourceTable {
+    mask: usize,
+    slots: Vec<(u64, u32, u32)>,
+}
+
+const EMPTY: u32 = u32::MAX;
+
+impl std::fmt::Debug for SourceTable {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "SourceTable({} slots)", self.slots.len())
+    }
+}
+
+impl SourceTable {
+    /// `None` when the rows are too long to address with u32.
+    fn new(sources: &[u64], offsets: &[u64]) -> Option<Self> {
+        if offsets.last().is_some_and(|&end| end >= EMPTY as u64) {
+            return None;
+        }
+        let cap = (sources.len() * 2).next_power_of_two().max(16);
+        let mut t = SourceTable {
+            mask: cap - 1,
+            slots: vec![(0, EMPTY, EMPTY); cap],
+        };
+        for (i, &h) in sources.iter().enumerate() {
+            let mut p = Self::slot(h) & t.mask;
+            while t.slots[p].1 != EMPTY {
+                p = (p + 1) & t.mask;
+            }
+            t.slots[p] = (h, offsets[i] as u32, offsets[i + 1] as u32);
+        }
+        Some(t)
+    }
+
+    #[inline]
+    fn slot(h: u64) -> usize {
+        (h ^ (h >> 32)) as usize
+    }
+
+    /// The span of `h`'s row in the target arrays.
+    #[inline]
+    fn find(&self, h: u64) -> Option<(usize, usize)> {
+        let mut p = Self::slot(h) & self.mask;
+        loop {
+            let (k, start, end) = self.slots[p];
+            if start == EMPTY {
+                return None;
+            }
+            if k == h {
+                return Some((start as usize, end as usize));
+            }
+            p = (p + 1) & self.mask;
+        }
+    }
+}
+
+/// Buffers of [`Bridge::expand`], kept between passages by the embedder.
+#[derive(Debug, Default)]
+pub(crate) struct ExpandScratch {
+    extra: Vec<(u64, f32)>,
+    merged: Vec<(u64, f32)>,
 }
 
 // Compared by content: settings and configs that hold one stay `Eq`.
@@ -266,8 +339,10 @@ impl Bridge {
         }
         katakana.sort();
         katakana.dedup();
-        Self::from_parts(seed, Slab::from_vec(sources), b.finish(), katakana)
-            .expect("rows built in order")
+        let mut bridge = Self::from_parts(seed, Slab::from_vec(sources), b.finish(), katakana)
+            .expect("rows built in order");
+        bridge.table = SourceTable::new(&bridge.sources, bridge.rows.parts().0);
+        bridge
     }
 
     /// Reassembles a bridge from the arrays `parts` gave; an error names
@@ -292,6 +367,7 @@ impl Bridge {
             rows,
             katakana,
             seed,
+            table: None,
         })
     }
 
@@ -338,8 +414,17 @@ impl Bridge {
     }
 
     fn lookup(&self, h: u64) -> Option<(&[u64], &[f32])> {
-        let i = self.sources.binary_search(&h).ok()?;
-        Some(self.rows.row(i as u32))
+        match &self.table {
+            Some(t) => {
+                let (start, end) = t.find(h)?;
+                let (_, keys, weights) = self.rows.parts();
+                Some((&keys[start..end], &weights[start..end]))
+            }
+            None => {
+                let i = self.sources.binary_search(&h).ok()?;
+                Some(self.rows.row(i as u32))
+            }
+        }
     }
 
     /// For a Katakana compound with no entry of its own, the hashes of its
@@ -380,11 +465,36 @@ impl Bridge {
     /// `hidden` are sources that are not terms of their own (the parts of
     /// a compound), with their strengths.
     pub fn expand(&self, strengths: &mut Vec<(u64, f32)>, hidden: &[(u64, f32)]) {
+        self.expand_iter(
+            strengths,
+            hidden.iter().copied(),
+            &mut ExpandScratch::default(),
+        );
+    }
+
+    /// [`Bridge::expand`] with hidden sources of strength 1 and reused
+    /// buffers; `strengths` may come back in a different (scratch) vector.
+    pub(crate) fn expand_with(
+        &self,
+        strengths: &mut Vec<(u64, f32)>,
+        hidden: &[u64],
+        scratch: &mut ExpandScratch,
+    ) {
+        self.expand_iter(strengths, hidden.iter().map(|&h| (h, 1.0)), scratch);
+    }
+
+    fn expand_iter(
+        &self,
+        strengths: &mut Vec<(u64, f32)>,
+        hidden: impl Iterator<Item = (u64, f32)>,
+        scratch: &mut ExpandScratch,
+    ) {
         if self.sources.is_empty() {
             return;
         }
-        let mut extra: Vec<(u64, f32)> = Vec::new();
-        for &(h, s) in strengths.iter().chain(hidden) {
+        let ExpandScratch { extra, merged } = scratch;
+        extra.clear();
+        for (h, s) in strengths.iter().copied().chain(hidden) {
             if let Some((keys, weights)) = self.lookup(h) {
                 extra.extend(keys.iter().zip(weights).map(|(&t, &w)| (t, w * s)));
             }
@@ -394,31 +504,26 @@ impl Bridge {
         }
         extra.sort_unstable_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)));
         extra.dedup_by_key(|e| e.0);
-        let mut merged = Vec::with_capacity(strengths.len() + extra.len());
+        merged.clear();
+        merged.reserve(strengths.len() + extra.len());
         let (mut i, mut j) = (0, 0);
-        while i < strengths.len() || j < extra.len() {
-            match (strengths.get(i), extra.get(j)) {
-                (Some(a), Some(b)) if a.0 == b.0 => {
-                    merged.push((a.0, a.1 + b.1));
-                    i += 1;
-                    j += 1;
-                }
-                (Some(a), Some(b)) if a.0 < b.0 => {
-                    merged.push(*a);
-                    i += 1;
-                }
-                (Some(a), None) => {
-                    merged.push(*a);
-                    i += 1;
-                }
-                (_, Some(b)) => {
-                    merged.push(*b);
-                    j += 1;
-                }
-                (None, None) => unreachable!(),
+        while i < strengths.len() && j < extra.len() {
+            let (a, b) = (strengths[i], extra[j]);
+            if a.0 == b.0 {
+                merged.push((a.0, a.1 + b.1));
+                i += 1;
+                j += 1;
+            } else if a.0 < b.0 {
+                merged.push(a);
+                i += 1;
+            } else {
+                merged.push(b);
+                j += 1;
             }
         }
-        *strengths = merged;
+        merged.extend_from_slice(&strengths[i..]);
+        merged.extend_from_slice(&extra[j..]);
+        std::mem::swap(strengths, merged);
     }
 }
 
@@ -505,6 +610,20 @@ mod tests {
         let (keys, weights) = b.lookup(term_hash("databases", 7)).unwrap();
         assert_eq!(keys, [term_hash("database", 7)]);
         assert_eq!(weights, [FOLD_STRENGTH]);
+    }
+
+    #[test]
+    fn the_source_table_finds_what_the_binary_search_finds() {
+        let b = Bridge::new(&Lexicon::builtin(), 3);
+        assert!(b.table.is_some());
+        let (seed, sources, rows, katakana) = b.parts();
+        let plain =
+            Bridge::from_parts(seed, sources.clone(), rows.clone(), katakana.to_vec()).unwrap();
+        assert!(plain.table.is_none());
+        let absent = (0..1000u64).map(|i| term_hash(&format!("absent {i}"), 3));
+        for h in sources.iter().copied().chain(absent) {
+            assert_eq!(b.lookup(h), plain.lookup(h));
+        }
     }
 
     #[test]

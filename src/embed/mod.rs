@@ -10,14 +10,16 @@ mod lexicon;
 
 pub use idf::{Idf, IdfV4};
 pub use learn::{learn_lexicon, read_parallel, LearnOptions, LearnReport, ParallelPair, Score};
+use lexicon::ExpandScratch;
 pub use lexicon::{Bridge, Lexicon, DEFAULT_BRIDGE};
 
-use std::sync::Arc;
+use std::cell::RefCell;
+use std::sync::{Arc, OnceLock};
 
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64_with_seed;
 
-use crate::text::{Analyzer, AnalyzerSettings};
+use crate::text::{Analyzer, AnalyzerSettings, Scratch};
 use crate::vector;
 
 /// The seed every index uses unless told otherwise; part of the format:
@@ -61,6 +63,196 @@ pub fn term_hash(term: &str, seed: u64) -> u64 {
 /// the lexicon's translations in the vector's norm.
 /// 0.5 measured best of 1, 0.5, 0.3, 0.15 on the seeds and the sample.
 const GRAM_WEIGHT: f32 = 0.5;
+
+/// 1 + ln tf, from a table for the frequencies most terms have (the same
+/// f32 expression, so the same bits).
+#[inline]
+fn strength(tf: usize) -> f32 {
+    static TABLE: OnceLock<[f32; 64]> = OnceLock::new();
+    let table = TABLE.get_or_init(|| std::array::from_fn(|n| 1.0 + (n as f32).ln()));
+    match table.get(tf) {
+        Some(&s) => s,
+        None => 1.0 + (tf as f32).ln(),
+    }
+}
+
+/// Document frequencies below this are the most common and get their idf
+/// weight from [`WeightCache`].
+const WEIGHT_CACHE: usize = 1024;
+
+/// Idf weights by document frequency for one table size, each computed by
+/// [`Idf::weight_for_df`] on first use (the same bits, without a
+/// logarithm per term of every passage).
+#[derive(Default)]
+struct WeightCache {
+    n_docs: Option<u64>,
+    /// NaN = not computed yet (a weight is never NaN).
+    table: Vec<f32>,
+}
+
+impl WeightCache {
+    #[inline]
+    fn weight(&mut self, idf: &Idf, df: u32) -> f32 {
+        match self.table.get_mut(df as usize) {
+            Some(w) if !w.is_nan() => *w,
+            Some(w) => {
+                *w = idf.weight_for_df(df);
+                *w
+            }
+            None => idf.weight_for_df(df),
+        }
+    }
+}
+
+/// `idf.df` of each term of `counts`, in order, into `out`.
+///
+/// At corpus scale the idf table holds millions of terms, and a binary
+/// search per term of every passage was a third of a whole build, nearly
+/// all of it cache misses. So a thread that keeps embedding against one
+/// table builds an [`IdfHint`] for it and finds each term in a bucket of
+/// a few entries. A one-off query never builds one. Without a hint, sorted
+/// terms are found by divide and conquer: each term's position bounds the
+/// search of the terms on either side.
+fn document_frequencies(counts: &[(u64, f32)], idf: &Idf, out: &mut Vec<u32>) {
+    thread_local! {
+        static HINT: RefCell<HintCache> = RefCell::default();
+    }
+    out.clear();
+    let hashes: &[u64] = &idf.hashes;
+    let df: &[u32] = &idf.df;
+    HINT.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(hint) = c.for_table(hashes, idf.n_docs) {
+            out.extend(counts.iter().map(|&(h, _)| hint.df(hashes, df, h)));
+        } else if counts.windows(2).all(|w| w[0].0 < w[1].0) {
+            out.resize(counts.len(), 0);
+            find_sorted(hashes, df, counts, out);
+        } else {
+            out.extend(counts.iter().map(|&(h, _)| idf.df(h)));
+        }
+    });
+}
+
+/// Calls on one table before a thread builds its hint: a hint costs a pass
+/// over the table, worth it for a build's or a batch's many passages, not
+/// for a query.
+const HINT_AFTER_CALLS: u32 = 256;
+
+/// A thread's hint and which table it was made for. The key (address,
+/// length, passage count) can outlive its table and match a new one, so
+/// [`IdfHint::df`] checks every bucket against the table it searches and
+/// falls back to a binary search when they disagree: a stale hint costs
+/// time, never a wrong count.
+#[derive(Default)]
+struct HintCache {
+    key: (usize, usize, u64),
+    calls: u32,
+    hint: Option<IdfHint>,
+}
+
+impl HintCache {
+    fn for_table(&mut self, hashes: &[u64], n_docs: u64) -> Option<&IdfHint> {
+        let key = (hashes.as_ptr() as usize, hashes.len(), n_docs);
+        if key != self.key {
+            *self = HintCache {
+                key,
+                calls: 0,
+                hint: None,
+            };
+        }
+        if self.hint.is_none() {
+            self.calls += 1;
+            if self.calls < HINT_AFTER_CALLS {
+                return None;
+            }
+            self.hint = IdfHint::new(hashes);
+        }
+        self.hint.as_ref()
+    }
+}
+
+/// Where each range of hash values starts in a sorted table: bucket `k`
+/// (the top `64 - shift` bits of a hash) covers `starts[k]..starts[k + 1]`.
+/// Term hashes are uniform, so a bucket holds about two entries.
+struct IdfHint {
+    shift: u32,
+    starts: Vec<u32>,
+}
+
+impl IdfHint {
+    fn new(hashes: &[u64]) -> Option<IdfHint> {
+        if hashes.is_empty() || hashes.len() >= u32::MAX as usize {
+            return None;
+        }
+        let bits = (hashes.len() / 2).max(1).ilog2().clamp(1, 28);
+        let shift = 64 - bits;
+        let buckets = 1usize << bits;
+        let mut starts = Vec::with_capacity(buckets + 1);
+        let mut i = 0;
+        for k in 0..buckets as u64 {
+            while i < hashes.len() && (hashes[i] >> shift) < k {
+                i += 1;
+            }
+            starts.push(i as u32);
+        }
+        starts.push(hashes.len() as u32);
+        Some(IdfHint { shift, starts })
+    }
+
+    #[inline]
+    fn df(&self, hashes: &[u64], df: &[u32], h: u64) -> u32 {
+        let k = (h >> self.shift) as usize;
+        let (lo, hi) = (self.starts[k] as usize, self.starts[k + 1] as usize);
+        // The bucket is right for this table when it lies inside it and its
+        // neighbours fence `h` out; only then can `h` be nowhere else.
+        let fenced = lo <= hi
+            && hi <= hashes.len()
+            && (lo == 0 || hashes[lo - 1] < h)
+            && (hi == hashes.len() || hashes[hi] > h);
+        let found = if fenced {
+            hashes[lo..hi].iter().position(|&x| x == h).map(|i| lo + i)
+        } else {
+            hashes.binary_search(&h).ok()
+        };
+        found.map_or(0, |i| df[i])
+    }
+}
+
+fn find_sorted(hashes: &[u64], df: &[u32], keys: &[(u64, f32)], out: &mut [u32]) {
+    if keys.is_empty() {
+        return;
+    }
+    let mid = keys.len() / 2;
+    let (left, right) = match hashes.binary_search(&keys[mid].0) {
+        Ok(i) => {
+            out[mid] = df[i];
+            (i, i + 1)
+        }
+        Err(i) => {
+            out[mid] = 0;
+            (i, i)
+        }
+    };
+    find_sorted(&hashes[..left], &df[..left], &keys[..mid], &mut out[..mid]);
+    find_sorted(
+        &hashes[right..],
+        &df[right..],
+        &keys[mid + 1..],
+        &mut out[mid + 1..],
+    );
+}
+
+/// Buffers of [`Embedder::term_counts`], one set per thread.
+#[derive(Default)]
+struct CountScratch {
+    analyzer: Scratch,
+    hashes: Vec<u64>,
+    grams: Vec<u64>,
+    /// Hashes of Katakana compound parts: hidden sources of strength 1.
+    parts: Vec<u64>,
+    counts: Vec<(u64, f32)>,
+    expand: ExpandScratch,
+}
 
 /// Term hashes of a text with their strengths, sorted by hash: 1 + ln tf
 /// for a written term, plus what the lexicon bridge adds for translations.
@@ -107,64 +299,95 @@ impl Embedder {
     }
 
     pub fn term_counts(&self, text: &str) -> TermCounts {
-        let mut hashes = Vec::new();
-        let mut parts = Vec::new();
-        let mut grams = Vec::new();
+        thread_local! {
+            static SCRATCH: RefCell<CountScratch> = RefCell::default();
+        }
+        SCRATCH.with(|s| self.term_counts_with(text, &mut s.borrow_mut()))
+    }
+
+    /// [`Embedder::term_counts`] with its buffers in `s`: a build counts
+    /// the terms of a million passages, and fresh buffers for each (a
+    /// dozen vectors and strings) cost as much as the counting.
+    fn term_counts_with(&self, text: &str, s: &mut CountScratch) -> TermCounts {
+        let CountScratch {
+            analyzer,
+            hashes,
+            grams,
+            parts,
+            counts,
+            expand,
+        } = s;
+        hashes.clear();
+        grams.clear();
+        parts.clear();
+        counts.clear();
         let seed = self.settings.seed;
-        self.analyzer.for_each_token(text, |term, _, _| {
+        let bridge = self.bridge.as_deref();
+        self.analyzer.for_each_term(text, analyzer, |term| {
             let h = term_hash(term, seed);
             if term.starts_with('#') {
                 grams.push(h);
             }
             hashes.push(h);
-            if let Some(b) = &self.bridge {
-                b.compound_parts(term, &mut parts);
+            if let Some(b) = bridge {
+                b.compound_parts(term, parts);
             }
         });
         grams.sort_unstable();
         hashes.sort_unstable();
-        let mut tf: Vec<(u64, u32)> = Vec::with_capacity(hashes.len());
-        for h in hashes {
-            match tf.last_mut() {
-                Some((last, n)) if *last == h => *n += 1,
-                _ => tf.push((h, 1)),
+        // One pass over the sorted hashes: run lengths are the term
+        // frequencies, and the sorted grams are walked alongside.
+        let mut g = 0;
+        let mut i = 0;
+        while i < hashes.len() {
+            let h = hashes[i];
+            let run = hashes[i..].iter().take_while(|&&x| x == h).count();
+            i += run;
+            let s = strength(run);
+            while g < grams.len() && grams[g] < h {
+                g += 1;
+            }
+            if g < grams.len() && grams[g] == h {
+                counts.push((h, s * GRAM_WEIGHT));
+            } else {
+                counts.push((h, s));
             }
         }
-        let mut out: TermCounts = tf
-            .into_iter()
-            .map(|(h, n)| {
-                let s = 1.0 + (n as f32).ln();
-                if grams.binary_search(&h).is_ok() {
-                    (h, s * GRAM_WEIGHT)
-                } else {
-                    (h, s)
-                }
-            })
-            .collect();
-        if let Some(b) = &self.bridge {
-            let hidden: Vec<(u64, f32)> = parts.into_iter().map(|h| (h, 1.0)).collect();
-            b.expand(&mut out, &hidden);
+        if let Some(b) = bridge {
+            b.expand_with(counts, parts, expand);
         }
-        out
+        counts.as_slice().to_vec()
     }
 
     /// Each term's weight, strength × idf, where strength is 1 + ln tf. Terms the corpus never saw are
     /// left out when `skip_unseen` (queries): they can match nothing.
-    fn weights<'a>(
-        &self,
-        counts: &'a TermCounts,
-        idf: &'a Idf,
-        skip_unseen: bool,
-    ) -> impl Iterator<Item = (u64, f32)> + 'a {
-        counts.iter().filter_map(move |&(h, strength)| {
-            let df = idf.df(h);
-            (!skip_unseen || df > 0).then(|| (h, strength * idf.weight_for_df(df)))
+    fn weights(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
+        thread_local! {
+            static SCRATCH: RefCell<(Vec<u32>, WeightCache)> = RefCell::default();
+        }
+        SCRATCH.with(|s| {
+            let (dfs, cache) = &mut *s.borrow_mut();
+            document_frequencies(counts, idf, dfs);
+            if cache.n_docs != Some(idf.n_docs) {
+                *cache = WeightCache {
+                    n_docs: Some(idf.n_docs),
+                    table: vec![f32::NAN; WEIGHT_CACHE],
+                };
+            }
+            let mut out = Vec::with_capacity(counts.len());
+            for (&(h, strength), &df) in counts.iter().zip(dfs.iter()) {
+                if skip_unseen && df == 0 {
+                    continue;
+                }
+                out.push((h, strength * cache.weight(idf, df)));
+            }
+            out
         })
     }
 
     /// Writes the unit hashed vector of `counts` into `out` (length dim).
     pub fn embed_counts(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool, out: &mut [f32]) {
-        self.embed_weights(self.weights(counts, idf, skip_unseen), out);
+        self.embed_weights(self.weights(counts, idf, skip_unseen).into_iter(), out);
     }
 
     /// [`Embedder::embed_counts`] and [`Embedder::sparse`] of a stored
@@ -176,7 +399,7 @@ impl Embedder {
         idf: &Idf,
         out: &mut [f32],
     ) -> Vec<(u64, f32)> {
-        let weights: Vec<(u64, f32)> = self.weights(counts, idf, false).collect();
+        let weights = self.weights(counts, idf, false);
         self.embed_weights(weights.iter().copied(), out);
         unit_sparse(weights)
     }
@@ -199,7 +422,7 @@ impl Embedder {
     /// The exact sparse unit vector of `counts`: (term hash, weight) sorted
     /// by hash, free of the collisions of the hashed vector.
     pub fn sparse(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
-        unit_sparse(self.weights(counts, idf, skip_unseen).collect())
+        unit_sparse(self.weights(counts, idf, skip_unseen))
     }
 }
 
@@ -233,6 +456,40 @@ mod tests {
         14274888234905169121,
         6218670532485574397,
     ];
+
+    #[test]
+    fn idf_hints_find_what_binary_search_finds_even_when_stale() {
+        let table = |seed: u64, n: usize| -> Vec<u64> {
+            let mut v: Vec<u64> = (0..n as u64)
+                .map(|i| term_hash(&i.to_string(), seed))
+                .collect();
+            v.sort_unstable();
+            v.dedup();
+            v
+        };
+        let hashes = table(1, 5000);
+        let df: Vec<u32> = (1..=hashes.len() as u32).collect();
+        let other = table(2, 9000);
+        let probes: Vec<u64> = hashes.iter().copied().chain(table(3, 2000)).collect();
+        for hint in [
+            IdfHint::new(&hashes).unwrap(),
+            IdfHint::new(&other).unwrap(),
+        ] {
+            for &h in &probes {
+                let want = hashes.binary_search(&h).map_or(0, |i| df[i]);
+                assert_eq!(hint.df(&hashes, &df, h), want);
+            }
+        }
+        // The divide-and-conquer path agrees too.
+        let mut keys: Vec<(u64, f32)> = probes.iter().map(|&h| (h, 1.0)).collect();
+        keys.sort_by_key(|k| k.0);
+        keys.dedup_by_key(|k| k.0);
+        let mut out = vec![0; keys.len()];
+        find_sorted(&hashes, &df, &keys, &mut out);
+        for (k, got) in keys.iter().zip(out) {
+            assert_eq!(got, hashes.binary_search(&k.0).map_or(0, |i| df[i]));
+        }
+    }
 
     #[test]
     fn embedding_is_unit_length_and_signed() {

@@ -7,11 +7,11 @@
 use serde::{Deserialize, Serialize};
 use unicode_normalization::char::is_combining_mark;
 use unicode_normalization::UnicodeNormalization;
-use unicode_segmentation::UnicodeSegmentation;
 
 use super::hanfold::fold_han;
-use super::normalize::normalize;
+use super::normalize::{normalize, normalize_into};
 use super::script::{script_of, Script};
+use super::words::for_each_word;
 
 /// Switches recorded in the index, so a query is analyzed exactly as the
 /// documents were.
@@ -101,21 +101,38 @@ impl Analyzer {
     /// without allocating a String per token.
     pub fn for_each_token(&self, text: &str, mut emit: impl FnMut(&str, usize, usize)) {
         let norm = normalize(text);
-        let t = norm.text.as_str();
-        let mut emit_norm = |term: &str, s: usize, e: usize| {
+        self.scan(&norm.text, &mut Buffers::default(), |term, s, e| {
             let (os, oe) = norm.original_range(s, e);
             emit(term, os, oe);
-        };
+        });
+    }
+
+    /// The terms of [`Analyzer::for_each_token`], in the same order,
+    /// without their offsets: indexing needs only the terms, and skipping
+    /// the offset map and reusing `scratch` across passages saves most of
+    /// the allocation of the analysis.
+    pub fn for_each_term(&self, text: &str, scratch: &mut Scratch, mut emit: impl FnMut(&str)) {
+        normalize_into(text, &mut scratch.norm, &mut scratch.grapheme);
+        self.scan(&scratch.norm, &mut scratch.buffers, |term, _, _| emit(term));
+    }
+
+    /// Tokenizes normalized text `t`; offsets passed to `emit` are into `t`.
+    fn scan(&self, t: &str, bufs: &mut Buffers, mut emit_norm: impl FnMut(&str, usize, usize)) {
         // Byte ranges, in the normalized text, of the characters of the
         // current unbroken CJK run.
-        let mut run: Vec<(usize, usize)> = Vec::new();
-        let mut folded = String::new();
-        let mut gram = String::new();
-        for (ws, word) in t.unicode_word_indices() {
+        let Buffers {
+            run,
+            folded,
+            gram,
+            term: cjk_term,
+            idx,
+        } = bufs;
+        run.clear();
+        for_each_word(t, |ws, word| {
             let first = word.chars().next().expect("words are non-empty");
             if script_of(first).is_cjk() {
                 if run.last().is_some_and(|&(_, end)| end != ws) {
-                    self.flush_cjk(t, &mut run, &mut emit_norm);
+                    self.flush_cjk(t, run, cjk_term, &mut emit_norm);
                 }
                 run.extend(
                     word.char_indices()
@@ -127,13 +144,13 @@ impl Analyzer {
                 {
                     emit_norm(word, ws, ws + word.len());
                 }
-                continue;
+                return;
             }
-            self.flush_cjk(t, &mut run, &mut emit_norm);
+            self.flush_cjk(t, run, cjk_term, &mut emit_norm);
             let (skip, word) = split_elision(word);
             let start = ws + skip;
             if word.is_empty() {
-                continue;
+                return;
             }
             let term = if self.settings.fold_diacritics && !word.is_ascii() {
                 folded.clear();
@@ -144,21 +161,21 @@ impl Analyzer {
             };
             emit_norm(term, start, start + word.len());
             if self.settings.latin_subwords {
-                emit_subwords(term, &mut gram, |g| emit_norm(g, start, start + word.len()));
+                emit_subwords(term, gram, idx, |g| emit_norm(g, start, start + word.len()));
             }
-        }
-        self.flush_cjk(t, &mut run, &mut emit_norm);
+        });
+        self.flush_cjk(t, run, cjk_term, &mut emit_norm);
     }
 
     fn flush_cjk(
         &self,
         t: &str,
         run: &mut Vec<(usize, usize)>,
+        term: &mut String,
         emit: &mut impl FnMut(&str, usize, usize),
     ) {
         // Each character of the run as its term text: the character itself,
         // or its simplified form when Han folding is on.
-        let mut term = String::new();
         let fold = |s: usize, e: usize, out: &mut String| {
             if self.settings.fold_han {
                 out.extend(t[s..e].chars().map(fold_han));
@@ -175,8 +192,8 @@ impl Analyzer {
                 .is_some_and(|c| script_of(c) == Script::Katakana);
             if self.settings.cjk_unigrams && (!kana || run.len() == 1) {
                 term.clear();
-                fold(s, e, &mut term);
-                emit(&term, s, e);
+                fold(s, e, term);
+                emit(term, s, e);
             }
             if self.settings.cjk_bigrams {
                 let next = run.get(i + 1).filter(|&&(s2, e2)| {
@@ -189,9 +206,9 @@ impl Analyzer {
                 });
                 if let Some(&(s2, e2)) = next {
                     term.clear();
-                    fold(s, e, &mut term);
-                    fold(s2, e2, &mut term);
-                    emit(&term, s, e2);
+                    fold(s, e, term);
+                    fold(s2, e2, term);
+                    emit(term, s, e2);
                 }
             }
         }
@@ -199,27 +216,42 @@ impl Analyzer {
         if !self.settings.cjk_unigrams && run.len() == 1 {
             let (s, e) = run[0];
             term.clear();
-            fold(s, e, &mut term);
-            emit(&term, s, e);
+            fold(s, e, term);
+            emit(term, s, e);
         }
         run.clear();
     }
+}
+
+/// Buffers of one tokenization, kept between passages by [`Scratch`].
+#[derive(Debug, Default)]
+struct Buffers {
+    run: Vec<(usize, usize)>,
+    folded: String,
+    gram: String,
+    term: String,
+    idx: Vec<usize>,
+}
+
+/// Reusable space for [`Analyzer::for_each_term`]; one per thread.
+#[derive(Debug, Default)]
+pub struct Scratch {
+    norm: String,
+    grapheme: String,
+    buffers: Buffers,
 }
 
 /// Length of the Latin subword grams, and the shortest word cut into them.
 const GRAM: usize = 4;
 
 /// Emits `#` + each 4-gram of an alphabetic Latin `word` longer than four
-/// letters; `buf` is scratch space.
-fn emit_subwords(word: &str, buf: &mut String, mut emit: impl FnMut(&str)) {
+/// letters; `buf` and `idx` are scratch space.
+fn emit_subwords(word: &str, buf: &mut String, idx: &mut Vec<usize>, mut emit: impl FnMut(&str)) {
     if word.len() <= GRAM || !word.chars().all(|c| script_of(c) == Script::Latin) {
         return;
     }
-    let idx: Vec<usize> = word
-        .char_indices()
-        .map(|(i, _)| i)
-        .chain([word.len()])
-        .collect();
+    idx.clear();
+    idx.extend(word.char_indices().map(|(i, _)| i).chain([word.len()]));
     if idx.len() <= GRAM + 1 {
         return;
     }

@@ -3,13 +3,15 @@
 //! The table is generated from OpenCC by scripts/gen_han_variants.py; it is
 //! compiled in, so every build folds alike.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
+
+use super::fasthash::FastMap;
 
 const HAN_VARIANTS_TSV: &str = include_str!("../../data/han_variants.tsv");
 
-fn table() -> &'static HashMap<char, char> {
-    static TABLE: OnceLock<HashMap<char, char>> = OnceLock::new();
+/// A fast-hashed map: every CJK character of every passage is folded.
+fn table() -> &'static FastMap<char, char> {
+    static TABLE: OnceLock<FastMap<char, char>> = OnceLock::new();
     TABLE.get_or_init(|| {
         HAN_VARIANTS_TSV
             .lines()

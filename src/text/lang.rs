@@ -4,7 +4,6 @@
 //! pt, nl), and is `und` when the model's lead is thin. Coarse on purpose: a passage is short and a wrong sure tag
 //! hurts filtering more than `und` does.
 
-use std::collections::HashMap;
 use std::sync::OnceLock;
 
 use super::script::{script_of, Script};
@@ -13,10 +12,45 @@ use super::script::{script_of, Script};
 /// writing, generated from OpenCC's tables by scripts/gen_han_variants.py.
 const HAN_SCRIPT_TSV: &str = include_str!("../../data/han_script.tsv");
 
-fn han_script() -> &'static HashMap<char, bool> {
-    static TABLE: OnceLock<HashMap<char, bool>> = OnceLock::new();
+/// Which Han characters are traditional-only or simplified-only, as a
+/// direct table over the main CJK blocks (looked up for every Han character
+/// of every passage, where a hashed lookup cost more than the rest of the
+/// language test) and a sorted list for the rare rest.
+struct HanScript {
+    /// 0 = either, 1 = simplified, 2 = traditional; indexed by `c - HAN_DIRECT.start`.
+    direct: Vec<u8>,
+    other: Vec<(char, bool)>,
+}
+
+const HAN_DIRECT: std::ops::Range<u32> = 0x3400..0xA000;
+
+impl HanScript {
+    /// `Some(true)` traditional only, `Some(false)` simplified only.
+    #[inline]
+    fn get(&self, c: char) -> Option<bool> {
+        let u = c as u32;
+        if HAN_DIRECT.contains(&u) {
+            match self.direct[(u - HAN_DIRECT.start) as usize] {
+                0 => None,
+                v => Some(v == 2),
+            }
+        } else {
+            self.other
+                .binary_search_by_key(&c, |e| e.0)
+                .ok()
+                .map(|i| self.other[i].1)
+        }
+    }
+}
+
+fn han_script() -> &'static HanScript {
+    static TABLE: OnceLock<HanScript> = OnceLock::new();
     TABLE.get_or_init(|| {
-        HAN_SCRIPT_TSV
+        let mut direct = vec![0u8; HAN_DIRECT.len()];
+        let mut other: Vec<(char, bool)> = Vec::new();
+        // A character listed twice keeps its last class, as the map this
+        // table replaced did.
+        for (c, traditional) in HAN_SCRIPT_TSV
             .lines()
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| {
@@ -29,7 +63,17 @@ fn han_script() -> &'static HashMap<char, bool> {
                 };
                 Some((c, traditional))
             })
-            .collect()
+        {
+            let u = c as u32;
+            if HAN_DIRECT.contains(&u) {
+                direct[(u - HAN_DIRECT.start) as usize] = if traditional { 2 } else { 1 };
+            } else {
+                other.retain(|e| e.0 != c);
+                other.push((c, traditional));
+            }
+        }
+        other.sort_by_key(|e| e.0);
+        HanScript { direct, other }
     })
 }
 
@@ -38,16 +82,90 @@ fn han_script() -> &'static HashMap<char, bool> {
 /// vecsearch is measured on).
 const LATIN_TRIGRAMS_TSV: &str = include_str!("../../data/latin_trigrams.tsv");
 
+/// Languages the trigram model can hold: scores and rows are fixed arrays
+/// of this many lanes, which the compiler adds as one vector.
+const LANES: usize = 8;
+
 struct TrigramModel {
     langs: Vec<(&'static str, f32)>,
-    /// trigram → log10 P per language (parallel to `langs`; NaN = unseen).
-    table: HashMap<String, Vec<f32>>,
+    /// Packed trigram (see [`pack`]) → its row in `rows`.
+    table: TrigramTable,
+    /// Per known trigram, log10 P per language, the language's floor
+    /// already put in where it never saw the trigram (lanes past the
+    /// languages are 0).
+    rows: Vec<[f32; LANES]>,
+    /// The floors: the row of an unknown trigram.
+    floors: [f32; LANES],
+}
+
+/// Open addressing with linear probing, at most half full: a trigram of
+/// every word of every Latin passage is looked up here.
+struct TrigramTable {
+    shift: u32,
+    slots: Vec<(u64, u32)>,
+}
+
+const NO_ROW: u32 = u32::MAX;
+
+impl TrigramTable {
+    fn with_capacity(n: usize) -> Self {
+        let bits = (n.max(8) * 2).next_power_of_two().trailing_zeros();
+        TrigramTable {
+            shift: 64 - bits,
+            slots: vec![(0, NO_ROW); 1 << bits],
+        }
+    }
+
+    #[inline]
+    fn slot(&self, key: u64) -> usize {
+        (key.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> self.shift) as usize
+    }
+
+    #[inline]
+    fn get(&self, key: u64) -> Option<u32> {
+        let mask = self.slots.len() - 1;
+        let mut p = self.slot(key);
+        loop {
+            let (k, row) = self.slots[p];
+            if row == NO_ROW {
+                return None;
+            }
+            if k == key {
+                return Some(row);
+            }
+            p = (p + 1) & mask;
+        }
+    }
+
+    /// The row of `key`, inserting `next` for a new key.
+    fn get_or_insert(&mut self, key: u64, next: u32) -> u32 {
+        let mask = self.slots.len() - 1;
+        let mut p = self.slot(key);
+        loop {
+            let (k, row) = self.slots[p];
+            if row == NO_ROW {
+                self.slots[p] = (key, next);
+                return next;
+            }
+            if k == key {
+                return row;
+            }
+            p = (p + 1) & mask;
+        }
+    }
+}
+
+/// Three chars as one key (21 bits each), so a trigram is looked up
+/// without building a string.
+#[inline]
+fn pack(a: char, b: char, c: char) -> u64 {
+    ((a as u64) << 42) | ((b as u64) << 21) | c as u64
 }
 
 fn trigram_model() -> &'static TrigramModel {
     static MODEL: OnceLock<TrigramModel> = OnceLock::new();
     MODEL.get_or_init(|| {
-        let rows: Vec<(&'static str, f32, &'static str)> = LATIN_TRIGRAMS_TSV
+        let langs: Vec<(&'static str, f32, &'static str)> = LATIN_TRIGRAMS_TSV
             .lines()
             .filter(|l| !l.starts_with('#'))
             .filter_map(|l| {
@@ -55,21 +173,39 @@ fn trigram_model() -> &'static TrigramModel {
                 Some((f.next()?, f.next()?.parse().ok()?, f.next()?))
             })
             .collect();
-        let mut table: HashMap<String, Vec<f32>> = HashMap::new();
-        for (i, (_, _, cells)) in rows.iter().enumerate() {
+        assert!(
+            langs.len() <= LANES,
+            "the trigram model has too many languages"
+        );
+        let mut floors = [0f32; LANES];
+        for (f, l) in floors.iter_mut().zip(&langs) {
+            *f = l.1;
+        }
+        let cells: usize = langs.iter().map(|l| l.2.split(' ').count()).sum();
+        let mut table = TrigramTable::with_capacity(cells);
+        let mut rows: Vec<[f32; LANES]> = Vec::new();
+        for (i, (_, _, cells)) in langs.iter().enumerate() {
             for cell in cells.split(' ') {
                 let Some((g, p)) = cell.rsplit_once('=') else {
                     continue;
                 };
                 let Ok(p) = p.parse::<f32>() else { continue };
-                table
-                    .entry(g.replace('_', " "))
-                    .or_insert_with(|| vec![f32::NAN; rows.len()])[i] = p;
+                // Only three-character keys can ever equal a text trigram.
+                let g: Vec<char> = g.chars().map(|c| if c == '_' { ' ' } else { c }).collect();
+                let [a, b, c] = g[..] else { continue };
+                let row = table.get_or_insert(pack(a, b, c), rows.len() as u32) as usize;
+                if row == rows.len() {
+                    rows.push(floors);
+                }
+                // A NaN cell counted as unseen.
+                rows[row][i] = if p.is_nan() { floors[i] } else { p };
             }
         }
         TrigramModel {
-            langs: rows.iter().map(|r| (r.0, r.1)).collect(),
+            langs: langs.iter().map(|r| (r.0, r.1)).collect(),
             table,
+            rows,
+            floors,
         }
     })
 }
@@ -80,36 +216,59 @@ fn trigram_model() -> &'static TrigramModel {
 const MIN_TRIGRAMS: usize = 6;
 const MIN_LEAD_PER_TRIGRAM: f32 = 0.08;
 
+/// Adds the trigrams of one padded word (' ', letters…, ' ') to `score`
+/// and counts them in `n`.
+fn score_word(m: &TrigramModel, padded: &[char], score: &mut [f32; LANES], n: &mut usize) {
+    for t in padded.windows(3) {
+        *n += 1;
+        let row = match m.table.get(pack(t[0], t[1], t[2])) {
+            Some(r) => &m.rows[r as usize],
+            None => &m.floors,
+        };
+        for (s, p) in score.iter_mut().zip(row) {
+            *s += p;
+        }
+    }
+}
+
 /// The language of Latin-script text by its character trigrams, or `und`.
+/// Words are the runs of alphabetic characters of the lowercased text;
+/// only words wholly in Latin script count.
 fn latin_lang(text: &str) -> &'static str {
     let m = trigram_model();
-    let mut score = vec![0f32; m.langs.len()];
+    let mut score = [0f32; LANES];
     let mut n = 0usize;
-    let lower = text.to_lowercase();
-    for w in lower.split(|c: char| !c.is_alphabetic()) {
-        if w.is_empty() || !w.chars().all(|c| script_of(c) == Script::Latin) {
-            continue;
+    let mut word: Vec<char> = vec![' '];
+    let mut latin = true;
+    let mut letter = |l: char, word: &mut Vec<char>, score: &mut [f32; LANES], n: &mut usize| {
+        if l.is_alphabetic() {
+            latin = latin && script_of(l) == Script::Latin;
+            word.push(l);
+        } else {
+            if word.len() > 1 && latin {
+                word.push(' ');
+                score_word(m, word, score, n);
+            }
+            word.truncate(1);
+            latin = true;
         }
-        let chars: Vec<char> = std::iter::once(' ')
-            .chain(w.chars())
-            .chain(std::iter::once(' '))
-            .collect();
-        let mut g = String::new();
-        for t in chars.windows(3) {
-            g.clear();
-            g.extend(t);
-            n += 1;
-            let row = m.table.get(&g);
-            for (i, s) in score.iter_mut().enumerate() {
-                let p = row.map_or(f32::NAN, |r| r[i]);
-                *s += if p.is_nan() { m.langs[i].1 } else { p };
+    };
+    // Lowercased char by char: the same as lowercasing the whole text but
+    // for a final Greek sigma, which is not Latin either way.
+    for c in text.chars() {
+        if c.is_ascii() {
+            letter(c.to_ascii_lowercase(), &mut word, &mut score, &mut n);
+        } else {
+            for l in c.to_lowercase() {
+                letter(l, &mut word, &mut score, &mut n);
             }
         }
     }
+    letter(' ', &mut word, &mut score, &mut n);
     if n < MIN_TRIGRAMS {
         return "und";
     }
-    let mut order: Vec<usize> = (0..score.len()).collect();
+    let mut order: Vec<usize> = (0..m.langs.len()).collect();
     order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
     let lead = (score[order[0]] - score[order[1]]) / n as f32;
     if lead < MIN_LEAD_PER_TRIGRAM {
@@ -128,7 +287,7 @@ pub fn detect_lang(text: &str) -> &'static str {
             Script::Hiragana | Script::Katakana => kana += 1,
             Script::Han => {
                 han += 1;
-                match table.get(&c) {
+                match table.get(c) {
                     Some(true) => trad += 1,
                     Some(false) => simp += 1,
                     None => {}
@@ -222,6 +381,72 @@ mod tests {
         assert_eq!(detect_lang("GPU"), "und");
         // Mixed script: kana decides before any trigram is counted.
         assert_eq!(detect_lang("GPUのメモリ帯域"), "ja");
+    }
+
+    /// The trigram scorer as first written (whole-text lowercase, a string
+    /// per trigram, a map keyed by strings): the fast one must agree.
+    fn reference_latin_lang(text: &str) -> &'static str {
+        let m = trigram_model();
+        let mut table: std::collections::HashMap<String, usize> = Default::default();
+        for &(k, r) in &m.table.slots {
+            if r == NO_ROW {
+                continue;
+            }
+            let c = |s: u32| char::from_u32(((k >> s) & 0x1f_ffff) as u32).unwrap();
+            table.insert([c(42), c(21), c(0)].iter().collect(), r as usize);
+        }
+        let l = m.langs.len();
+        let mut score = vec![0f32; l];
+        let mut n = 0usize;
+        let lower = text.to_lowercase();
+        for w in lower.split(|c: char| !c.is_alphabetic()) {
+            if w.is_empty() || !w.chars().all(|c| script_of(c) == Script::Latin) {
+                continue;
+            }
+            let chars: Vec<char> = std::iter::once(' ')
+                .chain(w.chars())
+                .chain(std::iter::once(' '))
+                .collect();
+            for t in chars.windows(3) {
+                let g: String = t.iter().collect();
+                n += 1;
+                for (i, s) in score.iter_mut().enumerate() {
+                    *s += table.get(&g).map_or(m.floors[i], |&r| m.rows[r][i]);
+                }
+            }
+        }
+        if n < MIN_TRIGRAMS {
+            return "und";
+        }
+        let mut order: Vec<usize> = (0..score.len()).collect();
+        order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
+        if (score[order[0]] - score[order[1]]) / (n as f32) < MIN_LEAD_PER_TRIGRAM {
+            return "und";
+        }
+        m.langs[order[0]].0
+    }
+
+    #[test]
+    fn fast_trigram_scoring_agrees_with_the_reference() {
+        let texts = [
+            "Die Suche nach den nächsten Nachbarn",
+            "ÉCOLE Straße İstanbul ΣΟΦΟΣ naïve façade coöperate",
+            "La búsqueda de los vecinos más cercanos, ¿verdad?",
+            "mixed ベクトル words and données déjà vu 123abc",
+            "",
+        ];
+        for t in texts {
+            assert_eq!(latin_lang(t), reference_latin_lang(t), "{t}");
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn fast_trigram_scoring_agrees_on_any_text(
+            t in "[a-zA-ZéèàçÉßİıΣσöü' ,.ベ1-9]{0,80}"
+        ) {
+            proptest::prop_assert_eq!(latin_lang(&t), reference_latin_lang(&t));
+        }
     }
 
     #[test]

@@ -3,13 +3,16 @@
 //! tags and the token stream the embedder hashes.
 
 mod analyzer;
+mod fasthash;
 mod hanfold;
 mod lang;
 mod normalize;
 mod script;
+mod words;
 
-pub use analyzer::{Analyzer, AnalyzerSettings, Token};
+pub use analyzer::{Analyzer, AnalyzerSettings, Scratch, Token};
 pub use hanfold::fold_han;
 pub use lang::{detect_lang, is_valid_tag, lang_matches};
-pub use normalize::{normalize, Normalized};
+pub use normalize::{normalize, normalize_into, Normalized};
 pub use script::{script_of, Script};
+pub use words::for_each_word;

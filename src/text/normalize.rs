@@ -38,22 +38,79 @@ pub fn normalize(text: &str) -> Normalized {
     let mut out = String::with_capacity(text.len());
     let mut map = Vec::with_capacity(text.len() / 2);
     let mut buf = String::new();
-    for (start, g) in text.grapheme_indices(true) {
-        let norm_start = out.len() as u32;
-        if g.len() == 1 {
-            out.push(g.as_bytes()[0].to_ascii_lowercase() as char);
-        } else {
-            buf.clear();
-            buf.extend(g.nfkc());
-            for c in buf.chars() {
-                out.extend(c.to_lowercase());
+    for_each_grapheme(text, &mut out, &mut buf, |norm_start, start, end| {
+        map.push((norm_start, start as u32, end as u32));
+    });
+    Normalized { text: out, map }
+}
+
+/// The text of [`normalize`] alone, written into `out` (cleared first),
+/// with `buf` as scratch: what indexing needs, without the offset map.
+pub fn normalize_into(text: &str, out: &mut String, buf: &mut String) {
+    out.clear();
+    out.reserve(text.len());
+    if text.is_ascii() {
+        // Every grapheme is one byte, or CR LF, which normalizes to itself.
+        out.push_str(text);
+        out.make_ascii_lowercase();
+        return;
+    }
+    for_each_grapheme(text, out, buf, |_, _, _| {});
+}
+
+/// Appends each grapheme of `text`, normalized, to `out` and reports
+/// (normalized start, original start, original end) for each that wrote
+/// something.
+///
+/// Grapheme segmentation is the costly part, and most text is ASCII: two
+/// adjacent ASCII characters other than CR LF are always separated by a
+/// grapheme boundary (no UAX #29 rule joins them, and no rule looks back
+/// past an ASCII character), so only the stretches between such
+/// boundaries that hold a non-ASCII character or CR LF go through the
+/// segmenter, which cuts them exactly as it cuts the whole text.
+fn for_each_grapheme(
+    text: &str,
+    out: &mut String,
+    buf: &mut String,
+    mut mapped: impl FnMut(u32, usize, usize),
+) {
+    let bytes = text.as_bytes();
+    // A boundary between i - 1 and i that no rule can remove.
+    let split = |i: usize| {
+        i == bytes.len()
+            || (bytes[i - 1] < 0x80
+                && bytes[i] < 0x80
+                && !(bytes[i - 1] == b'\r' && bytes[i] == b'\n'))
+    };
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] < 0x80 && split(i + 1) {
+            mapped(out.len() as u32, i, i + 1);
+            out.push(bytes[i].to_ascii_lowercase() as char);
+            i += 1;
+            continue;
+        }
+        let mut j = i + 1;
+        while !split(j) {
+            j += 1;
+        }
+        for (start, g) in text[i..j].grapheme_indices(true) {
+            let norm_start = out.len() as u32;
+            if g.len() == 1 {
+                out.push(g.as_bytes()[0].to_ascii_lowercase() as char);
+            } else {
+                buf.clear();
+                buf.extend(g.nfkc());
+                for c in buf.chars() {
+                    out.extend(c.to_lowercase());
+                }
+            }
+            if out.len() as u32 > norm_start {
+                mapped(norm_start, i + start, i + start + g.len());
             }
         }
-        if out.len() as u32 > norm_start {
-            map.push((norm_start, start as u32, (start + g.len()) as u32));
-        }
+        i = j;
     }
-    Normalized { text: out, map }
 }
 
 #[cfg(test)]
@@ -70,6 +127,63 @@ mod tests {
         let i = n.text.find("カタカナ").unwrap();
         let (s, e) = n.original_range(i, i + "カタカナ".len());
         assert_eq!(&"ＡＩ Données ｶﾀｶﾅ"[s..e], "ｶﾀｶﾅ");
+    }
+
+    /// The grapheme loop as first written, over the whole text.
+    fn reference(text: &str) -> (String, Vec<(u32, u32, u32)>) {
+        let mut out = String::new();
+        let mut map = Vec::new();
+        for (start, g) in text.grapheme_indices(true) {
+            let norm_start = out.len() as u32;
+            if g.len() == 1 {
+                out.push(g.as_bytes()[0].to_ascii_lowercase() as char);
+            } else {
+                for c in g.nfkc().collect::<String>().chars() {
+                    out.extend(c.to_lowercase());
+                }
+            }
+            if out.len() as u32 > norm_start {
+                map.push((norm_start, start as u32, (start + g.len()) as u32));
+            }
+        }
+        (out, map)
+    }
+
+    fn agrees(text: &str) {
+        let (out, map) = reference(text);
+        let n = normalize(text);
+        assert_eq!(n.text, out, "{text:?}");
+        assert_eq!(n.map, map, "{text:?}");
+        let (mut fast, mut buf) = (String::from("stale"), String::new());
+        normalize_into(text, &mut fast, &mut buf);
+        assert_eq!(fast, out, "{text:?}");
+    }
+
+    #[test]
+    fn the_ascii_shortcut_cuts_graphemes_as_the_segmenter_does() {
+        for t in [
+            "",
+            "a\r\nb\r\n\r\r\n",
+            "Cafe\u{301} e\u{301}\u{302}x",
+            "\u{600}1 \u{600}\u{600}a",
+            "a\u{200d}b 👨\u{200d}👩\u{200d}👧 x\u{200d}\u{1f600}",
+            "🇫🇷🇯🇵a🇫🇷🇯🇵🇫",
+            "ｶﾞｷﾞ ﾊﾟ ＡＢＣ ⅷ ﬁ Ｓ",
+            "\u{1100}\u{1161}\u{11a8}a\u{1100}",
+            "क्\u{200d}षa क्ष",
+            "ﾞaﾞ\r\u{301}\n\u{301}",
+        ] {
+            agrees(t);
+        }
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_ascii_shortcut_agrees_on_any_text(
+            t in "[aZ1 \r\n.\u{301}\u{200d}\u{600}\u{1f600}\u{1f1eb}\u{1f1f7}ｶﾞＡﬁé\u{1100}\u{1161}क्]{0,40}"
+        ) {
+            agrees(&t);
+        }
     }
 
     #[test]

@@ -23,8 +23,18 @@ impl Script {
     }
 }
 
+#[inline]
 pub fn script_of(c: char) -> Script {
     let u = c as u32;
+    // Most characters of most passages are ASCII: decided without the
+    // Unicode tables `is_alphabetic` consults.
+    if u < 0x80 {
+        return if c.is_ascii_alphabetic() {
+            Script::Latin
+        } else {
+            Script::Other
+        };
+    }
     match u {
         0x3040..=0x309F => Script::Hiragana,
         // The prolonged sound mark U+30FC and the middle dot live here too.
