@@ -187,14 +187,14 @@ fn mutated_index_files_never_panic_and_never_pass_verify() {
     );
 }
 
-/// How many mutated files the binary test runs (4 runs each, about 30 s
-/// here); `VECSEARCH_CLI_MUTATIONS`
-/// raises it for a long run.
+/// How many mutated files the binary test runs in every `cargo test`
+/// (4 runs each, about 45 s here): the 2,000 that issue 12 asks of CI;
+/// `VECSEARCH_CLI_MUTATIONS` raises it for a long run (10,000 in README).
 fn cli_cases() -> usize {
     std::env::var("VECSEARCH_CLI_MUTATIONS")
         .ok()
         .and_then(|v| v.parse().ok())
-        .unwrap_or(1000)
+        .unwrap_or(2000)
 }
 
 /// xorshift64*, seeded, so a failure can be replayed.
