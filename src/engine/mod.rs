@@ -574,13 +574,21 @@ impl Index {
                 "--lang {tag:?} is not a language tag (try ja, zh, zh-Hans, zh-Hant, fr, en)"
             )));
         }
-        Ok(Some(
-            self.config
-                .langs
-                .iter()
-                .map(|l| text::lang_matches(tag, l))
-                .collect(),
-        ))
+        let mask: Vec<bool> = self
+            .config
+            .langs
+            .iter()
+            .map(|l| text::lang_matches(tag, l))
+            .collect();
+        if !mask.contains(&true) {
+            // Nothing could ever pass: say which tags would, rather than
+            // answer with silence.
+            return Err(Error::InvalidArgument(format!(
+                "language {tag:?} matches no passage of this index; its languages are {}",
+                self.config.langs.join(", ")
+            )));
+        }
+        Ok(Some(mask))
     }
 
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {

@@ -320,7 +320,9 @@ pub fn detect_lang(text: &str) -> &'static str {
 }
 
 /// Whether a passage tagged `lang` passes the user's `--lang filter`.
-/// `zh` covers both scripts; region subtags map to scripts (zh-TW → zh-Hant).
+/// `zh` covers both scripts; Chinese region subtags map to scripts (zh-TW →
+/// zh-Hant); other region subtags are dropped (BCP 47: fr-FR and fr-CA are
+/// French, en-US and en-GB English), since passages carry no region.
 pub fn lang_matches(filter: &str, lang: &str) -> bool {
     let f = canonical(filter);
     let l = canonical(lang);
@@ -333,7 +335,21 @@ fn canonical(tag: &str) -> String {
         "zh-cn" | "zh-sg" | "zh-hans-cn" => "zh-hans".into(),
         "zh-tw" | "zh-hk" | "zh-mo" | "zh-hant-tw" => "zh-hant".into(),
         "ja-jp" => "ja".into(),
-        _ => t,
+        _ if t.starts_with("zh-") => t,
+        _ => {
+            // Keep the language and any script subtag (sr-Latn); drop
+            // regions (two letters or three digits) and what follows.
+            let mut kept: Vec<&str> = Vec::new();
+            for (i, part) in t.split('-').enumerate() {
+                let region = (part.len() == 2 && part.chars().all(|c| c.is_ascii_alphabetic()))
+                    || (part.len() == 3 && part.chars().all(|c| c.is_ascii_digit()));
+                if i > 0 && region {
+                    break;
+                }
+                kept.push(part);
+            }
+            kept.join("-")
+        }
     }
 }
 
@@ -349,6 +365,39 @@ pub fn is_valid_tag(tag: &str) -> bool {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn region_subtags_match_their_language() {
+        for (filter, lang) in [
+            ("fr-FR", "fr"),
+            ("fr-CA", "fr"),
+            ("en-US", "en"),
+            ("en_GB", "en"),
+            ("pt-BR", "pt"),
+            ("de-DE", "de"),
+            ("es-419", "es"),
+            ("zh-TW", "zh-Hant"),
+            ("zh-HK", "zh-Hant"),
+            ("zh-CN", "zh-Hans"),
+            ("zh", "zh-Hans"),
+            ("zh", "zh-Hant"),
+            ("ja-JP", "ja"),
+            ("sr-Latn-RS", "sr-Latn"),
+        ] {
+            assert!(lang_matches(filter, lang), "{filter} should match {lang}");
+        }
+        for (filter, lang) in [
+            ("fr-FR", "en"),
+            ("zh-TW", "zh-Hans"),
+            ("en", "und"),
+            ("zh-Hant", "zh-Hans"),
+        ] {
+            assert!(
+                !lang_matches(filter, lang),
+                "{filter} should not match {lang}"
+            );
+        }
+    }
 
     #[test]
     fn scripts_decide() {
