@@ -43,11 +43,29 @@ fn main() -> ExitCode {
             if is_broken_pipe(&e) {
                 return ExitCode::SUCCESS;
             }
-            eprintln!("vecsearch: error: {}", format!("{e:#}").replace('\n', " "));
+            eprintln!("vecsearch: error: {}", one_line(&e));
             ExitCode::from(2)
         }
         Err(_) => ExitCode::from(PANIC_EXIT),
     }
+}
+
+/// The error and its causes on one line, each cause once: a library error
+/// that already prints its source (`path: reason`) is not followed by the
+/// same reason again.
+fn one_line(e: &anyhow::Error) -> String {
+    let mut out = String::new();
+    for cause in e.chain() {
+        let text = cause.to_string();
+        if out.ends_with(&text) {
+            continue;
+        }
+        if !out.is_empty() {
+            out.push_str(": ");
+        }
+        out.push_str(&text);
+    }
+    out.replace('\n', " ")
 }
 
 fn is_broken_pipe(e: &anyhow::Error) -> bool {

@@ -98,3 +98,24 @@ fn a_closed_pipe_ends_json_output_quietly() {
         );
     }
 }
+
+/// An I/O error is said once, not once per layer that carried it.
+#[test]
+fn an_io_error_is_printed_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let corpus = write_corpus(dir.path());
+    let line = assert_error(&run_in(
+        dir.path(),
+        &[
+            "index",
+            corpus.to_str().unwrap(),
+            "--index",
+            "no/such/folder/n.vsx",
+        ],
+    ));
+    assert_eq!(
+        line.matches("No such file or directory").count(),
+        1,
+        "{line}"
+    );
+}
