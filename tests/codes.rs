@@ -120,6 +120,20 @@ fn update_keeps_the_codes_and_refuses_to_change_them() {
     assert!(r.stdout.contains("new.md"), "{}", r.stdout);
     let r = run_in(dir.path(), &["verify", "--index", "b.vsx"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // Removing a file leaves tombstones; compaction says how many it drops.
+    std::fs::remove_file(dir.path().join("notes/new.md")).unwrap();
+    let r = run_in(
+        dir.path(),
+        &["index", "notes", "--index", "b.vsx", "--update", "-q"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run_in(dir.path(), &["compact", "--index", "b.vsx"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(
+        r.stderr.contains("deleted passages dropped") && !r.stderr.contains(" 0 deleted"),
+        "{}",
+        r.stderr
+    );
 }
 
 #[test]

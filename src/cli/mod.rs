@@ -213,11 +213,13 @@ fn compact(a: args::CompactArgs) -> Result<Outcome> {
     let mut index = old.compact(&reporter)?;
     drop(old);
     let bytes = index.save(&path)?;
+    // Live passages stay; what compaction removes is the tombstones.
     eprintln!(
-        "compacted {}: {} → {} passages ({})",
+        "compacted {}: {} passages kept, {} deleted passages dropped ({} → {})",
         path.display(),
-        before.passages,
         index.info()?.passages,
+        before.deleted_passages,
+        print::human_bytes(before.bytes.unwrap_or(0)),
         print::human_bytes(bytes)
     );
     Ok(Outcome::Hits)
