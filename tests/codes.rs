@@ -127,6 +127,16 @@ fn update_keeps_the_codes_and_refuses_to_change_them() {
         &["index", "notes", "--index", "b.vsx", "--update", "-q"],
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
+    // verify and info count alike after an update.
+    let json = |cmd: &str| -> serde_json::Value {
+        let r = run_in(dir.path(), &[cmd, "--index", "b.vsx", "--json"]);
+        serde_json::from_str(r.stdout.trim()).unwrap()
+    };
+    let (v, i) = (json("verify"), json("info"));
+    assert_eq!(v["passages"], i["passages"]);
+    assert_eq!(v["documents"], i["documents"]);
+    assert_eq!(v["deleted_passages"], i["deleted_passages"]);
+    assert!(v["deleted_passages"].as_u64().unwrap() > 0);
     let r = run_in(dir.path(), &["compact", "--index", "b.vsx"]);
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(

@@ -21,7 +21,7 @@ pub fn run(a: VerifyArgs, default: &Path) -> Result<()> {
     } else {
         writeln!(
             out,
-            "{}: OK: format version {}, {}, {} sections, {} ({} bytes), {} passages from {} documents; every checksum and invariant holds",
+            "{}: OK: format version {}, {}, {} sections, {} ({} bytes), {} passages from {} documents{}; every checksum and invariant holds",
             path.display(),
             r.format_version,
             r.kind,
@@ -30,6 +30,11 @@ pub fn run(a: VerifyArgs, default: &Path) -> Result<()> {
             r.bytes,
             r.passages,
             r.documents,
+            if r.deleted_passages > 0 {
+                format!(" and {} deleted passages awaiting compaction", r.deleted_passages)
+            } else {
+                String::new()
+            },
         )?;
     }
     Ok(())

@@ -15,8 +15,11 @@ pub struct VerifyReport {
     pub kind: &'static str,
     pub sections: usize,
     pub bytes: u64,
+    /// Live passages and documents, counted as `info` counts them.
     pub passages: usize,
     pub documents: usize,
+    /// Passages of removed files awaiting compaction (checked all the same).
+    pub deleted_passages: usize,
 }
 
 impl Index {
@@ -27,13 +30,15 @@ impl Index {
     pub fn verify(path: &Path) -> Result<VerifyReport> {
         let file = MappedFile::open(path, Verify::Full)?;
         let index = persist::from_file(&file, true)?;
+        let dead = index.deleted.iter().filter(|d| **d).count();
         Ok(VerifyReport {
             format_version: file.header.version,
             kind: index.config.kind.name(),
             sections: file.section_count(),
             bytes: file.len(),
-            passages: index.passages.len(),
-            documents: index.docs.len(),
+            passages: index.passages.len() - dead,
+            documents: index.docs.iter().filter(|d| !d.deleted).count(),
+            deleted_passages: dead,
         })
     }
 
