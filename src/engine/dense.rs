@@ -194,8 +194,7 @@ pub(crate) fn embed_rows(
                         || (vec![0.0f32; dim], vec![0.0f32; rotation.len()]),
                         |(row, rotated), (code, c)| {
                             let sparse = embed(c, row);
-                            rotation.apply(row, rotated);
-                            bits::encode(rotated, code);
+                            rotation.encode(row, rotated, code);
                             sparse
                         },
                     )

@@ -23,6 +23,8 @@ pub struct BitIndex {
     dim: usize,
     words: usize,
     codes: Slab<u64>,
+    /// The rotation the codes were made with; queries go through it too.
+    rotation: bits::Rotation,
 }
 
 impl BitIndex {
@@ -35,7 +37,12 @@ impl BitIndex {
                 codes.len()
             ));
         }
-        Ok(BitIndex { dim, words, codes })
+        Ok(BitIndex {
+            dim,
+            words,
+            codes,
+            rotation: bits::Rotation::new(dim),
+        })
     }
 
     /// Encodes unit vectors (`vectors.len() / dim` rows) in parallel.
@@ -48,10 +55,7 @@ impl BitIndex {
             .zip(vectors.par_chunks(dim.max(1)))
             .for_each_init(
                 || vec![0.0f32; rotation.len()],
-                |buf, (code, v)| {
-                    rotation.apply(v, buf);
-                    bits::encode(buf, code);
-                },
+                |buf, (code, v)| rotation.encode(v, buf, code),
             );
         codes
     }
@@ -63,10 +67,6 @@ impl BitIndex {
 
     pub fn dim(&self) -> usize {
         self.dim
-    }
-
-    pub fn words(&self) -> usize {
-        self.words
     }
 
     pub fn len(&self) -> usize {
@@ -88,9 +88,8 @@ impl BitIndex {
 
     /// The quantized, rotated form of a unit query vector of `dim`.
     pub fn query(&self, query: &[f32]) -> bits::QueryPlanes {
-        let rotation = bits::Rotation::new(self.dim);
-        let mut buf = vec![0.0f32; rotation.len()];
-        rotation.apply(query, &mut buf);
+        let mut buf = vec![0.0f32; self.rotation.len()];
+        self.rotation.apply(query, &mut buf);
         bits::QueryPlanes::new(&buf)
     }
 

@@ -105,6 +105,13 @@ impl Rotation {
         self.apply_portable(v, out)
     }
 
+    /// The 1-bit code of unit vector `v`, with `rotated` (of `len()`) as
+    /// scratch: what every code of an index is made by.
+    pub fn encode(&self, v: &[f32], rotated: &mut [f32], code: &mut [u64]) {
+        self.apply(v, rotated);
+        encode(rotated, code);
+    }
+
     #[cfg(target_arch = "x86_64")]
     #[target_feature(enable = "avx2")]
     fn apply_avx2(&self, v: &[f32], out: &mut [f32]) {
@@ -249,13 +256,6 @@ pub(crate) fn check_shape(planes: &[u64], codes: &[u64], out: &[i32]) -> usize {
         "bits_scores: codes must hold out.len() rows"
     );
     w
-}
-
-/// Symmetric distance between two codes: the number of differing bits,
-/// which estimates the angle between the vectors they encode.
-#[inline]
-pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
-    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
 }
 
 #[cfg(test)]
