@@ -6,7 +6,7 @@ Usage (needs numpy, hnswlib and faiss-cpu; keep the venv outside the repo):
 
     python3 -m venv /work/venv
     /work/venv/bin/pip install faiss-cpu hnswlib numpy
-    cargo bench --bench gen_clustered -- --out /tmp/ds --n 200000 --nq 1000 \
+    cargo run --release --example gen_clustered -- --out /tmp/ds --n 200000 --nq 1000 \
         --dim 256 --clusters 100 --k 100 --seed 42
     /work/venv/bin/python benches/compare_peers.py \
         --base /tmp/ds/base.fvecs --query /tmp/ds/query.fvecs --gt /tmp/ds/gt.ivecs \

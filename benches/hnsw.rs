@@ -2,7 +2,7 @@
 //! generated clustered unit vectors of dimension 256.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use vecsearch::index::hnsw::{synth, Hnsw, HnswParams, Searcher};
+use vecsearch::internals::index::hnsw::{synth, Hnsw, HnswParams, Searcher};
 
 const N: usize = 50_000;
 const DIM: usize = 256;

@@ -8,7 +8,7 @@
 use std::hint::black_box;
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use vecsearch::vector::{self, AlignedVec, Kernels, PackedRows};
+use vecsearch::internals::vector::{self, AlignedVec, Kernels, PackedRows};
 
 /// Deterministic data; the values do not affect timing, only the layout does.
 fn data(n: usize, seed: u32) -> AlignedVec {

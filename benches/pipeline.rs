@@ -3,10 +3,10 @@
 //! 1024. Run: `cargo bench --bench pipeline`.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use vecsearch::embed::{Embedder, EmbedderSettings, Idf};
-use vecsearch::index::FlatIndex;
-use vecsearch::text::Analyzer;
-use vecsearch::vector::{self, AlignedVec, Slab};
+use vecsearch::internals::embed::{Embedder, EmbedderSettings, Idf};
+use vecsearch::internals::index::FlatIndex;
+use vecsearch::internals::text::Analyzer;
+use vecsearch::internals::vector::{self, AlignedVec, Slab};
 
 /// The built-in sample corpus, concatenated: real multilingual text.
 fn sample_text() -> String {

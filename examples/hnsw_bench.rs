@@ -8,7 +8,7 @@
 use std::time::Instant;
 
 use rayon::prelude::*;
-use vecsearch::index::hnsw::{synth, Hnsw, HnswParams, Searcher};
+use vecsearch::internals::index::hnsw::{synth, Hnsw, HnswParams, Searcher};
 
 fn arg<T: std::str::FromStr>(i: usize, default: T) -> T {
     std::env::args()
@@ -47,7 +47,7 @@ fn main() {
     println!(
         "n={n} dim={dim} sigma={sigma} m={m} ef_construction={ef_construction} threads={} kernel={}",
         rayon::current_num_threads(),
-        vecsearch::vector::best().name
+        vecsearch::internals::vector::best().name
     );
 
     let t = Instant::now();

@@ -1,60 +1,245 @@
-//! The library's one error type. Every variant names the file it concerns
-//! and what was wrong, in words a user can act on; the CLI prints it on one
-//! line.
+//! The library's one error type. Every variant carries the data a caller
+//! needs (the file, the section, what was expected and found) and displays
+//! as words a user can act on. It never names a command-line flag or
+//! command: the CLI adds those when it prints an error.
 
 use std::path::PathBuf;
 
+/// The library's result type.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
+/// What went wrong; see the module docs.
 #[derive(Debug, thiserror::Error)]
 pub enum Error {
+    /// Reading or writing `path` failed.
     #[error("{}: {source}", path.display())]
     Io {
+        /// The file or folder.
         path: PathBuf,
+        /// What the system said.
         source: std::io::Error,
     },
+    /// A path to read does not exist.
     #[error("{}: no such file or directory", path.display())]
-    NotFound { path: PathBuf },
-    #[error("no indexable files in {paths} (vecsearch reads .txt, .md and .markdown; add --include GLOB for others)")]
-    NoFiles { paths: String },
+    NotFound {
+        /// The missing path.
+        path: PathBuf,
+    },
+    /// A walk found no file of a readable kind.
+    #[error("no indexable files in {paths} (vecsearch reads .txt, .md and .markdown)")]
+    NoFiles {
+        /// The paths walked, comma-separated.
+        paths: String,
+    },
+    /// Files were found but none held text to index.
     #[error("nothing to index: {reason}")]
-    NoPassages { reason: String },
+    NoPassages {
+        /// Why.
+        reason: String,
+    },
+    /// The file is not a vecsearch index.
     #[error("{}: not a vecsearch index ({detail})", path.display())]
-    NotAnIndex { path: PathBuf, detail: String },
-    #[error("{}: index is truncated ({detail}); rebuild it with `vecsearch index`", path.display())]
-    Truncated { path: PathBuf, detail: String },
+    NotAnIndex {
+        /// The file.
+        path: PathBuf,
+        /// What gave it away.
+        detail: String,
+    },
+    /// The file ends early.
+    #[error("{}: index is truncated ({detail}); rebuild it", path.display())]
+    Truncated {
+        /// The file.
+        path: PathBuf,
+        /// What is missing.
+        detail: String,
+    },
+    /// The file was written by a newer build.
     #[error("{}: index format version {found} is newer than this build reads (up to {supported}); upgrade vecsearch", path.display())]
     NewerVersion {
+        /// The file.
         path: PathBuf,
+        /// Its format version.
         found: u32,
+        /// The newest this build reads.
         supported: u32,
     },
-    #[error("{}: index format version {found} is no longer read by this build (it reads {supported}); rebuild it with `vecsearch index <PATH>... --index {}`", path.display(), path.display())]
+    /// The file's format is no longer read.
+    #[error("{}: index format version {found} is no longer read by this build (it reads {supported}); rebuild it", path.display())]
     OlderVersion {
+        /// The file.
         path: PathBuf,
+        /// Its format version.
         found: u32,
+        /// The oldest this build reads.
         supported: u32,
     },
-    #[error("{}: checksum mismatch in the {section}: the file is corrupt; rebuild it with `vecsearch index`", path.display())]
-    Checksum { path: PathBuf, section: String },
-    #[error("{}: index is corrupt: {detail}", path.display())]
-    Corrupt { path: PathBuf, detail: String },
-    #[error("{}: another vecsearch process{} is writing this index (lock file {}); wait for it or pass --wait", path.display(), holder.map(|p| format!(" (pid {p})")).unwrap_or_default(), lock.display())]
-    Locked {
+    /// A checksum does not match: the bytes are damaged.
+    #[error("{}: checksum mismatch in the {section}: the file is corrupt; rebuild it", path.display())]
+    Checksum {
+        /// The file.
         path: PathBuf,
+        /// The section (and block) that failed.
+        section: String,
+    },
+    /// The checksums hold but the contents contradict each other.
+    #[error("{}: index is corrupt: {detail}", path.display())]
+    Corrupt {
+        /// The file.
+        path: PathBuf,
+        /// The contradiction.
+        detail: String,
+    },
+    /// Another process holds the index's writer lock.
+    #[error("{}: another vecsearch process{} is writing this index (lock file {})", path.display(), holder.map(|p| format!(" (pid {p})")).unwrap_or_default(), lock.display())]
+    Locked {
+        /// The index.
+        path: PathBuf,
+        /// Its lock file.
         lock: PathBuf,
+        /// The holder's process id, when the lock file names it.
         holder: Option<u32>,
     },
+    /// The index file to write is also an input.
     #[error("{}: the index file is also one of the files to index ({}); refusing to replace it, choose another index file", path.display(), input.display())]
-    OutputIsInput { path: PathBuf, input: PathBuf },
+    OutputIsInput {
+        /// The index file.
+        path: PathBuf,
+        /// The input that is the same file.
+        input: PathBuf,
+    },
+    /// The file to write exists and is not an index.
     #[error("{}: {why}; refusing to replace it with an index (remove it first if it should go, or choose another index file)", path.display())]
-    NotReplaceable { path: PathBuf, why: String },
+    NotReplaceable {
+        /// The file.
+        path: PathBuf,
+        /// What it is.
+        why: String,
+    },
+    /// A path names a folder where a file is needed.
+    #[error("{}: is a directory, not {what}", path.display())]
+    IsADirectory {
+        /// The folder.
+        path: PathBuf,
+        /// What was expected.
+        what: &'static str,
+    },
+    /// The query is empty or blank.
     #[error("empty query")]
     EmptyQuery,
+    /// The query holds no word the analyzer keeps.
     #[error("query {query:?} has no searchable words")]
-    NoQueryTerms { query: String },
-    #[error("{0}")]
-    InvalidArgument(String),
+    NoQueryTerms {
+        /// The query.
+        query: String,
+    },
+    /// Zero hits were asked for.
+    #[error("the number of hits must be at least 1")]
+    ZeroK,
+    /// A vector dimension out of range.
+    #[error("the dimension must be between 1 and {max}, not {dim}")]
+    InvalidDimension {
+        /// The dimension asked for.
+        dim: u32,
+        /// The largest allowed.
+        max: u32,
+    },
+    /// An HNSW graph over 1-bit codes was asked for.
+    #[error("an HNSW graph walks on f32 vectors: build it with f32 codes")]
+    GraphNeedsF32,
+    /// More passages than ids.
+    #[error("more than 2^32 passages in one index")]
+    TooManyPassages,
+    /// A language filter that is not a language tag.
+    #[error("{tag:?} is not a language tag (try ja, zh, zh-Hans, zh-Hant, fr, en)")]
+    BadLanguageTag {
+        /// The tag.
+        tag: String,
+    },
+    /// A language filter that no passage of the index can pass.
+    #[error("language {tag:?} matches no passage of this index; its languages are {}", langs.join(", "))]
+    LanguageNotInIndex {
+        /// The tag.
+        tag: String,
+        /// The index's languages.
+        langs: Vec<String>,
+    },
+    /// No live document has this path (or path suffix).
+    #[error("{doc}: no indexed document has this path")]
+    NoSuchDocument {
+        /// The path asked for.
+        doc: String,
+    },
+    /// Several live documents end with this path.
+    #[error("{doc}: ambiguous, {count} indexed documents end with it (e.g. {first} and {second})")]
+    AmbiguousDocument {
+        /// The path asked for.
+        doc: String,
+        /// How many match.
+        count: usize,
+        /// Two of them.
+        first: String,
+        /// Two of them.
+        second: String,
+    },
+    /// No passage of the document covers the line.
+    #[error("{doc}:{line}: no passage covers that line")]
+    NoPassageAtLine {
+        /// The document's stored path.
+        doc: String,
+        /// The 1-based line.
+        line: u32,
+    },
+    /// A passage id out of range.
+    #[error("no passage {id}")]
+    NoSuchPassage {
+        /// The id.
+        id: u32,
+    },
+    /// A line of an input file that does not parse.
+    #[error("{}:{line}: not {what} ({detail}); need {need}", path.display())]
+    BadLine {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// What the line should be.
+        what: &'static str,
+        /// The fields it needs.
+        need: &'static str,
+        /// What the parser said.
+        detail: String,
+    },
+    /// An input file that is not what it should be as a whole.
+    #[error("{}: {detail}", path.display())]
+    BadInput {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// A line of an input file that is wrong in itself.
+    #[error("{}:{line}: {detail}", path.display())]
+    BadInputLine {
+        /// The file.
+        path: PathBuf,
+        /// The 1-based line.
+        line: usize,
+        /// What is wrong with it.
+        detail: String,
+    },
+    /// An ANN vector file that cannot be read or written.
+    #[error(transparent)]
+    AnnFile(#[from] crate::bench::annfiles::AnnFileError),
+    /// One query of an evaluation failed.
+    #[error("query {number} ({query:?}): {source}")]
+    QueryFailed {
+        /// Its 1-based position.
+        number: usize,
+        /// Its text.
+        query: String,
+        /// Why.
+        source: Box<Error>,
+    },
 }
 
 impl Error {

@@ -1,14 +1,25 @@
 //! vecsearch: offline multilingual semantic search.
 //!
-//! Documents in any language are cut into passages ([`corpus`]), analyzed
-//! by one [`text::Analyzer`] (NFKC, lowercase, UAX #29 words, CJK unigrams
-//! and bigrams), embedded as hashed bags of words ([`embed`]), and searched
-//! exactly ([`index::FlatIndex`], SIMD dot products from [`vector`]) with an
-//! exact sparse re-scoring of the candidates. An index is one checksummed
-//! file ([`store`]) opened straight from a memory map.
+//! Documents in any language are cut into passages, analyzed (NFKC,
+//! lowercase, UAX #29 words, CJK unigrams and bigrams), embedded as hashed
+//! bags of words, and searched through SIMD scans of 1-bit codes or f32
+//! vectors, or an HNSW graph, with an exact sparse re-scoring of the
+//! candidates. An index is one checksummed file opened straight from a
+//! memory map.
+//!
+//! The public API is what this page lists:
+//! - [`Index`]: [`Index::build`] / [`Index::from_documents`],
+//!   [`Index::open`], [`Index::search`], [`Index::similar`], [`Index::info`];
+//! - [`IndexWriter`]: the one way to write an index file; it holds the
+//!   file's writer lock for its whole life (build, `update`, `compact`,
+//!   `save`);
+//! - [`Searcher`]: an open index shared across threads (`Send + Sync`,
+//!   cheap to clone);
+//! - [`eval`] and [`bench`]: measurement harnesses over the API;
+//!   [`lexicon`]: learning translation lexicons.
 //!
 //! ```
-//! use vecsearch::{corpus::Document, BuildOptions, Index, Quiet, SearchOptions};
+//! use vecsearch::{BuildOptions, Document, Index, Quiet, SearchOptions};
 //!
 //! let docs = vec![
 //!     Document { path: "a.md".into(), text: "# Vector databases\n\nThey store embeddings.\n".into(), mtime_ns: 0 },
@@ -22,24 +33,74 @@
 //! # Ok::<(), vecsearch::Error>(())
 //! ```
 //!
-//! Dependencies point one way: the engine (this crate's front door) uses
+//! Saving goes through a writer, which takes the file's lock:
+//!
+//! ```no_run
+//! # use vecsearch::{BuildOptions, Index, IndexWriter, Quiet};
+//! # let (mut index, _) = Index::from_documents(Vec::new(), &BuildOptions::default(), &Quiet)?;
+//! let writer = IndexWriter::create("notes.vsx".as_ref(), false, |_busy| {})?;
+//! writer.save(&mut index)?;
+//! # Ok::<(), vecsearch::Error>(())
+//! ```
+//!
+//! Inside, dependencies point one way: the engine (the front door) uses
 //! `corpus`, `embed` (which uses `text`), `index` (which uses `vector`) and
-//! `store`; none of them knows the command line.
+//! `store`; none of them knows the command line. See ARCHITECTURE.md.
 
-pub mod annfiles;
-pub mod corpus;
-pub mod embed;
+#![deny(unsafe_op_in_unsafe_fn)]
+#![warn(clippy::undocumented_unsafe_blocks)]
+
+pub mod bench;
+mod corpus;
+mod embed;
 mod engine;
-pub mod error;
-pub mod index;
-pub mod store;
-pub mod text;
-pub mod vector;
+mod error;
+pub mod eval;
+mod index;
+pub mod lexicon;
+mod store;
+mod text;
+mod vector;
 
+pub use corpus::{Document, SkipReason, WalkOptions};
+pub use embed::{EmbedderSettings, DEFAULT_DIM, DEFAULT_SEED, MAX_DIM};
 pub use engine::{
-    read_aligned, read_queries, sample, AlignedRow, BuildOptions, BuildReport, Codes,
-    CrosslangReport, DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind, PairScore,
-    PassageMeta, QueryRow, Quiet, Reporter, SearchEvalReport, SearchOptions, SearchScore,
-    SectionBytes, UpdateReport, VerifyReport,
+    read_query_lines, sample, BuildOptions, BuildReport, Codes, DocMeta, Hit, Index, IndexConfig,
+    IndexInfo, IndexKind, IndexWriter, PassageMeta, QueryLine, Quiet, Reporter, SearchOptions,
+    Searcher, SectionBytes, UpdateReport, UpdateState, VerifyReport, DEFAULT_EF,
 };
 pub use error::{Error, Result};
+pub use index::HnswParams;
+pub use text::AnalyzerSettings;
+
+pub use store::{abandon_writes, Abandoned};
+
+/// The crate's parts, for its own tests, benchmarks and examples. Not a
+/// stable API: anything here may change in any release.
+#[doc(hidden)]
+pub mod internals {
+    /// See the crate's `corpus` module.
+    pub mod corpus {
+        pub use crate::corpus::*;
+    }
+    /// See the crate's `embed` module.
+    pub mod embed {
+        pub use crate::embed::*;
+    }
+    /// See the crate's `index` module.
+    pub mod index {
+        pub use crate::index::*;
+    }
+    /// See the crate's `store` module.
+    pub mod store {
+        pub use crate::store::*;
+    }
+    /// See the crate's `text` module.
+    pub mod text {
+        pub use crate::text::*;
+    }
+    /// See the crate's `vector` module.
+    pub mod vector {
+        pub use crate::vector::*;
+    }
+}

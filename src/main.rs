@@ -56,7 +56,10 @@ fn main() -> ExitCode {
 fn one_line(e: &anyhow::Error) -> String {
     let mut out = String::new();
     for cause in e.chain() {
-        let text = cause.to_string();
+        let text = match cause.downcast_ref::<vecsearch::Error>() {
+            Some(v) => cli::describe(v),
+            None => cause.to_string(),
+        };
         if out.ends_with(&text) {
             continue;
         }

@@ -8,7 +8,7 @@ use std::fs;
 use std::path::Path;
 
 use common::*;
-use vecsearch::store::{MappedFile, SectionId, Verify};
+use vecsearch::internals::store::{MappedFile, SectionId, Verify};
 
 fn indexed(dir: &Path) -> Vec<u8> {
     let corpus = write_corpus(dir);

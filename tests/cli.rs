@@ -252,7 +252,10 @@ fn info_reports_the_index() {
     assert_eq!(v["documents"], 3);
     assert_eq!(v["dim"], 512);
     assert_eq!(v["kind"], "flat");
-    assert_eq!(v["format_version"], vecsearch::store::FORMAT_VERSION);
+    assert_eq!(
+        v["format_version"],
+        vecsearch::internals::store::FORMAT_VERSION
+    );
     assert_eq!(
         v["bytes"].as_u64().unwrap(),
         std::fs::metadata(dir.path().join("n.vsx")).unwrap().len()

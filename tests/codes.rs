@@ -23,7 +23,7 @@ fn sections(file: &[u8]) -> Vec<(u32, usize, usize)> {
         .collect()
 }
 
-fn section(file: &[u8], id: vecsearch::store::SectionId) -> (usize, usize) {
+fn section(file: &[u8], id: vecsearch::internals::store::SectionId) -> (usize, usize) {
     let (_, off, len) = *sections(file)
         .iter()
         .find(|s| s.0 == id as u32)
@@ -171,7 +171,7 @@ fn an_hnsw_graph_over_codes_is_refused_before_anything_is_written() {
 /// section and the block, never a different answer.
 #[test]
 fn a_damaged_block_a_query_reads_stops_the_answer() {
-    use vecsearch::store::SectionId;
+    use vecsearch::internals::store::SectionId;
     let dir = tempfile::tempdir().unwrap();
     build(dir.path(), "b.vsx", &[]);
     let q = "vector database";
@@ -240,7 +240,7 @@ fn ef_on_a_flat_index_says_it_does_nothing() {
 /// every node).
 #[test]
 fn a_damaged_vector_or_link_a_graph_walk_reads_stops_the_answer() {
-    use vecsearch::store::SectionId;
+    use vecsearch::internals::store::SectionId;
     let dir = tempfile::tempdir().unwrap();
     build(dir.path(), "g.vsx", &["--kind", "hnsw", "--dim", "64"]);
     let q = "vector database";

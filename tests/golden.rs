@@ -14,7 +14,7 @@ use std::path::Path;
 use common::*;
 
 /// The version today's writer produces (`store::FORMAT_VERSION`).
-const CURRENT: u32 = vecsearch::store::FORMAT_VERSION;
+const CURRENT: u32 = vecsearch::internals::store::FORMAT_VERSION;
 
 const QUERIES: &[&str] = &[
     "vector",
@@ -95,7 +95,7 @@ fn older_golden_files_open_or_name_the_rebuild_command() {
         let golden = data().join(format!("golden_v{v}.vsx"));
         assert!(golden.exists(), "{} is missing", golden.display());
         let name = golden.to_str().unwrap();
-        if v >= vecsearch::store::MIN_FORMAT_VERSION {
+        if v >= vecsearch::internals::store::MIN_FORMAT_VERSION {
             let want = std::fs::read_to_string(data().join(format!("golden_v{v}.expected.jsonl")))
                 .unwrap();
             assert_eq!(answers(&golden), want, "golden v{v} answers differently");

@@ -1,8 +1,8 @@
 //! HNSW behaviour through the public API: recall against brute force,
 //! determinism across thread counts, parts round trips and corrupt parts.
 
-use vecsearch::index::hnsw::{synth, Hnsw, HnswError, HnswParams, HnswParts, Searcher};
-use vecsearch::vector::Slab;
+use vecsearch::internals::index::hnsw::{synth, Hnsw, HnswError, HnswParams, HnswParts, Searcher};
+use vecsearch::internals::vector::Slab;
 
 const DIM: usize = 32;
 
@@ -261,7 +261,7 @@ fn reordered_build_is_a_consistent_renumbering() {
 /// and without the re-score, a language filter and a small `ef`.
 #[test]
 fn search_batch_equals_single_searches_on_flat_and_hnsw() {
-    use vecsearch::corpus::Document;
+    use vecsearch::Document;
     use vecsearch::{BuildOptions, Index, IndexKind, Quiet, SearchOptions};
     const WORDS: &[&str] = &[
         "vector",

@@ -8,7 +8,7 @@ use std::fs;
 use std::time::{Duration, Instant};
 
 use common::*;
-use vecsearch::store::WriterLock;
+use vecsearch::internals::store::WriterLock;
 
 #[test]
 fn a_second_writer_fails_at_once_or_waits() {

@@ -19,8 +19,8 @@ use std::sync::atomic::{AtomicUsize, Ordering::Relaxed};
 
 use proptest::prelude::*;
 use proptest::test_runner::{Config, TestCaseError, TestRunner};
-use vecsearch::corpus::Document;
-use vecsearch::store::{MappedFile, SectionId, Verify};
+use vecsearch::internals::store::{MappedFile, SectionId, Verify};
+use vecsearch::Document;
 use vecsearch::{BuildOptions, Index, IndexKind, Quiet, SearchOptions};
 
 /// Mutations per index kind; two kinds make the 10,000 of the issue.
@@ -97,7 +97,9 @@ fn build(dir: &Path, name: &str, kind: IndexKind, seed: u64) -> Vec<u8> {
     opts.embedder.seed = seed;
     let (mut index, _) = Index::from_documents(docs, &opts, &Quiet).unwrap();
     let path = dir.join(name);
-    index.save(&path).unwrap();
+    let writer = vecsearch::IndexWriter::create(&path, false, |_| {}).unwrap();
+    writer.save(&mut index).unwrap();
+    drop(writer);
     std::fs::read(&path).unwrap()
 }
 

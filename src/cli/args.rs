@@ -154,7 +154,7 @@ pub struct IndexArgs {
     #[arg(long, default_value = "256M", value_name = "BYTES", value_parser = parse_bytes)]
     pub max_file_bytes: u64,
     /// Seed of the term hash.
-    #[arg(long, default_value_t = vecsearch::embed::DEFAULT_SEED)]
+    #[arg(long, default_value_t = vecsearch::DEFAULT_SEED)]
     pub seed: u64,
     #[command(flatten)]
     pub graph: GraphArgs,
@@ -259,13 +259,13 @@ pub struct GraphArgs {
     #[arg(long, default_value_t = 200, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
     pub ef_construction: u32,
     /// HNSW: seed of the level draw (same seed, same graph).
-    #[arg(long, default_value_t = vecsearch::index::HnswParams::default().seed, value_name = "SEED")]
+    #[arg(long, default_value_t = vecsearch::HnswParams::default().seed, value_name = "SEED")]
     pub hnsw_seed: u64,
 }
 
 impl GraphArgs {
-    pub fn params(&self) -> vecsearch::index::HnswParams {
-        vecsearch::index::HnswParams {
+    pub fn params(&self) -> vecsearch::HnswParams {
+        vecsearch::HnswParams {
             m: self.m as usize,
             ef_construction: self.ef_construction as usize,
             seed: self.hnsw_seed,

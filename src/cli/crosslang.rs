@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use vecsearch::embed::{EmbedderSettings, LearnOptions, Lexicon};
-use vecsearch::{Index, SearchOptions};
+use vecsearch::lexicon::{LearnOptions, Lexicon};
+use vecsearch::{EmbedderSettings, Index, SearchOptions};
 
 use super::{open_index, print, Outcome};
 
@@ -32,7 +32,7 @@ pub struct AnalyzerFlags {
     #[arg(long, default_value = "builtin", value_name = "FILE|builtin|none")]
     pub lexicon: String,
     /// Weight of a translation next to a written word (× its association).
-    #[arg(long, default_value_t = vecsearch::embed::DEFAULT_BRIDGE, value_name = "F")]
+    #[arg(long, default_value_t = vecsearch::lexicon::DEFAULT_BRIDGE, value_name = "F")]
     pub bridge: f32,
     /// Keep traditional and shinjitai Han characters apart from simplified.
     #[arg(long)]
@@ -202,17 +202,17 @@ pub fn eval(a: EvalArgs) -> Result<Outcome> {
 }
 
 fn eval_search(a: SearchEvalArgs) -> Result<Outcome> {
-    let queries = vecsearch::read_queries(&a.queries)?;
+    let queries = vecsearch::eval::read_queries(&a.queries)?;
     if queries.is_empty() {
         bail!("{}: no queries", a.queries.display());
     }
-    let rows = vecsearch::read_aligned(&a.aligned)?;
+    let rows = vecsearch::eval::read_aligned(&a.aligned)?;
     let index: Index = open_index(a.common.index.as_deref())?;
     let opts = SearchOptions {
         rerank: !a.common.no_rerank,
         ..SearchOptions::default()
     };
-    let report = index.eval_search(&queries, &rows, &opts)?;
+    let report = vecsearch::eval::search(&index, &queries, &rows, &opts)?;
     if report.all.queries == 0 {
         bail!(
             "{}: no query has an answer among the indexed passages (are the files of {} indexed?)",
@@ -242,12 +242,12 @@ fn eval_search(a: SearchEvalArgs) -> Result<Outcome> {
 }
 
 fn eval_crosslang(a: CrosslangArgs) -> Result<Outcome> {
-    let rows = vecsearch::read_aligned(&a.aligned)?;
+    let rows = vecsearch::eval::read_aligned(&a.aligned)?;
     if rows.is_empty() {
         bail!("{}: no aligned rows", a.aligned.display());
     }
     let index: Index = open_index(a.common.index.as_deref())?;
-    let report = index.eval_crosslang(&rows, !a.common.no_rerank)?;
+    let report = vecsearch::eval::crosslang(&index, &rows, !a.common.no_rerank)?;
     if report.all.queries == 0 {
         bail!(
             "{}: no row has a translation among the indexed passages (are the files indexed?)",
@@ -309,40 +309,28 @@ pub fn lexicon(a: LexiconArgs) -> Result<Outcome> {
     if a.top == 0 {
         bail!("--top must be at least 1");
     }
-    let pairs = vecsearch::embed::read_parallel(&a.parallel)?;
+    let pairs = vecsearch::lexicon::read_parallel(&a.parallel)?;
     let opts = LearnOptions {
         min_pairs: a.min_pairs.max(1),
         min_dice: a.min_dice,
         top: a.top,
         score: match a.score.as_str() {
-            "cond" => vecsearch::embed::Score::Conditional,
-            "model1" => vecsearch::embed::Score::Model1,
-            _ => vecsearch::embed::Score::Dice,
+            "cond" => vecsearch::lexicon::Score::Conditional,
+            "model1" => vecsearch::lexicon::Score::Model1,
+            _ => vecsearch::lexicon::Score::Dice,
         },
         ..Default::default()
     };
-    let (lex, report) = vecsearch::embed::learn_lexicon(&pairs, &opts);
-    let mut text = format!(
-        "# vecsearch lexicon: token -> English, {} score; learned from {} pairs of {}\n",
+    let (lex, report) = vecsearch::lexicon::learn(&pairs, &opts);
+    let header = format!(
+        "vecsearch lexicon: token -> English, {} score; learned from {} pairs of {}",
         a.score,
         report.pairs,
         a.parallel
             .file_name()
             .map_or_else(String::new, |n| n.to_string_lossy().into_owned())
     );
-    text.push_str(&lex.to_tsv());
-    let bytes = if a.out.extension().is_some_and(|e| e == "gz") {
-        use std::io::Write as _;
-        // Fixed header (no name, no time): the same input gives the same file.
-        let mut gz = flate2::GzBuilder::new()
-            .mtime(0)
-            .write(Vec::new(), flate2::Compression::best());
-        gz.write_all(text.as_bytes())?;
-        gz.finish()?
-    } else {
-        text.into_bytes()
-    };
-    vecsearch::store::write_atomically(&a.out, |w| w.write_all(&bytes))
+    let bytes = vecsearch::lexicon::save(&lex, &header, &a.out)
         .with_context(|| format!("{}", a.out.display()))?;
     let langs: Vec<String> = report
         .languages
@@ -356,7 +344,7 @@ pub fn lexicon(a: LexiconArgs) -> Result<Outcome> {
         report.pairs,
         langs.join(", "),
         a.out.display(),
-        print::human_bytes(bytes.len() as u64)
+        print::human_bytes(bytes)
     );
     Ok(Outcome::Hits)
 }

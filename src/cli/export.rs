@@ -2,8 +2,8 @@
 //! queries) as .fvecs or .npy, so any peer library runs on exactly what
 //! vecsearch indexes.
 
-use anyhow::{bail, Context, Result};
-use vecsearch::annfiles;
+use anyhow::{bail, Result};
+use vecsearch::bench::{annfiles, embed_queries, export_vectors};
 use vecsearch::Index;
 
 use super::args::ExportArgs;
@@ -13,46 +13,26 @@ pub fn run(a: ExportArgs) -> Result<()> {
         bail!("say where to write: --fvecs OUT, --npy OUT and/or --queries FILE --query-fvecs OUT");
     }
     let index = Index::open(&a.index)?;
-    let flat = index.flat();
-    if let Some(out) = &a.fvecs {
-        annfiles::write_fvecs(out, flat.vectors(), flat.dim())?;
-        eprintln!(
-            "wrote {} vectors of dimension {} to {}",
-            flat.len(),
-            flat.dim(),
-            out.display()
-        );
-    }
-    if let Some(out) = &a.npy {
-        annfiles::write_npy(out, flat.vectors(), flat.len(), flat.dim())?;
-        eprintln!(
-            "wrote {} vectors of dimension {} to {}",
-            flat.len(),
-            flat.dim(),
-            out.display()
-        );
+    if a.fvecs.is_some() || a.npy.is_some() {
+        let (n, dim) = export_vectors(&index, a.fvecs.as_deref(), a.npy.as_deref())?;
+        for out in a.fvecs.iter().chain(&a.npy) {
+            eprintln!("wrote {n} vectors of dimension {dim} to {}", out.display());
+        }
     }
     if let Some(out) = &a.query_fvecs {
         let Some(qfile) = &a.queries else {
             bail!("--query-fvecs needs --queries FILE");
         };
-        let text =
-            std::fs::read_to_string(qfile).with_context(|| format!("{}", qfile.display()))?;
-        let mut matrix = Vec::new();
-        let mut skipped = 0;
-        for line in text.lines().filter(|l| !l.trim().is_empty()) {
-            match index.embed_query(line) {
-                Ok(Some((v, _))) => matrix.extend_from_slice(&v),
-                _ => skipped += 1,
-            }
-        }
+        let lines = vecsearch::read_query_lines(qfile)?;
+        let (matrix, skipped) = embed_queries(&index, lines.iter().map(|l| l.text.as_str()));
         if matrix.is_empty() {
             bail!("{}: no query shares a term with the index", qfile.display());
         }
-        annfiles::write_fvecs(out, &matrix, flat.dim())?;
+        let dim = index.config().embedder.dim as usize;
+        annfiles::write_fvecs(out, &matrix, dim)?;
         eprintln!(
             "wrote {} query vectors to {} ({skipped} queries with no known term left out)",
-            matrix.len() / flat.dim(),
+            matrix.len() / dim,
             out.display()
         );
     }

@@ -4,6 +4,7 @@
 mod args;
 mod bench;
 mod crosslang;
+mod errors;
 mod export;
 mod print;
 mod progress;
@@ -16,10 +17,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Context, Result};
 use clap::Parser;
 
+pub use errors::describe;
+
 use args::{Cli, CodesArg, Command, IndexArgs, InfoArgs, KindArg, SearchArgs};
-use vecsearch::corpus::WalkOptions;
-use vecsearch::embed::EmbedderSettings;
-use vecsearch::{BuildOptions, Codes, Index, IndexKind, SearchOptions};
+use vecsearch::{
+    BuildOptions, Codes, EmbedderSettings, Index, IndexKind, IndexWriter, SearchOptions,
+    WalkOptions,
+};
 
 /// What `main` does with the outcome: exit code to return.
 pub enum Outcome {
@@ -90,7 +94,7 @@ fn index(a: IndexArgs) -> Result<Outcome> {
         })
         .collect::<Result<Vec<_>>>()?;
     let mut embedder = EmbedderSettings {
-        dim: a.dim.unwrap_or(vecsearch::embed::DEFAULT_DIM),
+        dim: a.dim.unwrap_or(vecsearch::DEFAULT_DIM),
         seed: a.seed,
         ..Default::default()
     };
@@ -115,17 +119,17 @@ fn index(a: IndexArgs) -> Result<Outcome> {
     if opts.kind == IndexKind::Hnsw && opts.codes() == Codes::Bits {
         bail!("--kind hnsw walks its graph on f32 vectors: use --codes f32 (the default for hnsw)");
     }
-    // Before anything is created or read: a swapped argument must cost
-    // nothing (the save checks again, in case the file changed meanwhile).
-    vecsearch::store::ensure_replaceable(&out, &vecsearch::store::MAGIC)?;
-    // One writer at a time, from reading the input to the rename.
-    let _lock = lock_writer(&out, a.wait)?;
+    // Before anything is created or read, the writer checks that a swapped
+    // argument costs nothing (the save checks again, in case the file
+    // changed meanwhile); it then holds the lock from reading the input to
+    // the rename.
+    let writer = IndexWriter::create(&out, a.wait, say_waiting)?;
     let reporter = progress::Bar::new(a.quiet);
     if a.update && out.exists() {
-        return update(&a, &out, &opts, &reporter);
+        return update(&a, &writer, &opts, &reporter);
     }
     let (mut index, report) = Index::build(&a.paths, &opts, &reporter)?;
-    let bytes = index.save(&out)?;
+    let bytes = writer.save(&mut index)?;
     eprintln!(
         "indexed {} passages from {} documents in {:.2} s (dim {}, {}) → {} ({})",
         report.passages,
@@ -147,11 +151,12 @@ fn index(a: IndexArgs) -> Result<Outcome> {
 
 fn update(
     a: &IndexArgs,
-    out: &Path,
+    writer: &IndexWriter,
     opts: &BuildOptions,
     reporter: &progress::Bar,
 ) -> Result<Outcome> {
-    let old = open_to_carry_over(out, "--update")?;
+    let out = writer.path();
+    let old = open_to_carry_over(writer, "--update")?;
     // An update keeps the index's settings; silently ignoring a flag that
     // asks for others would leave the user with an index they did not ask for.
     let have = old.config();
@@ -180,7 +185,7 @@ fn update(
     }
     let (mut index, r) = old.update(&a.paths, &opts.walk, reporter)?;
     drop(old);
-    let bytes = index.save(out)?;
+    let bytes = writer.save(&mut index)?;
     eprintln!(
         "updated {} in {:.2} s: {} added, {} changed, {} removed, {} unchanged documents; {} passages added, {} removed{}{} ({})",
         out.display(),
@@ -206,13 +211,13 @@ fn update(
 
 fn compact(a: args::CompactArgs) -> Result<Outcome> {
     let path = a.index.clone().unwrap_or_else(default_index_path);
-    let _lock = lock_writer(&path, a.wait)?;
-    let old = open_to_carry_over(&path, "compact")?;
+    let writer = IndexWriter::open(&path, a.wait, say_waiting)?;
+    let old = open_to_carry_over(&writer, "compact")?;
     let before = old.info()?;
     let reporter = progress::Bar::new(a.quiet);
     let mut index = old.compact(&reporter)?;
     drop(old);
-    let bytes = index.save(&path)?;
+    let bytes = writer.save(&mut index)?;
     // Live passages stay; what compaction removes is the tombstones.
     eprintln!(
         "compacted {}: {} passages kept, {} deleted passages dropped ({} → {})",
@@ -229,9 +234,10 @@ fn compact(a: args::CompactArgs) -> Result<Outcome> {
 /// every checksum checked: a plain open leaves the bulk sections to
 /// `verify`, and a new file would put fresh checksums over bad bytes. A
 /// corrupt file is refused with the command that rebuilds it from scratch.
-fn open_to_carry_over(path: &Path, what: &str) -> Result<Index> {
+fn open_to_carry_over(writer: &IndexWriter, what: &str) -> Result<Index> {
     use vecsearch::Error as E;
-    Index::open_verified(path).map_err(|e| {
+    let path = writer.path();
+    writer.open_current().map_err(|e| {
         let why = match &e {
             E::Checksum { section, .. } => format!("checksum mismatch in the {section}"),
             E::Corrupt { detail, .. } => detail.clone(),
@@ -246,14 +252,9 @@ fn open_to_carry_over(path: &Path, what: &str) -> Result<Index> {
     })
 }
 
-/// Takes the index's writer lock (see `store::WriterLock`), held until the
-/// returned guard drops, i.e. after the new file has been renamed in.
-fn lock_writer(path: &Path, wait: bool) -> Result<vecsearch::store::WriterLock> {
-    Ok(vecsearch::store::WriterLock::acquire_with(
-        path,
-        wait,
-        |busy| eprintln!("vecsearch: waiting: {busy}"),
-    )?)
+/// Says that a writer waits for another one's lock (`--wait`).
+fn say_waiting(busy: &vecsearch::Error) {
+    eprintln!("vecsearch: waiting: {}", describe(busy));
 }
 
 /// Opens `--index`, else the default index, else the built-in sample.
@@ -297,7 +298,7 @@ fn search(a: SearchArgs) -> Result<Outcome> {
         }
     }
     let index = open_index(a.hits.index.as_deref())?;
-    if a.ef.is_some() && index.hnsw().is_none() {
+    if a.ef.is_some() && !index.has_graph() {
         eprintln!("vecsearch: warning: --ef only tunes an HNSW index; this one is flat and is scanned exactly");
     }
     let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
@@ -305,26 +306,20 @@ fn search(a: SearchArgs) -> Result<Outcome> {
     let mut out = std::io::BufWriter::new(stdout.lock());
     let mut any = false;
     if let Some(qfile) = &a.queries {
-        let text = std::fs::read(qfile).with_context(|| format!("{}", qfile.display()))?;
-        let text = String::from_utf8(text)
-            .map_err(|_| anyhow::anyhow!("{}: not valid UTF-8", qfile.display()))?;
-        let lines: Vec<(usize, String)> = text
-            .lines()
-            .enumerate()
-            .filter(|(_, l)| !l.trim().is_empty())
-            .map(|(i, l)| (i, l.to_string()))
-            .collect();
+        let lines = vecsearch::read_query_lines(qfile)?;
         if lines.is_empty() {
             bail!("{}: no queries in the file", qfile.display());
         }
-        let queries: Vec<String> = lines.iter().map(|(_, q)| q.clone()).collect();
+        let queries: Vec<String> = lines.iter().map(|q| q.text.clone()).collect();
         let results = index.search_batch(&queries, &opts);
         let mut errors = 0;
-        for ((line, q), r) in lines.iter().zip(results) {
+        for (q, r) in lines.iter().zip(results) {
+            let line = q.line - 1;
+            let q = &q.text;
             match r {
                 Ok(hits) => {
                     any |= !hits.is_empty();
-                    print::hits(&mut out, &index, q, Some(*line), &hits, a.hits.json, color)?;
+                    print::hits(&mut out, &index, q, Some(line), &hits, a.hits.json, color)?;
                 }
                 // A query without searchable words is that query's problem;
                 // anything else (a damaged block, a bad option) is the

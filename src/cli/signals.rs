@@ -21,7 +21,7 @@ pub fn install() -> Result<()> {
             };
             // Held until the process is gone: no writer renames or unlocks
             // after this point.
-            let _abandoned = vecsearch::store::abandon_writes();
+            let _abandoned = vecsearch::abandon_writes();
             let name = if sig == SIGINT { "SIGINT" } else { "SIGTERM" };
             eprintln!("vecsearch: interrupted by {name}");
             // SAFETY: `_exit` only ends the process; it is sound to call at

@@ -105,8 +105,10 @@ struct Row {
 /// with `pivot<TAB>other` or `lang<TAB>pivot<TAB>other` per line.
 pub fn read_parallel(path: &Path) -> Result<Vec<ParallelPair>> {
     let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
-    let bad = |line: usize, why: &str| {
-        Error::InvalidArgument(format!("{}:{line}: {why}", path.display()))
+    let bad = |line: usize, why: &str| Error::BadInputLine {
+        path: path.to_path_buf(),
+        line,
+        detail: why.to_string(),
     };
     let first = text.lines().find(|l| !l.trim().is_empty()).unwrap_or("");
     let mut pairs = Vec::new();
@@ -167,10 +169,10 @@ pub fn read_parallel(path: &Path) -> Result<Vec<ParallelPair>> {
         }
     }
     if pairs.is_empty() {
-        return Err(Error::InvalidArgument(format!(
-            "{}: no aligned pairs (need English rows and translations sharing an id)",
-            path.display()
-        )));
+        return Err(Error::BadInput {
+            path: path.to_path_buf(),
+            detail: "no aligned pairs (need English rows and translations sharing an id)".into(),
+        });
     }
     Ok(pairs)
 }

@@ -70,8 +70,9 @@ impl Lexicon {
     /// Reads a lexicon file (TSV, optionally gzip-compressed).
     pub fn load(path: &Path, bridge: f32) -> Result<Lexicon> {
         let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let bad = |detail: String| {
-            Error::InvalidArgument(format!("{}: not a lexicon: {detail}", path.display()))
+        let bad = |detail: String| Error::BadInput {
+            path: path.to_path_buf(),
+            detail: format!("not a lexicon: {detail}"),
         };
         let text = if bytes.starts_with(&[0x1f, 0x8b]) {
             gunzip(&bytes).map_err(bad)?

@@ -11,7 +11,7 @@ use serde::{Deserialize, Serialize};
 
 use super::Reporter;
 use crate::embed::{Embedder, Idf, TermCounts};
-use crate::error::{Error, Result};
+use crate::error::Result;
 use crate::index::{compact_row, BitIndex, FlatIndex, Scored, SparseBuilder, TermRows};
 use crate::vector::{bits, AlignedVec, Slab};
 
@@ -69,6 +69,14 @@ impl Dense {
         }
     }
 
+    /// Every block checked (for `verify`); false once one fails.
+    pub(crate) fn check_all(&self) -> bool {
+        match self {
+            Dense::F32(f) => f.check_all(),
+            Dense::Bits(b) => b.check_all(),
+        }
+    }
+
     /// The f32 rows, for the graph; `None` for codes.
     pub(crate) fn f32(&self) -> Option<&FlatIndex> {
         match self {
@@ -111,7 +119,7 @@ impl Dense {
                 arena.extend_from_slice(b.vectors());
                 Ok(Dense::F32(
                     FlatIndex::new(a.dim(), Slab::from_aligned(arena))
-                        .map_err(Error::InvalidArgument)?,
+                        .expect("rows built here are whole rows of dim"),
                 ))
             }
             (Dense::Bits(a), Dense::Bits(b)) => {
@@ -120,7 +128,7 @@ impl Dense {
                 codes.extend_from_slice(b.codes());
                 Ok(Dense::Bits(
                     BitIndex::new(a.dim(), Slab::from_vec(codes))
-                        .map_err(Error::InvalidArgument)?,
+                        .expect("rows built here are whole rows of dim"),
                 ))
             }
             _ => unreachable!("rows of one index share one form"),
@@ -176,7 +184,8 @@ pub(crate) fn embed_rows(
                 made.into_iter().for_each(|r| sparse.push(r));
             }
             Dense::F32(
-                FlatIndex::new(dim, Slab::from_aligned(arena)).map_err(Error::InvalidArgument)?,
+                FlatIndex::new(dim, Slab::from_aligned(arena))
+                    .expect("rows built here are whole rows of dim"),
             )
         }
         Codes::Bits => {
@@ -201,7 +210,10 @@ pub(crate) fn embed_rows(
                     .collect();
                 made.into_iter().for_each(|r| sparse.push(r));
             }
-            Dense::Bits(BitIndex::new(dim, Slab::from_vec(codes)).map_err(Error::InvalidArgument)?)
+            Dense::Bits(
+                BitIndex::new(dim, Slab::from_vec(codes))
+                    .expect("rows built here are whole rows of dim"),
+            )
         }
     };
     Ok((dense, sparse.finish()))

@@ -6,13 +6,15 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::dense::Dense;
-use super::{DocMeta, Index, IndexConfig, IndexKind, PassageRecord, PassageTable, UpdateState};
-use crate::embed::{Bridge, Embedder, Idf, IdfV4};
+use super::migrate;
+use super::parts::{Corpus, Origin, Vectors, Weighting};
+use super::passages::{PassageRecord, PassageTable};
+use super::types::{DocMeta, IndexKind, SectionBytes};
+use super::update::UpdateState;
+use super::Index;
+use crate::embed::{Bridge, Embedder, Idf};
 use crate::error::{Error, Result};
-use crate::index::{
-    compact_row, BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseBuilder, SparseVectors,
-    TermRows,
-};
+use crate::index::{BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors};
 use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, Verify};
 use crate::vector::BlockSum;
 
@@ -43,14 +45,14 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
             IndexKind::Hnsw => 1,
         },
         dim: index.config.embedder.dim,
-        n_passages: index.passages.len() as u64,
-        n_docs: index.docs.len() as u64,
+        n_passages: index.corpus.passages.len() as u64,
+        n_docs: index.corpus.docs.len() as u64,
         seed: index.config.embedder.seed,
         ..Default::default()
     });
     w.add(SectionId::Config, codec::encode(&index.config));
-    w.add(SectionId::Docs, codec::encode(&index.docs));
-    let (records, text) = index.passages.parts();
+    w.add(SectionId::Docs, codec::encode(&index.corpus.docs));
+    let (records, text) = index.corpus.passages.parts();
     w.add_blocked(
         SectionId::Passages,
         bytemuck::cast_slice::<PassageRecord, u8>(records),
@@ -58,14 +60,14 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         BlockSum::Fletcher,
     );
     w.add_blocked(SectionId::PassageText, text, RANDOM_BLOCK, BlockSum::Xxh3);
-    add_idf(&mut w, &index.idf, IDF_SECTIONS);
-    match &index.dense {
+    add_idf(&mut w, &index.weighting.idf, IDF_SECTIONS);
+    match &index.vectors.dense {
         // A graph walk reads single rows: their blocks are one row long, so
         // verifying a visited node hashes just its vector.
         Dense::F32(flat) => w.add_blocked(
             SectionId::Vectors,
             bytemuck::cast_slice::<f32, u8>(flat.vectors()),
-            match index.hnsw {
+            match index.vectors.graph {
                 Some(_) => (flat.dim() * 4).next_power_of_two().max(RANDOM_BLOCK),
                 None => SCAN_BLOCK,
             },
@@ -78,7 +80,7 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
             BlockSum::Fletcher,
         ),
     }
-    let (offsets, keys, weights) = index.sparse.parts();
+    let (offsets, keys, weights) = index.vectors.sparse.parts();
     w.add_blocked(
         SectionId::SparseOffsets,
         bytemuck::cast_slice::<u64, u8>(offsets),
@@ -97,13 +99,21 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         RANDOM_BLOCK,
         BlockSum::Xxh3,
     );
-    add_idf(&mut w, &index.live_df, LIVE_DF_SECTIONS);
-    w.add(SectionId::UpdateState, codec::encode(&index.state));
+    add_idf(&mut w, &index.weighting.live_df, LIVE_DF_SECTIONS);
+    w.add(
+        SectionId::UpdateState,
+        codec::encode(&index.weighting.state),
+    );
     w.add(
         SectionId::Deleted,
-        index.deleted.iter().map(|&d| d as u8).collect::<Vec<u8>>(),
+        index
+            .corpus
+            .deleted
+            .iter()
+            .map(|&d| d as u8)
+            .collect::<Vec<u8>>(),
     );
-    let parts = index.hnsw.as_ref().map(|(g, p)| (g.to_parts(), p));
+    let parts = index.vectors.graph.as_ref().map(|(g, p)| (g.to_parts(), p));
     if let Some((parts, params)) = &parts {
         let meta = HnswMeta {
             n: parts.n,
@@ -133,10 +143,10 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
             bytemuck::cast_slice::<u32, u8>(&parts.upper_links),
         );
     }
-    let bridge = index.embedder.bridge().map(|b| &**b);
+    let bridge = index.weighting.embedder.bridge().map(|b| &**b);
     w.add(
         SectionId::Crosslang,
-        codec::encode(&super::crosslang::Section::of(&index.config, bridge)),
+        codec::encode(&migrate::Crosslang::of(&index.config, bridge)),
     );
     if let Some(b) = bridge {
         let (_, sources, rows, _) = b.parts();
@@ -185,36 +195,9 @@ pub(super) fn open(path: &Path, full: bool) -> Result<Index> {
 pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     let path = file.path();
     if !full {
-        // Structured sections are checked by `decode` itself. Of the raw
-        // ones, the tombstones are checksummed here, and the passage
-        // records as they are validated (block sums from version 5, in the
-        // same parallel pass; older files, here); the other bulk sections
-        // are verified block by block as queries read them.
-        file.verify_section(SectionId::Deleted)?;
-        if !file.has_section_sums(SectionId::Passages) {
-            file.verify_section(SectionId::Passages)?;
-        }
-        // The lexicon bridge expands every query: a bad byte there changes
-        // answers. It is pruned to the corpus's terms, a few MB at most.
-        for id in [
-            SectionId::LexiconSources,
-            SectionId::LexiconOffsets,
-            SectionId::LexiconTargets,
-            SectionId::LexiconWeights,
-        ] {
-            file.verify_section(id)?;
-        }
+        verify_small_sections(file)?;
     }
-    let corrupt = |detail: String| Error::Corrupt {
-        path: path.to_path_buf(),
-        detail,
-    };
-    let mut config: IndexConfig = file.decode(SectionId::Config)?;
-    let mut bridge_meta = None;
-    if file.has_section(SectionId::Crosslang) {
-        let x: super::crosslang::Section = file.decode(SectionId::Crosslang)?;
-        bridge_meta = x.apply(&mut config);
-    }
+    let (config, bridge_meta) = migrate::config(file)?;
     let docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
     let records = file.slab::<PassageRecord>(SectionId::Passages)?;
     let idf = open_idf(file, IDF_SECTIONS)?;
@@ -226,11 +209,12 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         || h.seed != config.embedder.seed
     {
         return Err(corrupt(
-            "the header disagrees with the config section".into(),
+            file,
+            "the header disagrees with the config section",
         ));
     }
     if dim == 0 || dim > crate::embed::MAX_DIM as usize {
-        return Err(corrupt(format!("dimension {dim} is out of range")));
+        return Err(corrupt(file, format!("dimension {dim} is out of range")));
     }
     let passages = PassageTable::from_parts(
         records,
@@ -238,92 +222,24 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         docs.len(),
         config.langs.len(),
     )
-    .map_err(|e| MappedFile::failure_error(path, &file.failure()).unwrap_or_else(|| corrupt(e)))?;
+    .map_err(|e| latched_or(file, e))?;
     if full {
-        passages.verify_text().map_err(corrupt)?;
+        passages.verify_text().map_err(|e| corrupt(file, e))?;
     }
     let dense = open_dense(file, dim, passages.len())?;
-    if full {
-        let ok = match &dense {
-            Dense::F32(f) => f.check_all(),
-            Dense::Bits(b) => b.check_all(),
-        };
-        if !ok {
-            return Err(MappedFile::failure_error(path, &file.failure()).expect("latched"));
-        }
+    if full && !dense.check_all() {
+        return Err(latched_or(file, String::new()));
     }
-    let sparse = if file.header.version >= 4 {
-        TermRows::from_parts_checked(
-            passages.len(),
-            file.slab(SectionId::SparseOffsets)?,
-            file.slab(SectionId::SparseKeys)?,
-            file.slab(SectionId::SparseWeights)?,
-            full,
-        )
-        .map_err(corrupt)?
-    } else {
-        // Version 3 kept whole term hashes and f32 weights: re-key them
-        // (one pass over every term, for files of that version only).
-        let v3 = SparseVectors::<u64, f32>::from_parts_checked(
-            passages.len(),
-            file.slab(SectionId::SparseOffsets)?,
-            file.slab(SectionId::SparseKeys)?,
-            file.slab(SectionId::SparseWeights)?,
-            full,
-        )
-        .map_err(corrupt)?;
-        let mut b = SparseBuilder::<u32, u16>::new();
-        for i in 0..v3.rows() as u32 {
-            let (k, w) = v3.row(i);
-            let row: Vec<(u64, f32)> = k.iter().copied().zip(w.iter().copied()).collect();
-            b.push(compact_row(&row));
-        }
-        b.finish()
-    };
+    let sparse = migrate::sparse_rows(file, passages.len(), full)?;
     if full && !sparse.check_all() {
-        return Err(MappedFile::failure_error(path, &file.failure()).expect("latched"));
+        return Err(latched_or(file, String::new()));
     }
-    let hnsw = match config.kind {
+    let graph = match config.kind {
         IndexKind::Flat => None,
         IndexKind::Hnsw if dense.f32().is_none() => {
-            return Err(corrupt("an HNSW index without f32 vectors".into()));
+            return Err(corrupt(file, "an HNSW index without f32 vectors"));
         }
-        IndexKind::Hnsw => {
-            let meta: HnswMeta = file.decode(SectionId::HnswMeta)?;
-            if !full && file.has_section_sums(SectionId::HnswLayer0) {
-                // Layer 0 is verified per block as walks read it; the upper
-                // layers hold about one node in M and every walk starts
-                // there, so they are checked whole.
-                for id in [
-                    SectionId::HnswUpperOffsets,
-                    SectionId::HnswUpperIds,
-                    SectionId::HnswUpper,
-                ] {
-                    file.verify_section(id)?;
-                }
-            }
-            if meta.n as usize != passages.len() {
-                return Err(corrupt("the graph and the passage table disagree".into()));
-            }
-            let parts = HnswParts {
-                n: meta.n,
-                m: meta.m,
-                max_level: meta.max_level,
-                entry_point: meta.entry_point,
-                seed: meta.seed,
-                layer0: file.slab(SectionId::HnswLayer0)?,
-                upper_offsets: file.slab(SectionId::HnswUpperOffsets)?,
-                upper_ids: file.slab(SectionId::HnswUpperIds)?,
-                upper_links: file.slab(SectionId::HnswUpper)?,
-            };
-            let graph = Hnsw::from_parts(parts).map_err(|e| corrupt(e.to_string()))?;
-            let params = HnswParams {
-                m: meta.m as usize,
-                ef_construction: meta.ef_construction as usize,
-                seed: meta.seed,
-            };
-            Some((graph, params))
-        }
+        IndexKind::Hnsw => Some(open_graph(file, passages.len(), full)?),
     };
     let live_df = open_idf(file, LIVE_DF_SECTIONS)?;
     let state: UpdateState = file.decode(SectionId::UpdateState)?;
@@ -335,53 +251,144 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     // A version 3 file also holds the pre-idf term weights (TermFreqs);
     // they are not needed since re-weighting re-analyzes the stored text.
     if deleted.len() != passages.len() {
-        return Err(corrupt("the tombstone section has the wrong length".into()));
+        return Err(corrupt(file, "the tombstone section has the wrong length"));
     }
     let bridge = match bridge_meta {
         None => None,
-        Some((seed, katakana)) => {
-            let sources = file.slab::<u64>(SectionId::LexiconSources)?;
-            let rows = SparseVectors::from_parts_checked(
-                sources.len(),
-                file.slab(SectionId::LexiconOffsets)?,
-                file.slab(SectionId::LexiconTargets)?,
-                file.slab(SectionId::LexiconWeights)?,
-                full,
-            )
-            .map_err(|e| corrupt(format!("lexicon: {e}")))?;
-            if seed != config.embedder.seed {
-                return Err(corrupt("the lexicon's seed is not the index's".into()));
-            }
-            Some(Arc::new(
-                Bridge::from_parts(seed, sources, rows, katakana).map_err(corrupt)?,
-            ))
-        }
+        Some((seed, katakana)) => Some(open_bridge(file, seed, katakana, &config, full)?),
     };
     let embedder = Embedder::with_bridge(config.embedder.clone(), bridge);
-    Ok(Index {
-        live_df,
-        state,
-        deleted,
+    Ok(Index::assemble(
         config,
-        docs,
-        passages,
-        idf,
-        embedder,
-        dense,
-        sparse,
-        hnsw,
-        file_bytes: Some(file.len()),
-        sections: file
-            .section_ranges()
-            .into_iter()
-            .map(|(id, _, len)| super::SectionBytes {
-                name: crate::store::section_name(id),
-                bytes: len,
-            })
-            .collect(),
-        failure: Some((path.to_path_buf(), file.failure())),
-        format_version: file.header.version,
-    })
+        Corpus {
+            docs,
+            passages,
+            deleted,
+        },
+        Weighting {
+            embedder,
+            idf,
+            live_df,
+            state,
+        },
+        Vectors {
+            dense,
+            sparse,
+            graph,
+        },
+        Origin {
+            file_bytes: Some(file.len()),
+            sections: file
+                .section_ranges()
+                .into_iter()
+                .map(|(id, _, len)| SectionBytes {
+                    name: crate::store::section_name(id),
+                    bytes: len,
+                })
+                .collect(),
+            failure: Some((path.to_path_buf(), file.failure())),
+            format_version: file.header.version,
+        },
+    ))
+}
+
+/// What a plain open checksums whole. Structured sections are checked by
+/// `decode` itself. Of the raw ones, the tombstones are checksummed here,
+/// and the passage records as they are validated (block sums from version
+/// 5, lazily; older files, here); the other bulk sections are verified
+/// block by block as queries read them.
+fn verify_small_sections(file: &MappedFile) -> Result<()> {
+    file.verify_section(SectionId::Deleted)?;
+    if !file.has_section_sums(SectionId::Passages) {
+        file.verify_section(SectionId::Passages)?;
+    }
+    // The lexicon bridge expands every query: a bad byte there changes
+    // answers. It is pruned to the corpus's terms, a few MB at most.
+    for id in [
+        SectionId::LexiconSources,
+        SectionId::LexiconOffsets,
+        SectionId::LexiconTargets,
+        SectionId::LexiconWeights,
+    ] {
+        file.verify_section(id)?;
+    }
+    Ok(())
+}
+
+fn corrupt(file: &MappedFile, detail: impl Into<String>) -> Error {
+    Error::Corrupt {
+        path: file.path().to_path_buf(),
+        detail: detail.into(),
+    }
+}
+
+/// The checksum failure the file's slabs latched, if any, else `detail`
+/// as corruption.
+fn latched_or(file: &MappedFile, detail: String) -> Error {
+    MappedFile::failure_error(file.path(), &file.failure()).unwrap_or_else(|| corrupt(file, detail))
+}
+
+/// The graph of an HNSW index and the parameters it was built with.
+fn open_graph(file: &MappedFile, passages: usize, full: bool) -> Result<(Hnsw, HnswParams)> {
+    let meta: HnswMeta = file.decode(SectionId::HnswMeta)?;
+    if !full && file.has_section_sums(SectionId::HnswLayer0) {
+        // Layer 0 is verified per block as walks read it; the upper
+        // layers hold about one node in M and every walk starts there,
+        // so they are checked whole.
+        for id in [
+            SectionId::HnswUpperOffsets,
+            SectionId::HnswUpperIds,
+            SectionId::HnswUpper,
+        ] {
+            file.verify_section(id)?;
+        }
+    }
+    if meta.n as usize != passages {
+        return Err(corrupt(file, "the graph and the passage table disagree"));
+    }
+    let parts = HnswParts {
+        n: meta.n,
+        m: meta.m,
+        max_level: meta.max_level,
+        entry_point: meta.entry_point,
+        seed: meta.seed,
+        layer0: file.slab(SectionId::HnswLayer0)?,
+        upper_offsets: file.slab(SectionId::HnswUpperOffsets)?,
+        upper_ids: file.slab(SectionId::HnswUpperIds)?,
+        upper_links: file.slab(SectionId::HnswUpper)?,
+    };
+    let graph = Hnsw::from_parts(parts).map_err(|e| corrupt(file, e.to_string()))?;
+    let params = HnswParams {
+        m: meta.m as usize,
+        ef_construction: meta.ef_construction as usize,
+        seed: meta.seed,
+    };
+    Ok((graph, params))
+}
+
+/// The lexicon bridge, from its raw sections.
+fn open_bridge(
+    file: &MappedFile,
+    seed: u64,
+    katakana: Vec<String>,
+    config: &super::IndexConfig,
+    full: bool,
+) -> Result<Arc<Bridge>> {
+    let sources = file.slab::<u64>(SectionId::LexiconSources)?;
+    let rows = SparseVectors::from_parts_checked(
+        sources.len(),
+        file.slab(SectionId::LexiconOffsets)?,
+        file.slab(SectionId::LexiconTargets)?,
+        file.slab(SectionId::LexiconWeights)?,
+        full,
+    )
+    .map_err(|e| corrupt(file, format!("lexicon: {e}")))?;
+    if seed != config.embedder.seed {
+        return Err(corrupt(file, "the lexicon's seed is not the index's"));
+    }
+    Ok(Arc::new(
+        Bridge::from_parts(seed, sources, rows, katakana).map_err(|e| corrupt(file, e))?,
+    ))
 }
 
 /// The dense section: 1-bit codes when the file has them (version 5 on),
@@ -441,7 +448,7 @@ fn open_idf(file: &MappedFile, (meta, hashes, df): IdfSections) -> Result<Idf> {
             df: file.slab(df)?,
         }
     } else {
-        file.decode::<IdfV4>(meta)?.into()
+        migrate::idf_v4(file, meta)?
     };
     idf.validate().map_err(|detail| Error::Corrupt {
         path: file.path().to_path_buf(),

@@ -23,12 +23,16 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::dense::embed_rows;
-use super::{cut_and_analyze, Index, IndexKind, PassageMeta, Reporter};
+use super::build::cut_and_analyze;
+use super::dense::{embed_rows, Dense};
+use super::parts::{weighting_idf, Corpus, GraphProgress, Origin, Vectors, Weighting};
+use super::passages::PassageTable;
+use super::types::{DocMeta, IndexConfig, PassageMeta, Reporter};
+use super::Index;
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
 use crate::embed::{Idf, TermCounts};
 use crate::error::{Error, Result};
-use crate::index::Hnsw;
+use crate::index::{SparseBuilder, TermRows};
 
 /// Re-weight every row once this share of the weighted rows has changed.
 pub const REWEIGHT_FRACTION: f64 = 0.10;
@@ -65,14 +69,6 @@ enum Seen {
 }
 
 impl Index {
-    /// The pre-idf term weights of row `id`, from its stored text: the
-    /// analysis is deterministic, and the stored bridge expands every term
-    /// the build-time lexicon did (it keeps every translation the corpus
-    /// holds), so this is what the build computed.
-    fn row_counts(&self, id: u32) -> TermCounts {
-        self.embedder.term_counts(self.passages.text(id))
-    }
-
     /// Brings the index up to date with `paths`; see the module docs.
     pub fn update(
         &self,
@@ -82,57 +78,102 @@ impl Index {
     ) -> Result<(Index, UpdateReport)> {
         let started = Instant::now();
         let files = corpus::collect_files(paths, walk)?;
-        let live: HashMap<&str, u32> = self
-            .docs
-            .iter()
-            .enumerate()
-            .filter(|(_, d)| !d.deleted)
-            .map(|(i, d)| (d.path.as_str(), i as u32))
-            .collect();
+        let seen = self.look_at(&files, walk, reporter);
+        let mut report = UpdateReport {
+            files_seen: files.len(),
+            ..Default::default()
+        };
+        let (mut docs, new_docs) = self.sort_seen(seen, &mut report, reporter);
+        let (raw, analyzed) =
+            cut_and_analyze(&self.weighting.embedder, &new_docs, &mut docs, reporter);
+        drop(new_docs);
+        let (deleted, live_df) = self.tombstone(&docs, &analyzed, &mut report)?;
+        let mut config = self.config.clone();
+        let passages = self.extended_passages(&mut config, raw, &analyzed);
+        let new_counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
+        let (weighting, dense, sparse) = self.weigh(
+            &config,
+            &passages,
+            &deleted,
+            live_df,
+            &new_counts,
+            &mut report,
+            reporter,
+        )?;
+        let graph = self.extend_graph(&dense, new_counts.len(), reporter);
+        reporter.finish();
+        let mut index = Index::assemble(
+            config,
+            Corpus {
+                docs,
+                passages: PassageTable::build(passages),
+                deleted,
+            },
+            weighting,
+            Vectors {
+                dense,
+                sparse,
+                graph,
+            },
+            Origin::memory(self.origin.failure.clone()),
+        );
+        if index.deleted_fraction() > COMPACT_FRACTION {
+            index = index.compact(reporter)?;
+            report.compacted = true;
+        }
+        if index.corpus.passages.len() == index.corpus.dead() {
+            return Err(Error::NoPassages {
+                reason: "after the update no passage is left".into(),
+            });
+        }
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok((index, report))
+    }
+
+    /// What became of each file: unchanged (same size and time, or same
+    /// content hash), new or changed (read), or skipped.
+    fn look_at(
+        &self,
+        files: &[PathBuf],
+        walk: &WalkOptions,
+        reporter: &dyn Reporter,
+    ) -> Vec<(String, Seen)> {
+        let live = self.live_paths();
         reporter.stage("checking files", files.len() as u64);
-        let seen: Vec<(String, Seen)> = files
+        files
             .par_iter()
             .map(|f| {
                 let name = f.to_string_lossy().into_owned();
                 let old = live
                     .get(name.as_str())
-                    .map(|&i| (i, &self.docs[i as usize]));
-                let meta = std::fs::metadata(f).ok();
-                let (size, mtime) = meta
-                    .as_ref()
-                    .map_or((u64::MAX, 0), |m| (m.len(), corpus::mtime_ns(m)));
+                    .map(|&i| (i, &self.corpus.docs[i as usize]));
+                let seen = see(f, old, walk);
                 reporter.inc(1);
-                if let Some((i, d)) = old {
-                    if d.bytes == size && d.mtime_ns == mtime && mtime != 0 {
-                        return (
-                            name,
-                            Seen::Unchanged {
-                                doc: i,
-                                mtime_ns: mtime,
-                            },
-                        );
-                    }
-                }
-                match corpus::read_document(f, walk) {
-                    Ok(doc) => match old {
-                        Some((i, d)) if d.content_hash == xxh3_64(doc.text.as_bytes()) => (
-                            name,
-                            Seen::Unchanged {
-                                doc: i,
-                                mtime_ns: doc.mtime_ns,
-                            },
-                        ),
-                        _ => (name, Seen::New(doc)),
-                    },
-                    Err(why) => (name, Seen::Skipped(why)),
-                }
+                (name, seen)
             })
-            .collect();
-        let mut report = UpdateReport {
-            files_seen: files.len(),
-            ..Default::default()
-        };
-        let mut docs = self.docs.clone();
+            .collect()
+    }
+
+    fn live_paths(&self) -> HashMap<&str, u32> {
+        self.corpus
+            .docs
+            .iter()
+            .enumerate()
+            .filter(|(_, d)| !d.deleted)
+            .map(|(i, d)| (d.path.as_str(), i as u32))
+            .collect()
+    }
+
+    /// The document list after the update (removed and changed files
+    /// tombstoned) and the documents to add, counted in `report`.
+    fn sort_seen(
+        &self,
+        seen: Vec<(String, Seen)>,
+        report: &mut UpdateReport,
+        reporter: &dyn Reporter,
+    ) -> (Vec<DocMeta>, Vec<Document>) {
+        let live = self.live_paths();
+        let mut docs = self.corpus.docs.clone();
         let mut keep = vec![false; docs.len()];
         let mut new_docs = Vec::new();
         for (name, s) in seen {
@@ -164,15 +205,18 @@ impl Index {
                 }
             }
         }
+        (docs, new_docs)
+    }
 
-        // New passages.
-        let embedder = &self.embedder;
-        let (raw, analyzed) = cut_and_analyze(embedder, &new_docs, &mut docs, reporter);
-        drop(new_docs);
-
-        // Tombstones and exact live document frequencies.
-        let old_rows = self.passages.len();
-        let mut deleted = self.deleted.clone();
+    /// Tombstones for the passages of removed documents, extended for the
+    /// new ones, and the exact live document frequencies after both.
+    fn tombstone(
+        &self,
+        docs: &[DocMeta],
+        analyzed: &[(&'static str, TermCounts)],
+        report: &mut UpdateReport,
+    ) -> Result<(Vec<bool>, Idf)> {
+        let mut deleted = self.corpus.deleted.clone();
         let mut removed_keys = Vec::new();
         for (i, p) in self.records()?.iter().enumerate() {
             if !deleted[i] && docs[p.doc as usize].deleted {
@@ -190,14 +234,23 @@ impl Index {
         report.passages_added = analyzed.len();
         deleted.extend(std::iter::repeat_n(false, analyzed.len()));
         let live_rows = deleted.iter().filter(|d| !**d).count() as u64;
-        let mut live_df = self.live_df.clone();
+        let mut live_df = self.weighting.live_df.clone();
         live_df.apply_delta(added_keys, removed_keys, live_rows);
+        Ok((deleted, live_df))
+    }
 
-        let mut config = self.config.clone();
-        let mut passages: Vec<PassageMeta> = (0..old_rows as u32)
-            .map(|i| self.passages.meta(i))
+    /// Every stored passage, then the new ones, whose languages join
+    /// `config.langs` if they are new to it.
+    fn extended_passages(
+        &self,
+        config: &mut IndexConfig,
+        raw: Vec<(u32, corpus::RawPassage)>,
+        analyzed: &[(&'static str, TermCounts)],
+    ) -> Vec<PassageMeta> {
+        let mut passages: Vec<PassageMeta> = (0..self.corpus.passages.len() as u32)
+            .map(|i| self.corpus.passages.meta(i))
             .collect();
-        for ((doc, p), (lang, _)) in raw.into_iter().zip(&analyzed) {
+        for ((doc, p), (lang, _)) in raw.into_iter().zip(analyzed) {
             let lang_id = match config.langs.iter().position(|l| l == lang) {
                 Some(i) => i,
                 None => {
@@ -215,162 +268,125 @@ impl Index {
                 text: p.text,
             });
         }
+        passages
+    }
 
-        // Weights: re-weight everything past the drift bound, else keep
-        // stored rows and weight only the new ones.
-        let mut state = self.state;
+    /// Weights: re-weight everything past the drift bound, else keep the
+    /// stored rows and weight only the new ones.
+    #[allow(clippy::too_many_arguments)]
+    fn weigh(
+        &self,
+        config: &IndexConfig,
+        passages: &[PassageMeta],
+        deleted: &[bool],
+        live_df: Idf,
+        new_counts: &[&TermCounts],
+        report: &mut UpdateReport,
+        reporter: &dyn Reporter,
+    ) -> Result<(Weighting, Dense, TermRows)> {
+        let embedder = &self.weighting.embedder;
+        let mut state = self.weighting.state;
         state.changed_since_weighting += (report.passages_added + report.passages_removed) as u64;
         report.reweighted = state.changed_since_weighting as f64
             > REWEIGHT_FRACTION * state.weighted_rows.max(1) as f64;
-        let dim = embedder.dim();
-        let new_counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
-        let (idf, dense, sparse) = if report.reweighted {
-            state = UpdateState {
-                weighted_rows: live_rows,
-                changed_since_weighting: 0,
-            };
-            let old_counts: Vec<TermCounts> = (0..old_rows as u32)
-                .into_par_iter()
-                .map(|i| self.row_counts(i))
-                .collect();
-            let all: Vec<&TermCounts> = old_counts
-                .iter()
-                .chain(new_counts.iter().copied())
-                .collect();
-            let live_rows = all
-                .iter()
-                .enumerate()
-                .filter(|(i, _)| !deleted[*i])
-                .map(|(i, c)| (config.langs[passages[i].lang as usize].as_str(), *c));
-            let idf = super::weighting_idf(&live_df, live_rows);
-            reporter.stage("re-weighting", all.len() as u64);
-            let (dense, sparse) = embed_rows(embedder, &idf, &all, self.codes(), reporter)?;
-            (idf, dense, sparse)
-        } else {
-            let idf = self.idf.extended_with(&live_df);
+        if !report.reweighted {
+            let idf = self.weighting.idf.extended_with(&live_df);
             reporter.stage("embedding", new_counts.len() as u64);
             let (new_dense, new_sparse) =
-                embed_rows(embedder, &idf, &new_counts, self.codes(), reporter)?;
-            let dense = self.dense.append(new_dense)?;
-            let mut sb = crate::index::SparseBuilder::new();
-            for i in 0..old_rows as u32 {
-                let (k, w) = self.sparse.row(i);
-                sb.push_stored(k, w);
-            }
-            for i in 0..new_counts.len() as u32 {
-                let (k, w) = new_sparse.row(i);
-                sb.push_stored(k, w);
-            }
-            (idf, dense, sb.finish())
-        };
-        let hnsw = match (&self.hnsw, dense.f32()) {
-            (Some(gp), Some(flat)) => Some((gp, flat)),
-            _ => None,
+                embed_rows(embedder, &idf, new_counts, self.codes(), reporter)?;
+            let dense = self.vectors.dense.append(new_dense)?;
+            let sparse = self.appended_rows(&new_sparse);
+            let weighting = Weighting {
+                embedder: embedder.clone(),
+                idf,
+                live_df,
+                state,
+            };
+            return Ok((weighting, dense, sparse));
         }
-        .map(|((g, params), flat)| {
-            let mut g = g.clone();
-            reporter.stage("linking graph", new_counts.len() as u64);
-            let done = std::sync::atomic::AtomicU64::new(g.len() as u64);
-            g.insert(flat.vectors(), dim, params.ef_construction, &|n| {
-                let before = done.swap(n as u64, std::sync::atomic::Ordering::Relaxed);
-                reporter.inc((n as u64).saturating_sub(before));
-            });
-            (g, params.clone())
-        });
-        reporter.finish();
-        let mut index = Index {
-            config,
-            docs,
-            passages: super::PassageTable::build(passages),
-            idf,
-            live_df,
-            state,
-            deleted,
-            embedder: self.embedder.clone(),
-            dense,
-            sparse,
-            hnsw,
-            file_bytes: None,
-            sections: Vec::new(),
-            failure: self.failure.clone(),
-            format_version: crate::store::FORMAT_VERSION,
-        };
-        if index.deleted_fraction() > COMPACT_FRACTION {
-            index = index.compact(reporter)?;
-            report.compacted = true;
-        }
-        if index.passages.len() == index.deleted.iter().filter(|d| **d).count() {
-            return Err(Error::NoPassages {
-                reason: "after the update no passage is left".into(),
-            });
-        }
-        report.seconds = started.elapsed().as_secs_f64();
-        Ok((index, report))
-    }
-
-    /// Share of rows that are tombstones.
-    pub fn deleted_fraction(&self) -> f64 {
-        let dead = self.deleted.iter().filter(|d| **d).count();
-        dead as f64 / self.deleted.len().max(1) as f64
-    }
-
-    /// A copy without tombstones, re-weighted exactly and, for HNSW, with
-    /// the graph rebuilt over the live vectors: what a fresh build of the
-    /// same files would give, without reading any file.
-    pub fn compact(&self, reporter: &dyn Reporter) -> Result<Index> {
-        let live_rows: Vec<u32> = (0..self.passages.len() as u32)
-            .filter(|&i| !self.deleted[i as usize])
+        let old_counts: Vec<TermCounts> = (0..self.corpus.passages.len() as u32)
+            .into_par_iter()
+            .map(|i| self.row_counts(i))
             .collect();
-        if live_rows.is_empty() {
-            return Err(Error::NoPassages {
-                reason: "no live passage to keep".into(),
-            });
+        let all: Vec<&TermCounts> = old_counts
+            .iter()
+            .chain(new_counts.iter().copied())
+            .collect();
+        let live = all
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| !deleted[*i])
+            .map(|(i, c)| (config.langs[passages[i].lang as usize].as_str(), *c));
+        let idf = weighting_idf(&live_df, live);
+        reporter.stage("re-weighting", all.len() as u64);
+        let (dense, sparse) = embed_rows(embedder, &idf, &all, self.codes(), reporter)?;
+        let live_rows = deleted.iter().filter(|d| !**d).count();
+        let weighting = Weighting::fresh(embedder.clone(), idf, live_df, live_rows);
+        Ok((weighting, dense, sparse))
+    }
+
+    /// The stored sparse rows followed by `more`.
+    fn appended_rows(&self, more: &TermRows) -> TermRows {
+        let mut sb = SparseBuilder::new();
+        for i in 0..self.corpus.passages.len() as u32 {
+            let (k, w) = self.vectors.sparse.row(i);
+            sb.push_stored(k, w);
         }
-        let mut doc_map = vec![u32::MAX; self.docs.len()];
-        let mut docs = Vec::new();
-        for (i, d) in self.docs.iter().enumerate() {
-            if !d.deleted {
-                doc_map[i] = docs.len() as u32;
-                docs.push(d.clone());
-            }
+        for i in 0..more.rows() as u32 {
+            let (k, w) = more.row(i);
+            sb.push_stored(k, w);
         }
-        let counts: Vec<TermCounts> = live_rows.par_iter().map(|&i| self.row_counts(i)).collect();
-        let live_df = Idf::from_passages(counts.iter());
-        let idf = super::weighting_idf(
-            &live_df,
-            live_rows.iter().zip(&counts).map(|(&i, c)| {
-                let lang = self.passages.get(i).lang as usize;
-                (self.config.langs[lang].as_str(), c)
-            }),
-        );
-        let refs: Vec<&TermCounts> = counts.iter().collect();
-        reporter.stage("compacting", refs.len() as u64);
-        let (dense, sparse) = embed_rows(&self.embedder, &idf, &refs, self.codes(), reporter)?;
-        let dim = self.embedder.dim();
-        let passages = super::PassageTable::build(live_rows.iter().map(|&i| {
-            let mut p = self.passages.meta(i);
-            p.doc = doc_map[p.doc as usize];
-            p
-        }));
-        let hnsw = match (&self.hnsw, self.config.kind, dense.f32()) {
-            (Some((_, params)), IndexKind::Hnsw, Some(flat)) => {
-                reporter.stage("linking graph", passages.len() as u64);
-                let g = Hnsw::build(flat.vectors(), dim, params, &|_| {});
-                Some((g, params.clone()))
-            }
-            _ => None,
-        };
-        reporter.finish();
-        Ok(Index::fresh(
-            self.config.clone(),
-            docs,
-            passages,
-            live_df,
-            idf,
-            self.embedder.clone(),
-            dense,
-            sparse,
-            hnsw,
-        ))
+        sb.finish()
+    }
+
+    /// The graph with the last `added` rows of `dense` inserted.
+    fn extend_graph(
+        &self,
+        dense: &Dense,
+        added: usize,
+        reporter: &dyn Reporter,
+    ) -> Option<(crate::index::Hnsw, crate::index::HnswParams)> {
+        let (g, params) = self.vectors.graph.as_ref()?;
+        let flat = dense.f32()?;
+        let mut g = g.clone();
+        reporter.stage("linking graph", added as u64);
+        let progress = GraphProgress::new(reporter, g.len());
+        g.insert(flat.vectors(), flat.dim(), params.ef_construction, &|n| {
+            progress.at(n)
+        });
+        Some((g, params.clone()))
+    }
+
+    /// The pre-idf term weights of row `id`, from its stored text (see
+    /// [`Weighting::counts`]).
+    pub(crate) fn row_counts(&self, id: u32) -> TermCounts {
+        self.weighting.counts(self.corpus.passages.text(id))
+    }
+}
+
+/// What became of one file (see [`Index::update`]): `old` is its live
+/// document, if it has one.
+fn see(f: &std::path::Path, old: Option<(u32, &DocMeta)>, walk: &WalkOptions) -> Seen {
+    let meta = std::fs::metadata(f).ok();
+    let (size, mtime) = meta
+        .as_ref()
+        .map_or((u64::MAX, 0), |m| (m.len(), corpus::mtime_ns(m)));
+    if let Some((i, d)) = old {
+        if d.bytes == size && d.mtime_ns == mtime && mtime != 0 {
+            return Seen::Unchanged {
+                doc: i,
+                mtime_ns: mtime,
+            };
+        }
+    }
+    match corpus::read_document(f, walk) {
+        Ok(doc) => match old {
+            Some((i, d)) if d.content_hash == xxh3_64(doc.text.as_bytes()) => Seen::Unchanged {
+                doc: i,
+                mtime_ns: doc.mtime_ns,
+            },
+            _ => Seen::New(doc),
+        },
+        Err(why) => Seen::Skipped(why),
     }
 }

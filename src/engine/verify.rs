@@ -1,4 +1,4 @@
-//! `vecsearch verify`: read every byte of an index and check everything.
+//! Verification: read every byte of an index and check everything.
 
 use std::path::Path;
 
@@ -11,12 +11,17 @@ use crate::store::{MappedFile, Verify};
 /// What a clean verification saw.
 #[derive(Debug, Clone, Serialize)]
 pub struct VerifyReport {
+    /// The file's format version.
     pub format_version: u32,
+    /// "flat" or "hnsw".
     pub kind: &'static str,
+    /// Sections in the file.
     pub sections: usize,
+    /// Bytes in the file.
     pub bytes: u64,
     /// Live passages and documents, counted as `info` counts them.
     pub passages: usize,
+    /// Live documents.
     pub documents: usize,
     /// Passages of removed files awaiting compaction (checked all the same).
     pub deleted_passages: usize,
@@ -30,20 +35,15 @@ impl Index {
     pub fn verify(path: &Path) -> Result<VerifyReport> {
         let file = MappedFile::open(path, Verify::Full)?;
         let index = persist::from_file(&file, true)?;
-        let dead = index.deleted.iter().filter(|d| **d).count();
+        let dead = index.corpus.dead();
         Ok(VerifyReport {
             format_version: file.header.version,
             kind: index.config.kind.name(),
             sections: file.section_count(),
             bytes: file.len(),
-            passages: index.passages.len() - dead,
-            documents: index.docs.iter().filter(|d| !d.deleted).count(),
+            passages: index.corpus.passages.len() - dead,
+            documents: index.corpus.live_docs(),
             deleted_passages: dead,
         })
-    }
-
-    /// Opens with every check [`Index::verify`] makes.
-    pub fn open_verified(path: &Path) -> Result<Index> {
-        persist::open(path, true)
     }
 }

@@ -19,14 +19,15 @@ pub fn write_atomically(
         Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
         _ => PathBuf::from("."),
     };
-    let name = path
-        .file_name()
-        .ok_or_else(|| Error::InvalidArgument(format!("{}: not a file name", path.display())))?;
+    let name = path.file_name().ok_or_else(|| Error::BadInput {
+        path: path.to_path_buf(),
+        detail: "not a file name".into(),
+    })?;
     if path.is_dir() {
-        return Err(Error::InvalidArgument(format!(
-            "{}: is a directory, not an index file",
-            path.display()
-        )));
+        return Err(Error::IsADirectory {
+            path: path.to_path_buf(),
+            what: "an index file",
+        });
     }
     remove_stray_temps(path);
     let tmp = dir.join(format!(
@@ -86,10 +87,10 @@ pub fn ensure_replaceable(path: &Path, magic: &[u8]) -> Result<()> {
         Err(e) => return Err(Error::io(path, e)),
     };
     if meta.is_dir() {
-        return Err(Error::InvalidArgument(format!(
-            "{}: is a directory, not an index file",
-            path.display()
-        )));
+        return Err(Error::IsADirectory {
+            path: path.to_path_buf(),
+            what: "an index file",
+        });
     }
     if !meta.is_file() {
         return refuse("exists and is not a regular file");

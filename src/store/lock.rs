@@ -56,10 +56,10 @@ impl WriterLock {
         on_wait: impl FnOnce(&Error),
     ) -> Result<WriterLock> {
         if index.is_dir() {
-            return Err(Error::InvalidArgument(format!(
-                "{}: is a directory, not an index file",
-                index.display()
-            )));
+            return Err(Error::IsADirectory {
+                path: index.to_path_buf(),
+                what: "an index file",
+            });
         }
         let path = lock_path(index);
         let mut on_wait = Some(on_wait);

@@ -15,6 +15,7 @@ pub struct AlignedVec {
 
 // SAFETY: AlignedVec owns its buffer exclusively, like Vec<f32>.
 unsafe impl Send for AlignedVec {}
+// SAFETY: shared access only reads, like &Vec<f32>.
 unsafe impl Sync for AlignedVec {}
 
 impl AlignedVec {

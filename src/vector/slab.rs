@@ -177,6 +177,7 @@ impl BlockCheck {
 
 // SAFETY: the data is immutable for the slab's life and its owner is Send + Sync.
 unsafe impl<T: bytemuck::Pod + Send> Send for Slab<T> {}
+// SAFETY: as for Send: shared access only reads immutable data.
 unsafe impl<T: bytemuck::Pod + Sync> Sync for Slab<T> {}
 
 /// Why bytes could not be viewed as a slab.
@@ -345,6 +346,8 @@ impl<T: bytemuck::Pod + Send + Sync> Slab<T> {
         // writes to any more (the only `&mut` was `fill`'s) and which lives
         // as long as the slab.
         let view: &[u8] = unsafe { std::slice::from_raw_parts(owner.as_ptr(), owner.len()) };
+        // SAFETY: `view` lies in `owner`'s mapping (see above), which the
+        // slab keeps alive through the clone.
         unsafe { Slab::from_owner(owner.clone(), view) }.expect("page-aligned mapping")
     }
 }

@@ -6,6 +6,12 @@
 //! detection has confirmed those features. The wrappers check slice lengths
 //! so the raw-pointer kernels never read out of bounds.
 
+// The kernels below are `unsafe fn`s whose bodies are one long unsafe
+// operation each (intrinsics on raw pointers), all under the one contract
+// stated above and in each `# Safety` section; they are exempt from the
+// crate's `unsafe_op_in_unsafe_fn` rule until they are rewritten for it.
+#![allow(unsafe_op_in_unsafe_fn)]
+
 use std::arch::x86_64::*;
 
 use super::{dot_tile_by_packing, interleave_queries, packed_shape, Kernels, PackedRows, PANEL};

@@ -46,9 +46,9 @@ unsafe fn avx512(planes: *const u64, w: usize, codes: *const u64, out: &mut [i32
     let rem = w % 8;
     let tail = (1u16 << rem) as u8 - 1;
     for (r, o) in out.iter_mut().enumerate() {
-        // SAFETY (whole body): row `r` < out.len() starts at `r * w`, and
-        // every load below reads words `c*8..c*8+8` (< w) of it or of a
-        // plane, or masked words below `w`; masked-off lanes are not read.
+        // SAFETY: row `r` < out.len() starts at `r * w`, and every load
+        // below reads words `c*8..c*8+8` (< w) of it or of a plane, or
+        // masked words below `w`; masked-off lanes are not read.
         let code = unsafe { codes.add(r * w) };
         let mut acc = _mm512_setzero_si512();
         let mut step = |c: __m512i, at: usize| {

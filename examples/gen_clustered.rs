@@ -2,7 +2,7 @@
 //! vecsearch with other ANN libraries on equal terms:
 //!
 //! ```text
-//! cargo bench --bench gen_clustered -- --out DIR --n 200000 --nq 1000 \
+//! cargo run --release --example gen_clustered -- --out DIR --n 200000 --nq 1000 \
 //!     --dim 256 --clusters 100 --k 100 --seed 42 [--spread 0.8]
 //! ```
 //!
@@ -13,16 +13,16 @@
 //! Queries come from the same distribution but are drawn separately, so
 //! none is in the base set. The output depends only on the arguments.
 //!
-//! `cargo bench` with no arguments (criterion-style `--bench` only) does
-//! nothing, so this target never slows down an ordinary bench run.
+//! It uses the crate's `internals` (the tiled kernel, for exact ground
+//! truth), as the benchmarks do.
 
 use std::cmp::Ordering;
 use std::path::PathBuf;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use vecsearch::annfiles::{write_fvecs, write_ivecs};
-use vecsearch::vector::{self, normalize};
+use vecsearch::bench::annfiles::{write_fvecs, write_ivecs};
+use vecsearch::internals::vector::{self, normalize};
 
 /// xoshiro256** seeded through SplitMix64, as its authors recommend; small,
 /// fast and reproducible on every platform, which a data set needs.

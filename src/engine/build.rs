@@ -1,0 +1,247 @@
+//! Building an index: walk and read the files, cut them into passages,
+//! analyze and weight every passage, embed the rows, link the graph.
+
+use std::time::Instant;
+
+use rayon::prelude::*;
+use xxhash_rust::xxh3::xxh3_64;
+
+use super::dense::embed_rows;
+use super::parts::{weighting_idf, Corpus, Origin, Vectors, Weighting};
+use super::passages::PassageTable;
+use super::types::{BuildOptions, BuildReport, DocMeta, IndexConfig, IndexKind, PassageMeta};
+use super::{Codes, Index, Reporter};
+use crate::corpus::{self, Document, RawPassage};
+use crate::embed::{Embedder, EmbedderSettings, Idf, TermCounts};
+use crate::error::{Error, Result};
+
+/// Passages cut from documents, each with the position of its document's
+/// [`DocMeta`], and their analyses (language tag, term counts), in order.
+pub(crate) type Analyzed = (Vec<(u32, RawPassage)>, Vec<(&'static str, TermCounts)>);
+
+impl Index {
+    /// Walks `paths`, reads every text file and indexes it.
+    pub fn build(
+        paths: &[std::path::PathBuf],
+        opts: &BuildOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<(Index, BuildReport)> {
+        let started = Instant::now();
+        let files = corpus::collect_files(paths, &opts.walk)?;
+        if files.is_empty() {
+            return Err(Error::NoFiles {
+                paths: paths
+                    .iter()
+                    .map(|p| p.display().to_string())
+                    .collect::<Vec<_>>()
+                    .join(", "),
+            });
+        }
+        let (docs, mut report) = read_files(&files, opts, reporter);
+        let (index, passages) =
+            Self::from_documents(docs, opts, reporter).map_err(|e| match e {
+                Error::NoPassages { .. } if !report.skipped.is_empty() => Error::NoPassages {
+                    reason: format!(
+                        "all {} file(s) were skipped or held no text",
+                        report.files_seen
+                    ),
+                },
+                e => e,
+            })?;
+        report.documents = index.corpus.docs.len();
+        report.passages = passages;
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok((index, report))
+    }
+
+    /// Indexes documents already in memory; returns the passage count too.
+    pub fn from_documents(
+        docs: Vec<Document>,
+        opts: &BuildOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<(Index, usize)> {
+        check_options(opts)?;
+        let embedder = Embedder::new(opts.embedder.clone());
+        let mut doc_meta = Vec::with_capacity(docs.len());
+        let (raw, analyzed) = cut_and_analyze(&embedder, &docs, &mut doc_meta, reporter);
+        if raw.is_empty() {
+            return Err(Error::NoPassages {
+                reason: "the input holds no text".into(),
+            });
+        }
+        if raw.len() > u32::MAX as usize {
+            return Err(Error::TooManyPassages);
+        }
+        drop(docs);
+        let live_df = Idf::from_passages(analyzed.iter().map(|(_, c)| c));
+        let idf = weighting_idf(&live_df, analyzed.iter().map(|(l, c)| (*l, c)));
+        let mut langs: Vec<String> = analyzed.iter().map(|(l, _)| l.to_string()).collect();
+        langs.sort();
+        langs.dedup();
+        reporter.stage("embedding", raw.len() as u64);
+        let counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
+        let (dense, sparse) = embed_rows(&embedder, &idf, &counts, opts.codes(), reporter)?;
+        let passages = passage_table(raw, &analyzed, &langs);
+        let n = passages.len();
+        let graph = match opts.kind {
+            IndexKind::Hnsw => Vectors::link(&dense, &opts.hnsw, reporter),
+            IndexKind::Flat => None,
+        };
+        reporter.finish();
+        let (settings, embedder) = keep_pruned_bridge(&opts.embedder, &embedder, &idf);
+        let index = Index::assemble(
+            IndexConfig {
+                embedder: settings,
+                kind: opts.kind,
+                langs,
+            },
+            Corpus::fresh(doc_meta, passages),
+            Weighting::fresh(embedder, idf, live_df, n),
+            Vectors {
+                dense,
+                sparse,
+                graph,
+            },
+            Origin::memory(None),
+        );
+        Ok((index, n))
+    }
+}
+
+/// The options a build refuses before reading anything.
+fn check_options(opts: &BuildOptions) -> Result<()> {
+    if opts.embedder.dim == 0 || opts.embedder.dim > crate::embed::MAX_DIM {
+        return Err(Error::InvalidDimension {
+            dim: opts.embedder.dim,
+            max: crate::embed::MAX_DIM,
+        });
+    }
+    if opts.kind == IndexKind::Hnsw && opts.codes() != Codes::F32 {
+        return Err(Error::GraphNeedsF32);
+    }
+    Ok(())
+}
+
+/// Reads `files` in parallel; the ones that cannot be read are reported
+/// and counted as skipped.
+fn read_files(
+    files: &[std::path::PathBuf],
+    opts: &BuildOptions,
+    reporter: &dyn Reporter,
+) -> (Vec<Document>, BuildReport) {
+    reporter.stage("reading", files.len() as u64);
+    let read: Vec<_> = files
+        .par_iter()
+        .map(|f| {
+            let r = corpus::read_document(f, &opts.walk);
+            reporter.inc(1);
+            (f, r)
+        })
+        .collect();
+    let mut report = BuildReport {
+        files_seen: files.len(),
+        ..Default::default()
+    };
+    let mut docs = Vec::new();
+    for (f, r) in read {
+        match r {
+            Ok(d) => docs.push(d),
+            Err(why) => {
+                reporter.warn(&format!("{}: skipped: {why}", f.display()));
+                report.skipped.push((f.display().to_string(), why));
+            }
+        }
+    }
+    (docs, report)
+}
+
+/// The passage table of freshly cut passages, with their language tags as
+/// positions in the sorted `langs`.
+fn passage_table(
+    raw: Vec<(u32, RawPassage)>,
+    analyzed: &[(&'static str, TermCounts)],
+    langs: &[String],
+) -> PassageTable {
+    PassageTable::build(raw.into_iter().zip(analyzed).map(|((doc, p), (lang, _))| {
+        PassageMeta {
+            doc,
+            lang: langs
+                .binary_search_by(|l| l.as_str().cmp(lang))
+                .expect("collected above") as u16,
+            line_start: p.line_start,
+            line_end: p.line_end,
+            byte_start: p.byte_start,
+            byte_end: p.byte_end,
+            text: p.text,
+        }
+    }))
+}
+
+/// The settings to record and the embedder to keep: the index keeps only
+/// translations into terms its corpus holds (a query term expanding to
+/// anything else is dropped anyway), and not the lexicon's strings: the
+/// bridge is all it needs.
+fn keep_pruned_bridge(
+    settings: &EmbedderSettings,
+    embedder: &Embedder,
+    idf: &Idf,
+) -> (EmbedderSettings, Embedder) {
+    let bridge = embedder
+        .bridge()
+        .map(|b| std::sync::Arc::new(b.pruned(|h| idf.df(h) > 0)));
+    let settings = EmbedderSettings {
+        lexicon: None,
+        ..settings.clone()
+    };
+    (settings.clone(), Embedder::with_bridge(settings, bridge))
+}
+
+/// Cuts `docs` into passages and analyzes each one (language tag, term
+/// weights). Every document with text gets a `DocMeta` appended to
+/// `doc_meta`, and its passages carry that entry's position. Builds and
+/// updates both come through here, so both cut and analyze identically.
+pub(crate) fn cut_and_analyze(
+    embedder: &Embedder,
+    docs: &[Document],
+    doc_meta: &mut Vec<DocMeta>,
+    reporter: &dyn Reporter,
+) -> Analyzed {
+    reporter.stage("cutting passages", docs.len() as u64);
+    let cut: Vec<Vec<RawPassage>> = docs
+        .par_iter()
+        .map(|d| {
+            let p = corpus::cut_passages(&d.text);
+            reporter.inc(1);
+            p
+        })
+        .collect();
+    let mut raw = Vec::new();
+    for (d, ps) in docs.iter().zip(cut) {
+        if ps.is_empty() {
+            reporter.warn(&format!("{}: skipped: no text", d.path));
+            continue;
+        }
+        let id = doc_meta.len() as u32;
+        doc_meta.push(DocMeta {
+            path: d.path.clone(),
+            bytes: d.text.len() as u64,
+            content_hash: xxh3_64(d.text.as_bytes()),
+            mtime_ns: d.mtime_ns,
+            deleted: false,
+        });
+        raw.extend(ps.into_iter().map(|p| (id, p)));
+    }
+    reporter.stage("analyzing", raw.len() as u64);
+    let analyzed = raw
+        .par_iter()
+        .map(|(_, p)| {
+            let r = (
+                crate::text::detect_lang(&p.text),
+                embedder.term_counts(&p.text),
+            );
+            reporter.inc(1);
+            r
+        })
+        .collect();
+    (raw, analyzed)
+}

@@ -1,0 +1,336 @@
+//! Answering a query: embed it, fetch dense candidates (a scan of the codes
+//! or vectors, or a graph walk), re-score them exactly on the sparse rows,
+//! and turn the best into hits. A batch of queries takes the same steps,
+//! scanning once for all of them.
+
+use rayon::prelude::*;
+
+use super::dense::Dense;
+use super::types::{Hit, SearchOptions, DEFAULT_EF};
+use super::Index;
+use crate::error::{Error, Result};
+use crate::index::{compact_row, Scored, Searcher, TopK};
+use crate::text;
+
+/// A passage filter: which ids may be returned.
+pub(crate) type Filter<'a> = dyn Fn(u32) -> bool + Sync + 'a;
+
+/// A query embedded: its unit dense vector and its sparse terms.
+pub(crate) type Embedded = (Vec<f32>, Vec<(u64, f32)>);
+
+/// Dense candidates fetched per requested hit before the exact re-scoring:
+/// enough that a true top-k passage pushed down by hash collisions is
+/// still among them.
+pub(crate) const RERANK_FACTOR: usize = 8;
+pub(crate) const RERANK_MIN: usize = 64;
+
+/// Exponent of the length prior of the exact re-score (0 = plain cosine).
+/// Cosine favours fragments: a table cell naming one query word beats a
+/// paragraph about the whole query, and a translation, which meets the
+/// query only through the lexicon, loses most to such fragments. On the
+/// sample's query set (`data/sample/queries.jsonl`, `eval search`) MRR@10
+/// rose from 0.787 at 0 to 0.826 at 0.2 (nDCG@10 0.605 → 0.637), and kept
+/// rising beyond; but from 0.5 on, queries whose answers are table rows
+/// lose those answers to longer passages that merely mention their words,
+/// so 0.2 (BENCHMARKS.md).
+const SEARCH_LENGTH_PRIOR: f32 = 0.2;
+
+impl SearchOptions {
+    /// The options every query refuses before any work.
+    pub(crate) fn check(&self) -> Result<()> {
+        if self.k == 0 {
+            return Err(Error::ZeroK);
+        }
+        Ok(())
+    }
+}
+
+impl Index {
+    /// The best passages for `query`, best first.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
+        let hits = self.search_unchecked(query, opts);
+        self.intact()?;
+        hits
+    }
+
+    /// Answers many queries at once: all are embedded in parallel, then
+    /// scanned together through the tiled kernel; results keep the order of
+    /// `queries`, and each equals what [`Index::search`] returns for it.
+    pub fn search_batch(&self, queries: &[String], opts: &SearchOptions) -> Vec<Result<Vec<Hit>>> {
+        let results = self.search_batch_unchecked(queries, opts);
+        results.into_iter().map(|r| self.intact().and(r)).collect()
+    }
+
+    /// The unit query vector, hashed and sparse, or an error for an empty or
+    /// wordless query. `None` when no query term occurs in the corpus:
+    /// nothing can match.
+    pub(crate) fn embed_query(&self, query: &str) -> Result<Option<Embedded>> {
+        if query.trim().is_empty() {
+            return Err(Error::EmptyQuery);
+        }
+        let embedder = &self.weighting.embedder;
+        let idf = &self.weighting.idf;
+        let counts = embedder.term_counts(query);
+        if counts.is_empty() {
+            return Err(Error::NoQueryTerms {
+                query: query.to_string(),
+            });
+        }
+        let mut v = vec![0.0; embedder.dim()];
+        embedder.embed_counts(&counts, idf, true, &mut v);
+        if v.iter().all(|&x| x == 0.0) {
+            return Ok(None);
+        }
+        Ok(Some((v, embedder.sparse(&counts, idf, true))))
+    }
+
+    /// One flag per language of the index: whether `lang` covers it.
+    pub(crate) fn lang_mask(&self, lang: Option<&str>) -> Result<Option<Vec<bool>>> {
+        let Some(tag) = lang else { return Ok(None) };
+        if !text::is_valid_tag(tag) {
+            return Err(Error::BadLanguageTag {
+                tag: tag.to_string(),
+            });
+        }
+        let mask: Vec<bool> = self
+            .config
+            .langs
+            .iter()
+            .map(|l| text::lang_matches(tag, l))
+            .collect();
+        if !mask.contains(&true) {
+            // Nothing could ever pass: say which tags would, rather than
+            // answer with silence.
+            return Err(Error::LanguageNotInIndex {
+                tag: tag.to_string(),
+                langs: self.config.langs.clone(),
+            });
+        }
+        Ok(Some(mask))
+    }
+
+    fn search_unchecked(&self, query: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
+        opts.check()?;
+        let mask = self.lang_mask(opts.lang.as_deref())?;
+        let Some((q, q_sparse)) = self.embed_query(query)? else {
+            return Ok(Vec::new());
+        };
+        let filter = |id: u32| self.corpus.visible(id, mask.as_deref());
+        let scored = self.dense_search(&q, opts, &filter, true);
+        let hits = self.finish_hits(scored, &q_sparse, opts);
+        Ok(self.exact_if_short(hits, &q, &q_sparse, opts, &filter, true))
+    }
+
+    fn search_batch_unchecked(
+        &self,
+        queries: &[String],
+        opts: &SearchOptions,
+    ) -> Vec<Result<Vec<Hit>>> {
+        let mask = match opts
+            .check()
+            .and_then(|()| self.lang_mask(opts.lang.as_deref()))
+        {
+            Ok(m) => m,
+            // The same refusal for every query (errors are not Clone: each
+            // query gets its own, made the same way).
+            Err(_) => {
+                return queries
+                    .iter()
+                    .map(|_| {
+                        opts.check()
+                            .and_then(|()| self.lang_mask(opts.lang.as_deref()))
+                            .map(|_| Vec::new())
+                    })
+                    .collect()
+            }
+        };
+        let embedded: Vec<_> = queries.par_iter().map(|q| self.embed_query(q)).collect();
+        let filter = |id: u32| self.corpus.visible(id, mask.as_deref());
+        let mut dense = self.dense_batch(&embedded, opts, &filter).into_iter();
+        embedded
+            .into_iter()
+            .map(|e| match e {
+                Err(e) => Err(e),
+                Ok(None) => Ok(Vec::new()),
+                Ok(Some((q, q_sparse))) => {
+                    let scored = dense.next().expect("one result per embedded query");
+                    let hits = self.finish_hits(scored, &q_sparse, opts);
+                    Ok(self.exact_if_short(hits, &q, &q_sparse, opts, &filter, false))
+                }
+            })
+            .collect()
+    }
+
+    /// Dense candidates of every embedded query, in order: one tiled scan
+    /// over f32 rows for all of them, else one search each.
+    fn dense_batch(
+        &self,
+        embedded: &[Result<Option<Embedded>>],
+        opts: &SearchOptions,
+        filter: &Filter,
+    ) -> Vec<Vec<Scored>> {
+        let dim = self.weighting.embedder.dim();
+        let mut matrix = Vec::new();
+        for (v, _) in embedded.iter().flatten().flatten() {
+            matrix.extend_from_slice(v);
+        }
+        if matrix.is_empty() {
+            return Vec::new();
+        }
+        let fetch = self.fetch_count(opts);
+        match (&self.vectors.dense, &self.vectors.graph) {
+            (Dense::F32(flat), None) => flat.search_batch(&matrix, fetch, Some(filter)),
+            (Dense::F32(flat), Some(_)) if opts.exact => {
+                flat.search_batch(&matrix, fetch, Some(filter))
+            }
+            _ => matrix
+                .par_chunks(dim)
+                .map(|q| self.dense_search(q, opts, filter, false))
+                .collect(),
+        }
+    }
+
+    /// Dense candidates to fetch for `opts`.
+    fn fetch_count(&self, opts: &SearchOptions) -> usize {
+        if let Some(n) = opts.candidates {
+            n.max(opts.k)
+        } else if opts.rerank {
+            self.codes().pool((opts.k * RERANK_FACTOR).max(RERANK_MIN))
+        } else {
+            opts.k
+        }
+    }
+
+    fn finish_hits(
+        &self,
+        scored: Vec<Scored>,
+        q_sparse: &[(u64, f32)],
+        opts: &SearchOptions,
+    ) -> Vec<Hit> {
+        let scored = if opts.rerank {
+            let (keys, weights): (Vec<u32>, Vec<f32>) = compact_row(q_sparse).into_iter().unzip();
+            let mean_terms = self.vectors.sparse.mean_row_len().max(1.0);
+            self.rescore(scored, &keys, &weights, opts.k, |n| {
+                (n as f32 / mean_terms).powf(SEARCH_LENGTH_PRIOR)
+            })
+        } else {
+            scored
+        };
+        self.hits(scored)
+    }
+
+    /// A query of rare terms gives the graph walk no gradient to follow: it
+    /// may end among passages that share nothing with the query. When the
+    /// graph returns fewer than `k` passages that do share a term, the exact
+    /// scan answers instead, so a rare word is never missed.
+    fn exact_if_short(
+        &self,
+        hits: Vec<Hit>,
+        q: &[f32],
+        q_sparse: &[(u64, f32)],
+        opts: &SearchOptions,
+        filter: &Filter,
+        parallel: bool,
+    ) -> Vec<Hit> {
+        if self.vectors.graph.is_none() || opts.exact || hits.len() >= opts.k {
+            return hits;
+        }
+        let exact = SearchOptions {
+            exact: true,
+            ..opts.clone()
+        };
+        let scored = self.dense_search(q, &exact, filter, parallel);
+        self.finish_hits(scored, q_sparse, &exact)
+    }
+
+    /// Dense candidates: through the graph when there is one (and the
+    /// caller did not ask for `exact`), else by a full scan.
+    fn dense_search(
+        &self,
+        q: &[f32],
+        opts: &SearchOptions,
+        filter: &Filter,
+        parallel: bool,
+    ) -> Vec<Scored> {
+        let fetch = self.fetch_count(opts);
+        match (&self.vectors.graph, self.vectors.dense.f32()) {
+            (Some((g, _)), Some(flat)) if !opts.exact => {
+                thread_local! {
+                    static SEARCHER: std::cell::RefCell<Searcher> = std::cell::RefCell::new(Searcher::tracking());
+                }
+                let ef = opts.ef.unwrap_or(DEFAULT_EF).max(fetch);
+                SEARCHER
+                    .with(|s| {
+                        let mut s = s.borrow_mut();
+                        let found = g.search_filtered(
+                            flat.vectors(),
+                            flat.dim(),
+                            q,
+                            fetch,
+                            ef,
+                            Some(filter),
+                            &mut s,
+                        );
+                        // The walk read the vectors and links of every node
+                        // it visited: verify those blocks (once per process
+                        // each); a bad one is latched and the answer refused.
+                        flat.check_rows(s.trail());
+                        g.check_links(s.trail());
+                        found
+                    })
+                    .into_iter()
+                    .map(|(id, score)| Scored { id, score })
+                    .collect()
+            }
+            _ => self.vectors.dense.search(q, fetch, filter, parallel),
+        }
+    }
+
+    /// The best `k` of `candidates` by exact sparse cosine with the query
+    /// terms (`keys`, `weights`) times `prior(terms of the candidate)`.
+    pub(crate) fn rescore(
+        &self,
+        mut candidates: Vec<Scored>,
+        keys: &[u32],
+        weights: &[f32],
+        k: usize,
+        prior: impl Fn(usize) -> f32,
+    ) -> Vec<Scored> {
+        let sparse = &self.vectors.sparse;
+        let mut top = TopK::new(k);
+        // In id order the rows are read front to back: a pool of thousands
+        // then shares pages and TLB entries instead of jumping at random.
+        candidates.sort_unstable_by_key(|c| c.id);
+        for c in candidates {
+            let n = sparse.row(c.id).0.len();
+            top.push(c.id, sparse.dot(c.id, keys, weights) * prior(n));
+        }
+        top.into_sorted()
+    }
+
+    /// Turns scored ids into hits; a score of zero or less shares no term
+    /// with the query (only hash collisions), so it is not a hit.
+    pub(crate) fn hits(&self, scored: Vec<Scored>) -> Vec<Hit> {
+        let passages = &self.corpus.passages;
+        scored
+            .into_iter()
+            .filter(|s| s.score > 0.0)
+            .enumerate()
+            .map(|(i, s)| {
+                let p = passages.get(s.id);
+                Hit {
+                    rank: i + 1,
+                    score: s.score,
+                    passage: s.id,
+                    doc: self.corpus.docs[p.doc as usize].path.clone(),
+                    line_start: p.line_start,
+                    line_end: p.line_end,
+                    byte_start: p.byte_start,
+                    byte_end: p.byte_end,
+                    lang: self.config.langs[p.lang as usize].clone(),
+                    text: passages.text(s.id).to_string(),
+                }
+            })
+            .collect()
+    }
+}
