@@ -25,7 +25,7 @@ fn main() {
     println!("cargo:rerun-if-changed=data/sample");
     let mut files = Vec::new();
     walk(&sample, &mut files);
-    let mut code = String::from("pub static SAMPLE: &[(&str, &str)] = &[\n");
+    let mut code = String::from("/// The built-in sample corpus: (path, text) pairs.\npub static SAMPLE: &[(&str, &str)] = &[\n");
     for f in &files {
         println!("cargo:rerun-if-changed={}", f.display());
         let rel = f

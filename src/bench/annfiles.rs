@@ -53,6 +53,9 @@ impl VecsKind {
     }
 }
 
+/// What is wrong with an ANN vector file; each variant names the file
+/// (and the row). Fields are self-describing.
+#[allow(missing_docs)]
 #[derive(Debug, thiserror::Error)]
 pub enum AnnFileError {
     #[error("{}: {source}", path.display())]

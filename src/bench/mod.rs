@@ -76,24 +76,43 @@ pub struct Setup {
 /// One measured configuration.
 #[derive(Debug, Clone, Serialize)]
 pub struct Row {
+    /// "flat" or "hnsw".
     pub kind: &'static str,
+    /// "single" (one query per call) or "batch" (all in one call).
     pub mode: &'static str,
+    /// Recall@k against exact search.
     pub recall: f64,
+    /// Queries per second.
     pub qps: f64,
+    /// Median latency (single mode), µs.
     pub p50_us: Option<f64>,
+    /// 95th percentile latency, µs.
     pub p95_us: Option<f64>,
+    /// 99th percentile latency, µs.
     pub p99_us: Option<f64>,
+    /// Build time, when built here.
     pub build_s: Option<f64>,
+    /// Bytes of vectors, links and id map.
     pub index_bytes: u64,
+    /// Threads used.
     pub threads: usize,
+    /// Beam width (graphs).
     pub ef: Option<usize>,
+    /// Graph degree.
     pub m: Option<usize>,
+    /// Build beam width.
     pub ef_construction: Option<usize>,
+    /// Neighbours per query.
     pub k: usize,
+    /// Rows.
     pub n: usize,
+    /// Dimension.
     pub dim: usize,
+    /// Queries run.
     pub queries: usize,
+    /// Peak resident memory of the process so far.
     pub peak_rss_bytes: Option<u64>,
+    /// The SIMD kernel set.
     pub kernel: &'static str,
 }
 

@@ -213,7 +213,50 @@ fn good_pivot(t: &str) -> bool {
     t.chars().count() >= 2 && t.chars().any(|c| c.is_alphabetic()) && t.is_ascii()
 }
 
+/// Learns a lexicon from `pairs`: co-occurrence counts per language,
+/// filtered by Dice and G², scored as `opts.score` says, best `opts.top`
+/// translations per token.
 pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, LearnReport) {
+    let analyzed = analyze_pairs(pairs, opts);
+    let mut vocab = Vocab::default();
+    let by_lang = count_pairs(pairs, &analyzed, &mut vocab, opts);
+    let links: HashMap<&str, HashMap<(u32, u32), f64>> = if opts.score == Score::Model1 {
+        let mut v: Vec<(&str, &Counts)> = by_lang.iter().map(|(l, c)| (*l, c)).collect();
+        v.sort_by_key(|x| x.0);
+        v.par_iter()
+            .map(|(l, c)| (*l, model1_links(c, opts.min_pairs)))
+            .collect::<Vec<_>>()
+            .into_iter()
+            .collect()
+    } else {
+        HashMap::new()
+    };
+    let best = best_scores(&by_lang, &links, opts);
+    let mut languages: Vec<(String, usize)> = by_lang
+        .iter()
+        .map(|(lang, c)| (lang.to_string(), c.pairs as usize))
+        .collect();
+    languages.sort();
+    let entries = top_entries(best, &vocab, opts.top);
+    let report = LearnReport {
+        pairs: by_lang.values().map(|c| c.pairs as usize).sum(),
+        languages,
+        sources: entries.len(),
+        translations: entries.iter().map(|e| e.1.len()).sum(),
+    };
+    (
+        Lexicon {
+            bridge: super::DEFAULT_BRIDGE,
+            entries,
+        },
+        report,
+    )
+}
+
+/// Each pair's distinct pivot tokens (words worth translating to) and
+/// other-language tokens (not also pivot tokens). Analyzing is the slow
+/// part: it runs in parallel.
+fn analyze_pairs(pairs: &[ParallelPair], opts: &LearnOptions) -> Vec<(Vec<String>, Vec<String>)> {
     let analyzer = Analyzer::new(opts.analyzer.clone());
     let tokens = |s: &str| {
         let mut v: Vec<String> = analyzer.analyze(s).into_iter().map(|t| t.term).collect();
@@ -221,8 +264,7 @@ pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, L
         v.dedup();
         v
     };
-    // Analyzing is the slow part: do it in parallel, intern serially.
-    let analyzed: Vec<(Vec<String>, Vec<String>)> = pairs
+    pairs
         .par_iter()
         .map(|p| {
             let piv: Vec<String> = tokens(&p.pivot)
@@ -235,10 +277,19 @@ pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, L
                 .collect();
             (piv, oth)
         })
-        .collect();
-    let mut vocab = Vocab::default();
+        .collect()
+}
+
+/// Token and co-occurrence counts per language, tokens interned in
+/// `vocab` (serially, so ids are deterministic).
+fn count_pairs<'a>(
+    pairs: &'a [ParallelPair],
+    analyzed: &[(Vec<String>, Vec<String>)],
+    vocab: &mut Vocab,
+    opts: &LearnOptions,
+) -> HashMap<&'a str, Counts> {
     let mut by_lang: HashMap<&str, Counts> = HashMap::new();
-    for (p, (piv, oth)) in pairs.iter().zip(&analyzed) {
+    for (p, (piv, oth)) in pairs.iter().zip(analyzed) {
         if piv.is_empty() || oth.is_empty() {
             continue;
         }
@@ -259,22 +310,18 @@ pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, L
             c.sents.push((pi, oi));
         }
     }
-    let links: HashMap<&str, HashMap<(u32, u32), f64>> = if opts.score == Score::Model1 {
-        let mut v: Vec<(&str, &Counts)> = by_lang.iter().map(|(l, c)| (*l, c)).collect();
-        v.sort_by_key(|x| x.0);
-        v.par_iter()
-            .map(|(l, c)| (*l, model1_links(c, opts.min_pairs)))
-            .collect::<Vec<_>>()
-            .into_iter()
-            .collect()
-    } else {
-        HashMap::new()
-    };
-    // Best score per (source, target) over the languages.
+    by_lang
+}
+
+/// The best score per (source, target) over the languages, of the links
+/// that pass the filters.
+fn best_scores(
+    by_lang: &HashMap<&str, Counts>,
+    links: &HashMap<&str, HashMap<(u32, u32), f64>>,
+    opts: &LearnOptions,
+) -> HashMap<(u32, u32), f32> {
     let mut best: HashMap<(u32, u32), f32> = HashMap::new();
-    let mut languages: Vec<(String, usize)> = Vec::new();
-    for (lang, c) in &by_lang {
-        languages.push((lang.to_string(), c.pairs as usize));
+    for (lang, c) in by_lang {
         let n = c.pairs as f64;
         for (&(f, e), &k) in &c.joint {
             if k < opts.min_pairs {
@@ -300,11 +347,21 @@ pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, L
             *s = s.max(score);
         }
     }
-    languages.sort();
+    best
+}
+
+/// Lexicon entries: per source token, its `top` best targets (ties by
+/// word), scores rounded to the three decimals the TSV keeps; sorted.
+fn top_entries(
+    best: HashMap<(u32, u32), f32>,
+    vocab: &Vocab,
+    top: usize,
+) -> Vec<(String, Vec<(String, f32)>)> {
     let mut per_src: HashMap<u32, Vec<(u32, f32)>> = HashMap::new();
     for ((f, e), s) in best {
         per_src.entry(f).or_default().push((e, s));
     }
+    let word = |i: u32| vocab.words[i as usize].clone();
     let mut entries: Vec<(String, Vec<(String, f32)>)> = per_src
         .into_iter()
         .map(|(f, mut ts)| {
@@ -312,34 +369,16 @@ pub fn learn_lexicon(pairs: &[ParallelPair], opts: &LearnOptions) -> (Lexicon, L
                 b.1.total_cmp(&a.1)
                     .then_with(|| vocab.words[a.0 as usize].cmp(&vocab.words[b.0 as usize]))
             });
-            ts.truncate(opts.top);
+            ts.truncate(top);
             let ts = ts
                 .into_iter()
-                // Three decimals, as the TSV keeps them.
-                .map(|(e, s)| {
-                    (
-                        vocab.words[e as usize].clone(),
-                        (s * 1000.0).round() / 1000.0,
-                    )
-                })
+                .map(|(e, s)| (word(e), (s * 1000.0).round() / 1000.0))
                 .collect();
-            (vocab.words[f as usize].clone(), ts)
+            (word(f), ts)
         })
         .collect();
     entries.sort_by(|a, b| a.0.cmp(&b.0));
-    let report = LearnReport {
-        pairs: by_lang.values().map(|c| c.pairs as usize).sum(),
-        languages,
-        sources: entries.len(),
-        translations: entries.iter().map(|e| e.1.len()).sum(),
-    };
-    (
-        Lexicon {
-            bridge: super::DEFAULT_BRIDGE,
-            entries,
-        },
-        report,
-    )
+    entries
 }
 
 /// IBM Model 1 on one language's pairs: t(f|e) by EM over the (f, e)

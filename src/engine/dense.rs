@@ -27,6 +27,7 @@ pub enum Codes {
 }
 
 impl Codes {
+    /// The name the CLI and `info` use.
     pub fn name(self) -> &'static str {
         match self {
             Codes::F32 => "f32",

@@ -61,13 +61,45 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     );
     w.add_blocked(SectionId::PassageText, text, RANDOM_BLOCK, BlockSum::Xxh3);
     add_idf(&mut w, &index.weighting.idf, IDF_SECTIONS);
-    match &index.vectors.dense {
+    add_vectors(&mut w, &index.vectors);
+    add_idf(&mut w, &index.weighting.live_df, LIVE_DF_SECTIONS);
+    w.add(
+        SectionId::UpdateState,
+        codec::encode(&index.weighting.state),
+    );
+    w.add(
+        SectionId::Deleted,
+        index
+            .corpus
+            .deleted
+            .iter()
+            .map(|&d| d as u8)
+            .collect::<Vec<u8>>(),
+    );
+    let parts = index.vectors.graph.as_ref().map(|(g, p)| (g.to_parts(), p));
+    if let Some((parts, params)) = &parts {
+        add_graph(&mut w, parts, params);
+    }
+    let bridge = index.weighting.embedder.bridge().map(|b| &**b);
+    w.add(
+        SectionId::Crosslang,
+        codec::encode(&migrate::Crosslang::of(&index.config, bridge)),
+    );
+    if let Some(b) = bridge {
+        add_bridge(&mut w, b);
+    }
+    w.save(path)
+}
+
+/// The dense rows (f32 or codes) and the sparse rows.
+fn add_vectors<'a>(w: &mut FileWriter<'a>, v: &'a Vectors) {
+    match &v.dense {
         // A graph walk reads single rows: their blocks are one row long, so
         // verifying a visited node hashes just its vector.
         Dense::F32(flat) => w.add_blocked(
             SectionId::Vectors,
             bytemuck::cast_slice::<f32, u8>(flat.vectors()),
-            match index.vectors.graph {
+            match v.graph {
                 Some(_) => (flat.dim() * 4).next_power_of_two().max(RANDOM_BLOCK),
                 None => SCAN_BLOCK,
             },
@@ -80,7 +112,7 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
             BlockSum::Fletcher,
         ),
     }
-    let (offsets, keys, weights) = index.vectors.sparse.parts();
+    let (offsets, keys, weights) = v.sparse.parts();
     w.add_blocked(
         SectionId::SparseOffsets,
         bytemuck::cast_slice::<u64, u8>(offsets),
@@ -99,76 +131,59 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         RANDOM_BLOCK,
         BlockSum::Xxh3,
     );
-    add_idf(&mut w, &index.weighting.live_df, LIVE_DF_SECTIONS);
-    w.add(
-        SectionId::UpdateState,
-        codec::encode(&index.weighting.state),
+}
+
+/// The graph's scalars and its link arrays.
+fn add_graph<'a>(w: &mut FileWriter<'a>, parts: &'a HnswParts, params: &HnswParams) {
+    let meta = HnswMeta {
+        n: parts.n,
+        m: parts.m,
+        max_level: parts.max_level,
+        entry_point: parts.entry_point,
+        seed: parts.seed,
+        ef_construction: params.ef_construction as u32,
+    };
+    w.add(SectionId::HnswMeta, codec::encode(&meta));
+    w.add_blocked(
+        SectionId::HnswLayer0,
+        bytemuck::cast_slice::<u32, u8>(&parts.layer0),
+        RANDOM_BLOCK,
+        BlockSum::Xxh3,
     );
     w.add(
-        SectionId::Deleted,
-        index
-            .corpus
-            .deleted
-            .iter()
-            .map(|&d| d as u8)
-            .collect::<Vec<u8>>(),
+        SectionId::HnswUpperOffsets,
+        bytemuck::cast_slice::<u32, u8>(&parts.upper_offsets),
     );
-    let parts = index.vectors.graph.as_ref().map(|(g, p)| (g.to_parts(), p));
-    if let Some((parts, params)) = &parts {
-        let meta = HnswMeta {
-            n: parts.n,
-            m: parts.m,
-            max_level: parts.max_level,
-            entry_point: parts.entry_point,
-            seed: parts.seed,
-            ef_construction: params.ef_construction as u32,
-        };
-        w.add(SectionId::HnswMeta, codec::encode(&meta));
-        w.add_blocked(
-            SectionId::HnswLayer0,
-            bytemuck::cast_slice::<u32, u8>(&parts.layer0),
-            RANDOM_BLOCK,
-            BlockSum::Xxh3,
-        );
-        w.add(
-            SectionId::HnswUpperOffsets,
-            bytemuck::cast_slice::<u32, u8>(&parts.upper_offsets),
-        );
-        w.add(
-            SectionId::HnswUpperIds,
-            bytemuck::cast_slice::<u32, u8>(&parts.upper_ids),
-        );
-        w.add(
-            SectionId::HnswUpper,
-            bytemuck::cast_slice::<u32, u8>(&parts.upper_links),
-        );
-    }
-    let bridge = index.weighting.embedder.bridge().map(|b| &**b);
     w.add(
-        SectionId::Crosslang,
-        codec::encode(&migrate::Crosslang::of(&index.config, bridge)),
+        SectionId::HnswUpperIds,
+        bytemuck::cast_slice::<u32, u8>(&parts.upper_ids),
     );
-    if let Some(b) = bridge {
-        let (_, sources, rows, _) = b.parts();
-        let (offsets, keys, weights) = rows.parts();
-        w.add(
-            SectionId::LexiconSources,
-            bytemuck::cast_slice::<u64, u8>(sources),
-        );
-        w.add(
-            SectionId::LexiconOffsets,
-            bytemuck::cast_slice::<u64, u8>(offsets),
-        );
-        w.add(
-            SectionId::LexiconTargets,
-            bytemuck::cast_slice::<u64, u8>(keys),
-        );
-        w.add(
-            SectionId::LexiconWeights,
-            bytemuck::cast_slice::<f32, u8>(weights),
-        );
-    }
-    w.save(path)
+    w.add(
+        SectionId::HnswUpper,
+        bytemuck::cast_slice::<u32, u8>(&parts.upper_links),
+    );
+}
+
+/// The lexicon bridge's arrays.
+fn add_bridge<'a>(w: &mut FileWriter<'a>, b: &'a Bridge) {
+    let (_, sources, rows, _) = b.parts();
+    let (offsets, keys, weights) = rows.parts();
+    w.add(
+        SectionId::LexiconSources,
+        bytemuck::cast_slice::<u64, u8>(sources),
+    );
+    w.add(
+        SectionId::LexiconOffsets,
+        bytemuck::cast_slice::<u64, u8>(offsets),
+    );
+    w.add(
+        SectionId::LexiconTargets,
+        bytemuck::cast_slice::<u64, u8>(keys),
+    );
+    w.add(
+        SectionId::LexiconWeights,
+        bytemuck::cast_slice::<f32, u8>(weights),
+    );
 }
 
 /// Opens an index. With `full`, every checksum and every invariant is
@@ -193,7 +208,6 @@ pub(super) fn open(path: &Path, full: bool) -> Result<Index> {
 }
 
 pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
-    let path = file.path();
     if !full {
         verify_small_sections(file)?;
     }
@@ -276,20 +290,25 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
             sparse,
             graph,
         },
-        Origin {
-            file_bytes: Some(file.len()),
-            sections: file
-                .section_ranges()
-                .into_iter()
-                .map(|(id, _, len)| SectionBytes {
-                    name: crate::store::section_name(id),
-                    bytes: len,
-                })
-                .collect(),
-            failure: Some((path.to_path_buf(), file.failure())),
-            format_version: file.header.version,
-        },
+        origin_of(file),
     ))
+}
+
+/// What the index keeps of its file.
+fn origin_of(file: &MappedFile) -> Origin {
+    Origin {
+        file_bytes: Some(file.len()),
+        sections: file
+            .section_ranges()
+            .into_iter()
+            .map(|(id, _, len)| SectionBytes {
+                name: crate::store::section_name(id),
+                bytes: len,
+            })
+            .collect(),
+        failure: Some((file.path().to_path_buf(), file.failure())),
+        format_version: file.header.version,
+    }
 }
 
 /// What a plain open checksums whole. Structured sections are checked by

@@ -9,13 +9,17 @@ use crate::corpus::{SkipReason, WalkOptions};
 use crate::embed::EmbedderSettings;
 use crate::index::HnswParams;
 
+/// How the dense candidates are found.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum IndexKind {
+    /// An exact scan of every row.
     Flat,
+    /// A walk of an HNSW graph over f32 rows.
     Hnsw,
 }
 
 impl IndexKind {
+    /// The name the CLI and `info` use.
     pub fn name(self) -> &'static str {
         match self {
             IndexKind::Flat => "flat",
@@ -27,15 +31,20 @@ impl IndexKind {
 /// Everything that decides how text becomes vectors, saved in the index.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct IndexConfig {
+    /// How text becomes vectors.
     pub embedder: EmbedderSettings,
+    /// Flat or HNSW.
     pub kind: IndexKind,
     /// Language tags; passages refer to them by position.
     pub langs: Vec<String>,
 }
 
+/// One indexed document.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct DocMeta {
+    /// Its path as given when it was indexed.
     pub path: String,
+    /// Its size.
     pub bytes: u64,
     /// XXH3-64 of the file's bytes (seed 0).
     pub content_hash: u64,
@@ -47,23 +56,35 @@ pub struct DocMeta {
     pub deleted: bool,
 }
 
+/// One passage, owned (to build a passage table from).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct PassageMeta {
+    /// Position of its document.
     pub doc: u32,
+    /// Position of its language tag in the config.
     pub lang: u16,
+    /// First line (1-based).
     pub line_start: u32,
+    /// Last line (1-based, inclusive).
     pub line_end: u32,
+    /// Byte offset of the passage in the document.
     pub byte_start: u64,
+    /// Byte offset just past the passage.
     pub byte_end: u64,
+    /// The passage's text.
     pub text: String,
 }
 
 /// Receives progress and warnings from long operations. The CLI draws bars;
 /// the library only counts.
 pub trait Reporter: Sync {
+    /// A stage of `total` steps begins.
     fn stage(&self, _name: &str, _total: u64) {}
+    /// `n` more steps of the stage are done.
     fn inc(&self, _n: u64) {}
+    /// Something was skipped or is odd, in one line.
     fn warn(&self, _message: &str) {}
+    /// The current stage is over.
     fn finish(&self) {}
 }
 
@@ -71,10 +92,14 @@ pub trait Reporter: Sync {
 pub struct Quiet;
 impl Reporter for Quiet {}
 
+/// How to build an index.
 #[derive(Debug, Clone)]
 pub struct BuildOptions {
+    /// How text becomes vectors.
     pub embedder: EmbedderSettings,
+    /// Flat or HNSW.
     pub kind: IndexKind,
+    /// Which files to read.
     pub walk: WalkOptions,
     /// Graph parameters, used when `kind` is HNSW.
     pub hnsw: HnswParams,
@@ -105,17 +130,25 @@ impl Default for BuildOptions {
     }
 }
 
+/// What a build did.
 #[derive(Debug, Clone, Default)]
 pub struct BuildReport {
+    /// Files the walk found.
     pub files_seen: usize,
+    /// Files skipped, and why.
     pub skipped: Vec<(String, SkipReason)>,
+    /// Documents indexed.
     pub documents: usize,
+    /// Passages indexed.
     pub passages: usize,
+    /// Wall time.
     pub seconds: f64,
 }
 
+/// How to answer a query.
 #[derive(Debug, Clone)]
 pub struct SearchOptions {
+    /// Hits to return (at least 1).
     pub k: usize,
     /// Only passages whose language matches this tag (`zh` covers both scripts).
     pub lang: Option<String>,
@@ -150,15 +183,25 @@ impl Default for SearchOptions {
 /// One result. `rank` is 1-based.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Hit {
+    /// 1-based.
     pub rank: usize,
+    /// The exact re-score (or the dense score without re-scoring).
     pub score: f32,
+    /// The passage id.
     pub passage: u32,
+    /// The document's stored path.
     pub doc: String,
+    /// First line (1-based).
     pub line_start: u32,
+    /// Last line (1-based, inclusive).
     pub line_end: u32,
+    /// Byte offset of the passage in the document.
     pub byte_start: u64,
+    /// Byte offset just past the passage.
     pub byte_end: u64,
+    /// The passage's language tag.
     pub lang: String,
+    /// The passage's text.
     pub text: String,
 }
 
@@ -169,14 +212,23 @@ pub struct IndexInfo {
     pub passages: usize,
     /// Passages of removed files awaiting compaction.
     pub deleted_passages: usize,
+    /// Documents indexed.
     pub documents: usize,
+    /// Live passages per language tag.
     pub languages: Vec<(String, usize)>,
+    /// Dimension of the dense vectors.
     pub dim: u32,
+    /// "flat" or "hnsw".
     pub kind: &'static str,
+    /// Size of the file, when the index was read from one.
     pub bytes: Option<u64>,
+    /// The file's format version.
     pub format_version: u32,
+    /// Distinct terms in the idf table.
     pub terms: usize,
+    /// The hash seed.
     pub seed: u64,
+    /// The SIMD kernel set this process uses.
     pub kernel: &'static str,
     /// How the dense vectors are stored: "f32" or "bits".
     pub codes: &'static str,
@@ -188,6 +240,8 @@ pub struct IndexInfo {
 /// One section of an index file, for `info`.
 #[derive(Debug, Clone, Serialize)]
 pub struct SectionBytes {
+    /// The section's name.
     pub name: String,
+    /// Its size.
     pub bytes: u64,
 }

@@ -39,6 +39,7 @@ pub const REWEIGHT_FRACTION: f64 = 0.10;
 /// Compact once this share of all rows is tombstoned.
 pub const COMPACT_FRACTION: f64 = 0.20;
 
+/// Update bookkeeping: how far the weights have drifted.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct UpdateState {
     /// Live rows when the vectors were last weighted with exact idf.
@@ -47,18 +48,30 @@ pub struct UpdateState {
     pub changed_since_weighting: u64,
 }
 
+/// What an update did.
 #[derive(Debug, Clone, Default)]
 pub struct UpdateReport {
+    /// Files the walk found.
     pub files_seen: usize,
+    /// Files skipped, and why.
     pub skipped: Vec<(String, SkipReason)>,
+    /// New documents.
     pub added_docs: usize,
+    /// Documents whose content changed.
     pub changed_docs: usize,
+    /// Documents no longer found.
     pub removed_docs: usize,
+    /// Documents kept as they were.
     pub unchanged_docs: usize,
+    /// Passages added.
     pub passages_added: usize,
+    /// Passages tombstoned.
     pub passages_removed: usize,
+    /// Whether every row was re-weighted.
     pub reweighted: bool,
+    /// Whether the index was compacted.
     pub compacted: bool,
+    /// Wall time.
     pub seconds: f64,
 }
 

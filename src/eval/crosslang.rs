@@ -15,12 +15,18 @@ use crate::Index;
 /// One row of an aligned file: rows sharing `id` translate each other.
 #[derive(Debug, Clone, Deserialize)]
 pub struct AlignedRow {
+    /// Rows sharing an id translate each other.
     pub id: String,
+    /// The row's language.
     pub lang: String,
+    /// The document (a stored path or a suffix of one).
     pub file: String,
+    /// First line of the row (1-based).
     pub line_start: u32,
+    /// Last line, if the row spans several.
     #[serde(default)]
     pub line_end: Option<u32>,
+    /// The row's text, for reading the file (unused in scoring).
     #[serde(default)]
     pub text: Option<String>,
 }
@@ -28,7 +34,9 @@ pub struct AlignedRow {
 /// The score of one directed language pair (or of all of them).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct PairScore {
+    /// The query passage's language (or "all").
     pub source: String,
+    /// The language searched in (or "all").
     pub target: String,
     /// Source passages that have a counterpart in the target language.
     pub queries: usize,
@@ -41,6 +49,7 @@ pub struct PairScore {
 /// What `eval crosslang` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct CrosslangReport {
+    /// Scores per directed pair.
     pub pairs: Vec<PairScore>,
     /// Every directed pair pooled (weighted by queries).
     pub all: PairScore,

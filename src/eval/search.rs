@@ -26,6 +26,7 @@ type Answer<'a> = (usize, &'a str, Vec<u32>);
 /// One line of a query file.
 #[derive(Debug, Clone, Deserialize)]
 pub struct QueryRow {
+    /// The query.
     pub query: String,
     /// The query's language, for grouping the report (`und` if absent).
     #[serde(default)]
@@ -37,7 +38,9 @@ pub struct QueryRow {
 /// Scores of a group of queries (one query language, or `all`).
 #[derive(Debug, Clone, Serialize, PartialEq)]
 pub struct SearchScore {
+    /// The group: a query language, or "all".
     pub lang: String,
+    /// Queries in the group.
     pub queries: usize,
     /// Mean reciprocal rank of the first answer, 0 beyond rank 10.
     pub mrr10: f64,
@@ -48,9 +51,12 @@ pub struct SearchScore {
     pub langs_at5: f64,
 }
 
+/// What `eval search` reports.
 #[derive(Debug, Clone, Serialize)]
 pub struct SearchEvalReport {
+    /// Scores per query language.
     pub groups: Vec<SearchScore>,
+    /// All queries.
     pub all: SearchScore,
     /// Queries none of whose relevant ids resolve to an indexed passage.
     pub unanswerable: usize,
