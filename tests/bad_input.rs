@@ -252,6 +252,7 @@ const CHECKED_ON_OPEN: &[SectionId] = &[
     SectionId::LiveDfDf,
     SectionId::UpdateState,
     SectionId::Deleted,
+    SectionId::TextFrames,
     SectionId::Crosslang,
     SectionId::LexiconSources,
     SectionId::LexiconOffsets,
@@ -266,8 +267,7 @@ const RAW: &[SectionId] = &[
     SectionId::HnswLayer0,
     SectionId::HnswUpper,
     SectionId::SparseOffsets,
-    SectionId::SparseKeys,
-    SectionId::SparseWeights,
+    SectionId::TermWords,
     SectionId::HnswUpperOffsets,
     SectionId::HnswUpperIds,
 ];

@@ -184,8 +184,7 @@ fn a_damaged_block_a_query_reads_stops_the_answer() {
     // read (the corpus fits in one block of each).
     for (id, name) in [
         (SectionId::Codes, "code section"),
-        (SectionId::SparseKeys, "sparse term section"),
-        (SectionId::SparseWeights, "sparse weight section"),
+        (SectionId::TermWords, "packed term section"),
         (SectionId::SparseOffsets, "sparse offset section"),
         (SectionId::PassageText, "passage text section"),
         (SectionId::Passages, "passage table"),

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 use super::Reporter;
 use crate::embed::{Embedder, Idf, TermCounts};
 use crate::error::Result;
-use crate::index::{compact_row, BitIndex, FlatIndex, Scored, SparseBuilder, TermRows};
+use crate::index::{compact_row, BitIndex, FlatIndex, Scored, TermRows, TermRowsBuilder};
 use crate::vector::{bits, AlignedVec, Slab};
 
 /// How an index stores its dense vectors; chosen at build time and
@@ -163,7 +163,7 @@ pub(crate) fn embed_rows(
 ) -> Result<(Dense, TermRows)> {
     let dim = embedder.dim();
     let mut sparse =
-        SparseBuilder::with_capacity(counts.len(), counts.iter().map(|c| c.len()).sum());
+        TermRowsBuilder::with_capacity(counts.len(), counts.iter().map(|c| c.len()).sum());
     let embed = |c: &TermCounts, row: &mut [f32]| {
         let sparse = embedder.embed_passage(c, idf, row);
         reporter.inc(1);

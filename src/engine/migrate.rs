@@ -3,17 +3,17 @@
 //! The format version of the file is the version of everything in it,
 //! config included. The config section was frozen at version 3; settings
 //! added since (three analyzer switches and the lexicon bridge) live in the
-//! `Crosslang` section beside it, which [`config`] folds in. Version 3
-//! files keep sparse rows as whole term hashes with f32 weights
-//! ([`sparse_rows`] re-keys them), and versions before 5 keep the idf
-//! tables as one bincode section ([`idf_v4`]).
+//! `Crosslang` section beside it, which [`config`] folds in. Versions
+//! before 6 keep sparse rows unpacked, version 3 as whole term hashes with
+//! f32 weights ([`sparse_rows`] reads them all), and versions before 5
+//! keep the idf tables as one bincode section ([`idf_v4`]).
 
 use serde::{Deserialize, Serialize};
 
 use super::types::IndexConfig;
 use crate::embed::{Bridge, Idf, IdfV4};
 use crate::error::{Error, Result};
-use crate::index::{compact_row, SparseBuilder, SparseVectors, TermRows};
+use crate::index::{sort_and_sum, SparseBuilder, SparseVectors, TermRows, TermRowsV5};
 use crate::store::{MappedFile, SectionId};
 
 /// The settings added after the config section was frozen, and whether
@@ -63,23 +63,36 @@ pub(super) fn config(file: &MappedFile) -> Result<(IndexConfig, BridgeMeta)> {
     Ok((config, x.bridge))
 }
 
-/// The sparse rows, compact-keyed. Version 3 kept whole term hashes and
-/// f32 weights: those are re-keyed (one pass over every term, for files of
+/// The sparse rows: packed from version 6 on; versions 4 and 5 kept u32
+/// keys with u16 weights, read as they are so old files answer exactly as
+/// they did; version 3 kept whole term hashes with f32 weights, re-keyed
+/// into the version-5 form here (one pass over every term, for files of
 /// that version only).
 pub(super) fn sparse_rows(file: &MappedFile, rows: usize, full: bool) -> Result<TermRows> {
     let corrupt = |detail: String| Error::Corrupt {
         path: file.path().to_path_buf(),
         detail,
     };
-    if file.header.version >= 4 {
+    if file.header.version >= 6 {
         return TermRows::from_parts_checked(
             rows,
             file.slab(SectionId::SparseOffsets)?,
-            file.slab(SectionId::SparseKeys)?,
-            file.slab(SectionId::SparseWeights)?,
+            file.slab(SectionId::TermWords)?,
             full,
         )
         .map_err(corrupt);
+    }
+    if file.header.version >= 4 {
+        return Ok(TermRows::Wide(
+            TermRowsV5::from_parts_checked(
+                rows,
+                file.slab(SectionId::SparseOffsets)?,
+                file.slab(SectionId::SparseKeys)?,
+                file.slab(SectionId::SparseWeights)?,
+                full,
+            )
+            .map_err(corrupt)?,
+        ));
     }
     let v3 = SparseVectors::<u64, f32>::from_parts_checked(
         rows,
@@ -92,10 +105,15 @@ pub(super) fn sparse_rows(file: &MappedFile, rows: usize, full: bool) -> Result<
     let mut b = SparseBuilder::<u32, u16>::new();
     for i in 0..v3.rows() as u32 {
         let (k, w) = v3.row(i);
-        let row: Vec<(u64, f32)> = k.iter().copied().zip(w.iter().copied()).collect();
-        b.push(compact_row(&row));
+        let mut row: Vec<(u32, f32)> = k
+            .iter()
+            .zip(w)
+            .map(|(&h, &w)| ((h >> 32) as u32, w))
+            .collect();
+        sort_and_sum(&mut row);
+        b.push(row);
     }
-    Ok(b.finish())
+    Ok(TermRows::Wide(b.finish()))
 }
 
 /// A document-frequency table from the one bincode section versions 3 and

@@ -116,7 +116,7 @@ impl Index {
     }
 
     /// The text of passage `id`.
-    pub fn passage_text(&self, id: u32) -> &str {
+    pub fn passage_text(&self, id: u32) -> Cow<'_, str> {
         self.corpus.passages.text(id)
     }
 
@@ -161,7 +161,7 @@ impl Index {
             &self.weighting.embedder,
             &self.weighting.idf,
             id,
-            self.corpus.passages.text(id),
+            &self.corpus.passages.text(id),
         )
     }
 

@@ -14,7 +14,7 @@ use super::update::UpdateState;
 use super::Index;
 use crate::embed::{Bridge, Embedder, Idf};
 use crate::error::{Error, Result};
-use crate::index::{BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors};
+use crate::index::{BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors, TermRows};
 use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, Verify};
 use crate::vector::BlockSum;
 
@@ -59,9 +59,19 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         SCAN_BLOCK,
         BlockSum::Fletcher,
     );
-    w.add_blocked(SectionId::PassageText, text, RANDOM_BLOCK, BlockSum::Xxh3);
+    w.add_blocked(
+        SectionId::PassageText,
+        &*text.data,
+        RANDOM_BLOCK,
+        BlockSum::Xxh3,
+    );
+    w.add(
+        SectionId::TextFrames,
+        bytemuck::cast_slice::<u64, u8>(&text.ends),
+    );
     add_idf(&mut w, &index.weighting.idf, IDF_SECTIONS);
-    add_vectors(&mut w, &index.vectors);
+    let sparse = index.vectors.sparse.packed();
+    add_vectors(&mut w, &index.vectors, &sparse);
     add_idf(&mut w, &index.weighting.live_df, LIVE_DF_SECTIONS);
     w.add(
         SectionId::UpdateState,
@@ -91,8 +101,9 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     w.save(path)
 }
 
-/// The dense rows (f32 or codes) and the sparse rows.
-fn add_vectors<'a>(w: &mut FileWriter<'a>, v: &'a Vectors) {
+/// The dense rows (f32 or codes) and the sparse rows (packed: rows read
+/// from a format-5 file are packed first, into `sparse`).
+fn add_vectors<'a>(w: &mut FileWriter<'a>, v: &'a Vectors, sparse: &'a TermRows) {
     match &v.dense {
         // A graph walk reads single rows: their blocks are one row long, so
         // verifying a visited node hashes just its vector.
@@ -112,7 +123,7 @@ fn add_vectors<'a>(w: &mut FileWriter<'a>, v: &'a Vectors) {
             BlockSum::Fletcher,
         ),
     }
-    let (offsets, keys, weights) = v.sparse.parts();
+    let (offsets, words) = sparse.parts().expect("packed rows");
     w.add_blocked(
         SectionId::SparseOffsets,
         bytemuck::cast_slice::<u64, u8>(offsets),
@@ -120,14 +131,8 @@ fn add_vectors<'a>(w: &mut FileWriter<'a>, v: &'a Vectors) {
         BlockSum::Xxh3,
     );
     w.add_blocked(
-        SectionId::SparseKeys,
-        bytemuck::cast_slice::<u32, u8>(keys),
-        RANDOM_BLOCK,
-        BlockSum::Xxh3,
-    );
-    w.add_blocked(
-        SectionId::SparseWeights,
-        bytemuck::cast_slice::<u16, u8>(weights),
+        SectionId::TermWords,
+        bytemuck::cast_slice::<u32, u8>(words),
         RANDOM_BLOCK,
         BlockSum::Xxh3,
     );
@@ -230,9 +235,14 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     if dim == 0 || dim > crate::embed::MAX_DIM as usize {
         return Err(corrupt(file, format!("dimension {dim} is out of range")));
     }
+    let frame_ends = match file.has_section(SectionId::TextFrames) {
+        true => Some(file.slab(SectionId::TextFrames)?),
+        false => None,
+    };
     let passages = PassageTable::from_parts(
         records,
         file.slab(SectionId::PassageText)?,
+        frame_ends,
         docs.len(),
         config.langs.len(),
     )
@@ -318,6 +328,9 @@ fn origin_of(file: &MappedFile) -> Origin {
 /// block by block as queries read them.
 fn verify_small_sections(file: &MappedFile) -> Result<()> {
     file.verify_section(SectionId::Deleted)?;
+    if file.has_section(SectionId::TextFrames) {
+        file.verify_section(SectionId::TextFrames)?;
+    }
     if !file.has_section_sums(SectionId::Passages) {
         file.verify_section(SectionId::Passages)?;
     }

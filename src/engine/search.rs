@@ -9,7 +9,7 @@ use super::dense::Dense;
 use super::types::{Hit, SearchOptions, DEFAULT_EF};
 use super::Index;
 use crate::error::{Error, Result};
-use crate::index::{compact_row, Scored, Searcher, TopK};
+use crate::index::{Scored, Searcher, TopK};
 use crate::text;
 
 /// A passage filter: which ids may be returned.
@@ -208,7 +208,7 @@ impl Index {
         opts: &SearchOptions,
     ) -> Vec<Hit> {
         let scored = if opts.rerank {
-            let (keys, weights): (Vec<u32>, Vec<f32>) = compact_row(q_sparse).into_iter().unzip();
+            let (keys, weights) = self.vectors.sparse.query(q_sparse);
             let mean_terms = self.vectors.sparse.mean_row_len().max(1.0);
             self.rescore(scored, &keys, &weights, opts.k, |n| {
                 (n as f32 / mean_terms).powf(SEARCH_LENGTH_PRIOR)
@@ -302,7 +302,7 @@ impl Index {
         // then shares pages and TLB entries instead of jumping at random.
         candidates.sort_unstable_by_key(|c| c.id);
         for c in candidates {
-            let n = sparse.row(c.id).0.len();
+            let n = sparse.row_len(c.id);
             top.push(c.id, sparse.dot(c.id, keys, weights) * prior(n));
         }
         top.into_sorted()

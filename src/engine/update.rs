@@ -32,7 +32,7 @@ use super::Index;
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
 use crate::embed::{Idf, TermCounts};
 use crate::error::{Error, Result};
-use crate::index::{SparseBuilder, TermRows};
+use crate::index::{TermRows, TermRowsBuilder};
 
 /// Re-weight every row once this share of the weighted rows has changed.
 pub const REWEIGHT_FRACTION: f64 = 0.10;
@@ -340,14 +340,13 @@ impl Index {
 
     /// The stored sparse rows followed by `more`.
     fn appended_rows(&self, more: &TermRows) -> TermRows {
-        let mut sb = SparseBuilder::new();
-        for i in 0..self.corpus.passages.len() as u32 {
-            let (k, w) = self.vectors.sparse.row(i);
-            sb.push_stored(k, w);
+        let old = self.corpus.passages.len();
+        let mut sb = TermRowsBuilder::with_capacity(old + more.rows(), 0);
+        for i in 0..old as u32 {
+            sb.push_row_of(&self.vectors.sparse, i);
         }
         for i in 0..more.rows() as u32 {
-            let (k, w) = more.row(i);
-            sb.push_stored(k, w);
+            sb.push_row_of(more, i);
         }
         sb.finish()
     }
@@ -373,7 +372,7 @@ impl Index {
     /// The pre-idf term weights of row `id`, from its stored text (see
     /// [`Weighting::counts`]).
     pub(crate) fn row_counts(&self, id: u32) -> TermCounts {
-        self.weighting.counts(self.corpus.passages.text(id))
+        self.weighting.counts(&self.corpus.passages.text(id))
     }
 }
 

@@ -6,12 +6,14 @@ pub mod codes;
 pub mod flat;
 pub mod hnsw;
 pub mod sparse;
+pub mod terms;
 pub mod topk;
 
 pub use codes::BitIndex;
 pub use flat::FlatIndex;
 pub use hnsw::{locality_order, Hnsw, HnswParams, HnswParts, Reordered, Searcher};
 pub use sparse::{
-    compact_row, sort_and_sum, term_key, SparseBuilder, SparseVectors, SparseWeight, TermRows,
+    compact_row, sort_and_sum, SparseBuilder, SparseVectors, SparseWeight, TermRowsV5,
 };
+pub use terms::{term_key, TermRows, TermRowsBuilder};
 pub use topk::{Collect, Scored, TopK, TopPool};

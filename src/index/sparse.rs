@@ -37,15 +37,6 @@ impl SparseWeight for u16 {
     }
 }
 
-/// The compact key of a term hash in passage rows: its top 32 bits. Two
-/// terms of one corpus share a key with odds of about 2^-32 per pair, which
-/// only lets them meet in the exact re-score (the dense vectors use the
-/// whole hash).
-#[inline]
-pub fn term_key(hash: u64) -> u32 {
-    (hash >> 32) as u32
-}
-
 /// Exact sparse rows: sorted keys with weights, row `i` spanning
 /// `offsets[i]..offsets[i + 1]`.
 #[derive(Debug, Clone)]
@@ -61,8 +52,11 @@ impl<K: SparseKey, W: SparseWeight> Default for SparseVectors<K, W> {
     }
 }
 
-/// Passages' rows as stored: u32 keys ([`term_key`]), u16 weights.
-pub type TermRows = SparseVectors<u32, u16>;
+/// Passages' rows as format 5 stored them: u32 keys (a hash's top 32
+/// bits) and u16 weights; read only to migrate them to [`TermRows`].
+///
+/// [`TermRows`]: super::TermRows
+pub type TermRowsV5 = SparseVectors<u32, u16>;
 
 /// Builds the three arrays row by row.
 #[derive(Debug)]
@@ -126,8 +120,10 @@ impl<K: SparseKey, W: SparseWeight> SparseBuilder<K, W> {
 
 /// A row keyed by term hash, re-keyed by [`term_key`]: sorted, with the
 /// weights of keys that collide added.
+///
+/// [`term_key`]: super::term_key
 pub fn compact_row(row: &[(u64, f32)]) -> Vec<(u32, f32)> {
-    let mut out: Vec<(u32, f32)> = row.iter().map(|&(h, w)| (term_key(h), w)).collect();
+    let mut out: Vec<(u32, f32)> = row.iter().map(|&(h, w)| (super::term_key(h), w)).collect();
     sort_and_sum(&mut out);
     out
 }
@@ -281,21 +277,5 @@ mod tests {
             Slab::from_vec(vec![0.6, 0.8]),
         );
         assert!(bad.is_err());
-    }
-
-    #[test]
-    fn compact_rows_keep_scores_to_fixed_point_precision() {
-        let row = [(1u64 << 32 | 7, 0.6f32), (5u64 << 32, 0.8)];
-        let mut b = SparseBuilder::<u32, u16>::new();
-        b.push(compact_row(&row));
-        let s = b.finish();
-        let q = compact_row(&[(5u64 << 32 | 9, 1.0)]);
-        let (k, w): (Vec<u32>, Vec<f32>) = q.into_iter().unzip();
-        assert!((s.dot(0, &k, &w) - 0.8).abs() < 1e-4);
-        // Hashes with the same top 32 bits add up under one key.
-        let merged = compact_row(&[(3u64 << 32 | 1, 0.25), (3u64 << 32 | 2, 0.5)]);
-        assert_eq!(merged, [(3, 0.75)]);
-        assert_eq!(u16::put(2.0), u16::MAX);
-        assert_eq!(u16::put(-1.0), 0);
     }
 }

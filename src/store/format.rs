@@ -18,8 +18,10 @@ const FOOTER_MAGIC: [u8; 8] = *b"VSXFOOT1";
 /// state, tombstone and term-frequency sections of incremental updates;
 /// version 3 stored the passage table raw; version 4 drops the
 /// term-frequency section (re-weighting re-analyzes the stored text);
-/// version 5 may hold 1-bit codes (`Codes`) instead of f32 vectors.
-pub const FORMAT_VERSION: u32 = 5;
+/// version 5 may hold 1-bit codes (`Codes`) instead of f32 vectors;
+/// version 6 packs the passages' term rows (`TermWords`) and compresses
+/// their text (`TextFrames`).
+pub const FORMAT_VERSION: u32 = 6;
 /// The oldest version this build still reads; older files get an error that
 /// names the exact command that rebuilds them.
 pub const MIN_FORMAT_VERSION: u32 = 3;
@@ -71,6 +73,13 @@ pub enum SectionId {
     /// The live document frequencies' columns, as for the idf table.
     LiveDfHashes = 27,
     LiveDfDf = 28,
+    /// Passages' term rows packed (version 6 on; see `index::terms`): one
+    /// u32 per term, a 24-bit key above an 8-bit weight, in place of
+    /// `SparseKeys` and `SparseWeights`.
+    TermWords = 29,
+    /// Where each compressed frame of `PassageText` ends (version 6 on;
+    /// see `engine/passages.rs`), after the text's uncompressed length.
+    TextFrames = 30,
 }
 
 impl SectionId {
@@ -104,6 +113,8 @@ impl SectionId {
             SectionId::IdfDf => "idf count section",
             SectionId::LiveDfHashes => "live document-frequency term section",
             SectionId::LiveDfDf => "live document-frequency count section",
+            SectionId::TermWords => "packed term section",
+            SectionId::TextFrames => "passage text frame table",
         }
     }
 
@@ -137,6 +148,8 @@ impl SectionId {
             26 => SectionId::IdfDf,
             27 => SectionId::LiveDfHashes,
             28 => SectionId::LiveDfDf,
+            29 => SectionId::TermWords,
+            30 => SectionId::TextFrames,
             _ => return None,
         })
     }

@@ -1,0 +1,355 @@
+//! Passages' exact term rows, packed: each term is one `u32`, its 24-bit
+//! key (the top 24 bits of the term hash) above an 8-bit weight. Sorting
+//! the packed words sorts the keys, so a row is one sorted array and the
+//! re-score is a merge join on `word >> 8`. Four bytes a term (format 5
+//! kept six: a u32 key and a u16 weight), read in one stream.
+//!
+//! Why the precision is enough: the rows only re-score candidates. A
+//! 24-bit key lets two different terms meet with odds of about 2^-24 per
+//! (query term, passage term) pair, which moves a score by one small
+//! product. The weight is stored as `round(255·√w)` (the rows are unit
+//! vectors with positive weights): about 1–2% relative error on the weights
+//! that carry a score, and errors of independent terms average out in a
+//! dot product. BENCHMARKS.md has the measured effect on rankings.
+
+use crate::vector::Slab;
+
+/// Bits of a packed word that hold the weight.
+const WEIGHT_BITS: u32 = 8;
+/// Largest key: keys are 24 bits.
+pub const MAX_KEY: u32 = (1 << (32 - WEIGHT_BITS)) - 1;
+
+/// The compact key of a term hash in passage rows: its top 24 bits.
+#[inline]
+pub fn term_key(hash: u64) -> u32 {
+    (hash >> (64 - (32 - WEIGHT_BITS))) as u32
+}
+
+/// The stored weight byte of a unit-vector weight `w` (clamped to [0, 1]).
+#[inline]
+pub fn weight_byte(w: f32) -> u8 {
+    (w.clamp(0.0, 1.0).sqrt() * 255.0).round() as u8
+}
+
+/// The weight a stored byte stands for.
+#[inline]
+pub fn weight_of(b: u8) -> f32 {
+    WEIGHTS[b as usize]
+}
+
+/// `(b / 255)²` for every byte, so decoding a weight is one load.
+static WEIGHTS: [f32; 256] = {
+    let mut t = [0.0f32; 256];
+    let mut i = 0;
+    while i < 256 {
+        let x = i as f32 / 255.0;
+        t[i] = x * x;
+        i += 1;
+    }
+    t
+};
+
+/// One packed term.
+#[inline]
+pub fn pack(key: u32, w: f32) -> u32 {
+    debug_assert!(key <= MAX_KEY);
+    key << WEIGHT_BITS | weight_byte(w) as u32
+}
+
+/// The key of a packed term.
+#[inline]
+pub fn key_of(word: u32) -> u32 {
+    word >> WEIGHT_BITS
+}
+
+/// Every passage's term row. Written packed (row `i` spans
+/// `offsets[i]..offsets[i+1]` of the words); a format-5 file's rows, u32
+/// keys with u16 weights, are read as they are (`Wide`), so an old index
+/// answers exactly as it did, and become packed when an update or a
+/// compaction writes them again.
+#[derive(Debug, Clone)]
+pub enum TermRows {
+    /// The current form.
+    Packed {
+        offsets: Slab<u64>,
+        words: Slab<u32>,
+    },
+    /// Format 5 (and 3 and 4, re-keyed on open): 32-bit keys.
+    Wide(TermRowsV5),
+}
+
+impl Default for TermRows {
+    fn default() -> Self {
+        TermRowsBuilder::with_capacity(0, 0).finish()
+    }
+}
+
+/// Builds packed term rows row by row.
+#[derive(Debug)]
+pub struct TermRowsBuilder {
+    offsets: Vec<u64>,
+    words: Vec<u32>,
+}
+
+impl TermRowsBuilder {
+    /// A builder with room for `rows` rows of `terms` terms in all, so a
+    /// large build does not grow (and briefly double) its arrays.
+    pub fn with_capacity(rows: usize, terms: usize) -> Self {
+        let mut offsets = Vec::with_capacity(rows + 1);
+        offsets.push(0);
+        TermRowsBuilder {
+            offsets,
+            words: Vec::with_capacity(terms),
+        }
+    }
+
+    /// Appends a row of (key, weight), sorted by key with unique keys
+    /// (what [`compact_row`](super::compact_row) gives).
+    pub fn push(&mut self, row: impl IntoIterator<Item = (u32, f32)>) {
+        self.words.extend(row.into_iter().map(|(k, w)| pack(k, w)));
+        self.offsets.push(self.words.len() as u64);
+    }
+
+    /// Appends row `id` of `rows`, packing it if it is not.
+    pub fn push_row_of(&mut self, rows: &TermRows, id: u32) {
+        match rows {
+            TermRows::Packed { .. } => self.words.extend_from_slice(rows.packed_row(id)),
+            TermRows::Wide(w) => {
+                let (k, v) = w.row(id);
+                let mut row: Vec<(u32, f32)> = k
+                    .iter()
+                    .zip(v)
+                    .map(|(&k, &v)| (k >> WEIGHT_BITS, v.get()))
+                    .collect();
+                super::sort_and_sum(&mut row);
+                self.words.extend(row.into_iter().map(|(k, w)| pack(k, w)));
+            }
+        }
+        self.offsets.push(self.words.len() as u64);
+    }
+
+    pub fn finish(self) -> TermRows {
+        TermRows::Packed {
+            offsets: Slab::from_vec(self.offsets),
+            words: Slab::from_vec(self.words),
+        }
+    }
+}
+
+use super::sparse::{SparseWeight, TermRowsV5};
+
+impl TermRows {
+    /// Checks packed arrays a file supplied: `rows` rows, offsets monotone
+    /// and in bounds, and with `check_order` keys strictly increasing
+    /// within each row (O(terms); without it O(rows): unsorted keys can
+    /// only give wrong scores, never an out-of-bounds read).
+    pub fn from_parts_checked(
+        rows: usize,
+        offsets: Slab<u64>,
+        words: Slab<u32>,
+        check_order: bool,
+    ) -> Result<Self, String> {
+        if offsets.len() != rows + 1 || offsets[0] != 0 {
+            return Err("sparse offsets do not match the passage count".into());
+        }
+        if *offsets.last().expect("rows + 1 > 0") != words.len() as u64 {
+            return Err("sparse offsets and terms differ in length".into());
+        }
+        for w in offsets.windows(2) {
+            if w[1] < w[0] {
+                return Err("sparse offsets go backwards".into());
+            }
+            if check_order {
+                let row = &words[w[0] as usize..w[1] as usize];
+                if row.windows(2).any(|p| key_of(p[0]) >= key_of(p[1])) {
+                    return Err("sparse keys are not sorted".into());
+                }
+            }
+        }
+        Ok(TermRows::Packed { offsets, words })
+    }
+
+    /// The offsets and the packed words, for saving; `None` for rows read
+    /// in the format-5 form (pack them first, see [`TermRows::packed`]).
+    pub fn parts(&self) -> Option<(&[u64], &[u32])> {
+        match self {
+            TermRows::Packed { offsets, words } => Some((offsets, words)),
+            TermRows::Wide(_) => None,
+        }
+    }
+
+    /// These rows in the packed form.
+    pub fn packed(&self) -> std::borrow::Cow<'_, TermRows> {
+        match self {
+            TermRows::Packed { .. } => std::borrow::Cow::Borrowed(self),
+            TermRows::Wide(w) => {
+                let mut b = TermRowsBuilder::with_capacity(w.rows(), 0);
+                for i in 0..w.rows() as u32 {
+                    b.push_row_of(self, i);
+                }
+                std::borrow::Cow::Owned(b.finish())
+            }
+        }
+    }
+
+    pub fn rows(&self) -> usize {
+        match self {
+            TermRows::Packed { offsets, .. } => offsets.len().saturating_sub(1),
+            TermRows::Wide(w) => w.rows(),
+        }
+    }
+
+    /// Mean number of terms per row (0 for no rows).
+    pub fn mean_row_len(&self) -> f32 {
+        match self {
+            TermRows::Packed { words, .. } => match self.rows() {
+                0 => 0.0,
+                n => words.len() as f32 / n as f32,
+            },
+            TermRows::Wide(w) => w.mean_row_len(),
+        }
+    }
+
+    /// The packed words of row `id` (of packed rows). Each read verifies
+    /// the blocks it touches (once per process); a failure is latched in
+    /// the file's slabs for the engine to report.
+    fn packed_row(&self, id: u32) -> &[u32] {
+        let TermRows::Packed { offsets, words } = self else {
+            unreachable!("called on packed rows only")
+        };
+        offsets.check(id as usize, 2);
+        let (s, e) = (
+            offsets[id as usize] as usize,
+            offsets[id as usize + 1] as usize,
+        );
+        words.check(s, e - s);
+        &words[s..e]
+    }
+
+    /// Terms in row `id`.
+    pub fn row_len(&self, id: u32) -> usize {
+        match self {
+            TermRows::Packed { .. } => self.packed_row(id).len(),
+            TermRows::Wide(w) => w.row(id).0.len(),
+        }
+    }
+
+    /// Verifies every block checksum (for a full verification); `false` if
+    /// one fails (latched in the file's slabs).
+    pub fn check_all(&self) -> bool {
+        match self {
+            TermRows::Packed { offsets, words } => offsets.check_all() & words.check_all(),
+            TermRows::Wide(w) => w.check_all(),
+        }
+    }
+
+    /// A query row keyed by term hash, re-keyed as these rows are: the
+    /// sorted keys and their weights.
+    pub fn query(&self, q: &[(u64, f32)]) -> (Vec<u32>, Vec<f32>) {
+        match self {
+            TermRows::Packed { .. } => super::compact_row(q).into_iter().unzip(),
+            TermRows::Wide(_) => {
+                let mut row: Vec<(u32, f32)> =
+                    q.iter().map(|&(h, w)| ((h >> 32) as u32, w)).collect();
+                super::sort_and_sum(&mut row);
+                row.into_iter().unzip()
+            }
+        }
+    }
+
+    /// Row `id` as keys and `f32` weights (keys as [`TermRows::query`]
+    /// makes them).
+    pub fn row_f32(&self, id: u32) -> (Vec<u32>, Vec<f32>) {
+        match self {
+            TermRows::Packed { .. } => self
+                .packed_row(id)
+                .iter()
+                .map(|&w| (key_of(w), weight_of(w as u8)))
+                .unzip(),
+            TermRows::Wide(w) => w.row_f32(id),
+        }
+    }
+
+    /// Dot product of row `id` with a query of sorted keys.
+    pub fn dot(&self, id: u32, q_keys: &[u32], q_weights: &[f32]) -> f32 {
+        let row = match self {
+            TermRows::Packed { .. } => self.packed_row(id),
+            TermRows::Wide(w) => return w.dot(id, q_keys, q_weights),
+        };
+        let (mut i, mut j, mut sum) = (0, 0, 0.0f32);
+        while i < row.len() && j < q_keys.len() {
+            let k = key_of(row[i]);
+            match k.cmp(&q_keys[j]) {
+                std::cmp::Ordering::Less => i += 1,
+                std::cmp::Ordering::Greater => j += 1,
+                std::cmp::Ordering::Equal => {
+                    sum += weight_of(row[i] as u8) * q_weights[j];
+                    i += 1;
+                    j += 1;
+                }
+            }
+        }
+        sum
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::compact_row;
+
+    #[test]
+    fn packed_rows_score_within_the_weight_precision() {
+        let row = [(1u64 << 40 | 7, 0.6f32), (5u64 << 40, 0.8)];
+        let mut b = TermRowsBuilder::with_capacity(1, 2);
+        b.push(compact_row(&row));
+        let s = b.finish();
+        let q = compact_row(&[(5u64 << 40 | 9, 1.0)]);
+        let (k, w): (Vec<u32>, Vec<f32>) = q.into_iter().unzip();
+        assert!((s.dot(0, &k, &w) - 0.8).abs() < 0.01);
+        // Hashes with the same top 24 bits add up under one key.
+        let merged = compact_row(&[(3u64 << 40 | 1, 0.25), (3u64 << 40 | 2, 0.5)]);
+        assert_eq!(merged, [(3, 0.75)]);
+        assert_eq!(weight_byte(2.0), 255);
+        assert_eq!(weight_byte(-1.0), 0);
+        assert_eq!(weight_of(255), 1.0);
+    }
+
+    #[test]
+    fn weights_round_trip_within_two_percent_from_a_twenty_fifth() {
+        for i in 1..=1000 {
+            let w = i as f32 / 1000.0;
+            if w < 0.04 {
+                continue;
+            }
+            let back = weight_of(weight_byte(w));
+            assert!((back - w).abs() <= 0.02 * w, "{w} -> {back}");
+        }
+    }
+
+    #[test]
+    fn validation_rejects_bad_offsets_and_order() {
+        let words = |v: Vec<u32>| Slab::from_vec(v);
+        let ok = TermRows::from_parts_checked(
+            1,
+            Slab::from_vec(vec![0, 2]),
+            words(vec![pack(1, 0.5), pack(2, 0.5)]),
+            true,
+        );
+        assert!(ok.is_ok());
+        let unsorted = TermRows::from_parts_checked(
+            1,
+            Slab::from_vec(vec![0, 2]),
+            words(vec![pack(2, 0.5), pack(1, 0.5)]),
+            true,
+        );
+        assert!(unsorted.is_err());
+        let short = TermRows::from_parts_checked(
+            2,
+            Slab::from_vec(vec![0, 2]),
+            words(vec![pack(1, 0.5), pack(2, 0.5)]),
+            true,
+        );
+        assert!(short.is_err());
+    }
+}
