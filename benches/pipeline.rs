@@ -61,7 +61,7 @@ fn embed(c: &mut Criterion) {
             ..Default::default()
         });
         let counts: Vec<_> = passages.iter().map(|p| e.term_counts(p)).collect();
-        let idf = Idf::from_passages(counts.iter());
+        let idf = Idf::from_passages(counts.iter().map(Vec::as_slice).collect::<Vec<_>>());
         let mut out = vec![0.0f32; dim as usize];
         g.bench_with_input(BenchmarkId::new("passages", dim), &dim, |b, _| {
             b.iter(|| {

@@ -38,7 +38,7 @@ fn a_second_writer_fails_at_once_or_waits() {
     assert_eq!(run_in(dir.path(), &["verify", "--index", "n.vsx"]).code, 0);
 
     // --wait: blocks until the holder lets go, then writes.
-    let child = bin()
+    let mut child = bin()
         .current_dir(dir.path())
         .args([
             "index", corpus, "--index", "n.vsx", "--wait", "--dim", "128",
@@ -46,11 +46,26 @@ fn a_second_writer_fails_at_once_or_waits() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    // Let go only once the child says it waits (however slow the machine
+    // is to start it), so the test sees the wait rather than racing it.
+    let mut err = child.stderr.take().unwrap();
+    let (said, waits) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::Read;
+        let (mut seen, mut buf) = (Vec::new(), [0u8; 256]);
+        while let Ok(n @ 1..) = err.read(&mut buf) {
+            seen.extend_from_slice(&buf[..n]);
+            if String::from_utf8_lossy(&seen).contains("waiting") {
+                let _ = said.send(());
+            }
+        }
+        seen
+    });
+    let _ = waits.recv_timeout(Duration::from_secs(60));
     drop(held);
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
+    let status = child.wait().unwrap();
+    let stderr = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    assert!(status.success(), "{stderr}");
     assert!(stderr.contains("waiting"), "{stderr}");
     assert!(fs::read(dir.path().join("n.vsx")).unwrap() != before);
 }

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::TermCounts;
+use super::Terms;
 use crate::vector::Slab;
 
 /// Pseudo-passages of the shrinkage in [`Idf::language_relative`]: a
@@ -60,14 +60,39 @@ impl Idf {
     }
 
     /// Counts, for every term, the passages it occurs in.
-    pub fn from_passages<'a>(passages: impl Iterator<Item = &'a TermCounts>) -> Self {
-        let mut all: Vec<u64> = Vec::new();
-        let mut n_docs = 0u64;
-        for p in passages {
-            n_docs += 1;
-            all.extend(p.iter().map(|&(h, _)| h));
-        }
-        Self::from_hashes(all, n_docs)
+    pub fn from_passages<'a>(
+        passages: impl rayon::iter::IntoParallelIterator<Item = &'a Terms>,
+    ) -> Self {
+        use rayon::prelude::*;
+        // Counted in per-thread maps, not by sorting every passage's hashes:
+        // on a corpus of 88 million (passage, term) pairs that array alone
+        // was a gigabyte of a build's peak memory; the maps hold each
+        // distinct term once.
+        let (counts, n_docs) = passages
+            .into_par_iter()
+            .fold(
+                || (Counter::default(), 0u64),
+                |(mut m, n), p| {
+                    for &(h, _) in p.iter() {
+                        *m.entry(h).or_insert(0) += 1;
+                    }
+                    (m, n + 1)
+                },
+            )
+            .reduce(
+                || (Counter::default(), 0u64),
+                |(a, na), (b, nb)| {
+                    let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+                    for (h, c) in small {
+                        *big.entry(h).or_insert(0) += c;
+                    }
+                    (big, na + nb)
+                },
+            );
+        let mut pairs: Vec<(u64, u32)> = counts.into_iter().collect();
+        pairs.par_sort_unstable_by_key(|p| p.0);
+        let (hashes, df) = pairs.into_iter().unzip();
+        Idf::from_columns(n_docs, hashes, df)
     }
 
     /// `all` holds each passage's unique hashes, concatenated.
@@ -170,7 +195,7 @@ impl Idf {
     ///
     /// `rows` are (language group, term counts) of every live passage;
     /// groups beyond 64 share one bit, which only errs toward plain idf.
-    pub fn language_relative(&self, rows: &[(usize, &TermCounts)]) -> Idf {
+    pub fn language_relative(&self, rows: &[(usize, &Terms)]) -> Idf {
         let groups = rows.iter().map(|r| r.0 + 1).max().unwrap_or(0).min(64);
         let mut per_group = vec![0u64; groups];
         for (g, _) in rows {
@@ -258,6 +283,30 @@ impl Idf {
     }
 }
 
+/// Document frequencies by term hash while they are counted. The keys are
+/// XXH3 hashes already, so the map uses them as they are; its order is
+/// never seen (the table is sorted by hash).
+type Counter = std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<HashIsKey>>;
+
+/// A `Hasher` for keys that are already uniform 64-bit hashes.
+#[derive(Default)]
+struct HashIsKey(u64);
+
+impl std::hash::Hasher for HashIsKey {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        // Only u64 keys are hashed; fold anything else in for completeness.
+        for &b in bytes {
+            self.0 = self.0.rotate_left(8) ^ b as u64;
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 fn rayon_sort(v: &mut [u64]) {
     use rayon::slice::ParallelSliceMut;
     v.par_sort_unstable();
@@ -286,8 +335,8 @@ mod tests {
             c.sort_by_key(|t| t.0);
             rows.push((usize::from(!fr), c));
         }
-        let raw = Idf::from_passages(rows.iter().map(|r| &r.1));
-        let refs: Vec<(usize, &TermCounts)> = rows.iter().map(|(g, c)| (*g, c)).collect();
+        let raw = Idf::from_passages(rows.iter().map(|r| r.1.as_slice()).collect::<Vec<_>>());
+        let refs: Vec<(usize, &Terms)> = rows.iter().map(|(g, c)| (*g, c.as_slice())).collect();
         let rel = raw.language_relative(&refs);
         let w = |t: &Idf, h| t.weight_for_df(t.df(h));
         // In every French passage: a stop word of French, whatever the
@@ -307,14 +356,15 @@ mod tests {
         // One French passage among 20 English ones.
         let mut rows: Vec<(usize, TermCounts)> = vec![(0, vec![(1, 1.0)])];
         rows.extend((0..20).map(|i| (1, vec![(100 + i, 1.0)])));
-        let raw = Idf::from_passages(rows.iter().map(|r| &r.1));
-        let refs: Vec<(usize, &TermCounts)> = rows.iter().map(|(g, c)| (*g, c)).collect();
+        let raw = Idf::from_passages(rows.iter().map(|r| r.1.as_slice()).collect::<Vec<_>>());
+        let refs: Vec<(usize, &Terms)> = rows.iter().map(|(g, c)| (*g, c.as_slice())).collect();
         let rel = raw.language_relative(&refs);
         let (p, r) = (raw.weight_for_df(raw.df(1)), rel.weight_for_df(rel.df(1)));
         assert!(r <= p && r > 1.0 + 0.8 * (p - 1.0), "{r} vs {p}");
     }
 
     use super::*;
+    use crate::embed::TermCounts;
     use proptest::prelude::*;
 
     proptest! {

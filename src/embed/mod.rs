@@ -258,6 +258,10 @@ struct CountScratch {
 /// for a written term, plus what the lexicon bridge adds for translations.
 pub type TermCounts = Vec<(u64, f32)>;
 
+/// A passage's term counts borrowed: from a [`TermCounts`] or from an
+/// arena holding many passages'.
+pub type Terms = [(u64, f32)];
+
 #[derive(Debug, Clone)]
 pub struct Embedder {
     pub settings: EmbedderSettings,
@@ -361,7 +365,7 @@ impl Embedder {
 
     /// Each term's weight, strength × idf, where strength is 1 + ln tf. Terms the corpus never saw are
     /// left out when `skip_unseen` (queries): they can match nothing.
-    fn weights(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
+    fn weights(&self, counts: &Terms, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
         thread_local! {
             static SCRATCH: RefCell<(Vec<u32>, WeightCache)> = RefCell::default();
         }
@@ -386,19 +390,14 @@ impl Embedder {
     }
 
     /// Writes the unit hashed vector of `counts` into `out` (length dim).
-    pub fn embed_counts(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool, out: &mut [f32]) {
+    pub fn embed_counts(&self, counts: &Terms, idf: &Idf, skip_unseen: bool, out: &mut [f32]) {
         self.embed_weights(self.weights(counts, idf, skip_unseen).into_iter(), out);
     }
 
     /// [`Embedder::embed_counts`] and [`Embedder::sparse`] of a stored
     /// passage (nothing skipped) at once: each term's idf is looked up once
     /// rather than twice. The results are bit-identical to the two calls.
-    pub fn embed_passage(
-        &self,
-        counts: &TermCounts,
-        idf: &Idf,
-        out: &mut [f32],
-    ) -> Vec<(u64, f32)> {
+    pub fn embed_passage(&self, counts: &Terms, idf: &Idf, out: &mut [f32]) -> Vec<(u64, f32)> {
         let weights = self.weights(counts, idf, false);
         self.embed_weights(weights.iter().copied(), out);
         unit_sparse(weights)
@@ -421,7 +420,7 @@ impl Embedder {
 
     /// The exact sparse unit vector of `counts`: (term hash, weight) sorted
     /// by hash, free of the collisions of the hashed vector.
-    pub fn sparse(&self, counts: &TermCounts, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
+    pub fn sparse(&self, counts: &Terms, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
         unit_sparse(self.weights(counts, idf, skip_unseen))
     }
 }
@@ -508,7 +507,7 @@ mod tests {
             (sum - (3.0 + 2f32.ln())).abs() < 1e-5,
             "1 + ln 2 for the repeated term"
         );
-        let idf = Idf::from_passages([counts.clone()].iter());
+        let idf = Idf::from_passages(vec![counts.as_slice()]);
         let mut v = vec![0.0; 64];
         e.embed_counts(&counts, &idf, false, &mut v);
         let norm: f32 = v.iter().map(|x| x * x).sum();

@@ -6,6 +6,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
+use super::counts::{CountArena, Counted, RowsToEmbed, ARENA_ROWS};
 use super::dense::embed_rows;
 use super::parts::{weighting_idf, Corpus, Origin, Vectors, Weighting};
 use super::passages::PassageTable;
@@ -17,7 +18,7 @@ use crate::error::{Error, Result};
 
 /// Passages cut from documents, each with the position of its document's
 /// [`DocMeta`], and their analyses (language tag, term counts), in order.
-pub(crate) type Analyzed = (Vec<(u32, RawPassage)>, Vec<(&'static str, TermCounts)>);
+pub(crate) type Analyzed = (Vec<(u32, RawPassage)>, Counted);
 
 impl Index {
     /// Walks `paths`, reads every text file and indexes it.
@@ -63,7 +64,7 @@ impl Index {
         check_options(opts)?;
         let embedder = Embedder::new(opts.embedder.clone());
         let mut doc_meta = Vec::with_capacity(docs.len());
-        let (raw, analyzed) = cut_and_analyze(&embedder, &docs, &mut doc_meta, reporter);
+        let (raw, mut counted) = cut_and_analyze(&embedder, &docs, &mut doc_meta, reporter);
         if raw.is_empty() {
             return Err(Error::NoPassages {
                 reason: "the input holds no text".into(),
@@ -73,15 +74,18 @@ impl Index {
             return Err(Error::TooManyPassages);
         }
         drop(docs);
-        let live_df = Idf::from_passages(analyzed.iter().map(|(_, c)| c));
-        let idf = weighting_idf(&live_df, analyzed.iter().map(|(l, c)| (*l, c)));
-        let mut langs: Vec<String> = analyzed.iter().map(|(l, _)| l.to_string()).collect();
+        let live_df = Idf::from_passages(counted.par_rows());
+        let idf = weighting_idf(&live_df, counted.tagged());
+        let mut langs: Vec<String> = counted.langs.iter().map(|l| l.to_string()).collect();
         langs.sort();
         langs.dedup();
-        reporter.stage("embedding", raw.len() as u64);
-        let counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
-        let (dense, sparse) = embed_rows(&embedder, &idf, &counts, opts.codes(), reporter)?;
-        let passages = passage_table(raw, &analyzed, &langs);
+        // The passage table takes the texts now, so they are not held
+        // beside the vectors; the counts' arenas are freed as they are
+        // embedded.
+        let passages = passage_table(raw, &counted.langs, &langs);
+        reporter.stage("embedding", passages.len() as u64);
+        let rows = RowsToEmbed::Arenas(std::mem::take(&mut counted.arenas));
+        let (dense, sparse) = embed_rows(&embedder, &idf, rows, opts.codes(), reporter)?;
         let n = passages.len();
         let graph = match opts.kind {
             IndexKind::Hnsw => Vectors::link(&dense, &opts.hnsw, reporter),
@@ -159,10 +163,10 @@ fn read_files(
 /// positions in the sorted `langs`.
 fn passage_table(
     raw: Vec<(u32, RawPassage)>,
-    analyzed: &[(&'static str, TermCounts)],
+    tags: &[&'static str],
     langs: &[String],
 ) -> PassageTable {
-    PassageTable::build(raw.into_iter().zip(analyzed).map(|((doc, p), (lang, _))| {
+    PassageTable::build(raw.into_iter().zip(tags).map(|((doc, p), lang)| {
         PassageMeta {
             doc,
             lang: langs
@@ -232,16 +236,32 @@ pub(crate) fn cut_and_analyze(
         raw.extend(ps.into_iter().map(|p| (id, p)));
     }
     reporter.stage("analyzing", raw.len() as u64);
-    let analyzed = raw
-        .par_iter()
-        .map(|(_, p)| {
-            let r = (
-                crate::text::detect_lang(&p.text),
-                embedder.term_counts(&p.text),
-            );
-            reporter.inc(1);
-            r
+    // Arenas of up to ARENA_ROWS passages, but enough of them to keep
+    // every thread busy on a small input.
+    let per = raw
+        .len()
+        .div_ceil(4 * rayon::current_num_threads())
+        .clamp(1, ARENA_ROWS);
+    let parts: Vec<(Vec<&'static str>, CountArena)> = raw
+        .par_chunks(per)
+        .map(|chunk| {
+            let mut langs = Vec::with_capacity(chunk.len());
+            let counts: Vec<TermCounts> = chunk
+                .iter()
+                .map(|(_, p)| {
+                    langs.push(crate::text::detect_lang(&p.text));
+                    let c = embedder.term_counts(&p.text);
+                    reporter.inc(1);
+                    c
+                })
+                .collect();
+            (langs, CountArena::of(counts.iter().map(Vec::as_slice)))
         })
         .collect();
+    let mut analyzed = Counted::default();
+    for (langs, arena) in parts {
+        analyzed.langs.extend(langs);
+        analyzed.arenas.push(arena);
+    }
     (raw, analyzed)
 }

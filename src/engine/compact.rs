@@ -4,12 +4,13 @@
 
 use rayon::prelude::*;
 
+use super::counts::RowsToEmbed;
 use super::dense::embed_rows;
 use super::parts::{weighting_idf, Corpus, Origin, Vectors, Weighting};
 use super::passages::PassageTable;
 use super::types::{IndexKind, Reporter};
 use super::Index;
-use crate::embed::{Idf, TermCounts};
+use crate::embed::{Idf, TermCounts, Terms};
 use crate::error::{Error, Result};
 
 impl Index {
@@ -25,18 +26,19 @@ impl Index {
         }
         let (docs, doc_map) = self.live_docs_renumbered();
         let counts: Vec<TermCounts> = live_rows.par_iter().map(|&i| self.row_counts(i)).collect();
-        let live_df = Idf::from_passages(counts.iter());
+        let refs: Vec<&Terms> = counts.iter().map(Vec::as_slice).collect();
+        let live_df = Idf::from_passages(refs.par_iter().copied());
         let idf = weighting_idf(
             &live_df,
             live_rows.iter().zip(&counts).map(|(&i, c)| {
                 let lang = self.corpus.passages.get(i).lang as usize;
-                (self.config.langs[lang].as_str(), c)
+                (self.config.langs[lang].as_str(), c.as_slice())
             }),
         );
-        let refs: Vec<&TermCounts> = counts.iter().collect();
         reporter.stage("compacting", refs.len() as u64);
         let embedder = &self.weighting.embedder;
-        let (dense, sparse) = embed_rows(embedder, &idf, &refs, self.codes(), reporter)?;
+        let rows = RowsToEmbed::Borrowed(&refs);
+        let (dense, sparse) = embed_rows(embedder, &idf, rows, self.codes(), reporter)?;
         let passages = PassageTable::build(live_rows.iter().map(|&i| {
             let mut p = self.corpus.passages.meta(i);
             p.doc = doc_map[p.doc as usize];

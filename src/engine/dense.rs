@@ -9,8 +9,9 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
+use super::counts::RowsToEmbed;
 use super::Reporter;
-use crate::embed::{Embedder, Idf, TermCounts};
+use crate::embed::{Embedder, Idf, Terms};
 use crate::error::Result;
 use crate::index::{compact_row, BitIndex, FlatIndex, Scored, TermRows, TermRowsBuilder};
 use crate::vector::{bits, AlignedVec, Slab};
@@ -148,42 +149,43 @@ fn estimates(planes: &bits::QueryPlanes, hits: Vec<Scored>) -> Vec<Scored> {
         .collect()
 }
 
-/// Dense rows (in the form `codes`), sparse rows and term frequencies of
-/// `counts`, weighted by `idf`, in parallel. Shared by builds, updates and
-/// re-weightings so every path embeds a passage exactly the same way. Rows
-/// are made a chunk at a time and appended to the stored arrays, and codes
-/// are encoded as each row is embedded, so neither a per-row list of
-/// sparse vectors nor an f32 arena of the corpus is held beside the result.
+/// Dense rows (in the form `codes`) and sparse rows of `counts`, weighted
+/// by `idf`, in parallel. Shared by builds, updates and re-weightings so
+/// every path embeds a passage exactly the same way. Rows are made a batch
+/// at a time and appended to the stored arrays (sized up front, so their
+/// pages are touched only as they are written), and codes are encoded as
+/// each row is embedded, so neither a per-row list of sparse vectors nor
+/// an f32 arena of the corpus is held beside the result; arenas of counts
+/// are freed as their batch is done.
 pub(crate) fn embed_rows(
     embedder: &Embedder,
     idf: &Idf,
-    counts: &[&TermCounts],
+    counts: RowsToEmbed,
     codes: Codes,
     reporter: &dyn Reporter,
 ) -> Result<(Dense, TermRows)> {
     let dim = embedder.dim();
-    let mut sparse =
-        TermRowsBuilder::with_capacity(counts.len(), counts.iter().map(|c| c.len()).sum());
-    let embed = |c: &TermCounts, row: &mut [f32]| {
+    let n = counts.len();
+    let mut sparse = TermRowsBuilder::with_capacity(n, counts.terms());
+    let embed = |c: &Terms, row: &mut [f32]| {
         let sparse = embedder.embed_passage(c, idf, row);
         reporter.inc(1);
         compact_row(&sparse)
     };
+    let mut done = 0;
     let dense = match codes {
         Codes::F32 => {
-            let mut arena = AlignedVec::zeroed(counts.len() * dim);
-            for (rows, chunk) in arena
-                .as_mut_slice()
-                .chunks_mut(EMBED_CHUNK * dim.max(1))
-                .zip(counts.chunks(EMBED_CHUNK))
-            {
+            let mut arena = AlignedVec::zeroed(n * dim);
+            counts.for_each_batch(|batch| {
+                let rows = &mut arena.as_mut_slice()[done * dim..(done + batch.len()) * dim];
                 let made: Vec<Vec<(u32, f32)>> = rows
                     .par_chunks_mut(dim)
-                    .zip(chunk.par_iter())
+                    .zip(batch.par_iter())
                     .map(|(row, c)| embed(c, row))
                     .collect();
                 made.into_iter().for_each(|r| sparse.push(r));
-            }
+                done += batch.len();
+            });
             Dense::F32(
                 FlatIndex::new(dim, Slab::from_aligned(arena))
                     .expect("rows built here are whole rows of dim"),
@@ -192,14 +194,12 @@ pub(crate) fn embed_rows(
         Codes::Bits => {
             let rotation = bits::Rotation::new(dim);
             let words = bits::code_words(dim);
-            let mut codes = vec![0u64; counts.len() * words];
-            for (out, chunk) in codes
-                .chunks_mut(EMBED_CHUNK * words)
-                .zip(counts.chunks(EMBED_CHUNK))
-            {
+            let mut codes = vec![0u64; n * words];
+            counts.for_each_batch(|batch| {
+                let out = &mut codes[done * words..(done + batch.len()) * words];
                 let made: Vec<Vec<(u32, f32)>> = out
                     .par_chunks_mut(words)
-                    .zip(chunk.par_iter())
+                    .zip(batch.par_iter())
                     .map_init(
                         || (vec![0.0f32; dim], vec![0.0f32; rotation.len()]),
                         |(row, rotated), (code, c)| {
@@ -210,7 +210,8 @@ pub(crate) fn embed_rows(
                     )
                     .collect();
                 made.into_iter().for_each(|r| sparse.push(r));
-            }
+                done += batch.len();
+            });
             Dense::Bits(
                 BitIndex::new(dim, Slab::from_vec(codes))
                     .expect("rows built here are whole rows of dim"),
@@ -219,11 +220,6 @@ pub(crate) fn embed_rows(
     };
     Ok((dense, sparse.finish()))
 }
-
-/// Rows embedded per parallel batch before their sparse rows are appended:
-/// enough to keep both cores busy, few enough that the batch's own lists
-/// stay a few MiB.
-const EMBED_CHUNK: usize = 1 << 14;
 
 /// The f32 vector of one passage, from stored rows or, for codes, by
 /// embedding its stored text again. That is the row the codes were made

@@ -11,6 +11,7 @@
 
 mod build;
 mod compact;
+mod counts;
 mod dense;
 mod highlight;
 mod migrate;

@@ -17,7 +17,7 @@ use super::dense::Dense;
 use super::passages::PassageTable;
 use super::types::{DocMeta, Reporter, SectionBytes};
 use super::update::UpdateState;
-use crate::embed::{Embedder, Idf, TermCounts};
+use crate::embed::{Embedder, Idf, TermCounts, Terms};
 use crate::error::{Error, Result};
 use crate::index::{Hnsw, HnswParams, TermRows};
 
@@ -163,10 +163,10 @@ impl Weighting {
 /// (zh-Hans, zh-Hant) as one group, since they share most terms.
 pub(crate) fn weighting_idf<'a>(
     live_df: &Idf,
-    rows: impl Iterator<Item = (&'a str, &'a TermCounts)>,
+    rows: impl Iterator<Item = (&'a str, &'a Terms)>,
 ) -> Idf {
     let mut groups: Vec<&str> = Vec::new();
-    let rows: Vec<(usize, &TermCounts)> = rows
+    let rows: Vec<(usize, &Terms)> = rows
         .map(|(tag, counts)| {
             let base = tag.split('-').next().unwrap_or(tag);
             let g = match groups.iter().position(|x| *x == base) {

@@ -24,13 +24,14 @@ use serde::{Deserialize, Serialize};
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::build::cut_and_analyze;
+use super::counts::{Counted, RowsToEmbed};
 use super::dense::{embed_rows, Dense};
 use super::parts::{weighting_idf, Corpus, GraphProgress, Origin, Vectors, Weighting};
 use super::passages::PassageTable;
 use super::types::{DocMeta, IndexConfig, PassageMeta, Reporter};
 use super::Index;
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
-use crate::embed::{Idf, TermCounts};
+use crate::embed::{Idf, TermCounts, Terms};
 use crate::error::{Error, Result};
 use crate::index::{TermRows, TermRowsBuilder};
 
@@ -103,7 +104,7 @@ impl Index {
         let (deleted, live_df) = self.tombstone(&docs, &analyzed, &mut report)?;
         let mut config = self.config.clone();
         let passages = self.extended_passages(&mut config, raw, &analyzed);
-        let new_counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
+        let new_counts: Vec<&Terms> = analyzed.rows().collect();
         let (weighting, dense, sparse) = self.weigh(
             &config,
             &passages,
@@ -226,7 +227,7 @@ impl Index {
     fn tombstone(
         &self,
         docs: &[DocMeta],
-        analyzed: &[(&'static str, TermCounts)],
+        analyzed: &Counted,
         report: &mut UpdateReport,
     ) -> Result<(Vec<bool>, Idf)> {
         let mut deleted = self.corpus.deleted.clone();
@@ -241,8 +242,8 @@ impl Index {
             }
         }
         let added_keys: Vec<u64> = analyzed
-            .iter()
-            .flat_map(|(_, c)| c.iter().map(|&(h, _)| h))
+            .rows()
+            .flat_map(|c| c.iter().map(|&(h, _)| h))
             .collect();
         report.passages_added = analyzed.len();
         deleted.extend(std::iter::repeat_n(false, analyzed.len()));
@@ -258,12 +259,12 @@ impl Index {
         &self,
         config: &mut IndexConfig,
         raw: Vec<(u32, corpus::RawPassage)>,
-        analyzed: &[(&'static str, TermCounts)],
+        analyzed: &Counted,
     ) -> Vec<PassageMeta> {
         let mut passages: Vec<PassageMeta> = (0..self.corpus.passages.len() as u32)
             .map(|i| self.corpus.passages.meta(i))
             .collect();
-        for ((doc, p), (lang, _)) in raw.into_iter().zip(analyzed) {
+        for ((doc, p), lang) in raw.into_iter().zip(&analyzed.langs) {
             let lang_id = match config.langs.iter().position(|l| l == lang) {
                 Some(i) => i,
                 None => {
@@ -293,7 +294,7 @@ impl Index {
         passages: &[PassageMeta],
         deleted: &[bool],
         live_df: Idf,
-        new_counts: &[&TermCounts],
+        new_counts: &[&Terms],
         report: &mut UpdateReport,
         reporter: &dyn Reporter,
     ) -> Result<(Weighting, Dense, TermRows)> {
@@ -305,8 +306,13 @@ impl Index {
         if !report.reweighted {
             let idf = self.weighting.idf.extended_with(&live_df);
             reporter.stage("embedding", new_counts.len() as u64);
-            let (new_dense, new_sparse) =
-                embed_rows(embedder, &idf, new_counts, self.codes(), reporter)?;
+            let (new_dense, new_sparse) = embed_rows(
+                embedder,
+                &idf,
+                RowsToEmbed::Borrowed(new_counts),
+                self.codes(),
+                reporter,
+            )?;
             let dense = self.vectors.dense.append(new_dense)?;
             let sparse = self.appended_rows(&new_sparse);
             let weighting = Weighting {
@@ -321,8 +327,9 @@ impl Index {
             .into_par_iter()
             .map(|i| self.row_counts(i))
             .collect();
-        let all: Vec<&TermCounts> = old_counts
+        let all: Vec<&Terms> = old_counts
             .iter()
+            .map(Vec::as_slice)
             .chain(new_counts.iter().copied())
             .collect();
         let live = all
@@ -332,7 +339,8 @@ impl Index {
             .map(|(i, c)| (config.langs[passages[i].lang as usize].as_str(), *c));
         let idf = weighting_idf(&live_df, live);
         reporter.stage("re-weighting", all.len() as u64);
-        let (dense, sparse) = embed_rows(embedder, &idf, &all, self.codes(), reporter)?;
+        let rows = RowsToEmbed::Borrowed(&all);
+        let (dense, sparse) = embed_rows(embedder, &idf, rows, self.codes(), reporter)?;
         let live_rows = deleted.iter().filter(|d| !**d).count();
         let weighting = Weighting::fresh(embedder.clone(), idf, live_df, live_rows);
         Ok((weighting, dense, sparse))
