@@ -39,7 +39,7 @@ pub mod vector;
 pub use engine::{
     read_aligned, read_queries, sample, AlignedRow, BuildOptions, BuildReport, Codes,
     CrosslangReport, DocMeta, Hit, Index, IndexConfig, IndexInfo, IndexKind, PairScore,
-    PassageMeta, QueryRow, Quiet, Reporter, SearchEvalReport, SearchOptions, SearchScore,
-    SectionBytes, UpdateReport, VerifyReport,
+    PassageMeta, PathFilter, QueryRow, Quiet, Reporter, SearchEvalReport, SearchOptions,
+    SearchScore, SectionBytes, UpdateReport, VerifyReport,
 };
 pub use error::{Error, Result};

@@ -2,7 +2,7 @@
 //! `lexicon learn`. Kept apart from the search front end so the two grow
 //! without touching each other.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -160,7 +160,21 @@ pub struct EvalCommon {
 }
 
 /// Splits `DOC:LINE` at its last colon, so paths with colons still work.
+/// ripgrep's `DOC:LINE:COLUMN` is taken too (the column is not needed: a
+/// passage covers whole lines).
 fn parse_target(s: &str) -> Result<(&str, u32)> {
+    let s = match s.rsplit_once(':') {
+        Some((head, col))
+            if !col.is_empty()
+                && col.bytes().all(|b| b.is_ascii_digit())
+                && head
+                    .rsplit_once(':')
+                    .is_some_and(|(d, l)| !d.is_empty() && l.parse::<u32>().is_ok()) =>
+        {
+            head
+        }
+        _ => s,
+    };
     let (doc, line) = s
         .rsplit_once(':')
         .with_context(|| format!("{s:?}: expected DOC:LINE, e.g. notes/a.md:12"))?;
@@ -179,9 +193,15 @@ pub fn similar(a: SimilarArgs) -> Result<Outcome> {
     let opts = a.hits.options()?;
     let (doc, line) = parse_target(&a.target)?;
     let index = open_index(a.hits.index.as_deref())?;
-    let id = index.passage_at(doc, line)?;
+    let (id, covers, (from, to)) = index.passage_near(doc, line)?;
+    if !covers {
+        eprintln!(
+            "vecsearch: no passage covers {}:{line}; using the nearest one, lines {from}-{to}",
+            print::escape_controls(doc),
+        );
+    }
     let hits = index.similar(id, &opts)?;
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = a.hits.color.enabled();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let query = index.passage_text(id).to_string();

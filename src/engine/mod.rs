@@ -5,6 +5,7 @@
 mod crosslang;
 mod dense;
 mod evalsearch;
+mod filter;
 mod passages;
 mod persist;
 pub mod sample;
@@ -12,6 +13,7 @@ mod update;
 mod verify;
 
 pub use dense::Codes;
+pub use filter::PathFilter;
 pub use passages::{PassageRecord, PassageTable};
 pub use update::{UpdateReport, UpdateState};
 pub use verify::VerifyReport;
@@ -153,6 +155,8 @@ pub struct SearchOptions {
     /// measured default for the index's codes (see [`Codes`]). Never fewer
     /// than `k`.
     pub candidates: Option<usize>,
+    /// Only passages of documents whose path passes this filter.
+    pub paths: Option<PathFilter>,
 }
 
 /// HNSW beam width when the caller gives none.
@@ -167,6 +171,7 @@ impl Default for SearchOptions {
             ef: None,
             exact: false,
             candidates: None,
+            paths: None,
         }
     }
 }
@@ -359,6 +364,7 @@ impl Index {
             ));
         }
         drop(docs);
+        reporter.stage("weighting terms", 0);
         let live_df = Idf::from_passages(analyzed.iter().map(|(_, c)| c));
         let idf = weighting_idf(&live_df, analyzed.iter().map(|(l, c)| (*l, c)));
         // The index keeps only translations into terms its corpus holds:
@@ -673,7 +679,9 @@ impl Index {
         for (v, _) in embedded.iter().flatten().flatten() {
             matrix.extend_from_slice(v);
         }
-        let filter = |id: u32| self.visible(id, mask.as_deref());
+        let docs = self.doc_mask(opts);
+        let filter =
+            |id: u32| self.visible(id, mask.as_deref()) && self.doc_allowed(docs.as_deref(), id);
         let fetch = self.fetch_count(opts);
         let mut dense = if matrix.is_empty() {
             Vec::new()
@@ -745,7 +753,9 @@ impl Index {
         let Some((q, q_sparse)) = self.embed_query(query)? else {
             return Ok(Vec::new());
         };
-        let filter = |id: u32| self.visible(id, mask.as_deref());
+        let docs = self.doc_mask(opts);
+        let filter =
+            |id: u32| self.visible(id, mask.as_deref()) && self.doc_allowed(docs.as_deref(), id);
         let scored = self.dense_search(&q, opts, &filter, true);
         let hits = self.finish_hits(scored, &q_sparse, opts);
         Ok(self.exact_if_short(hits, &q, &q_sparse, opts, &filter, true))

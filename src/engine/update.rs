@@ -93,7 +93,7 @@ impl Index {
         let seen: Vec<(String, Seen)> = files
             .par_iter()
             .map(|f| {
-                let name = f.to_string_lossy().into_owned();
+                let name = corpus::path_key(f);
                 let old = live
                     .get(name.as_str())
                     .map(|&i| (i, &self.docs[i as usize]));
