@@ -680,3 +680,75 @@ fn names_that_are_not_utf8_stay_apart_across_updates() {
         );
     }
 }
+
+#[test]
+fn update_refuses_settings_it_would_ignore_and_bad_dims_cost_nothing() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(&tmp.path().join("t/a.md"), "vector databases\n");
+    let r = run_in(
+        tmp.path(),
+        &[
+            "index",
+            "t",
+            "--index",
+            "i.vsx",
+            "--no-subwords",
+            "--dim",
+            "64",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    for (flags, named) in [
+        (&["--seed", "7"][..], "seed"),
+        (&["--lexicon", "none"], "--lexicon"),
+        (&["--bridge", "1.5"], "--bridge"),
+        (&["--no-han-fold"], "--no-han-fold"),
+    ] {
+        let mut args = vec!["index", "t", "--index", "i.vsx", "--update"];
+        args.extend_from_slice(flags);
+        let line = assert_error(&run_in(tmp.path(), &args));
+        assert!(line.contains("--update keeps the index's"), "{line}");
+        assert!(line.contains(named), "{flags:?}: {line}");
+    }
+    // A flag that agrees with the index is no conflict.
+    let r = run_in(
+        tmp.path(),
+        &[
+            "index",
+            "t",
+            "--index",
+            "i.vsx",
+            "--update",
+            "--no-subwords",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+
+    for dim in ["0", "70000"] {
+        let line = assert_error(&run_in(
+            tmp.path(),
+            &["index", "t", "--index", "j.vsx", "--dim", dim],
+        ));
+        assert!(
+            line.contains("--dim") && line.contains("between 1 and"),
+            "{line}"
+        );
+        assert!(!tmp.path().join("j.vsx.lock").exists());
+    }
+}
+
+#[test]
+fn a_lexicon_with_no_usable_pairs_is_an_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    fs::write(
+        tmp.path().join("par.tsv"),
+        "fr\tdatabase\tbase\nja\tvector\tベクトル\n",
+    )
+    .unwrap();
+    let line = assert_error(&run_in(
+        tmp.path(),
+        &["lexicon", "learn", "par.tsv", "--out", "lex.tsv"],
+    ));
+    assert!(line.contains("no translation passed the floors"), "{line}");
+    assert!(!tmp.path().join("lex.tsv").exists());
+}

@@ -52,6 +52,8 @@ fn a_second_writer_fails_at_once_or_waits() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(out.status.success(), "{stderr}");
     assert!(stderr.contains("waiting"), "{stderr}");
+    // It was given --wait: no advice to pass it.
+    assert!(!stderr.contains("pass --wait"), "{stderr}");
     assert!(fs::read(dir.path().join("n.vsx")).unwrap() != before);
 }
 

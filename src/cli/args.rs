@@ -177,9 +177,10 @@ pub struct IndexArgs {
     /// Skip files larger than this many bytes (suffixes K, M, G allowed).
     #[arg(long, default_value = "256M", value_name = "BYTES", value_parser = parse_bytes)]
     pub max_file_bytes: u64,
-    /// Seed of the term hash.
-    #[arg(long, default_value_t = vecsearch::embed::DEFAULT_SEED)]
-    pub seed: u64,
+    /// Seed of the term hash [default: 8531334416396546659]. With
+    /// --update, the index's own.
+    #[arg(long)]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub graph: GraphArgs,
     /// No progress bar.

@@ -29,11 +29,13 @@ pub struct SimilarArgs {
 pub struct AnalyzerFlags {
     /// Token translations to add: builtin (shipped), none, or a lexicon
     /// file from `vecsearch lexicon learn`. Recorded in the index.
-    #[arg(long, default_value = "builtin", value_name = "FILE|builtin|none")]
-    pub lexicon: String,
-    /// Weight of a translation next to a written word (× its association).
-    #[arg(long, default_value_t = vecsearch::embed::DEFAULT_BRIDGE, value_name = "F")]
-    pub bridge: f32,
+    /// [default: builtin]
+    #[arg(long, value_name = "FILE|builtin|none")]
+    pub lexicon: Option<String>,
+    /// Weight of a translation next to a written word (× its association)
+    /// [default: 2].
+    #[arg(long, value_name = "F")]
+    pub bridge: Option<f32>,
     /// Keep traditional and shinjitai Han characters apart from simplified.
     #[arg(long)]
     pub no_han_fold: bool,
@@ -51,22 +53,48 @@ pub struct AnalyzerFlags {
 impl AnalyzerFlags {
     /// Applies the flags to embedder settings.
     pub fn apply(&self, s: &mut EmbedderSettings) -> Result<()> {
-        if !(self.bridge.is_finite() && self.bridge >= 0.0) {
+        let bridge = self.bridge.unwrap_or(vecsearch::embed::DEFAULT_BRIDGE);
+        if !(bridge.is_finite() && bridge >= 0.0) {
             bail!("--bridge must be a number from 0");
         }
         s.analyzer.fold_han = !self.no_han_fold;
         s.analyzer.latin_subwords = !self.no_subwords;
         s.analyzer.fold_diacritics = !self.no_diacritic_fold;
         s.analyzer.whole_katakana = !self.katakana_bigrams;
-        s.lexicon = match self.lexicon.as_str() {
+        s.lexicon = match self.lexicon.as_deref().unwrap_or("builtin") {
             "none" => None,
             "builtin" => Some(Arc::new(Lexicon {
-                bridge: self.bridge,
+                bridge,
                 ..(*Lexicon::builtin()).clone()
             })),
-            file => Some(Arc::new(Lexicon::load(Path::new(file), self.bridge)?)),
+            file => Some(Arc::new(Lexicon::load(Path::new(file), bridge)?)),
         };
         Ok(())
+    }
+
+    /// The flags given that ask for other settings than `have`, the
+    /// settings of an index being updated, as typed.
+    pub fn conflicts(&self, have: &vecsearch::text::AnalyzerSettings) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.lexicon.is_some() {
+            out.push("--lexicon");
+        }
+        if self.bridge.is_some() {
+            out.push("--bridge");
+        }
+        if self.no_han_fold && have.fold_han {
+            out.push("--no-han-fold");
+        }
+        if self.no_subwords && have.latin_subwords {
+            out.push("--no-subwords");
+        }
+        if self.no_diacritic_fold && have.fold_diacritics {
+            out.push("--no-diacritic-fold");
+        }
+        if self.katakana_bigrams && have.whole_katakana {
+            out.push("--katakana-bigrams");
+        }
+        out
     }
 }
 
@@ -342,6 +370,14 @@ pub fn lexicon(a: LexiconArgs) -> Result<Outcome> {
         ..Default::default()
     };
     let (lex, report) = vecsearch::embed::learn_lexicon(&pairs, &opts);
+    if lex.is_empty() {
+        bail!(
+            "{}: no translation passed the floors ({} aligned pairs read); nothing written to {} (try lower --min-pairs or --min-dice, or more aligned text)",
+            a.parallel.display(),
+            report.pairs,
+            a.out.display()
+        );
+    }
     let mut text = format!(
         "# vecsearch lexicon: token -> English, {} score; learned from {} pairs of {}\n",
         a.score,

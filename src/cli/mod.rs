@@ -131,9 +131,17 @@ fn index(a: IndexArgs) -> Result<Outcome> {
             glob::Pattern::new(g).with_context(|| format!("--include {g:?} is not a valid glob"))
         })
         .collect::<Result<Vec<_>>>()?;
+    // Arguments first: a bad one must cost nothing (no lexicon loaded, no
+    // lock file made).
+    if let Some(d) = a.dim.filter(|&d| d == 0 || d > vecsearch::embed::MAX_DIM) {
+        bail!(
+            "--dim {d} is out of range: it must be between 1 and {}",
+            vecsearch::embed::MAX_DIM
+        );
+    }
     let mut embedder = EmbedderSettings {
         dim: a.dim.unwrap_or(vecsearch::embed::DEFAULT_DIM),
-        seed: a.seed,
+        seed: a.seed.unwrap_or(vecsearch::embed::DEFAULT_SEED),
         ..Default::default()
     };
     a.analyzer.apply(&mut embedder)?;
@@ -283,6 +291,21 @@ fn update(
             value_name(c)
         );
     }
+    if let Some(s) = a.seed.filter(|&s| s != have.embedder.seed) {
+        bail!(
+            "{}: --update keeps the index's seed {}, not {s}; rebuild without --update to change it",
+            out.display(),
+            have.embedder.seed
+        );
+    }
+    let conflicts = a.analyzer.conflicts(&have.embedder.analyzer);
+    if !conflicts.is_empty() {
+        bail!(
+            "{}: --update keeps the index's analyzer and lexicon, so {} cannot apply; rebuild without --update to change them",
+            out.display(),
+            conflicts.join(", ")
+        );
+    }
     if let Some(k) = a.kind.filter(|_| opts.kind != have.kind) {
         bail!(
             "{}: --update keeps the index's kind {}, not {}; rebuild without --update to change it",
@@ -367,7 +390,16 @@ fn lock_writer(path: &Path, wait: bool) -> Result<vecsearch::store::WriterLock> 
     Ok(vecsearch::store::WriterLock::acquire_with(
         path,
         wait,
-        |busy| eprintln!("vecsearch: waiting: {busy}"),
+        |busy| match busy {
+            // The error's own words end "or pass --wait", which was given.
+            vecsearch::Error::Locked { path, lock, holder } => eprintln!(
+                "vecsearch: waiting: another vecsearch process{} is writing {} (lock file {})",
+                holder.map(|p| format!(" (pid {p})")).unwrap_or_default(),
+                path.display(),
+                lock.display()
+            ),
+            other => eprintln!("vecsearch: waiting: {other}"),
+        },
     )?)
 }
 
@@ -459,7 +491,18 @@ fn search(a: SearchArgs) -> Result<Outcome> {
         stream_queries(&index, qfile, &opts, &mode, &mut out, a.quiet)?
     } else {
         let q = query.as_deref().expect("clap requires a query");
-        let hits = index.search(q, &opts)?;
+        let hits = match index.search(q, &opts) {
+            // Nothing to look for is nothing found, as grep has it: exit 1,
+            // with a word on why.
+            Err(e @ vecsearch::Error::NoQueryTerms { .. }) => {
+                eprintln!(
+                    "vecsearch: {}; no hits",
+                    print::escape_controls(&e.to_string())
+                );
+                Vec::new()
+            }
+            r => r?,
+        };
         print::answer(&mut out, &index, q, None, &hits, &mode)?;
         !hits.is_empty()
     };
