@@ -752,3 +752,24 @@ fn a_lexicon_with_no_usable_pairs_is_an_error() {
     assert!(line.contains("no translation passed the floors"), "{line}");
     assert!(!tmp.path().join("lex.tsv").exists());
 }
+
+#[test]
+fn short_passages_take_the_language_of_their_document() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        &tmp.path().join("t/guide.md"),
+        "# Network setup\n\nThe network configuration of a Debian system lives in a few plain text files, which the installer writes and which you can edit by hand whenever the machine moves to another network.\n\n- Gateway address\n- Name servers\n\n| interface | method |\n|---|---|\n| eth0 | dhcp |\n",
+    );
+    let r = run_in(tmp.path(), &["index", "t", "--index", "i.vsx"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let r = run_in(
+        tmp.path(),
+        &[
+            "search", "gateway", "--index", "i.vsx", "--lang", "en", "--json",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(json_lines(&r.stdout)[0]["text"], "- Gateway address");
+    let r = run_in(tmp.path(), &["info", "--index", "i.vsx"]);
+    assert!(r.stdout.contains("languages       en 6\n"), "{}", r.stdout);
+}

@@ -999,7 +999,7 @@ fn cut_and_analyze(
         raw.extend(ps.into_iter().map(|p| (id, p)));
     }
     reporter.stage("analyzing", raw.len() as u64);
-    let analyzed = raw
+    let mut analyzed: Vec<(&'static str, TermCounts)> = raw
         .par_iter()
         .map(|(_, p)| {
             let r = (text::detect_lang(&p.text), embedder.term_counts(&p.text));
@@ -1007,5 +1007,10 @@ fn cut_and_analyze(
             r
         })
         .collect();
+    text::settle_short_tags(
+        raw.iter()
+            .zip(analyzed.iter_mut())
+            .map(|((d, p), (l, _))| (*d, p.text.as_str(), l)),
+    );
     (raw, analyzed)
 }
