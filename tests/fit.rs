@@ -172,6 +172,13 @@ fn one_file_named_many_ways_is_one_document() {
     );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(r.stderr.contains("from 2 documents"), "{}", r.stderr);
+    // The folder named twice is walked once; the files named again are
+    // counted as repeats.
+    assert!(
+        r.stderr.contains("3 path(s) naming a file already named"),
+        "{}",
+        r.stderr
+    );
     assert_eq!(docs_of(tmp.path(), "i.vsx"), ["t/a.txt", "t/b.txt"]);
     let r = run_in(
         tmp.path(),

@@ -46,12 +46,30 @@ fn a_second_writer_fails_at_once_or_waits() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    std::thread::sleep(Duration::from_millis(400));
+    // Hold the lock until the child says it waits (a fixed sleep lost the
+    // race on a loaded machine, where the child reached the lock late).
+    let mut child = child;
+    let stderr_pipe = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
+    let reader = std::thread::spawn(move || {
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr_pipe).lines() {
+            let line = line.unwrap_or_default();
+            if line.contains("waiting") {
+                let _ = tx.send(());
+            }
+            all.push_str(&line);
+            all.push('\n');
+        }
+        all
+    });
+    let waited = rx.recv_timeout(Duration::from_secs(60)).is_ok();
     drop(held);
-    let out = child.wait_with_output().unwrap();
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "{stderr}");
-    assert!(stderr.contains("waiting"), "{stderr}");
+    let status = child.wait().unwrap();
+    let stderr = reader.join().unwrap();
+    assert!(status.success(), "{stderr}");
+    assert!(waited && stderr.contains("waiting"), "{stderr}");
     // It was given --wait: no advice to pass it.
     assert!(!stderr.contains("pass --wait"), "{stderr}");
     assert!(fs::read(dir.path().join("n.vsx")).unwrap() != before);

@@ -19,7 +19,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Index files and folders (.txt, .md, .markdown) into one index file.
+    /// Index files and folders (.txt, .md, .markdown, .html) into one index file.
     Index(IndexArgs),
     /// Search an index; without --index and with no index at the default
     /// location, searches the built-in sample corpus.

@@ -197,6 +197,7 @@ impl std::fmt::Display for SkipReason {
 /// of the path hides it.
 pub fn collect_files(paths: &[PathBuf], opts: &WalkOptions) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut walked = std::collections::HashSet::new();
     for p in paths {
         let p = &tidy(p);
         let meta = fs::metadata(p).map_err(|e| match e.kind() {
@@ -204,6 +205,13 @@ pub fn collect_files(paths: &[PathBuf], opts: &WalkOptions) -> Result<Vec<PathBu
             _ => Error::io(p, e),
         })?;
         if meta.is_dir() {
+            // A folder named twice is walked once (its files would be
+            // dropped as repeats anyway, and its skips counted twice).
+            if let Some(id) = FileId::of(p) {
+                if !walked.insert(id) {
+                    continue;
+                }
+            }
             walk_dir(p, opts, &mut out)?;
         } else {
             out.push(p.clone());
