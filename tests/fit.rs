@@ -118,6 +118,25 @@ fn gitignore_ignore_and_hidden_are_honoured_and_flags_turn_them_off() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(docs_of(tmp.path(), "d.vsx"), ["repo/docs/guide.md"]);
 
+    // --type keeps only files of those types.
+    let r = run_in(
+        tmp.path(),
+        &["index", "repo", "--index", "t.vsx", "-t", "txt"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(docs_of(tmp.path(), "t.vsx"), ["repo/docs/api.txt"]);
+    let r = run_in(
+        tmp.path(),
+        &[
+            "index", "repo", "--index", "t.vsx", "--type", "md", "--type", "txt",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(
+        docs_of(tmp.path(), "t.vsx"),
+        ["repo/docs/api.txt", "repo/docs/guide.md", "repo/notes.md"]
+    );
+
     let line = assert_error(&run_in(
         tmp.path(),
         &["index", "repo", "--index", "e.vsx", "--glob", "a[b"],

@@ -168,6 +168,10 @@ pub struct IndexArgs {
     /// Skip files and folders matching GLOB (repeatable; same as -g '!GLOB').
     #[arg(long, value_name = "GLOB")]
     pub exclude: Vec<String>,
+    /// Only walk files of this type (repeatable): md, txt, html, or any
+    /// extension (e.g. rst, read as text).
+    #[arg(long = "type", short = 't', value_name = "TYPE")]
+    pub types: Vec<String>,
     /// Do not honour .gitignore, .ignore or git's exclude files.
     #[arg(long)]
     pub no_ignore: bool,

@@ -201,6 +201,7 @@ fn walk_options(a: &IndexArgs, include: Vec<glob::Pattern>, out: &Path) -> Resul
         globs,
         ignore_files: !a.no_ignore,
         hidden: a.hidden,
+        types: a.types.clone(),
         log: vecsearch::corpus::WalkLog::with_sink(|m| {
             eprintln!("vecsearch: warning: {}", print::escape_controls(m))
         }),

@@ -32,8 +32,22 @@ pub struct WalkOptions {
     pub ignore_files: bool,
     /// Walk hidden files and folders (names starting with `.`) too.
     pub hidden: bool,
+    /// Only files of these types, when any: `md` (.md, .markdown), `txt`,
+    /// `html` (.html, .htm, .xhtml), or any other extension as itself.
+    pub types: Vec<String>,
     /// What the walk passed over, and a sink for its warnings.
     pub log: WalkLog,
+}
+
+/// The extensions of a `--type` name.
+pub fn type_extensions(name: &str) -> Vec<String> {
+    let name = name.trim_start_matches('.').to_ascii_lowercase();
+    match name.as_str() {
+        "md" | "markdown" => vec!["md".into(), "markdown".into()],
+        "html" | "htm" => vec!["html".into(), "htm".into(), "xhtml".into()],
+        "txt" | "text" => vec!["txt".into()],
+        _ => vec![name],
+    }
 }
 
 impl Default for WalkOptions {
@@ -45,6 +59,7 @@ impl Default for WalkOptions {
             globs: Vec::new(),
             ignore_files: true,
             hidden: false,
+            types: Vec::new(),
             log: WalkLog::default(),
         }
     }
@@ -399,10 +414,14 @@ fn walk_error(e: &ignore::Error, opts: &WalkOptions) {
 }
 
 fn wanted(path: &Path, opts: &WalkOptions) -> bool {
-    let ext_ok = path
+    let ext = path
         .extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| DEFAULT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        .map(str::to_ascii_lowercase);
+    if !opts.types.is_empty() {
+        return ext.is_some_and(|e| opts.types.iter().any(|t| type_extensions(t).contains(&e)));
+    }
+    let ext_ok = ext.is_some_and(|e| DEFAULT_EXTENSIONS.contains(&e.as_str()));
     ext_ok
         || opts.include.iter().any(|g| {
             path.file_name()
