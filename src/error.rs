@@ -189,6 +189,28 @@ pub enum Error {
         /// The 1-based line.
         line: u32,
     },
+    /// A document with no passage left.
+    #[error("{doc}: the document has no passages left")]
+    EmptyDocument {
+        /// The document's stored path.
+        doc: String,
+    },
+    /// A path glob that does not parse.
+    #[error("path glob {glob:?} is not valid: {detail}")]
+    BadGlob {
+        /// The glob.
+        glob: String,
+        /// What the parser said.
+        detail: String,
+    },
+    /// A glob choosing the files to index that does not parse.
+    #[error("file glob {glob:?} is not valid: {detail}")]
+    BadFileGlob {
+        /// The glob.
+        glob: String,
+        /// What the parser said.
+        detail: String,
+    },
     /// A passage id out of range.
     #[error("no passage {id}")]
     NoSuchPassage {

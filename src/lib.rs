@@ -71,12 +71,14 @@ mod text;
 #[allow(missing_docs)]
 mod vector;
 
-pub use corpus::{Document, SkipReason, WalkOptions};
+pub use corpus::{
+    check_globs as check_file_globs, Document, SkipReason, WalkLog, WalkOptions, WalkStats,
+};
 pub use embed::{EmbedderSettings, DEFAULT_DIM, DEFAULT_SEED, MAX_DIM};
 pub use engine::{
     read_query_lines, sample, BuildOptions, BuildReport, Codes, DocMeta, Hit, Index, IndexConfig,
-    IndexInfo, IndexKind, IndexWriter, PassageMeta, QueryLine, Quiet, Reporter, SearchOptions,
-    Searcher, SectionBytes, UpdateReport, UpdateState, VerifyReport, DEFAULT_EF,
+    IndexInfo, IndexKind, IndexWriter, PassageMeta, PathFilter, QueryLine, Quiet, Reporter,
+    SearchOptions, Searcher, SectionBytes, UpdateReport, UpdateState, VerifyReport, DEFAULT_EF,
 };
 pub use error::{Error, Result};
 pub use index::HnswParams;

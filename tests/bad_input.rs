@@ -133,11 +133,19 @@ fn empty_and_punctuation_queries() {
     assert!(line.contains("empty query"), "{line}");
     let line = assert_error(&run_in(dir.path(), &["search", "   ", "--index", "n.vsx"]));
     assert!(line.contains("empty query"), "{line}");
-    let line = assert_error(&run_in(
-        dir.path(),
-        &["search", "?!… 。、", "--index", "n.vsx"],
-    ));
-    assert!(line.contains("no searchable words"), "{line}");
+    // A query of punctuation or emoji finds nothing: exit 1, as grep,
+    // with a word on why.
+    for q in ["?!… 。、", "🙂🚀"] {
+        let r = run_in(dir.path(), &["search", q, "--index", "n.vsx"]);
+        assert_no_panic(&r);
+        assert_eq!(r.code, 1, "{q}: {}", r.stderr);
+        assert!(r.stdout.is_empty(), "{}", r.stdout);
+        assert!(
+            r.stderr.contains("no searchable words; no hits"),
+            "{}",
+            r.stderr
+        );
+    }
 }
 
 #[test]

@@ -38,7 +38,7 @@ fn a_second_writer_fails_at_once_or_waits() {
     assert_eq!(run_in(dir.path(), &["verify", "--index", "n.vsx"]).code, 0);
 
     // --wait: blocks until the holder lets go, then writes.
-    let mut child = bin()
+    let child = bin()
         .current_dir(dir.path())
         .args([
             "index", corpus, "--index", "n.vsx", "--wait", "--dim", "128",
@@ -46,27 +46,32 @@ fn a_second_writer_fails_at_once_or_waits() {
         .stderr(std::process::Stdio::piped())
         .spawn()
         .unwrap();
-    // Let go only once the child says it waits (however slow the machine
-    // is to start it), so the test sees the wait rather than racing it.
-    let mut err = child.stderr.take().unwrap();
-    let (said, waits) = std::sync::mpsc::channel();
+    // Hold the lock until the child says it waits (a fixed sleep lost the
+    // race on a loaded machine, where the child reached the lock late).
+    let mut child = child;
+    let stderr_pipe = child.stderr.take().unwrap();
+    let (tx, rx) = std::sync::mpsc::channel();
     let reader = std::thread::spawn(move || {
-        use std::io::Read;
-        let (mut seen, mut buf) = (Vec::new(), [0u8; 256]);
-        while let Ok(n @ 1..) = err.read(&mut buf) {
-            seen.extend_from_slice(&buf[..n]);
-            if String::from_utf8_lossy(&seen).contains("waiting") {
-                let _ = said.send(());
+        use std::io::BufRead;
+        let mut all = String::new();
+        for line in std::io::BufReader::new(stderr_pipe).lines() {
+            let line = line.unwrap_or_default();
+            if line.contains("waiting") {
+                let _ = tx.send(());
             }
+            all.push_str(&line);
+            all.push('\n');
         }
-        seen
+        all
     });
-    let _ = waits.recv_timeout(Duration::from_secs(60));
+    let waited = rx.recv_timeout(Duration::from_secs(60)).is_ok();
     drop(held);
     let status = child.wait().unwrap();
-    let stderr = String::from_utf8_lossy(&reader.join().unwrap()).into_owned();
+    let stderr = reader.join().unwrap();
     assert!(status.success(), "{stderr}");
-    assert!(stderr.contains("waiting"), "{stderr}");
+    assert!(waited && stderr.contains("waiting"), "{stderr}");
+    // It was given --wait: no advice to pass it.
+    assert!(!stderr.contains("pass --wait"), "{stderr}");
     assert!(fs::read(dir.path().join("n.vsx")).unwrap() != before);
 }
 

@@ -19,7 +19,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Index files and folders (.txt, .md, .markdown) into one index file.
+    /// Index files and folders (.txt, .md, .markdown, .html) into one index file.
     Index(IndexArgs),
     /// Search an index; without --index and with no index at the default
     /// location, searches the built-in sample corpus.
@@ -42,6 +42,17 @@ pub enum Command {
     /// Check every checksum and invariant of an index file; exit 0 if it is
     /// sound, 2 naming the first bad section if not.
     Verify(VerifyArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions(CompletionsArgs),
+    /// Print the manual page (roff), e.g. `vecsearch man > vecsearch.1`.
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    /// The shell to complete for.
+    #[arg(value_enum)]
+    pub shell: clap_complete::Shell,
 }
 
 #[derive(Debug, Args)]
@@ -150,12 +161,30 @@ pub struct IndexArgs {
     /// Also read files whose name matches GLOB (repeatable), e.g. '*.rst'.
     #[arg(long, value_name = "GLOB")]
     pub include: Vec<String>,
+    /// Only walk files matching GLOB, or skip them with '!GLOB'
+    /// (repeatable; ripgrep's syntax, matched below each folder named).
+    #[arg(long, short = 'g', value_name = "GLOB")]
+    pub glob: Vec<String>,
+    /// Skip files and folders matching GLOB (repeatable; same as -g '!GLOB').
+    #[arg(long, value_name = "GLOB")]
+    pub exclude: Vec<String>,
+    /// Only walk files of this type (repeatable): md, txt, html, or any
+    /// extension (e.g. rst, read as text).
+    #[arg(long = "type", short = 't', value_name = "TYPE")]
+    pub types: Vec<String>,
+    /// Do not honour .gitignore, .ignore or git's exclude files.
+    #[arg(long)]
+    pub no_ignore: bool,
+    /// Also walk hidden files and folders (names starting with '.').
+    #[arg(long)]
+    pub hidden: bool,
     /// Skip files larger than this many bytes (suffixes K, M, G allowed).
     #[arg(long, default_value = "256M", value_name = "BYTES", value_parser = parse_bytes)]
     pub max_file_bytes: u64,
-    /// Seed of the term hash.
-    #[arg(long, default_value_t = vecsearch::DEFAULT_SEED)]
-    pub seed: u64,
+    /// Seed of the term hash [default: 8531334416396546659]. With
+    /// --update, the index's own.
+    #[arg(long)]
+    pub seed: Option<u64>,
     #[command(flatten)]
     pub graph: GraphArgs,
     /// No progress bar.
@@ -189,18 +218,39 @@ pub struct CompactArgs {
 
 #[derive(Debug, Args)]
 pub struct SearchArgs {
-    /// What to look for, in any language.
+    /// What to look for, in any language ('-' reads it from standard input).
     #[arg(
         value_name = "QUERY",
         required_unless_present = "queries",
         conflicts_with = "queries"
     )]
     pub query: Option<String>,
-    /// Answer every line of FILE as a query (in parallel).
+    /// Answer every line of FILE as a query, streaming ('-' for standard
+    /// input).
     #[arg(long, value_name = "FILE")]
     pub queries: Option<PathBuf>,
     #[command(flatten)]
     pub hits: HitArgs,
+    /// Only passages of documents whose path matches GLOB (repeatable):
+    /// the whole path, a part after a '/', or a folder on it.
+    #[arg(long = "path", value_name = "GLOB")]
+    pub paths: Vec<String>,
+    /// Only passages of this document (repeatable): an indexed path, or
+    /// its end after a '/'.
+    #[arg(long = "doc", value_name = "DOC")]
+    pub docs: Vec<String>,
+    /// Print only the number of hits (per query with --queries).
+    #[arg(long, short = 'c', conflicts_with = "files_with_matches")]
+    pub count: bool,
+    /// Print only the documents with hits, best first, each once.
+    #[arg(long, short = 'l')]
+    pub files_with_matches: bool,
+    /// Show N lines of the file before and after each hit (text output).
+    #[arg(long, short = 'C', value_name = "N")]
+    pub context: Option<usize>,
+    /// No progress bar for --queries.
+    #[arg(long, short)]
+    pub quiet: bool,
     /// HNSW beam width per query (larger: better recall, slower) [default: 64].
     #[arg(long, value_name = "N")]
     pub ef: Option<usize>,
@@ -232,6 +282,32 @@ pub struct HitArgs {
     /// Rank by the hashed vectors alone, without the exact re-scoring.
     #[arg(long)]
     pub no_rerank: bool,
+    /// Colour and highlighting: auto (on a terminal, unless NO_COLOR is
+    /// set), always or never.
+    #[arg(long, value_enum, default_value_t = ColorArg::Auto, value_name = "WHEN")]
+    pub color: ColorArg,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum ColorArg {
+    Auto,
+    Always,
+    Never,
+}
+
+impl ColorArg {
+    /// Whether to colour standard output.
+    pub fn enabled(self) -> bool {
+        use std::io::IsTerminal;
+        match self {
+            ColorArg::Always => true,
+            ColorArg::Never => false,
+            ColorArg::Auto => {
+                std::io::stdout().is_terminal()
+                    && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty())
+            }
+        }
+    }
 }
 
 impl HitArgs {

@@ -2,7 +2,7 @@
 //! `lexicon learn`. Kept apart from the search front end so the two grow
 //! without touching each other.
 
-use std::io::{IsTerminal, Write};
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -29,11 +29,13 @@ pub struct SimilarArgs {
 pub struct AnalyzerFlags {
     /// Token translations to add: builtin (shipped), none, or a lexicon
     /// file from `vecsearch lexicon learn`. Recorded in the index.
-    #[arg(long, default_value = "builtin", value_name = "FILE|builtin|none")]
-    pub lexicon: String,
-    /// Weight of a translation next to a written word (× its association).
-    #[arg(long, default_value_t = vecsearch::lexicon::DEFAULT_BRIDGE, value_name = "F")]
-    pub bridge: f32,
+    /// [default: builtin]
+    #[arg(long, value_name = "FILE|builtin|none")]
+    pub lexicon: Option<String>,
+    /// Weight of a translation next to a written word (× its association)
+    /// [default: 2].
+    #[arg(long, value_name = "F")]
+    pub bridge: Option<f32>,
     /// Keep traditional and shinjitai Han characters apart from simplified.
     #[arg(long)]
     pub no_han_fold: bool,
@@ -51,22 +53,48 @@ pub struct AnalyzerFlags {
 impl AnalyzerFlags {
     /// Applies the flags to embedder settings.
     pub fn apply(&self, s: &mut EmbedderSettings) -> Result<()> {
-        if !(self.bridge.is_finite() && self.bridge >= 0.0) {
+        let bridge = self.bridge.unwrap_or(vecsearch::lexicon::DEFAULT_BRIDGE);
+        if !(bridge.is_finite() && bridge >= 0.0) {
             bail!("--bridge must be a number from 0");
         }
         s.analyzer.fold_han = !self.no_han_fold;
         s.analyzer.latin_subwords = !self.no_subwords;
         s.analyzer.fold_diacritics = !self.no_diacritic_fold;
         s.analyzer.whole_katakana = !self.katakana_bigrams;
-        s.lexicon = match self.lexicon.as_str() {
+        s.lexicon = match self.lexicon.as_deref().unwrap_or("builtin") {
             "none" => None,
             "builtin" => Some(Arc::new(Lexicon {
-                bridge: self.bridge,
+                bridge,
                 ..(*Lexicon::builtin()).clone()
             })),
-            file => Some(Arc::new(Lexicon::load(Path::new(file), self.bridge)?)),
+            file => Some(Arc::new(Lexicon::load(Path::new(file), bridge)?)),
         };
         Ok(())
+    }
+
+    /// The flags given that ask for other settings than `have`, the
+    /// settings of an index being updated, as typed.
+    pub fn conflicts(&self, have: &vecsearch::AnalyzerSettings) -> Vec<&'static str> {
+        let mut out = Vec::new();
+        if self.lexicon.is_some() {
+            out.push("--lexicon");
+        }
+        if self.bridge.is_some() {
+            out.push("--bridge");
+        }
+        if self.no_han_fold && have.fold_han {
+            out.push("--no-han-fold");
+        }
+        if self.no_subwords && have.latin_subwords {
+            out.push("--no-subwords");
+        }
+        if self.no_diacritic_fold && have.fold_diacritics {
+            out.push("--no-diacritic-fold");
+        }
+        if self.katakana_bigrams && have.whole_katakana {
+            out.push("--katakana-bigrams");
+        }
+        out
     }
 }
 
@@ -160,7 +188,21 @@ pub struct EvalCommon {
 }
 
 /// Splits `DOC:LINE` at its last colon, so paths with colons still work.
+/// ripgrep's `DOC:LINE:COLUMN` is taken too (the column is not needed: a
+/// passage covers whole lines).
 fn parse_target(s: &str) -> Result<(&str, u32)> {
+    let s = match s.rsplit_once(':') {
+        Some((head, col))
+            if !col.is_empty()
+                && col.bytes().all(|b| b.is_ascii_digit())
+                && head
+                    .rsplit_once(':')
+                    .is_some_and(|(d, l)| !d.is_empty() && l.parse::<u32>().is_ok()) =>
+        {
+            head
+        }
+        _ => s,
+    };
     let (doc, line) = s
         .rsplit_once(':')
         .with_context(|| format!("{s:?}: expected DOC:LINE, e.g. notes/a.md:12"))?;
@@ -179,9 +221,15 @@ pub fn similar(a: SimilarArgs) -> Result<Outcome> {
     let opts = a.hits.options()?;
     let (doc, line) = parse_target(&a.target)?;
     let index = open_index(a.hits.index.as_deref())?;
-    let id = index.passage_at(doc, line)?;
+    let (id, covers, (from, to)) = index.passage_near(doc, line)?;
+    if !covers {
+        eprintln!(
+            "vecsearch: no passage covers {}:{line}; using the nearest one, lines {from}-{to}",
+            print::escape_controls(doc),
+        );
+    }
     let hits = index.similar(id, &opts)?;
-    let color = std::io::stdout().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+    let color = a.hits.color.enabled();
     let stdout = std::io::stdout();
     let mut out = std::io::BufWriter::new(stdout.lock());
     let query = index.passage_text(id).to_string();
@@ -322,6 +370,14 @@ pub fn lexicon(a: LexiconArgs) -> Result<Outcome> {
         ..Default::default()
     };
     let (lex, report) = vecsearch::lexicon::learn(&pairs, &opts);
+    if lex.is_empty() {
+        bail!(
+            "{}: no translation passed the floors ({} aligned pairs read); nothing written to {} (try lower --min-pairs or --min-dice, or more aligned text)",
+            a.parallel.display(),
+            report.pairs,
+            a.out.display()
+        );
+    }
     let header = format!(
         "vecsearch lexicon: token -> English, {} score; learned from {} pairs of {}",
         a.score,

@@ -21,6 +21,7 @@ pub fn describe(e: &E) -> String {
         E::ZeroK => "-k must be at least 1".into(),
         E::InvalidDimension { max, .. } => format!("--dim must be between 1 and {max}"),
         E::BadLanguageTag { .. } => format!("--lang {e}"),
+        E::BadFileGlob { glob, detail } => format!("--glob {glob:?} is not a valid glob: {detail}"),
         E::QueryFailed {
             number,
             query,

@@ -34,6 +34,20 @@ pub fn hits(
     json: bool,
     color: bool,
 ) -> Result<()> {
+    hits_with_context(out, index, query, query_id, hits, json, color, None)
+}
+
+#[allow(clippy::too_many_arguments)]
+fn hits_with_context(
+    out: &mut dyn Write,
+    index: &Index,
+    query: &str,
+    query_id: Option<usize>,
+    hits: &[Hit],
+    json: bool,
+    color: bool,
+    context: Option<usize>,
+) -> Result<()> {
     if json {
         for h in hits {
             let j = JsonHit {
@@ -57,13 +71,24 @@ pub fn hits(
     if let Some(id) = query_id {
         writeln!(out, "# query {id}: {}", escape_controls(query))?;
     }
+    let mut lines_of = FileLines::default();
     for h in hits {
         let doc = escape_controls(&h.doc);
-        let loc = if h.line_start == h.line_end {
+        let mut loc = if h.line_start == h.line_end {
             format!("{doc}:{}", h.line_start)
         } else {
             format!("{doc}:{}-{}", h.line_start, h.line_end)
         };
+        // Passages sharing their lines (table cells, windows of one long
+        // line) are told apart by their bytes.
+        if hits.iter().any(|o| {
+            o.passage != h.passage
+                && o.doc == h.doc
+                && o.line_start == h.line_start
+                && o.line_end == h.line_end
+        }) {
+            loc.push_str(&format!(" (bytes {}-{})", h.byte_start, h.byte_end));
+        }
         if color {
             writeln!(
                 out,
@@ -73,6 +98,24 @@ pub fn hits(
         } else {
             writeln!(out, "{:.4}  {loc}  [{}]", h.score, h.lang)?;
         }
+        if let Some(n) = context {
+            if let Some(lines) = lines_of.get(&h.doc) {
+                let from = (h.line_start as usize).saturating_sub(n).max(1);
+                let to = (h.line_end as usize + n).min(lines.len());
+                for (i, line) in lines.iter().enumerate().take(to).skip(from - 1) {
+                    let no = i + 1;
+                    let inside = no >= h.line_start as usize && no <= h.line_end as usize;
+                    let marks = if color && inside {
+                        index.highlight(query, line)
+                    } else {
+                        Vec::new()
+                    };
+                    let sep = if inside { ':' } else { '-' };
+                    writeln!(out, "  {no:>6}{sep} {}", render(line, &marks))?;
+                }
+                continue;
+            }
+        }
         let marks = if color {
             index.highlight(query, &h.text)
         } else {
@@ -81,6 +124,112 @@ pub fn hits(
         writeln!(out, "        {}", render(&h.text, &marks))?;
     }
     Ok(())
+}
+
+/// How `search` prints an answer.
+pub struct Mode {
+    pub json: bool,
+    pub color: bool,
+    /// Only the number of hits.
+    pub count: bool,
+    /// Only the documents with hits.
+    pub files: bool,
+    /// Lines of the file around each hit (text output).
+    pub context: Option<usize>,
+}
+
+#[derive(Serialize)]
+struct JsonCount {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_id: Option<usize>,
+    count: usize,
+}
+
+#[derive(Serialize)]
+struct JsonDoc<'a> {
+    #[serde(skip_serializing_if = "Option::is_none")]
+    query_id: Option<usize>,
+    doc: &'a str,
+}
+
+/// One query's answer in the chosen mode.
+pub fn answer(
+    out: &mut dyn Write,
+    index: &Index,
+    query: &str,
+    query_id: Option<usize>,
+    found: &[Hit],
+    mode: &Mode,
+) -> Result<()> {
+    if mode.count {
+        if mode.json {
+            let j = JsonCount {
+                query_id,
+                count: found.len(),
+            };
+            serde_json::to_writer(&mut *out, &j).map_err(io::Error::from)?;
+            out.write_all(b"\n")?;
+        } else if let Some(id) = query_id {
+            writeln!(out, "{id}\t{}", found.len())?;
+        } else {
+            writeln!(out, "{}", found.len())?;
+        }
+        return Ok(());
+    }
+    if mode.files {
+        if query_id.is_some() && !mode.json {
+            writeln!(
+                out,
+                "# query {}: {}",
+                query_id.unwrap_or(0),
+                escape_controls(query)
+            )?;
+        }
+        let mut seen = std::collections::HashSet::new();
+        for h in found.iter().filter(|h| seen.insert(h.doc.as_str())) {
+            if mode.json {
+                let j = JsonDoc {
+                    query_id,
+                    doc: &h.doc,
+                };
+                serde_json::to_writer(&mut *out, &j).map_err(io::Error::from)?;
+                out.write_all(b"\n")?;
+            } else {
+                writeln!(out, "{}", escape_controls(&h.doc))?;
+            }
+        }
+        return Ok(());
+    }
+    hits_with_context(
+        out,
+        index,
+        query,
+        query_id,
+        found,
+        mode.json,
+        mode.color,
+        mode.context,
+    )
+}
+
+/// The lines of the files hits point into, read once each; `None` for a
+/// file that cannot be read as text now.
+#[derive(Default)]
+struct FileLines {
+    files: std::collections::HashMap<String, Option<Vec<String>>>,
+}
+
+impl FileLines {
+    fn get(&mut self, path: &str) -> Option<&Vec<String>> {
+        self.files
+            .entry(path.to_string())
+            .or_insert_with(|| {
+                let bytes = std::fs::read(path).ok()?;
+                let text = String::from_utf8_lossy(&bytes);
+                Some(text.lines().map(str::to_string).collect())
+            })
+            .as_ref()
+    }
 }
 
 /// C0 and C1 controls and DEL: a document or query holding ESC, OSC or
@@ -189,6 +338,19 @@ pub fn info(out: &mut dyn Write, info: &IndexInfo, json: bool) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// A count with thousands separators: 15,558.
+pub fn count(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::with_capacity(digits.len() + digits.len() / 3);
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 pub fn human_bytes(b: u64) -> String {

@@ -2,8 +2,14 @@
 //! read only what is text, strip front matter, cut Markdown-ish blocks into
 //! passages that remember their line and byte ranges.
 
+mod html;
 mod passage;
 mod walk;
 
+pub use html::blank_markup;
+
 pub use passage::{cut_passages, RawPassage, WINDOW_TOKENS};
-pub use walk::{collect_files, mtime_ns, read_document, Document, SkipReason, WalkOptions};
+pub use walk::{
+    check_globs, collect_files, is_html, mtime_ns, path_key, read_document, type_extensions,
+    Document, SkipReason, WalkLog, WalkOptions, WalkStats,
+};

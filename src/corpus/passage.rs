@@ -19,17 +19,24 @@ pub struct RawPassage {
     pub text: String,
 }
 
-/// Passages of `text` in reading order.
+/// Passages of `text` in reading order. Text holding
+/// [`BLOCK_BREAK`](super::html::BLOCK_BREAK) is blanked HTML
+/// (see `html.rs`) and is cut at those marks and at blank lines instead.
 pub fn cut_passages(text: &str) -> Vec<RawPassage> {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))
         .filter(|&i| i < text.len())
         .collect();
+    let html = text.contains(super::html::BLOCK_BREAK);
     let mut cutter = Cutter {
         text,
         line_starts: &line_starts,
         out: Vec::new(),
+        collapse: html,
     };
+    if html {
+        return cut_blanked_html(cutter);
+    }
     let mut block: Option<(usize, usize)> = None; // byte range of the open block
     let mut in_fence = false;
     let first_line = skip_front_matter(text, &line_starts);
@@ -75,6 +82,33 @@ pub fn cut_passages(text: &str) -> Vec<RawPassage> {
             continue;
         }
         block = Some(block.map_or((start, line_end), |(s, _)| (s, line_end)));
+    }
+    cutter.flush(block.take());
+    cutter.out
+}
+
+/// Blocks of blanked HTML: runs of text between block marks and blank
+/// lines. Markdown rules do not apply (a `#` or `|` in HTML is text).
+fn cut_blanked_html(mut cutter: Cutter<'_>) -> Vec<RawPassage> {
+    let text = cutter.text;
+    let mut block: Option<(usize, usize)> = None;
+    let mut line_start = 0;
+    for (i, c) in text.char_indices() {
+        if c == super::html::BLOCK_BREAK {
+            cutter.flush(block.take());
+            continue;
+        }
+        if c == '\n' {
+            if text[line_start..i].trim().is_empty() {
+                cutter.flush(block.take());
+            }
+            line_start = i + 1;
+            continue;
+        }
+        if !c.is_whitespace() && c != super::html::FILLER {
+            let end = i + c.len_utf8();
+            block = Some(block.map_or((i, end), |(s, _)| (s, end)));
+        }
     }
     cutter.flush(block.take());
     cutter.out
@@ -133,6 +167,9 @@ struct Cutter<'a> {
     text: &'a str,
     line_starts: &'a [usize],
     out: Vec<RawPassage>,
+    /// Store each passage's text with runs of white space made one space
+    /// (blanked HTML, where markup left runs of spaces).
+    collapse: bool,
 }
 
 impl Cutter<'_> {
@@ -153,7 +190,15 @@ impl Cutter<'_> {
             line_end: self.line_of(end - 1),
             byte_start: start as u64,
             byte_end: end as u64,
-            text: self.text[start..end].to_string(),
+            text: if self.collapse {
+                self.text[start..end]
+                    .replace(super::html::FILLER, "")
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            } else {
+                self.text[start..end].to_string()
+            },
         });
     }
 
@@ -311,6 +356,27 @@ mod tests {
         let p = cut_passages(&doc);
         assert_eq!(p.len(), 5);
         assert!(p.iter().all(|q| q.text.len() <= MAX_PASSAGE_BYTES));
+    }
+
+    #[test]
+    fn html_blocks_keep_the_file_lines() {
+        let html = "<html><body>\n<h1>Vector  <i>search</i></h1>\n<p>First\nparagraph.</p><p>Second</p>\n<table><tr><td>a</td><td>b</td></tr></table>\n</body></html>\n";
+        let text = super::super::html::blank_markup(html);
+        let got: Vec<_> = cut_passages(&text)
+            .into_iter()
+            .map(|p| (p.line_start, p.line_end, p.text))
+            .collect();
+        let want = [
+            (2, 2, "Vector search"),
+            (3, 4, "First paragraph."),
+            (4, 4, "Second"),
+            (5, 5, "a b"),
+        ];
+        let want: Vec<_> = want
+            .iter()
+            .map(|(a, b, t)| (*a, *b, t.to_string()))
+            .collect();
+        assert_eq!(got, want);
     }
 
     #[test]

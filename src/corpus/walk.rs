@@ -11,11 +11,11 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-const DEFAULT_EXTENSIONS: &[&str] = &["txt", "md", "markdown"];
+const DEFAULT_EXTENSIONS: &[&str] = &["txt", "md", "markdown", "html", "htm", "xhtml"];
 
 #[derive(Debug, Clone)]
 pub struct WalkOptions {
-    /// Extra file-name globs to read besides .txt/.md/.markdown.
+    /// Extra file-name globs to read besides the default extensions.
     pub include: Vec<glob::Pattern>,
     /// Files larger than this are skipped with a warning.
     pub max_file_bytes: u64,
@@ -23,6 +23,31 @@ pub struct WalkOptions {
     /// inside a folder, through a symlink or another spelling) fails, since
     /// indexing a file and then replacing it with the index destroys it.
     pub output: Option<PathBuf>,
+    /// ripgrep-style globs over the path below each walked folder: `GLOB`
+    /// keeps only matching files (when any is given), `!GLOB` drops
+    /// matching files and folders. They win over ignore files.
+    pub globs: Vec<String>,
+    /// Honour `.gitignore` (inside a git repository), `.ignore`,
+    /// `.git/info/exclude` and the global git excludes, as ripgrep does.
+    pub ignore_files: bool,
+    /// Walk hidden files and folders (names starting with `.`) too.
+    pub hidden: bool,
+    /// Only files of these types, when any: `md` (.md, .markdown), `txt`,
+    /// `html` (.html, .htm, .xhtml), or any other extension as itself.
+    pub types: Vec<String>,
+    /// What the walk passed over, and a sink for its warnings.
+    pub log: WalkLog,
+}
+
+/// The extensions of a `--type` name.
+pub fn type_extensions(name: &str) -> Vec<String> {
+    let name = name.trim_start_matches('.').to_ascii_lowercase();
+    match name.as_str() {
+        "md" | "markdown" => vec!["md".into(), "markdown".into()],
+        "html" | "htm" => vec!["html".into(), "htm".into(), "xhtml".into()],
+        "txt" | "text" => vec!["txt".into()],
+        _ => vec![name],
+    }
 }
 
 impl Default for WalkOptions {
@@ -31,11 +56,79 @@ impl Default for WalkOptions {
             include: Vec::new(),
             max_file_bytes: 256 << 20,
             output: None,
+            globs: Vec::new(),
+            ignore_files: true,
+            hidden: false,
+            types: Vec::new(),
+            log: WalkLog::default(),
         }
     }
 }
 
-/// A readable UTF-8 document; `path` is spelt as the user named it.
+/// Counts of what a walk passed over, shared by the clones of one
+/// [`WalkOptions`]; a front end reads it after the build.
+#[derive(Clone, Default)]
+pub struct WalkLog {
+    inner: std::sync::Arc<std::sync::Mutex<WalkStats>>,
+    sink: Option<Sink>,
+}
+
+/// Where a walk's warnings go as they happen.
+type Sink = std::sync::Arc<dyn Fn(&str) + Send + Sync>;
+
+impl std::fmt::Debug for WalkLog {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("WalkLog").field(&self.stats()).finish()
+    }
+}
+
+/// What a walk skipped before reading anything.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WalkStats {
+    /// Files in folders passed over for their extension, by lowercase
+    /// extension (`""` for none).
+    pub extensions: std::collections::BTreeMap<String, usize>,
+    /// Folders that could not be listed (no permission, vanished).
+    pub unreadable_dirs: usize,
+    /// Paths named more than once (or two spellings of one file).
+    pub duplicates: usize,
+}
+
+impl WalkStats {
+    /// Files passed over for their extension.
+    pub fn extension_total(&self) -> usize {
+        self.extensions.values().sum()
+    }
+}
+
+impl WalkLog {
+    /// A log whose warnings also go to `sink` as they happen.
+    pub fn with_sink(sink: impl Fn(&str) + Send + Sync + 'static) -> WalkLog {
+        WalkLog {
+            inner: Default::default(),
+            sink: Some(std::sync::Arc::new(sink)),
+        }
+    }
+
+    pub fn stats(&self) -> WalkStats {
+        self.inner.lock().map(|s| s.clone()).unwrap_or_default()
+    }
+
+    fn update(&self, f: impl FnOnce(&mut WalkStats)) {
+        if let Ok(mut s) = self.inner.lock() {
+            f(&mut s);
+        }
+    }
+
+    fn warn(&self, message: &str) {
+        if let Some(sink) = &self.sink {
+            sink(message);
+        }
+    }
+}
+
+/// A document read as text; `path` is spelt as the user named it (with
+/// `.` components and doubled separators removed).
 #[derive(Debug, Clone)]
 pub struct Document {
     pub path: String,
@@ -61,6 +154,23 @@ pub enum SkipReason {
     Unreadable(String),
     /// A device, FIFO or socket: named directly, but not a file to read.
     NotRegular(&'static str),
+    /// A format vecsearch does not extract text from (named directly).
+    Unsupported(&'static str),
+}
+
+impl SkipReason {
+    /// A short name of the reason, for a summary by reason.
+    pub fn kind(&self) -> &'static str {
+        match self {
+            SkipReason::Binary => "binary",
+            SkipReason::NotUtf8 { .. } => "not UTF-8",
+            SkipReason::TooLarge { .. } => "too large",
+            SkipReason::Empty => "empty",
+            SkipReason::Unreadable(_) => "unreadable",
+            SkipReason::NotRegular(_) => "not a regular file",
+            SkipReason::Unsupported(_) => "unsupported format",
+        }
+    }
 }
 
 impl std::fmt::Display for SkipReason {
@@ -84,37 +194,65 @@ impl std::fmt::Display for SkipReason {
             SkipReason::Empty => write!(f, "empty file"),
             SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
             SkipReason::NotRegular(what) => write!(f, "not a regular file ({what})"),
+            SkipReason::Unsupported(what) => write!(f, "{what}"),
         }
     }
 }
 
-/// Expands `paths` into the files to read, in a stable order. A path that
+/// Expands `paths` into the files to read, in a stable order: each path in
+/// turn, folders walked depth first in byte order of names. A path that
 /// does not exist is an error; a file named explicitly is read whatever its
-/// extension.
+/// extension, ignore files and globs. A folder that cannot be listed is
+/// warned about and skipped. A file reached twice (named twice, named and
+/// inside a named folder, or spelt two ways) is kept once, at its first
+/// place.
 ///
 /// Fails with [`Error::OutputIsInput`] when one of the files is
 /// `opts.output`, compared by identity (device and inode), so no spelling
 /// of the path hides it.
 pub fn collect_files(paths: &[PathBuf], opts: &WalkOptions) -> Result<Vec<PathBuf>> {
     let mut out = Vec::new();
+    let mut walked = std::collections::HashSet::new();
     for p in paths {
+        let p = &tidy(p);
         let meta = fs::metadata(p).map_err(|e| match e.kind() {
             std::io::ErrorKind::NotFound => Error::NotFound { path: p.clone() },
             _ => Error::io(p, e),
         })?;
         if meta.is_dir() {
+            // A folder named twice is walked once (its files would be
+            // dropped as repeats anyway, and its skips counted twice).
+            if let Some(id) = FileId::of(p) {
+                if !walked.insert(id) {
+                    continue;
+                }
+            }
             walk_dir(p, opts, &mut out)?;
         } else {
             out.push(p.clone());
         }
     }
+    let mut seen = std::collections::HashSet::new();
+    let before = out.len();
+    out.retain(|f| match FileId::of(f) {
+        Some(id) => seen.insert(id),
+        None => true,
+    });
+    if out.len() < before {
+        opts.log.update(|s| s.duplicates += before - out.len());
+    }
     if let Some(output) = &opts.output {
         // A file that does not exist yet cannot be an input: no cost then.
         if let Some(id) = FileId::of(output) {
-            if let Some(input) = out.iter().find(|f| FileId::of(f).as_ref() == Some(&id)) {
+            if seen.contains(&id) {
+                let input = out
+                    .iter()
+                    .find(|f| FileId::of(f).as_ref() == Some(&id))
+                    .cloned()
+                    .unwrap_or_else(|| output.clone());
                 return Err(Error::OutputIsInput {
                     path: output.clone(),
-                    input: input.clone(),
+                    input,
                 });
             }
         }
@@ -122,10 +260,26 @@ pub fn collect_files(paths: &[PathBuf], opts: &WalkOptions) -> Result<Vec<PathBu
     Ok(out)
 }
 
+/// `p` without `.` components or doubled separators, so `./t/a.txt` and
+/// `t//a.txt` are stored as `t/a.txt`.
+fn tidy(p: &Path) -> PathBuf {
+    let mut out = PathBuf::new();
+    for c in p.components() {
+        if c != std::path::Component::CurDir {
+            out.push(c);
+        }
+    }
+    if out.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        out
+    }
+}
+
 /// What makes two paths the same file: device and inode on Unix (one
 /// `stat`, and hard links count as the same file too), the canonical path
 /// elsewhere.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
 struct FileId(#[cfg(unix)] (u64, u64), #[cfg(not(unix))] PathBuf);
 
 impl FileId {
@@ -143,43 +297,169 @@ impl FileId {
     }
 }
 
+/// Checks the globs of `--glob`/`--exclude` (ripgrep's syntax, `!` to
+/// exclude) without walking anything.
+pub fn check_globs(globs: &[String]) -> Result<()> {
+    overrides(Path::new("."), globs).map(|_| ())
+}
+
+fn overrides(root: &Path, globs: &[String]) -> Result<ignore::overrides::Override> {
+    let mut b = ignore::overrides::OverrideBuilder::new(root);
+    for g in globs {
+        b.add(g).map_err(|e| Error::BadFileGlob {
+            glob: g.clone(),
+            detail: one_line(&e),
+        })?;
+    }
+    b.build().map_err(|e| Error::BadFileGlob {
+        glob: globs.join(" "),
+        detail: one_line(&e),
+    })
+}
+
+fn one_line(e: &dyn std::fmt::Display) -> String {
+    e.to_string().lines().next().unwrap_or("").to_string()
+}
+
 fn walk_dir(dir: &Path, opts: &WalkOptions, out: &mut Vec<PathBuf>) -> Result<()> {
-    let mut entries: Vec<_> = fs::read_dir(dir)
-        .map_err(|e| Error::io(dir, e))?
-        .filter_map(|e| e.ok())
-        .collect();
-    entries.sort_by_key(|e| e.file_name());
-    for entry in entries {
-        let name = entry.file_name();
-        let name = name.to_string_lossy();
-        // Hidden files and folders (.git, editor swap files) are never content.
-        if name.starts_with('.') {
-            continue;
+    let mut b = ignore::WalkBuilder::new(dir);
+    b.standard_filters(opts.ignore_files)
+        .hidden(!opts.hidden)
+        .follow_links(false)
+        .sort_by_file_name(|a, b| a.cmp(b))
+        // Version control folders are never content, even with --hidden
+        // or --no-ignore.
+        .filter_entry(|e| {
+            e.depth() == 0
+                || !(e.file_type().is_some_and(|t| t.is_dir())
+                    && matches!(e.file_name().to_str(), Some(".git" | ".hg" | ".svn")))
+        });
+    if !opts.globs.is_empty() {
+        b.overrides(overrides(dir, &opts.globs)?);
+    }
+    for entry in b.build() {
+        let entry = match entry {
+            Ok(e) => e,
+            Err(e) => {
+                walk_error(&e, opts);
+                continue;
+            }
+        };
+        if let Some(e) = entry.error() {
+            // A partial error: a bad line in an ignore file.
+            opts.log.warn(&format!("warning: {}", one_line(e)));
         }
-        let path = entry.path();
         // file_type() does not follow symlinks, so a link loop cannot trap
         // the walk; linked files are still read.
-        let Ok(ft) = entry.file_type() else { continue };
+        let Some(ft) = entry.file_type() else {
+            continue;
+        };
+        let path = entry.path();
         if ft.is_dir() {
-            walk_dir(&path, opts, out)?;
-        } else if (ft.is_file() || (ft.is_symlink() && path.is_file())) && wanted(&path, opts) {
-            out.push(path);
+            continue;
+        }
+        if !(ft.is_file() || (ft.is_symlink() && path.is_file())) {
+            // Devices, FIFOs, sockets and links to folders: never content.
+            continue;
+        }
+        if wanted(path, opts) {
+            out.push(path.to_path_buf());
+        } else {
+            let ext = path
+                .extension()
+                .map(|e| e.to_string_lossy().to_lowercase())
+                .unwrap_or_default();
+            opts.log
+                .update(|s| *s.extensions.entry(ext).or_default() += 1);
         }
     }
     Ok(())
 }
 
+/// A folder the walk cannot list is skipped with a warning naming it.
+fn walk_error(e: &ignore::Error, opts: &WalkOptions) {
+    fn parts(e: &ignore::Error) -> (Option<&Path>, String) {
+        match e {
+            ignore::Error::WithPath { path, err } => (Some(path), parts(err).1),
+            ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => {
+                parts(err)
+            }
+            ignore::Error::Io(io) => (
+                None,
+                io.raw_os_error().map_or_else(
+                    || io.to_string(),
+                    |c| std::io::Error::from_raw_os_error(c).to_string(),
+                ),
+            ),
+            ignore::Error::Loop { child, .. } => (Some(child), "symlink loop".into()),
+            other => (None, one_line(other)),
+        }
+    }
+    let (path, mut why) = parts(e);
+    // The walker words some I/O errors itself, path included.
+    if let Some(rest) = why.strip_prefix("IO error for operation on ") {
+        let p = path
+            .map(|p| format!("{}: ", p.display()))
+            .unwrap_or_default();
+        why = rest.strip_prefix(&p).unwrap_or(rest).to_string();
+    }
+    opts.log.update(|s| s.unreadable_dirs += 1);
+    match path {
+        Some(p) => opts.log.warn(&format!(
+            "{}: skipped: unreadable folder: {why}",
+            p.display()
+        )),
+        None => opts.log.warn(&format!("skipped: {why}")),
+    }
+}
+
 fn wanted(path: &Path, opts: &WalkOptions) -> bool {
-    let ext_ok = path
+    let ext = path
         .extension()
         .and_then(|e| e.to_str())
-        .is_some_and(|e| DEFAULT_EXTENSIONS.contains(&e.to_ascii_lowercase().as_str()));
+        .map(str::to_ascii_lowercase);
+    if !opts.types.is_empty() {
+        return ext.is_some_and(|e| opts.types.iter().any(|t| type_extensions(t).contains(&e)));
+    }
+    let ext_ok = ext.is_some_and(|e| DEFAULT_EXTENSIONS.contains(&e.as_str()));
     ext_ok
         || opts.include.iter().any(|g| {
             path.file_name()
                 .is_some_and(|n| g.matches(&n.to_string_lossy()))
                 || g.matches_path(path)
         })
+}
+
+/// How a path is stored and shown: as UTF-8, with each byte of a name
+/// that is not UTF-8 written `\xNN`, so `x\xff.txt` and `x\xfe.txt` stay
+/// two documents (a lossy conversion would make both `x\u{fffd}.txt`).
+pub fn path_key(path: &Path) -> String {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStrExt;
+        let bytes = path.as_os_str().as_bytes();
+        if let Ok(s) = std::str::from_utf8(bytes) {
+            return s.to_string();
+        }
+        let mut out = String::with_capacity(bytes.len() + 8);
+        for chunk in bytes.utf8_chunks() {
+            out.push_str(chunk.valid());
+            for b in chunk.invalid() {
+                out.push_str(&format!("\\x{b:02x}"));
+            }
+        }
+        out
+    }
+    #[cfg(not(unix))]
+    {
+        path.to_string_lossy().into_owned()
+    }
+}
+
+/// Whether `path` names an HTML file, read as text without its markup.
+pub fn is_html(path: &str) -> bool {
+    let lower = path.to_ascii_lowercase();
+    lower.ends_with(".html") || lower.ends_with(".htm") || lower.ends_with(".xhtml")
 }
 
 /// Reads one file as text, or says why it is skipped.
@@ -189,6 +469,14 @@ pub fn read_document(path: &Path, opts: &WalkOptions) -> std::result::Result<Doc
     // blocks until a writer comes, and opening a device can have effects.
     let meta = fs::metadata(path).map_err(unreadable)?;
     regular(&meta)?;
+    if path
+        .extension()
+        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
+    {
+        return Err(SkipReason::Unsupported(
+            "PDF: vecsearch does not extract text from PDF files (convert it first, e.g. with pdftotext)",
+        ));
+    }
     let limit = opts.max_file_bytes;
     if meta.len() > limit {
         return Err(SkipReason::TooLarge {
@@ -211,9 +499,16 @@ pub fn read_document(path: &Path, opts: &WalkOptions) -> std::result::Result<Doc
     if bytes.len() as u64 > limit {
         return Err(SkipReason::TooLarge { bytes: None, limit });
     }
-    let text = decode_text(bytes)?;
+    let mut text = decode_text(bytes)?;
+    let path = path_key(path);
+    if is_html(&path) {
+        text = super::html::blank_markup(&text);
+        if !text.contains(|c: char| c.is_alphanumeric()) {
+            return Err(SkipReason::Empty);
+        }
+    }
     Ok(Document {
-        path: path.to_string_lossy().into_owned(),
+        path,
         text,
         mtime_ns: mtime_ns(&meta),
     })

@@ -74,6 +74,7 @@ impl Index {
             return Err(Error::TooManyPassages);
         }
         drop(docs);
+        reporter.stage("weighting terms", 0);
         let live_df = Idf::from_passages(counted.par_rows());
         let idf = weighting_idf(&live_df, counted.tagged());
         let mut langs: Vec<String> = counted.langs.iter().map(|l| l.to_string()).collect();
@@ -263,5 +264,10 @@ pub(crate) fn cut_and_analyze(
         analyzed.langs.extend(langs);
         analyzed.arenas.push(arena);
     }
+    crate::text::settle_short_tags(
+        raw.iter()
+            .zip(analyzed.langs.iter_mut())
+            .map(|((d, p), l)| (*d, p.text.as_str(), l)),
+    );
     (raw, analyzed)
 }

@@ -13,6 +13,7 @@ mod build;
 mod compact;
 mod counts;
 mod dense;
+mod filter;
 mod highlight;
 mod migrate;
 mod parts;
@@ -29,6 +30,7 @@ mod verify;
 mod writer;
 
 pub use dense::Codes;
+pub use filter::PathFilter;
 pub(crate) use parts::GraphProgress;
 pub(crate) use passages::PassageRecord;
 pub use passages::PassageTable;

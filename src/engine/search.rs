@@ -115,7 +115,10 @@ impl Index {
         let Some((q, q_sparse)) = self.embed_query(query)? else {
             return Ok(Vec::new());
         };
-        let filter = |id: u32| self.corpus.visible(id, mask.as_deref());
+        let docs = self.doc_mask(opts);
+        let filter = |id: u32| {
+            self.corpus.visible(id, mask.as_deref()) && self.doc_allowed(docs.as_deref(), id)
+        };
         let scored = self.dense_search(&q, opts, &filter, true);
         let hits = self.finish_hits(scored, &q_sparse, opts);
         Ok(self.exact_if_short(hits, &q, &q_sparse, opts, &filter, true))
@@ -145,7 +148,10 @@ impl Index {
             }
         };
         let embedded: Vec<_> = queries.par_iter().map(|q| self.embed_query(q)).collect();
-        let filter = |id: u32| self.corpus.visible(id, mask.as_deref());
+        let docs = self.doc_mask(opts);
+        let filter = |id: u32| {
+            self.corpus.visible(id, mask.as_deref()) && self.doc_allowed(docs.as_deref(), id)
+        };
         let mut dense = self.dense_batch(&embedded, opts, &filter).into_iter();
         embedded
             .into_iter()

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::Codes;
+use super::{Codes, PathFilter};
 use crate::corpus::{SkipReason, WalkOptions};
 use crate::embed::EmbedderSettings;
 use crate::index::HnswParams;
@@ -162,6 +162,8 @@ pub struct SearchOptions {
     /// measured default for the index's codes (see [`Codes`]). Never fewer
     /// than `k`.
     pub candidates: Option<usize>,
+    /// Only passages of documents whose path passes this filter.
+    pub paths: Option<PathFilter>,
 }
 
 /// HNSW beam width when the caller gives none.
@@ -176,6 +178,7 @@ impl Default for SearchOptions {
             ef: None,
             exact: false,
             candidates: None,
+            paths: None,
         }
     }
 }

@@ -157,7 +157,7 @@ impl Index {
         files
             .par_iter()
             .map(|f| {
-                let name = f.to_string_lossy().into_owned();
+                let name = corpus::path_key(f);
                 let old = live
                     .get(name.as_str())
                     .map(|&i| (i, &self.corpus.docs[i as usize]));

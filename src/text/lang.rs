@@ -235,6 +235,11 @@ fn score_word(m: &TrigramModel, padded: &[char], score: &mut [f32; LANES], n: &m
 /// Words are the runs of alphabetic characters of the lowercased text;
 /// only words wholly in Latin script count.
 fn latin_lang(text: &str) -> &'static str {
+    latin_lang_counted(text).0
+}
+
+/// [`latin_lang`] and the number of trigrams it went by.
+fn latin_lang_counted(text: &str) -> (&'static str, usize) {
     let m = trigram_model();
     let mut score = [0f32; LANES];
     let mut n = 0usize;
@@ -266,15 +271,73 @@ fn latin_lang(text: &str) -> &'static str {
     }
     letter(' ', &mut word, &mut score, &mut n);
     if n < MIN_TRIGRAMS {
-        return "und";
+        return ("und", n);
     }
     let mut order: Vec<usize> = (0..m.langs.len()).collect();
     order.sort_by(|&a, &b| score[b].total_cmp(&score[a]));
     let lead = (score[order[0]] - score[order[1]]) / n as f32;
     if lead < MIN_LEAD_PER_TRIGRAM {
-        return "und";
+        return ("und", n);
     }
-    m.langs[order[0]].0
+    (m.langs[order[0]].0, n)
+}
+
+/// Below this many trigrams (about a dozen words) a Latin passage's own
+/// tag is a guess: headings, list items, table cells and command lines
+/// come out `und`, or as a stray de/es/it/nl/pt from a few trigrams.
+const SURE_TRIGRAMS: usize = 60;
+
+/// How much of a document's Latin text its document-level tag reads.
+const DOC_SAMPLE_BYTES: usize = 16 << 10;
+
+/// Settles the tags of short Latin passages by their document: each
+/// passage whose tag came from the trigram model on too little text (or
+/// was `und` for it) takes the tag of its document's Latin text taken as
+/// a whole, when that is sure. A long passage keeps its own tag (a French
+/// quotation in an English file stays French), and so does a passage in
+/// another script or without letters. `passages` are (document id, text,
+/// tag) in document order, as built.
+pub fn settle_short_tags<'a, 'b>(
+    passages: impl Iterator<Item = (u32, &'a str, &'b mut &'static str)>,
+) {
+    let mut doc: Option<u32> = None;
+    let mut pending: Vec<&'b mut &'static str> = Vec::new();
+    let mut sample = String::new();
+    let flush = |pending: &mut Vec<&'b mut &'static str>, sample: &mut String| {
+        if !pending.is_empty() {
+            let (tag, n) = latin_lang_counted(sample);
+            if tag != "und" && n >= SURE_TRIGRAMS {
+                for t in pending.iter_mut() {
+                    **t = tag;
+                }
+            }
+        }
+        pending.clear();
+        sample.clear();
+    };
+    for (d, text, tag) in passages {
+        if doc != Some(d) {
+            flush(&mut pending, &mut sample);
+            doc = Some(d);
+        }
+        let latin_tag = *tag == "und" || trigram_model().langs.iter().any(|l| l.0 == *tag);
+        if !latin_tag {
+            continue;
+        }
+        let (own, n) = latin_lang_counted(text);
+        if n == 0 {
+            // No Latin word: digits, symbols; nothing to go by.
+            continue;
+        }
+        if sample.len() < DOC_SAMPLE_BYTES {
+            sample.push_str(text);
+            sample.push('\n');
+        }
+        if n < SURE_TRIGRAMS && own == *tag {
+            pending.push(tag);
+        }
+    }
+    flush(&mut pending, &mut sample);
 }
 
 /// A BCP 47 tag for `text`: ja, zh-Hans, zh-Hant, zh, ko, fr, en or und.
@@ -317,6 +380,35 @@ pub fn detect_lang(text: &str) -> &'static str {
         };
     }
     latin_lang(text)
+}
+
+#[cfg(test)]
+mod settle_tests {
+    #[test]
+    fn short_passages_take_their_documents_language() {
+        let long_en = "The package manager keeps a list of the software installed on the system and downloads updates from the archive when they are published by the maintainers of each package.";
+        let long_fr = "Le gestionnaire de paquets conserve la liste des logiciels installés sur le système et télécharge les mises à jour depuis l'archive lorsque les responsables les publient.";
+        let texts = [
+            (0, long_en),
+            (0, "apt-get install foo"),
+            (0, "Network configuration"),
+            (0, long_fr),
+            (0, "12345"),
+            (1, "Configuration réseau"),
+            (1, long_fr),
+        ];
+        let mut tags: Vec<&'static str> =
+            texts.iter().map(|(_, t)| super::detect_lang(t)).collect();
+        assert_eq!(tags[0], "en");
+        assert_eq!(tags[3], "fr");
+        super::settle_short_tags(
+            texts
+                .iter()
+                .zip(tags.iter_mut())
+                .map(|((d, t), tag)| (*d, *t, tag)),
+        );
+        assert_eq!(tags, ["en", "en", "en", "fr", "und", "fr", "fr"]);
+    }
 }
 
 /// Whether a passage tagged `lang` passes the user's `--lang filter`.
