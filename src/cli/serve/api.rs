@@ -475,21 +475,32 @@ async fn similar(
     ))
 }
 
+/// One index of `GET /info`.
+#[derive(Serialize)]
+struct IndexEntry<'a> {
+    name: &'a str,
+    path: String,
+    generation: u64,
+    info: &'a vecsearch::IndexInfo,
+}
+
 async fn info(State(app): State<Arc<App>>) -> Response {
-    let indexes: Vec<serde_json::Value> = app
-        .indexes
+    let current: Vec<(&Arc<Served>, Current)> =
+        app.indexes.iter().map(|s| (s, s.current())).collect();
+    let indexes: Vec<IndexEntry<'_>> = current
         .iter()
-        .map(|s| {
-            let cur = s.current();
-            serde_json::json!({
-                "name": s.name,
-                "path": s.path.display().to_string(),
-                "generation": cur.generation,
-                "info": &*cur.info,
-            })
+        .map(|(s, cur)| IndexEntry {
+            name: &s.name,
+            path: s.path.display().to_string(),
+            generation: cur.generation,
+            info: &cur.info,
         })
         .collect();
-    Json(serde_json::json!({ "indexes": indexes })).into_response()
+    #[derive(Serialize)]
+    struct Info<'a> {
+        indexes: Vec<IndexEntry<'a>>,
+    }
+    Json(Info { indexes }).into_response()
 }
 
 async fn health(State(app): State<Arc<App>>) -> Response {

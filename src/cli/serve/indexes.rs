@@ -125,6 +125,12 @@ impl Served {
             }
         };
         if now == self.current().stamp {
+            // Back to the file we serve (a missing file put back): the
+            // next problem is news again.
+            let mut refused = self.refused.lock().unwrap_or_else(|p| p.into_inner());
+            if refused.is_some() {
+                *refused = None;
+            }
             return;
         }
         if *self.refused.lock().unwrap_or_else(|p| p.into_inner()) == Some(now) {
