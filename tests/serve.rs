@@ -71,8 +71,7 @@ impl Server {
 
     fn post(&self, path: &str, body: Value) -> (u16, Value) {
         let (status, text) = self.call("POST", path, &body.to_string());
-        let v = serde_json::from_str(&text)
-            .unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"));
+        let v = serde_json::from_str(&text).unwrap_or_else(|e| panic!("not JSON ({e}): {text:?}"));
         (status, v)
     }
 
@@ -96,7 +95,11 @@ impl Server {
             if let Some(s) = self.child.try_wait().unwrap() {
                 return s.code().unwrap_or(-1);
             }
-            assert!(start.elapsed() < limit, "the server did not exit: {}", self.log());
+            assert!(
+                start.elapsed() < limit,
+                "the server did not exit: {}",
+                self.log()
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -188,7 +191,14 @@ fn cli_json(dir: &Path, args: &[&str]) -> Vec<Value> {
 fn start(dir: &Path) -> Server {
     Server::start(
         dir,
-        &["--index", "a.vsx", "--addr", "127.0.0.1:0", "--poll-ms", "50"],
+        &[
+            "--index",
+            "a.vsx",
+            "--addr",
+            "127.0.0.1:0",
+            "--poll-ms",
+            "50",
+        ],
         &[],
     )
 }
@@ -229,12 +239,18 @@ fn every_route_answers_as_the_cli_does() {
     std::fs::write(dir.join("q.txt"), queries.join("\n")).unwrap();
     let want = cli_json(
         dir,
-        &["search", "--queries", "q.txt", "--index", "a.vsx", "--json", "-k", "3"],
+        &[
+            "search",
+            "--queries",
+            "q.txt",
+            "--index",
+            "a.vsx",
+            "--json",
+            "-k",
+            "3",
+        ],
     );
-    let (status, got) = server.post(
-        "/search",
-        serde_json::json!({ "queries": queries, "k": 3 }),
-    );
+    let (status, got) = server.post("/search", serde_json::json!({ "queries": queries, "k": 3 }));
     assert_eq!(status, 200, "{got}");
     let results = got["results"].as_array().unwrap();
     assert_eq!(results.len(), 3);
@@ -247,7 +263,13 @@ fn every_route_answers_as_the_cli_does() {
     // similar, as `vecsearch similar DOC:LINE`.
     let want = cli_json(
         dir,
-        &["similar", "docs/en/vectors.md:3", "--index", "a.vsx", "--json"],
+        &[
+            "similar",
+            "docs/en/vectors.md:3",
+            "--index",
+            "a.vsx",
+            "--json",
+        ],
     );
     let (status, got) = server.post(
         "/similar",
@@ -310,23 +332,75 @@ fn bad_requests_get_a_one_line_reason() {
     let cases: [(&str, &str, u16, &str); 14] = [
         ("/search", "{\"query\": ", 400, "bad request body: EOF"),
         ("/search", "not json", 400, "bad request body: expected"),
-        ("/search", "{\"query\": \"x\", \"kk\": 3}", 400, "unknown field `kk`"),
-        ("/search", "{\"query\": \"x\", \"k\": \"ten\"}", 400, "invalid type"),
-        ("/search", "{\"query\": \"x\", \"k\": -1}", 400, "invalid value"),
-        ("/search", "{\"query\": \"x\", \"k\": 0}", 400, "k must be at least 1"),
-        ("/search", "{\"query\": \"x\", \"k\": 51}", 400, "at most 50"),
-        ("/search", "{\"query\": \"x\", \"queries\": [\"y\"]}", 400, "not both"),
+        (
+            "/search",
+            "{\"query\": \"x\", \"kk\": 3}",
+            400,
+            "unknown field `kk`",
+        ),
+        (
+            "/search",
+            "{\"query\": \"x\", \"k\": \"ten\"}",
+            400,
+            "invalid type",
+        ),
+        (
+            "/search",
+            "{\"query\": \"x\", \"k\": -1}",
+            400,
+            "invalid value",
+        ),
+        (
+            "/search",
+            "{\"query\": \"x\", \"k\": 0}",
+            400,
+            "k must be at least 1",
+        ),
+        (
+            "/search",
+            "{\"query\": \"x\", \"k\": 51}",
+            400,
+            "at most 50",
+        ),
+        (
+            "/search",
+            "{\"query\": \"x\", \"queries\": [\"y\"]}",
+            400,
+            "not both",
+        ),
         ("/search", "{\"k\": 3}", 400, "missing field `query`"),
         ("/search", "{\"query\": \"  \"}", 400, "empty query"),
-        ("/search", "{\"queries\": [\"a\", \"b\", \"c\"]}", 400, "at most 2"),
-        ("/search", "{\"query\": \"x\", \"lang\": \"x!\"}", 400, "not a language tag"),
-        ("/search", "{\"query\": \"x\", \"index\": \"b\"}", 404, "no index named \"b\""),
-        ("/similar", "{\"doc\": \"docs/en/vectors.md\", \"line\": 0}", 400, "line must be"),
+        (
+            "/search",
+            "{\"queries\": [\"a\", \"b\", \"c\"]}",
+            400,
+            "at most 2",
+        ),
+        (
+            "/search",
+            "{\"query\": \"x\", \"lang\": \"x!\"}",
+            400,
+            "not a language tag",
+        ),
+        (
+            "/search",
+            "{\"query\": \"x\", \"index\": \"b\"}",
+            404,
+            "no index named \"b\"",
+        ),
+        (
+            "/similar",
+            "{\"doc\": \"docs/en/vectors.md\", \"line\": 0}",
+            400,
+            "line must be",
+        ),
     ];
     for (path, body, want_status, want) in cases {
         let (status, text) = server.call("POST", path, body);
         let v: Value = serde_json::from_str(&text).unwrap_or_else(|_| panic!("{body}: {text}"));
-        let msg = v["error"].as_str().unwrap_or_else(|| panic!("{body}: {text}"));
+        let msg = v["error"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{body}: {text}"));
         assert_eq!(status, want_status, "{body}: {msg}");
         assert!(msg.contains(want), "{body}: {msg}");
         assert!(!msg.contains('\n'));
@@ -405,7 +479,10 @@ fn a_replaced_file_is_swapped_in_and_a_bad_one_kept_out() {
         "# Sourdough\n\nFeed the sourdough starter every day.\n",
     )
     .unwrap();
-    let r = run_in(dir, &["index", "docs", "--index", "a.vsx", "--update", "-q"]);
+    let r = run_in(
+        dir,
+        &["index", "docs", "--index", "a.vsx", "--update", "-q"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     await_generation(&server, 2);
     let (_, after) = server.post("/search", ask.clone());
@@ -422,14 +499,21 @@ fn a_replaced_file_is_swapped_in_and_a_bad_one_kept_out() {
     std::fs::rename(dir.join(".a.vsx.new"), dir.join("a.vsx")).unwrap();
     let start = Instant::now();
     while !server.log().contains("refused") {
-        assert!(start.elapsed() < Duration::from_secs(20), "{}", server.log());
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "{}",
+            server.log()
+        );
         std::thread::sleep(Duration::from_millis(25));
     }
     let (status, still) = server.post("/search", ask.clone());
     assert_eq!(status, 200);
     assert_eq!(still, after);
     let (_, text) = server.call("GET", "/metrics", "");
-    assert!(text.contains("vecsearch_index_reloads_refused_total{index=\"a\"} 1"), "{text}");
+    assert!(
+        text.contains("vecsearch_index_reloads_refused_total{index=\"a\"} 1"),
+        "{text}"
+    );
 
     // A sound file after it is taken.
     std::fs::write(dir.join(".a.vsx.new"), &good).unwrap();
@@ -458,7 +542,11 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     server.terminate();
     let start = Instant::now();
     while !server.log().contains("SIGTERM") {
-        assert!(start.elapsed() < Duration::from_secs(10), "{}", server.log());
+        assert!(
+            start.elapsed() < Duration::from_secs(10),
+            "{}",
+            server.log()
+        );
         std::thread::sleep(Duration::from_millis(10));
     }
     // No new connections...

@@ -57,7 +57,10 @@ impl ApiError {
                 ApiError::new(StatusCode::NOT_FOUND, e.to_string())
             }
             e => {
-                eprintln!("vecsearch: error answering a request: {}", crate::cli::describe(&e));
+                eprintln!(
+                    "vecsearch: error answering a request: {}",
+                    crate::cli::describe(&e)
+                );
                 ApiError::new(
                     StatusCode::INTERNAL_SERVER_ERROR,
                     "the index could not answer (the server's log says why)",
@@ -73,7 +76,13 @@ impl IntoResponse for ApiError {
         struct Body<'a> {
             error: &'a str,
         }
-        let mut r = (self.status, Json(Body { error: &self.message })).into_response();
+        let mut r = (
+            self.status,
+            Json(Body {
+                error: &self.message,
+            }),
+        )
+            .into_response();
         if self.status == StatusCode::UNAUTHORIZED {
             r.headers_mut()
                 .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
@@ -375,7 +384,10 @@ async fn search(
             }
             let cur = served.current();
             let searcher = cur.searcher.clone();
-            let hits = run(&app, move || searcher.search(&q, &opts).map_err(ApiError::engine)).await?;
+            let hits = run(&app, move || {
+                searcher.search(&q, &opts).map_err(ApiError::engine)
+            })
+            .await?;
             Ok(answer(
                 &served,
                 &cur,
@@ -432,7 +444,9 @@ async fn search(
             Ok(answer(&served, &cur, Results { results }))
         }
         (Some(_), Some(_)) => Err(ApiError::bad("give query or queries, not both")),
-        (None, None) => Err(ApiError::bad("missing field `query` (or `queries` for a batch)")),
+        (None, None) => Err(ApiError::bad(
+            "missing field `query` (or `queries` for a batch)",
+        )),
     }
 }
 

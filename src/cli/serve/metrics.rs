@@ -10,7 +10,9 @@ use std::time::Duration;
 use super::App;
 
 /// The routes with their own series; anything else is `other`.
-pub const ROUTES: [&str; 6] = ["/search", "/similar", "/info", "/health", "/metrics", "other"];
+pub const ROUTES: [&str; 6] = [
+    "/search", "/similar", "/info", "/health", "/metrics", "other",
+];
 
 /// Upper bounds of the latency buckets, in seconds.
 const BUCKETS: [f64; 16] = [
@@ -89,11 +91,7 @@ pub fn render(app: &App) -> String {
         "# HELP vecsearch_requests_total Requests answered, by route and HTTP status."
     );
     let _ = writeln!(w, "# TYPE vecsearch_requests_total counter");
-    let counts = m
-        .requests
-        .lock()
-        .unwrap_or_else(|p| p.into_inner())
-        .clone();
+    let counts = m.requests.lock().unwrap_or_else(|p| p.into_inner()).clone();
     for ((route, status), n) in counts {
         let _ = writeln!(
             w,
@@ -110,7 +108,9 @@ pub fn render(app: &App) -> String {
         let mut cumulative = 0;
         for (i, c) in h.counts.iter().enumerate() {
             cumulative += c.load(Ordering::Relaxed);
-            let le = BUCKETS.get(i).map_or_else(|| "+Inf".into(), |b| b.to_string());
+            let le = BUCKETS
+                .get(i)
+                .map_or_else(|| "+Inf".into(), |b| b.to_string());
             let _ = writeln!(
                 w,
                 "vecsearch_request_duration_seconds_bucket{{route=\"{route}\",le=\"{le}\"}} {cumulative}"

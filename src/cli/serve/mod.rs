@@ -268,7 +268,9 @@ async fn wait_for_signal() -> &'static str {
         signal(SignalKind::terminate()),
         signal(SignalKind::interrupt()),
     ) else {
-        eprintln!("vecsearch: warning: cannot watch SIGTERM and SIGINT; stop the server with SIGKILL");
+        eprintln!(
+            "vecsearch: warning: cannot watch SIGTERM and SIGINT; stop the server with SIGKILL"
+        );
         return std::future::pending().await;
     };
     tokio::select! {
@@ -288,9 +290,6 @@ mod tests {
             (Some("docs".into()), PathBuf::from("/srv/docs.vsx"))
         );
         assert_eq!(split_spec("notes.vsx"), (None, PathBuf::from("notes.vsx")));
-        assert_eq!(
-            split_spec("a/b=c.vsx"),
-            (None, PathBuf::from("a/b=c.vsx"))
-        );
+        assert_eq!(split_spec("a/b=c.vsx"), (None, PathBuf::from("a/b=c.vsx")));
     }
 }
