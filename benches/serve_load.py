@@ -5,13 +5,14 @@ Runs only against 127.0.0.1, every run bounded in seconds; figures go to
 BENCHMARKS.md ("Serving"). Needs `oha` (cargo install oha, e.g. with
 CARGO_INSTALL_ROOT=/work/tools) on PATH or given with --oha.
 
-  benches/serve_load.py latency  BIN INDEX QUERIES [--conns 1,8,64] [--seconds 10] [--queries-used 4]
+  benches/serve_load.py latency  BIN INDEX QUERIES [--conns 1,8,64] [--seconds 10] [--queries-used 64] [--repeats 2]
   benches/serve_load.py single   BIN INDEX QUERIES [--n 20]
   benches/serve_load.py reload   BIN INDEX QUERIES --corpus DIR [--seconds 60] [--updates 20]
-  benches/serve_load.py overload BIN INDEX QUERIES [--seconds 15] [--conns 1000]
+  benches/serve_load.py overload BIN INDEX QUERIES [--seconds 10] [--conns 1000] [--rounds 3]
 
-latency:  sustained QPS and p50/p99 per connection count, one fixed query
-          body per oha run (several queries, reported as a range).
+latency:  sustained QPS and p50/p99 per connection count; the bodies cycle
+          through --queries-used queries drawn evenly from QUERIES; each
+          run is repeated and reported as a range.
 single:   one request at a time: the server's own time (Server-Timing) and
           curl's, against the wall time of `vecsearch search` on the same
           query (a new process each time, as a user at a terminal runs it).
@@ -97,13 +98,23 @@ def post(port, path, body, timeout=60):
 
 
 def oha(args, port, body, conns, seconds):
+    """One bounded oha run; `body` is one request body, or a list of them
+    (written one a line and sent in turn with -Z)."""
     assert seconds <= 120, "runs are bounded"
     cmd = [
         args.oha, "--no-tui", "--output-format", "json",
         "-z", f"{seconds}s", "-c", str(conns),
-        "-m", "POST", "-T", "application/json", "-d", json.dumps(body),
-        f"http://{HOST}:{port}/search",
+        "-m", "POST", "-T", "application/json",
     ]
+    if isinstance(body, list):
+        path = f"/tmp/serve_load_bodies.{os.getpid()}.jsonl"
+        with open(path, "w", encoding="utf-8") as f:
+            for b in body:
+                f.write(json.dumps(b, ensure_ascii=False) + "\n")
+        cmd += ["-Z", path]
+    else:
+        cmd += ["-d", json.dumps(body)]
+    cmd.append(f"http://{HOST}:{port}/search")
     out = subprocess.run(cmd, capture_output=True, text=True, check=True).stdout
     return json.loads(out)
 
@@ -116,22 +127,24 @@ def read_queries(path, n):
 
 def cmd_latency(args):
     queries = read_queries(args.queries, args.queries_used)
+    bodies = [{"query": q, "k": 10} for q in queries]
     p, port, log = start_server(args.bin, args.index, ["--max-queue", "1024"])
     try:
-        for q in queries:  # warm the page cache and the server
-            post(port, "/search", {"query": q, "k": 10})
+        for b in bodies:  # warm the page cache and the server
+            post(port, "/search", b)
         for conns in [int(c) for c in args.conns.split(",")]:
             rows = []
-            for q in queries:
-                r = oha(args, port, {"query": q, "k": 10}, conns, args.seconds)
-                codes = r.get("statusCodeDistribution", {})
+            for rep in range(args.repeats):
+                r = oha(args, port, bodies, conns, args.seconds)
                 lat = r["latencyPercentiles"]
                 rows.append(
                     dict(
-                        conns=conns, query=q,
+                        conns=conns, repeat=rep, seconds=args.seconds, queries=len(bodies),
                         qps=r["summary"]["requestsPerSec"],
                         p50_ms=lat["p50"] * 1e3, p99_ms=lat["p99"] * 1e3,
-                        codes=codes, errors=r.get("errorDistribution", {}),
+                        codes=r.get("statusCodeDistribution", {}),
+                        errors=r.get("errorDistribution", {}),
+                        load=os.getloadavg()[0],
                     )
                 )
                 print(json.dumps(rows[-1], ensure_ascii=False), flush=True)
@@ -193,19 +206,28 @@ def cmd_reload(args):
     checked = {"ok": 0, "bad": 0, "generations": set()}
 
     def checker():
-        i = 0
+        """Every answer must be whole: 200, well-formed hits, and a
+        generation that never goes back."""
+        i, last_gen = 0, 0
         while not stop.is_set():
             q = queries[i % len(queries)]
             i += 1
             try:
                 status, data, _, _ = post(port, "/search", {"query": q, "k": 10})
                 v = json.loads(data)
+                gen = v.get("generation", -1)
+                hits = v.get("hits", [])
                 good = (
                     status == 200
-                    and len(v["hits"]) > 0
-                    and all(h["text"] and h["doc"] and h["rank"] == n + 1 for n, h in enumerate(v["hits"]))
+                    and gen >= last_gen
+                    and len(hits) <= 10
+                    and all(h["text"] and h["doc"] and h["rank"] == n + 1 for n, h in enumerate(hits))
+                    and all(a["score"] >= b["score"] for a, b in zip(hits, hits[1:]))
                 )
-                checked["generations"].add(v.get("generation"))
+                if not good:
+                    print(f"checker: bad answer {status} {data[:200]!r}", file=sys.stderr)
+                last_gen = max(last_gen, gen)
+                checked["generations"].add(gen)
             except Exception as e:  # noqa: BLE001
                 print(f"checker: {e}", file=sys.stderr)
                 good = False
@@ -222,7 +244,7 @@ def cmd_reload(args):
             )
             n += 1
             checked["updates"] = n
-            time.sleep(max(0.0, args.seconds / (args.updates + 2) - 1.0))
+            time.sleep(0.3)
 
     try:
         for q in queries:
@@ -232,7 +254,7 @@ def cmd_reload(args):
         threads = [threading.Thread(target=checker), threading.Thread(target=updater)]
         for t in threads:
             t.start()
-        r = oha(args, port, {"query": queries[0], "k": 10}, args.conns, args.seconds)
+        r = oha(args, port, [{"query": q, "k": 10} for q in queries], args.conns, args.seconds)
         stop.set()
         for t in threads:
             t.join()
@@ -287,18 +309,21 @@ def cmd_overload(args):
         rss0 = rss_kb(p.pid)
         t = threading.Thread(target=poll)
         t.start()
-        r = oha(args, port, {"query": queries[0], "k": 10}, args.conns, args.seconds)
+        # Rounds one after another: memory that levels off is buffers,
+        # memory that grows round after round would be a leak.
+        for rnd in range(args.rounds):
+            r = oha(args, port, {"query": queries[0], "k": 10}, args.conns, args.seconds)
+            time.sleep(1)
+            rss1 = rss_kb(p.pid)
+            print(json.dumps(dict(
+                round=rnd, conns=args.conns, seconds=args.seconds,
+                codes=r.get("statusCodeDistribution", {}), errors=r.get("errorDistribution", {}),
+                qps=r["summary"]["requestsPerSec"],
+                health_ok=health["ok"], health_bad=health["bad"], health_worst_ms=health["worst_ms"],
+                rss_start_mb=rss0 / 1024, rss_peak_mb=max(rss) / 1024, rss_end_mb=rss1 / 1024,
+            )), flush=True)
         stop.set()
         t.join()
-        time.sleep(1)
-        rss1 = rss_kb(p.pid)
-        print(json.dumps(dict(
-            conns=args.conns, seconds=args.seconds,
-            codes=r.get("statusCodeDistribution", {}), errors=r.get("errorDistribution", {}),
-            qps=r["summary"]["requestsPerSec"],
-            health_ok=health["ok"], health_bad=health["bad"], health_worst_ms=health["worst_ms"],
-            rss_start_mb=rss0 / 1024, rss_peak_mb=max(rss) / 1024, rss_end_mb=rss1 / 1024,
-        )), flush=True)
     finally:
         stop_server(p)
 
@@ -312,10 +337,12 @@ def main():
     ap.add_argument("--oha", default=shutil.which("oha") or "/work/tools/bin/oha")
     ap.add_argument("--conns", default=None)
     ap.add_argument("--seconds", type=int, default=None)
-    ap.add_argument("--queries-used", type=int, default=4)
+    ap.add_argument("--queries-used", type=int, default=64)
+    ap.add_argument("--repeats", type=int, default=2)
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--corpus")
     ap.add_argument("--updates", type=int, default=20)
+    ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
     if args.mode == "latency":
         args.conns = args.conns or "1,8,64"
@@ -331,7 +358,7 @@ def main():
         cmd_reload(args)
     else:
         args.conns = int(args.conns or 1000)
-        args.seconds = args.seconds or 15
+        args.seconds = args.seconds or 10
         cmd_overload(args)
 
 
