@@ -326,6 +326,8 @@ fn bad_requests_get_a_one_line_reason() {
             "1000",
             "--max-batch",
             "2",
+            "--index",
+            "other=a.vsx",
         ],
         &[],
     );
@@ -386,7 +388,7 @@ fn bad_requests_get_a_one_line_reason() {
             "/search",
             "{\"query\": \"x\", \"index\": \"b\"}",
             404,
-            "no index named \"b\"",
+            "no index named \"b\"; this server has a, other",
         ),
         (
             "/similar",
@@ -405,6 +407,16 @@ fn bad_requests_get_a_one_line_reason() {
         assert!(msg.contains(want), "{body}: {msg}");
         assert!(!msg.contains('\n'));
     }
+    // Indexes are served by name; the first answers a request naming none.
+    let (status, v) = server.post(
+        "/search",
+        serde_json::json!({ "query": "vector", "index": "other" }),
+    );
+    assert_eq!((status, &v["index"]), (200, &Value::from("other")), "{v}");
+    let (_, v) = server.post("/search", serde_json::json!({ "query": "vector" }));
+    assert_eq!(v["index"], "a");
+    let (_, v) = server.get("/info");
+    assert_eq!(v["indexes"].as_array().unwrap().len(), 2);
     let big = format!("{{\"query\": \"{}\"}}", "a".repeat(2000));
     let (status, _) = server.call("POST", "/search", &big);
     assert_eq!(status, 413);
