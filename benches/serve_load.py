@@ -19,7 +19,8 @@ single:   one request at a time: the server's own time (Server-Timing) and
 reload:   a load run while `index DIR --index INDEX --update` replaces the
           file again and again (a file of DIR is rewritten between updates);
           a checker thread validates every answer it gets; the server's RSS
-          is read before and after.
+          is read idle, after a 5 s run of the same load without
+          replacements (the start), and after.
 overload: far more connections than --max-concurrent + --max-queue admit;
           counts 503s, polls /health throughout and watches the RSS.
 """
@@ -250,6 +251,11 @@ def cmd_reload(args):
         for q in queries:
             post(port, "/search", {"query": q, "k": 10})
         time.sleep(1)
+        rss_idle = rss_kb(p.pid)
+        # The same load without replacements first, so the start figure
+        # holds the threads and connection buffers the load itself costs.
+        oha(args, port, [{"query": q, "k": 10} for q in queries], args.conns, 5)
+        time.sleep(1)
         rss0 = rss_kb(p.pid)
         threads = [threading.Thread(target=checker), threading.Thread(target=updater)]
         for t in threads:
@@ -270,7 +276,7 @@ def cmd_reload(args):
             updates=checked.get("updates", 0), reloads=reloads, refused=refused,
             checker_ok=checked["ok"], checker_bad=checked["bad"],
             generations_seen=len(checked["generations"]),
-            rss_start_mb=rss0 / 1024, rss_end_mb=rss1 / 1024,
+            rss_idle_mb=rss_idle / 1024, rss_start_mb=rss0 / 1024, rss_end_mb=rss1 / 1024,
             rss_change_pct=100.0 * (rss1 - rss0) / rss0,
         )), flush=True)
     finally:
