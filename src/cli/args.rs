@@ -42,6 +42,9 @@ pub enum Command {
     /// Check every checksum and invariant of an index file; exit 0 if it is
     /// sound, 2 naming the first bad section if not.
     Verify(VerifyArgs),
+    /// Serve indexes over HTTP/JSON (search, similar, info, health,
+    /// metrics), reloading a file when another process replaces it.
+    Serve(super::serve::ServeArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions(CompletionsArgs),
     /// Print the manual page (roff), e.g. `vecsearch man > vecsearch.1`.

@@ -8,6 +8,7 @@ mod errors;
 mod export;
 mod print;
 mod progress;
+mod serve;
 mod signals;
 mod verify;
 
@@ -108,6 +109,7 @@ pub fn run() -> Result<Outcome> {
             print::finish(out)?;
             Ok(Outcome::Hits)
         }
+        Command::Serve(a) => serve::run(a),
     }
 }
 
