@@ -122,7 +122,7 @@ fn a_50_mb_file_on_one_line_is_indexed() {
         ],
     );
     assert_eq!(r.code, 2);
-    assert!(r.stderr.contains("over the limit"), "{}", r.stderr);
+    assert!(r.stderr.contains("over the size limit"), "{}", r.stderr);
 }
 
 #[test]
@@ -669,7 +669,8 @@ fn devices_are_skipped_unread_and_the_cap_bounds_the_bytes_read() {
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
         r.stderr.contains("/proc/self/status")
-            && r.stderr.contains("reads longer than the limit of 64 bytes"),
+            && r.stderr
+                .contains("reads longer than the size limit of 64 bytes"),
         "{}",
         r.stderr
     );
@@ -700,7 +701,7 @@ fn devices_are_skipped_unread_and_the_cap_bounds_the_bytes_read() {
     );
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(
-        r.stderr.contains("56 bytes is over the limit of 55"),
+        r.stderr.contains("56 bytes is over the size limit of 55"),
         "{}",
         r.stderr
     );

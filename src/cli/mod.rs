@@ -227,10 +227,20 @@ fn print_skips(skipped: &[(String, vecsearch::SkipReason)], walk: &WalkOptions) 
             .iter()
             .map(|(why, n)| format!("{} {why}", print::count(*n as u64)))
             .collect();
+        // The library does not name flags: the hint for files over the
+        // size limit is added here.
+        let too_large = skipped
+            .iter()
+            .any(|(_, why)| matches!(why, vecsearch::SkipReason::TooLarge { .. }));
         parts.push(format!(
-            "{} file(s) ({}; see the warnings above)",
+            "{} file(s) ({}; see the warnings above{})",
             print::count(skipped.len() as u64),
-            reasons.join(", ")
+            reasons.join(", "),
+            if too_large {
+                "; raise --max-file-bytes to read larger files"
+            } else {
+                ""
+            }
         ));
     }
     if stats.unreadable_dirs > 0 {

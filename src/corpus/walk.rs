@@ -183,14 +183,10 @@ impl std::fmt::Display for SkipReason {
             SkipReason::TooLarge {
                 bytes: Some(bytes),
                 limit,
-            } => write!(
-                f,
-                "{bytes} bytes is over the limit of {limit} (raise --max-file-bytes)"
-            ),
-            SkipReason::TooLarge { bytes: None, limit } => write!(
-                f,
-                "reads longer than the limit of {limit} bytes (raise --max-file-bytes)"
-            ),
+            } => write!(f, "{bytes} bytes is over the size limit of {limit}"),
+            SkipReason::TooLarge { bytes: None, limit } => {
+                write!(f, "reads longer than the size limit of {limit} bytes")
+            }
             SkipReason::Empty => write!(f, "empty file"),
             SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
             SkipReason::NotRegular(what) => write!(f, "not a regular file ({what})"),

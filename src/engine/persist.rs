@@ -220,21 +220,8 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     let docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
     let records = file.slab::<PassageRecord>(SectionId::Passages)?;
     let idf = open_idf(file, IDF_SECTIONS)?;
-    let h = file.header;
+    check_header(file, &config, records.len(), docs.len())?;
     let dim = config.embedder.dim as usize;
-    if h.dim != config.embedder.dim
-        || h.n_passages != records.len() as u64
-        || h.n_docs != docs.len() as u64
-        || h.seed != config.embedder.seed
-    {
-        return Err(corrupt(
-            file,
-            "the header disagrees with the config section",
-        ));
-    }
-    if dim == 0 || dim > crate::embed::MAX_DIM as usize {
-        return Err(corrupt(file, format!("dimension {dim} is out of range")));
-    }
     let frame_ends = match file.has_section(SectionId::TextFrames) {
         true => Some(file.slab(SectionId::TextFrames)?),
         false => None,
@@ -319,6 +306,31 @@ fn origin_of(file: &MappedFile) -> Origin {
         failure: Some((file.path().to_path_buf(), file.failure())),
         format_version: file.header.version,
     }
+}
+
+/// The header's counts and settings must be the config's and the tables'.
+fn check_header(
+    file: &MappedFile,
+    config: &super::IndexConfig,
+    passages: usize,
+    docs: usize,
+) -> Result<()> {
+    let h = file.header;
+    if h.dim != config.embedder.dim
+        || h.n_passages != passages as u64
+        || h.n_docs != docs as u64
+        || h.seed != config.embedder.seed
+    {
+        return Err(corrupt(
+            file,
+            "the header disagrees with the config section",
+        ));
+    }
+    let dim = config.embedder.dim as usize;
+    if dim == 0 || dim > crate::embed::MAX_DIM as usize {
+        return Err(corrupt(file, format!("dimension {dim} is out of range")));
+    }
+    Ok(())
 }
 
 /// What a plain open checksums whole. Structured sections are checked by
