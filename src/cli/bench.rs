@@ -221,7 +221,7 @@ fn search_one(
 ) -> Vec<Scored> {
     match (&s.graph, ef) {
         (Some((g, _)), Some(ef)) => g
-            .search(s.flat.vectors(), s.flat.dim(), q, k, ef, searcher)
+            .search(s.flat.rows(), q, k, ef, searcher)
             .into_iter()
             .map(|(id, score)| Scored {
                 id: s.order.as_ref().map_or(id, |o| o[id as usize]),
@@ -378,10 +378,10 @@ fn from_files(base: &Path, query: &Path, a: &BenchArgs, bar: &Bar) -> Result<Loa
                     bar.inc((inserted as u64).saturating_sub(before));
                 };
                 let (g, hflat, order) = if a.no_reorder {
-                    let g = Hnsw::build(flat.vectors(), dim, &params, &progress);
+                    let g = Hnsw::build(flat.rows(), &params, &progress);
                     (g, flat.clone(), None)
                 } else {
-                    let r = Hnsw::build_reordered(flat.vectors(), dim, &params, &progress);
+                    let r = Hnsw::build_reordered(flat.rows(), &params, &progress);
                     let hflat = FlatIndex::new(dim, r.rows).map_err(anyhow::Error::msg)?;
                     (r.graph, hflat, Some(r.order))
                 };

@@ -374,7 +374,6 @@ impl Index {
         let mut langs: Vec<String> = analyzed.iter().map(|(l, _)| l.to_string()).collect();
         langs.sort();
         langs.dedup();
-        let dim = embedder.dim();
         reporter.stage("embedding", raw.len() as u64);
         let counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
         let (dense, sparse) = embed_rows(&embedder, &idf, &counts, opts.codes(), reporter)?;
@@ -399,7 +398,7 @@ impl Index {
             .map(|flat| {
                 reporter.stage("linking graph", n as u64);
                 let done = std::sync::atomic::AtomicU64::new(0);
-                let g = Hnsw::build(flat.vectors(), dim, &opts.hnsw, &|inserted| {
+                let g = Hnsw::build(flat.rows(), &opts.hnsw, &|inserted| {
                     let before = done.swap(inserted as u64, std::sync::atomic::Ordering::Relaxed);
                     reporter.inc((inserted as u64).saturating_sub(before));
                 });
@@ -794,15 +793,8 @@ impl Index {
                 SEARCHER
                     .with(|s| {
                         let mut s = s.borrow_mut();
-                        let found = g.search_filtered(
-                            flat.vectors(),
-                            flat.dim(),
-                            q,
-                            fetch,
-                            ef,
-                            Some(filter),
-                            &mut s,
-                        );
+                        let found =
+                            g.search_filtered(flat.rows(), q, fetch, ef, Some(filter), &mut s);
                         // The walk read the vectors and links of every node
                         // it visited: verify those blocks (once per process
                         // each); a bad one is latched and the answer refused.

@@ -222,7 +222,6 @@ impl Index {
         state.changed_since_weighting += (report.passages_added + report.passages_removed) as u64;
         report.reweighted = state.changed_since_weighting as f64
             > REWEIGHT_FRACTION * state.weighted_rows.max(1) as f64;
-        let dim = embedder.dim();
         let new_counts: Vec<&TermCounts> = analyzed.iter().map(|(_, c)| c).collect();
         let (idf, dense, sparse) = if report.reweighted {
             state = UpdateState {
@@ -271,7 +270,7 @@ impl Index {
             let mut g = g.clone();
             reporter.stage("linking graph", new_counts.len() as u64);
             let done = std::sync::atomic::AtomicU64::new(g.len() as u64);
-            g.insert(flat.vectors(), dim, params.ef_construction, &|n| {
+            g.insert(flat.rows(), params.ef_construction, &|n| {
                 let before = done.swap(n as u64, std::sync::atomic::Ordering::Relaxed);
                 reporter.inc((n as u64).saturating_sub(before));
             });
@@ -346,7 +345,6 @@ impl Index {
         let refs: Vec<&TermCounts> = counts.iter().collect();
         reporter.stage("compacting", refs.len() as u64);
         let (dense, sparse) = embed_rows(&self.embedder, &idf, &refs, self.codes(), reporter)?;
-        let dim = self.embedder.dim();
         let passages = super::PassageTable::build(live_rows.iter().map(|&i| {
             let mut p = self.passages.meta(i);
             p.doc = doc_map[p.doc as usize];
@@ -355,7 +353,7 @@ impl Index {
         let hnsw = match (&self.hnsw, self.config.kind, dense.f32()) {
             (Some((_, params)), IndexKind::Hnsw, Some(flat)) => {
                 reporter.stage("linking graph", passages.len() as u64);
-                let g = Hnsw::build(flat.vectors(), dim, params, &|_| {});
+                let g = Hnsw::build(flat.rows(), params, &|_| {});
                 Some((g, params.clone()))
             }
             _ => None,

@@ -6,8 +6,11 @@ pub mod codes;
 pub mod flat;
 pub mod hnsw;
 pub mod sparse;
+#[doc(hidden)]
+pub mod testing;
 pub mod topk;
 
+pub use crate::vector::Rows;
 pub use codes::BitIndex;
 pub use flat::FlatIndex;
 pub use hnsw::{locality_order, Hnsw, HnswParams, HnswParts, Reordered, Searcher};

@@ -9,6 +9,7 @@ mod aligned;
 pub mod bits;
 mod packed;
 pub(crate) use packed::interleave_queries;
+mod rows;
 pub mod scalar;
 mod slab;
 #[cfg(target_arch = "x86_64")]
@@ -18,6 +19,7 @@ mod x86_bits;
 
 pub use aligned::AlignedVec;
 pub use packed::{PackedRows, PANEL};
+pub use rows::Rows;
 pub use slab::{advise_huge, fletcher, BlockCheck, BlockSum, Failure, Slab, SlabError};
 
 use std::cell::RefCell;
