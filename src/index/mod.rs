@@ -13,7 +13,9 @@ pub mod topk;
 pub use crate::vector::Rows;
 pub use codes::BitIndex;
 pub use flat::FlatIndex;
-pub use hnsw::{locality_order, Hnsw, HnswParams, HnswParts, Reordered, Searcher};
+pub use hnsw::{
+    locality_order, plan_filtered, FilterPlan, Hnsw, HnswParams, HnswParts, Reordered, Searcher,
+};
 pub use sparse::{
     compact_row, sort_and_sum, term_key, SparseBuilder, SparseVectors, SparseWeight, TermRows,
 };

@@ -4,7 +4,7 @@
 use rayon::prelude::*;
 
 use super::layer::{Dense, Layer, Sparse};
-use super::search::{greedy, search_layer, Cand, Searcher};
+use super::search::{greedy, search_layer, Cand, Exact, Scorer, Searcher};
 use super::{Hnsw, HnswParams, Rows, SplitMix64, EXPANDED, MAX_LEVEL};
 use crate::vector::{self, Slab};
 
@@ -200,11 +200,11 @@ impl Graph {
     fn descend(&self, rows: Rows<'_>, query: &[f32], level: usize, s: &mut Searcher) {
         s.seeds.clear();
         if let Some(entry) = self.entry {
-            let dot = vector::best().dot;
+            let scorer = Exact::new(rows, query);
             let mut cur = entry;
-            let mut cur_score = dot(query, rows.row(cur));
+            let mut cur_score = scorer.score(cur);
             for l in (level + 1..=self.max_level).rev() {
-                (cur, cur_score) = greedy(&self.sparse(l), rows, query, cur, cur_score);
+                (cur, cur_score) = greedy(&self.sparse(l), &scorer, cur, cur_score);
             }
             s.seeds.push(Cand {
                 score: cur_score,
@@ -223,10 +223,11 @@ impl Graph {
             s.visit(c.id);
             s.pool.insert(c.id, c.score);
         }
+        let scorer = Exact::new(rows, query);
         if l == 0 {
-            search_layer(&self.dense(), rows, query, s, None);
+            search_layer(&self.dense(), &scorer, s, None);
         } else {
-            search_layer(&self.sparse(l), rows, query, s, None);
+            search_layer(&self.sparse(l), &scorer, s, None);
         }
         s.seeds.clear();
         s.seeds.extend(s.pool.items.iter().map(|c| Cand {

@@ -16,7 +16,11 @@
 //! * [`search`]: the per-thread [`Searcher`] state and the walk;
 //! * [`layout`]: the on-disk arrays ([`HnswParts`]) and their validation;
 //! * [`build`]: parallel, deterministic construction and incremental insert;
-//! * [`reorder`]: the locality renumbering ([`locality_order`]).
+//! * [`reorder`]: the locality renumbering ([`locality_order`]);
+//! * [`filter`]: the planner for filtered searches ([`plan_filtered`]).
+//!
+//! [`Hnsw::search_sq8`] walks on 8-bit codes ([`crate::vector::sq8`]) and
+//! re-ranks the beam on the f32 rows.
 //!
 //! Storage (see [`HnswParts`] for the exact on-disk arrays):
 //! * layer 0 is one flat array of fixed-size records, `1 + 2m` u32 per node:
@@ -43,6 +47,7 @@
 #![deny(clippy::missing_safety_doc)]
 
 pub mod build;
+pub mod filter;
 mod layer;
 pub mod layout;
 pub mod reorder;
@@ -52,6 +57,7 @@ pub mod search;
 use std::fmt;
 
 pub use crate::vector::Rows;
+pub use filter::{plan_filtered, scan_allowed, FilterPlan};
 pub use layout::{HnswError, HnswParts};
 pub use reorder::{locality_order, Reordered};
 pub(crate) use rng::SplitMix64;
