@@ -5,21 +5,27 @@
 //! ```text
 //! cargo bench --bench ann_sweep -- --base B.fvecs --query Q.fvecs [--gt G.ivecs]
 //!     [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64,128]
-//!     [--rounds 3] [--filters 1,5,20,50] [--filter-ef 64] [--no-reorder]
+//!     [--rounds 3] [--filters 1,5,20,50] [--filter-ef 64,...] [--no-reorder]
+//!     [--cache FILE]
 //! ```
 //!
 //! One JSON object per line on stdout: `mode` is `build`, `f32`, `sq8`,
-//! `filtered` (the plain filtered walk at `--filter-ef`, default 64,
+//! `filtered` (the plain filtered walk at each `--filter-ef`, default 64,
 //! the engine's default) or `planned`
 //! (`plan_filtered`: a wider walk or an exact scan of the passing rows).
 //! Searches run one query per call on one thread. Recall follows the
 //! ann-benchmarks rule (a hit scores >= the true k-th score - 1e-3). Without
-//! arguments (plain `cargo bench`) it does nothing.
+//! arguments (plain `cargo bench`) it does nothing. `--cache FILE` keeps the
+//! graph (and its renumbering) in FILE, built when FILE is absent: the
+//! graph is deterministic, so a cached one equals a rebuilt one. `visits` is
+//! the mean number of layer-0 nodes a walk scores (first 200 queries).
 
 use std::time::Instant;
 
 use vecsearch::annfiles::{read_ivecs, read_vectors};
-use vecsearch::index::hnsw::{plan_filtered, scan_allowed, FilterPlan, Hnsw, HnswParams};
+use vecsearch::index::hnsw::{
+    plan_filtered, scan_allowed, FilterPlan, Hnsw, HnswParams, HnswParts,
+};
 use vecsearch::index::{Rows, Searcher};
 use vecsearch::vector::sq8::Sq8Codes;
 use vecsearch::vector::{self, Slab};
@@ -36,7 +42,8 @@ struct Args {
     ef: Vec<usize>,
     rounds: usize,
     filters: Vec<u64>,
-    filter_ef: usize,
+    filter_efs: Vec<usize>,
+    cache: Option<String>,
     reorder: bool,
 }
 
@@ -73,7 +80,11 @@ fn parse() -> Option<Args> {
             .collect(),
         rounds: num("--rounds", 3),
         filters: list("--filters", "1,5,20,50"),
-        filter_ef: num("--filter-ef", 64),
+        filter_efs: list("--filter-ef", "64")
+            .into_iter()
+            .map(|x| x as usize)
+            .collect(),
+        cache: get("--cache"),
         reorder: !argv.iter().any(|a| a == "--no-reorder"),
     })
 }
@@ -147,14 +158,27 @@ fn main() {
         ..HnswParams::default()
     };
     let t = Instant::now();
-    let (graph, arena, order): (Hnsw, Slab<f32>, Vec<u32>) = if a.reorder {
-        let r = Hnsw::build_reordered(Rows::new(&base, dim), &params, &|_| {});
-        (r.graph, r.rows, r.order)
-    } else {
-        let g = Hnsw::build(Rows::new(&base, dim), &params, &|_| {});
-        (g, Slab::copy_huge(&base), (0..n as u32).collect())
+    let cached = a.cache.as_deref().and_then(load_graph);
+    let (graph, order) = match cached {
+        Some(g) => g,
+        None if a.reorder => {
+            let r = Hnsw::build_reordered(Rows::new(&base, dim), &params, &|_| {});
+            (r.graph, r.order)
+        }
+        None => {
+            let g = Hnsw::build(Rows::new(&base, dim), &params, &|_| {});
+            (g, (0..n as u32).collect())
+        }
     };
     let build_s = t.elapsed().as_secs_f64();
+    if let Some(path) = &a.cache {
+        save_graph(path, &graph, &order);
+    }
+    let arena = Slab::fill_huge(n * dim, |out| {
+        for (r, &o) in out.chunks_exact_mut(dim).zip(&order) {
+            r.copy_from_slice(Rows::new(&base, dim).row(o));
+        }
+    });
     let rows = Rows::new(&arena, dim);
     let t = Instant::now();
     let codes = Sq8Codes::build(rows);
@@ -181,9 +205,17 @@ fn main() {
                         graph.search_sq8(rows, &codes, q, a.k, ef, None, &mut s)
                     }
                 });
+                let mut t = Searcher::tracking();
+                let visits: usize = (0..nq.min(200) as u32)
+                    .map(|q| {
+                        graph.search(rows, queries.row(q), a.k, ef, &mut t);
+                        t.trail().len()
+                    })
+                    .sum();
                 println!(
-                    "{{\"mode\":\"{mode}\",\"round\":{round},\"ef\":{ef},\"recall\":{:.4},\"qps\":{qps:.0}}}",
-                    recall(&found, &kth, a.k)
+                    "{{\"mode\":\"{mode}\",\"round\":{round},\"ef\":{ef},\"recall\":{:.4},\"qps\":{qps:.0},\"visits\":{:.0}}}",
+                    recall(&found, &kth, a.k),
+                    visits as f64 / nq.min(200) as f64
                 );
             }
         }
@@ -202,7 +234,7 @@ fn filtered(
     s: &mut Searcher,
 ) {
     let (n, nq, k) = (rows.len(), queries.len(), a.k);
-    let ef = a.filter_ef;
+    let ef = a.filter_efs.first().copied().unwrap_or(64);
     for &pct in &a.filters {
         let mask: Vec<bool> = order.iter().map(|&old| passes(old, pct)).collect();
         let allowed: Vec<u32> = (0..n as u32).filter(|&i| mask[i as usize]).collect();
@@ -214,7 +246,8 @@ fn filtered(
             .collect();
         let pass = |id: u32| mask[id as usize];
         let plan = plan_filtered(n, allowed.len(), k, ef);
-        for mode in ["filtered", "planned"] {
+        let runs = a.filter_efs.iter().map(|&e| ("filtered", e));
+        for (mode, ef) in runs.chain([("planned", ef)]) {
             for round in 0..a.rounds.min(2) {
                 let (found, qps) = timed(nq, |q| {
                     let q = queries.row(q as u32);
@@ -234,4 +267,62 @@ fn filtered(
             }
         }
     }
+}
+
+fn le_u32s(xs: &[u32]) -> Vec<u8> {
+    xs.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// `[n, m, max_level, entry, seed lo, seed hi, len × 5]` then the five
+/// arrays (order, layer0, upper offsets, ids, links), all little-endian u32.
+fn save_graph(path: &str, g: &Hnsw, order: &[u32]) {
+    let p = g.to_parts();
+    let arrays: [&[u32]; 5] = [
+        order,
+        &p.layer0,
+        &p.upper_offsets,
+        &p.upper_ids,
+        &p.upper_links,
+    ];
+    let mut head = vec![
+        p.n,
+        p.m,
+        p.max_level,
+        p.entry_point,
+        p.seed as u32,
+        (p.seed >> 32) as u32,
+    ];
+    head.extend(arrays.iter().map(|x| x.len() as u32));
+    let mut bytes = le_u32s(&head);
+    for x in arrays {
+        bytes.extend(le_u32s(x));
+    }
+    std::fs::write(path, bytes).expect("write graph cache");
+}
+
+fn load_graph(path: &str) -> Option<(Hnsw, Vec<u32>)> {
+    let bytes = std::fs::read(path).ok()?;
+    let words: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let (head, mut rest) = words.split_at(11);
+    let mut take = |len: u32| {
+        let (a, b) = rest.split_at(len as usize);
+        rest = b;
+        a.to_vec()
+    };
+    let order = take(head[6]);
+    let parts = HnswParts {
+        n: head[0],
+        m: head[1],
+        max_level: head[2],
+        entry_point: head[3],
+        seed: head[4] as u64 | (head[5] as u64) << 32,
+        layer0: Slab::from_vec(take(head[7])),
+        upper_offsets: Slab::from_vec(take(head[8])),
+        upper_ids: Slab::from_vec(take(head[9])),
+        upper_links: Slab::from_vec(take(head[10])),
+    };
+    Some((Hnsw::from_parts(parts).expect("valid graph cache"), order))
 }
