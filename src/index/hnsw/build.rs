@@ -1,5 +1,5 @@
 //! Construction: parallel, deterministic batch insertion into a mutable
-//! [`Graph`], frozen into an [`Hnsw`] when done.
+//! `Graph`, frozen into an [`Hnsw`] when done.
 
 use rayon::prelude::*;
 

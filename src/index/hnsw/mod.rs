@@ -7,7 +7,7 @@
 //! separate sections. The walk reads rows and visited marks without bounds
 //! checks; what makes that sound is stated where it happens: link ids are
 //! below the graph's node count (validated by [`Hnsw::from_parts`], written
-//! so by the builder, and promised by the [`layer::Layer`] contract), and
+//! so by the builder, and promised by the unsafe `Layer` trait), and
 //! [`search`]'s beam loop checks, on entry, that the row view and the visited
 //! marks cover that count.
 //!
