@@ -14,7 +14,8 @@ Usage (needs numpy, hnswlib and faiss-cpu; keep the venv outside the repo):
 
 Prints one JSON object per line (results on stdout, progress on stderr):
 
-    peer            "hnswlib" | "faiss"
+    peer            "hnswlib" | "faiss" | "faiss-sq8" (IndexHNSWSQ, 8-bit)
+                    | "usearch-i8"
     kind            "hnsw" | "flat" (exact IndexFlatIP)
     mode            "single": one query per call on one thread, with latency
                     percentiles; "batch": all queries in one call on --threads
@@ -217,6 +218,65 @@ def bench_faiss(args, base, queries, truth, efs):
                 len(queries), args.threads, args.modes)
 
 
+def bench_faiss_sq8(args, base, queries, truth, efs):
+    """FAISS IndexHNSWSQ with 8-bit scalar codes (QT_8bit, per-dimension
+    ranges): the graph walks on codes and returns code distances, with no
+    exact re-ranking."""
+    import faiss
+
+    n, dim = base.shape
+    k = args.k
+    faiss.omp_set_num_threads(args.threads)
+    index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, args.m,
+                              faiss.METRIC_INNER_PRODUCT)
+    index.hnsw.efConstruction = args.ef_construction
+    t = time.perf_counter()
+    index.train(base)
+    index.add(base)
+    build_s = time.perf_counter() - t
+    size = file_size_of(lambda p: faiss.write_index(index, p))
+    log(f"faiss HNSWSQ8 built in {build_s:.1f}s, {size} bytes")
+    for ef in efs:
+        index.hnsw.efSearch = max(ef, k)
+        common = dict(peer="faiss-sq8", kind="hnsw", ef=ef, m=args.m,
+                      ef_construction=args.ef_construction, build_s=build_s,
+                      index_bytes=size, build_threads=args.threads, k=k)
+        measure(common, truth, faiss.omp_set_num_threads,
+                lambda: index.search(queries, k)[1],
+                lambda i: index.search(queries[i:i + 1], k)[1],
+                len(queries), args.threads, args.modes)
+
+
+def bench_usearch_i8(args, base, queries, truth, efs):
+    """usearch with i8 vectors (its own quantization of unit vectors) and the
+    inner-product metric."""
+    from usearch.index import Index
+
+    n, dim = base.shape
+    k = args.k
+    index = Index(ndim=dim, metric="ip", dtype="i8", connectivity=args.m,
+                  expansion_add=args.ef_construction)
+    t = time.perf_counter()
+    index.add(np.arange(n), base, threads=args.threads)
+    build_s = time.perf_counter() - t
+    size = file_size_of(index.save)
+    log(f"usearch i8 built in {build_s:.1f}s, {size} bytes")
+    state = {"threads": args.threads}
+
+    def set_threads(t):
+        state["threads"] = t
+
+    for ef in efs:
+        index.expansion_search = max(ef, k)
+        common = dict(peer="usearch-i8", kind="hnsw", ef=ef, m=args.m,
+                      ef_construction=args.ef_construction, build_s=build_s,
+                      index_bytes=size, build_threads=args.threads, k=k)
+        measure(common, truth, set_threads,
+                lambda: np.asarray(index.search(queries, k, threads=state["threads"]).keys),
+                lambda i: np.asarray(index.search(queries[i], k, threads=1).keys).reshape(1, -1),
+                len(queries), args.threads, args.modes)
+
+
 def main():
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--base", required=True)
@@ -227,7 +287,8 @@ def main():
     p.add_argument("--ef-construction", type=int, default=200)
     p.add_argument("--ef", default="16,32,64,128", help="comma-separated efSearch values")
     p.add_argument("--threads", type=int, default=os.cpu_count() or 1)
-    p.add_argument("--peers", default="hnswlib,faiss")
+    p.add_argument("--peers", default="hnswlib,faiss",
+                   help="comma-separated: hnswlib, faiss, faiss-sq8, usearch-i8")
     p.add_argument("--modes", default="single,batch")
     args = p.parse_args()
     args.modes = [m for m in args.modes.split(",") if m]
@@ -260,6 +321,10 @@ def main():
             bench_hnswlib(args, base, queries, truth, efs)
         elif peer == "faiss":
             bench_faiss(args, base, queries, truth, efs)
+        elif peer == "faiss-sq8":
+            bench_faiss_sq8(args, base, queries, truth, efs)
+        elif peer == "usearch-i8":
+            bench_usearch_i8(args, base, queries, truth, efs)
         else:
             raise SystemExit(f"unknown peer {peer}")
 

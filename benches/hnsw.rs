@@ -2,7 +2,8 @@
 //! generated clustered unit vectors of dimension 256.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion};
-use vecsearch::internals::index::hnsw::{synth, Hnsw, HnswParams, Searcher};
+use vecsearch::internals::index::hnsw::{Hnsw, HnswParams, Rows, Searcher};
+use vecsearch::internals::index::testing as synth;
 
 const N: usize = 50_000;
 const DIM: usize = 256;
@@ -11,7 +12,7 @@ const QUERIES: usize = 256;
 fn search(c: &mut Criterion) {
     let all = synth::clustered(N + QUERIES, DIM, 100, 0.06, 42);
     let (vectors, queries) = all.split_at(N * DIM);
-    let index = Hnsw::build(vectors, DIM, &HnswParams::default(), &|_| {});
+    let index = Hnsw::build(Rows::new(vectors, DIM), &HnswParams::default(), &|_| {});
     let mut group = c.benchmark_group("hnsw_search_50k_256");
     for ef in [32, 64] {
         group.bench_with_input(BenchmarkId::from_parameter(ef), &ef, |b, &ef| {
@@ -19,7 +20,7 @@ fn search(c: &mut Criterion) {
             let mut qs = queries.chunks_exact(DIM).cycle();
             b.iter(|| {
                 let q = qs.next().unwrap();
-                index.search(vectors, DIM, q, 10, ef, &mut searcher)
+                index.search(Rows::new(vectors, DIM), q, 10, ef, &mut searcher)
             });
         });
     }

@@ -8,7 +8,8 @@
 use std::time::Instant;
 
 use rayon::prelude::*;
-use vecsearch::internals::index::hnsw::{synth, Hnsw, HnswParams, Searcher};
+use vecsearch::internals::index::hnsw::{Hnsw, HnswParams, Rows, Searcher};
+use vecsearch::internals::index::testing as synth;
 
 fn arg<T: std::str::FromStr>(i: usize, default: T) -> T {
     std::env::args()
@@ -77,7 +78,7 @@ fn main() {
     };
     let t = Instant::now();
     let cpu = cpu_secs("/proc/self/stat");
-    let index = Hnsw::build(vectors, dim, &params, &|_| {});
+    let index = Hnsw::build(Rows::new(vectors, dim), &params, &|_| {});
     let build = t.elapsed().as_secs_f64();
     let build_cpu = cpu_secs("/proc/self/stat") - cpu;
     println!(
@@ -92,13 +93,13 @@ fn main() {
     for ef in [10, 16, 24, 32, 48, 64, 128] {
         // Warm-up pass so the first ef does not pay for page faults.
         for q in queries.chunks_exact(dim).take(100) {
-            index.search(vectors, dim, q, k, ef, &mut searcher);
+            index.search(Rows::new(vectors, dim), q, k, ef, &mut searcher);
         }
         let t = Instant::now();
         let cpu = cpu_secs("/proc/thread-self/stat");
         let results: Vec<Vec<(u32, f32)>> = queries
             .chunks_exact(dim)
-            .map(|q| index.search(vectors, dim, q, k, ef, &mut searcher))
+            .map(|q| index.search(Rows::new(vectors, dim), q, k, ef, &mut searcher))
             .collect();
         let secs = t.elapsed().as_secs_f64();
         let cpu = cpu_secs("/proc/thread-self/stat") - cpu;

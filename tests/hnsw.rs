@@ -1,7 +1,8 @@
 //! HNSW behaviour through the public API: recall against brute force,
 //! determinism across thread counts, parts round trips and corrupt parts.
 
-use vecsearch::internals::index::hnsw::{synth, Hnsw, HnswError, HnswParams, HnswParts, Searcher};
+use vecsearch::internals::index::hnsw::{Hnsw, HnswError, HnswParams, HnswParts, Rows, Searcher};
+use vecsearch::internals::index::testing as synth;
 use vecsearch::internals::vector::Slab;
 
 const DIM: usize = 32;
@@ -20,7 +21,7 @@ fn recall(index: &Hnsw, vectors: &[f32], queries: &[f32], ef: usize) -> f64 {
     let nq = queries.len() / DIM;
     for q in queries.chunks_exact(DIM) {
         let truth = synth::brute_force(vectors, DIM, q, 10);
-        let got = index.search(vectors, DIM, q, 10, ef, &mut s);
+        let got = index.search(Rows::new(vectors, DIM), q, 10, ef, &mut s);
         assert_eq!(got.len(), 10);
         assert!(got.windows(2).all(|w| w[0].1 >= w[1].1), "best first");
         hits += got.iter().filter(|(id, _)| truth.contains(id)).count();
@@ -41,14 +42,14 @@ fn build_with_threads(vectors: &[f32], threads: usize) -> Hnsw {
         .num_threads(threads)
         .build()
         .unwrap()
-        .install(|| Hnsw::build(vectors, DIM, &params(), &|_| {}))
+        .install(|| Hnsw::build(Rows::new(vectors, DIM), &params(), &|_| {}))
 }
 
 #[test]
 fn recall_at_10_on_clustered_data() {
     let all = synth::clustered(10_200, DIM, 20, 0.08, 5);
     let (vectors, queries) = all.split_at(10_000 * DIM);
-    let index = Hnsw::build(vectors, DIM, &params(), &|_| {});
+    let index = Hnsw::build(Rows::new(vectors, DIM), &params(), &|_| {});
     let r = recall(&index, vectors, queries, 64);
     assert!(r >= 0.95, "recall@10 = {r}");
 }
@@ -61,8 +62,7 @@ fn builds_are_identical_across_thread_counts() {
     let c = build_with_threads(&vectors, 3).to_parts();
     assert!(same(&a, &b) && same(&b, &c));
     let other = Hnsw::build(
-        &vectors,
-        DIM,
+        Rows::new(&vectors, DIM),
         &HnswParams {
             seed: 1,
             ..params()
@@ -76,7 +76,7 @@ fn builds_are_identical_across_thread_counts() {
 fn parts_round_trip_gives_identical_results() {
     let all = synth::clustered(3_050, DIM, 8, 0.1, 7);
     let (vectors, queries) = all.split_at(3_000 * DIM);
-    let index = Hnsw::build(vectors, DIM, &params(), &|_| {});
+    let index = Hnsw::build(Rows::new(vectors, DIM), &params(), &|_| {});
     let p = index.to_parts();
     // Copy every array, as reopening from a file would.
     let copy = HnswParts {
@@ -91,8 +91,8 @@ fn parts_round_trip_gives_identical_results() {
     let (mut s1, mut s2) = (Searcher::new(), Searcher::new());
     for q in queries.chunks_exact(DIM) {
         assert_eq!(
-            index.search(vectors, DIM, q, 10, 32, &mut s1),
-            reopened.search(vectors, DIM, q, 10, 32, &mut s2)
+            index.search(Rows::new(vectors, DIM), q, 10, 32, &mut s1),
+            reopened.search(Rows::new(vectors, DIM), q, 10, 32, &mut s2)
         );
     }
 }
@@ -104,7 +104,7 @@ type Edit<'a> =
 #[test]
 fn corrupt_parts_are_rejected() {
     let vectors = synth::clustered(2_000, DIM, 8, 0.1, 8);
-    let good = Hnsw::build(&vectors, DIM, &params(), &|_| {}).to_parts();
+    let good = Hnsw::build(Rows::new(&vectors, DIM), &params(), &|_| {}).to_parts();
     assert!(good.max_level >= 1, "test needs upper layers");
     let m = good.m as usize;
     let edit = |f: Edit| {
@@ -160,31 +160,33 @@ fn corrupt_parts_are_rejected() {
 #[test]
 fn tiny_and_degenerate_inputs() {
     let mut s = Searcher::new();
-    let empty = Hnsw::build(&[], DIM, &params(), &|_| {});
+    let empty = Hnsw::build(Rows::new(&[], DIM), &params(), &|_| {});
     assert!(empty.is_empty() && empty.entry_point().is_none());
     assert!(empty
-        .search(&[], DIM, &[0.0; DIM], 5, 10, &mut s)
+        .search(Rows::new(&[], DIM), &[0.0; DIM], 5, 10, &mut s)
         .is_empty());
     let reopened = Hnsw::from_parts(empty.to_parts()).unwrap();
     assert!(reopened.is_empty());
 
     let one = synth::clustered(1, DIM, 1, 0.1, 9);
-    let h = Hnsw::build(&one, DIM, &params(), &|_| {});
-    let got = h.search(&one, DIM, &one, 5, 10, &mut s);
+    let h = Hnsw::build(Rows::new(&one, DIM), &params(), &|_| {});
+    let got = h.search(Rows::new(&one, DIM), &one, 5, 10, &mut s);
     assert_eq!(got.len(), 1);
     assert_eq!(got[0].0, 0);
 
     // k larger than n returns every node once.
     let few = synth::clustered(30, DIM, 3, 0.1, 10);
-    let h = Hnsw::build(&few, DIM, &params(), &|_| {});
+    let h = Hnsw::build(Rows::new(&few, DIM), &params(), &|_| {});
     let mut got: Vec<u32> = h
-        .search(&few, DIM, &few[..DIM], 100, 10, &mut s)
+        .search(Rows::new(&few, DIM), &few[..DIM], 100, 10, &mut s)
         .into_iter()
         .map(|(id, _)| id)
         .collect();
     got.sort_unstable();
     assert_eq!(got, (0..30).collect::<Vec<u32>>());
-    assert!(h.search(&few, DIM, &few[..DIM], 0, 10, &mut s).is_empty());
+    assert!(h
+        .search(Rows::new(&few, DIM), &few[..DIM], 0, 10, &mut s)
+        .is_empty());
 }
 
 #[test]
@@ -192,9 +194,9 @@ fn duplicate_vectors_are_all_found() {
     // 50 copies of each of 20 vectors.
     let base = synth::clustered(20, DIM, 4, 0.1, 11);
     let vectors: Vec<f32> = (0..50).flat_map(|_| base.iter().copied()).collect();
-    let index = Hnsw::build(&vectors, DIM, &params(), &|_| {});
+    let index = Hnsw::build(Rows::new(&vectors, DIM), &params(), &|_| {});
     let mut s = Searcher::new();
-    let got = index.search(&vectors, DIM, &base[..DIM], 50, 100, &mut s);
+    let got = index.search(Rows::new(&vectors, DIM), &base[..DIM], 50, 100, &mut s);
     assert_eq!(got.len(), 50);
     assert!(got.iter().all(|&(id, _)| id % 20 == 0), "{got:?}");
 }
@@ -203,8 +205,8 @@ fn duplicate_vectors_are_all_found() {
 fn incremental_insert_keeps_recall() {
     let all = synth::clustered(8_100, DIM, 16, 0.08, 12);
     let (vectors, queries) = all.split_at(8_000 * DIM);
-    let mut index = Hnsw::build(&vectors[..5_000 * DIM], DIM, &params(), &|_| {});
-    index.insert(vectors, DIM, params().ef_construction, &|_| {});
+    let mut index = Hnsw::build(Rows::new(&vectors[..5_000 * DIM], DIM), &params(), &|_| {});
+    index.insert(Rows::new(vectors, DIM), params().ef_construction, &|_| {});
     assert_eq!(index.len(), 8_000);
     Hnsw::from_parts(index.to_parts()).unwrap();
     let r = recall(&index, vectors, queries, 64);
@@ -220,7 +222,7 @@ fn reordered_build_is_a_consistent_renumbering() {
             .num_threads(threads)
             .build()
             .unwrap()
-            .install(|| Hnsw::build_reordered(vectors, DIM, &params(), &|_| {}))
+            .install(|| Hnsw::build_reordered(Rows::new(vectors, DIM), &params(), &|_| {}))
     };
     let r = build(1);
     // `order` is a permutation and `rows` the input in that order.
@@ -240,7 +242,7 @@ fn reordered_build_is_a_consistent_renumbering() {
     let mut hits = 0;
     for q in queries.chunks_exact(DIM) {
         let truth = synth::brute_force(vectors, DIM, q, 10);
-        let got = r.graph.search(&r.rows, DIM, q, 10, 64, &mut s);
+        let got = r.graph.search(Rows::new(&r.rows, DIM), q, 10, 64, &mut s);
         hits += got
             .iter()
             .filter(|(id, _)| truth.contains(&r.order[*id as usize]))

@@ -44,7 +44,7 @@ impl Subject {
     ) -> Vec<Scored> {
         match (&self.graph, ef) {
             (Some((g, _)), Some(ef)) => g
-                .search(self.flat.vectors(), self.flat.dim(), q, k, ef, searcher)
+                .search(self.flat.rows(), q, k, ef, searcher)
                 .into_iter()
                 .map(|(id, score)| Scored {
                     id: self.order.as_ref().map_or(id, |o| o[id as usize]),
@@ -131,10 +131,10 @@ fn graph_subject(
     let progress = GraphProgress::new(reporter, 0);
     let t = Instant::now();
     let (g, hflat, order) = if setup.reorder {
-        let r = Hnsw::build_reordered(flat.vectors(), dim, &params, &|n| progress.at(n));
+        let r = Hnsw::build_reordered(flat.rows(), &params, &|n| progress.at(n));
         (r.graph, FlatIndex::new(dim, r.rows)?, Some(r.order))
     } else {
-        let g = Hnsw::build(flat.vectors(), dim, &params, &|n| progress.at(n));
+        let g = Hnsw::build(flat.rows(), &params, &|n| progress.at(n));
         (g, flat.clone(), None)
     };
     let build_s = t.elapsed().as_secs_f64();

@@ -62,6 +62,9 @@ pub struct Index {
     weighting: Weighting,
     vectors: Vectors,
     origin: Origin,
+    /// Live passages per language and per document, counted the first time
+    /// a filtered graph search plans its walk.
+    live_counts: std::sync::OnceLock<(Vec<usize>, Vec<usize>)>,
 }
 
 impl Index {
@@ -82,6 +85,7 @@ impl Index {
             weighting,
             vectors,
             origin,
+            live_counts: std::sync::OnceLock::new(),
         }
     }
 

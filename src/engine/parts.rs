@@ -205,7 +205,7 @@ impl Vectors {
         let flat = dense.f32()?;
         reporter.stage("linking graph", flat.len() as u64);
         let progress = GraphProgress::new(reporter, 0);
-        let g = Hnsw::build(flat.vectors(), flat.dim(), params, &|n| progress.at(n));
+        let g = Hnsw::build(flat.rows(), params, &|n| progress.at(n));
         Some((g, params.clone()))
     }
 }

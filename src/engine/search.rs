@@ -9,7 +9,7 @@ use super::dense::Dense;
 use super::types::{Hit, SearchOptions, DEFAULT_EF};
 use super::Index;
 use crate::error::{Error, Result};
-use crate::index::{Scored, Searcher, TopK};
+use crate::index::{plan_filtered, FilterPlan, Scored, Searcher, TopK};
 use crate::text;
 
 /// A passage filter: which ids may be returned.
@@ -261,22 +261,23 @@ impl Index {
         let fetch = self.fetch_count(opts);
         match (&self.vectors.graph, self.vectors.dense.f32()) {
             (Some((g, _)), Some(flat)) if !opts.exact => {
+                let ef = opts.ef.unwrap_or(DEFAULT_EF).max(fetch);
+                // A selective filter starves a walk of passing nodes: widen
+                // the beam for it, or scan exactly when that reads fewer.
+                let ef = match plan_filtered(g.len(), self.allowed(opts), fetch, ef) {
+                    FilterPlan::Scan => {
+                        return self.vectors.dense.search(q, fetch, filter, parallel)
+                    }
+                    FilterPlan::Graph { ef } => ef,
+                };
                 thread_local! {
                     static SEARCHER: std::cell::RefCell<Searcher> = std::cell::RefCell::new(Searcher::tracking());
                 }
-                let ef = opts.ef.unwrap_or(DEFAULT_EF).max(fetch);
                 SEARCHER
                     .with(|s| {
                         let mut s = s.borrow_mut();
-                        let found = g.search_filtered(
-                            flat.vectors(),
-                            flat.dim(),
-                            q,
-                            fetch,
-                            ef,
-                            Some(filter),
-                            &mut s,
-                        );
+                        let found =
+                            g.search_filtered(flat.rows(), q, fetch, ef, Some(filter), &mut s);
                         // The walk read the vectors and links of every node
                         // it visited: verify those blocks (once per process
                         // each); a bad one is latched and the answer refused.
@@ -290,6 +291,51 @@ impl Index {
             }
             _ => self.vectors.dense.search(q, fetch, filter, parallel),
         }
+    }
+
+    /// How many live passages `opts`' filters (language, documents) let
+    /// through, for planning a graph walk: exact for one of them, the
+    /// smaller count when both are given.
+    fn allowed(&self, opts: &SearchOptions) -> usize {
+        let n = self.corpus.passages.len();
+        let dead = self.corpus.dead();
+        if opts.lang.is_none() && opts.paths.as_ref().is_none_or(|p| p.is_empty()) {
+            return n - dead;
+        }
+        let (by_lang, by_doc) = self.live_counts.get_or_init(|| {
+            let mut by_lang = vec![0; self.config.langs.len()];
+            let mut by_doc = vec![0; self.corpus.docs.len()];
+            for id in 0..n as u32 {
+                if !self.corpus.deleted[id as usize] {
+                    let p = self.corpus.passages.get(id);
+                    by_lang[p.lang as usize] += 1;
+                    by_doc[p.doc as usize] += 1;
+                }
+            }
+            (by_lang, by_doc)
+        });
+        let mut allowed = n - dead;
+        if let Ok(Some(mask)) = self.lang_mask(opts.lang.as_deref()) {
+            allowed = allowed.min(
+                by_lang
+                    .iter()
+                    .zip(&mask)
+                    .filter(|(_, m)| **m)
+                    .map(|(c, _)| c)
+                    .sum(),
+            );
+        }
+        if let Some(mask) = self.doc_mask(opts) {
+            allowed = allowed.min(
+                by_doc
+                    .iter()
+                    .zip(&mask)
+                    .filter(|(_, m)| **m)
+                    .map(|(c, _)| c)
+                    .sum(),
+            );
+        }
+        allowed
     }
 
     /// The best `k` of `candidates` by exact sparse cosine with the query

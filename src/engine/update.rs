@@ -371,9 +371,7 @@ impl Index {
         let mut g = g.clone();
         reporter.stage("linking graph", added as u64);
         let progress = GraphProgress::new(reporter, g.len());
-        g.insert(flat.vectors(), flat.dim(), params.ef_construction, &|n| {
-            progress.at(n)
-        });
+        g.insert(flat.rows(), params.ef_construction, &|n| progress.at(n));
         Some((g, params.clone()))
     }
 

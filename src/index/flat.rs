@@ -65,6 +65,11 @@ impl FlatIndex {
         &self.vectors
     }
 
+    /// The vectors as a row view (for the HNSW graph over them).
+    pub fn rows(&self) -> vector::Rows<'_> {
+        vector::Rows::new(&self.vectors, self.dim)
+    }
+
     pub fn slab(&self) -> &Slab<f32> {
         &self.vectors
     }

@@ -7,11 +7,16 @@ pub mod flat;
 pub mod hnsw;
 pub mod sparse;
 pub mod terms;
+#[doc(hidden)]
+pub mod testing;
 pub mod topk;
 
+pub use crate::vector::Rows;
 pub use codes::BitIndex;
 pub use flat::FlatIndex;
-pub use hnsw::{locality_order, Hnsw, HnswParams, HnswParts, Reordered, Searcher};
+pub use hnsw::{
+    locality_order, plan_filtered, FilterPlan, Hnsw, HnswParams, HnswParts, Reordered, Searcher,
+};
 pub use sparse::{
     compact_row, sort_and_sum, SparseBuilder, SparseVectors, SparseWeight, TermRowsV5,
 };

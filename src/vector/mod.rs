@@ -9,15 +9,20 @@ mod aligned;
 pub mod bits;
 mod packed;
 pub(crate) use packed::interleave_queries;
+mod rows;
 pub mod scalar;
 mod slab;
+pub mod sq8;
 #[cfg(target_arch = "x86_64")]
 mod x86;
 #[cfg(target_arch = "x86_64")]
 mod x86_bits;
+#[cfg(target_arch = "x86_64")]
+mod x86_sq8;
 
 pub use aligned::AlignedVec;
 pub use packed::{PackedRows, PANEL};
+pub use rows::Rows;
 pub use slab::{advise_huge, fletcher, BlockCheck, BlockSum, Failure, Slab, SlabError};
 
 use std::cell::RefCell;
@@ -48,6 +53,10 @@ pub struct Kernels {
     /// [`bits::QueryPlanes`]) against `out.len()` consecutive 1-bit codes:
     /// exactly [`bits::scores`], whichever set runs it.
     pub bits_scores: fn(&[u64], &[u64], &mut [i32]),
+    /// `dot_u8(weights, codes)`: `Σ weights[d] * codes[d]` in `i32` with
+    /// wrapping adds, exactly [`sq8::dot_u8`] whichever set runs it (see
+    /// [`sq8`] for the weights that keep it from wrapping).
+    pub dot_u8: fn(&[i16], &[u8]) -> i32,
 }
 
 impl std::fmt::Debug for Kernels {

@@ -10,6 +10,7 @@ pub const KERNELS: Kernels = Kernels {
     dot_tile,
     dot_tile_packed,
     bits_scores: super::bits::scores,
+    dot_u8: super::sq8::dot_u8,
 };
 
 /// Four independent accumulators let the compiler overlap the adds even

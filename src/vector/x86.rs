@@ -26,6 +26,7 @@ pub fn avx2() -> Option<Kernels> {
             dot_tile: avx2_dot_tile,
             dot_tile_packed: avx2_dot_tile_packed,
             bits_scores: super::x86_bits::avx2_scores,
+            dot_u8: super::x86_sq8::avx2_dot_u8,
         })
     } else {
         None
@@ -51,6 +52,11 @@ pub fn avx512() -> Option<Kernels> {
                 super::x86_bits::avx512_scores
             } else {
                 super::x86_bits::avx2_scores
+            },
+            dot_u8: if super::x86_sq8::has_avx512bw() {
+                super::x86_sq8::avx512_dot_u8
+            } else {
+                super::x86_sq8::avx2_dot_u8
             },
         })
     } else {

@@ -1,0 +1,328 @@
+//! HNSW sweep on TEXMEX files, for BENCHMARKS.md: the f32 walk against the
+//! quantized (SQ8) walk, in alternating rounds in one process so that both
+//! see the same machine, and filtered search at several selectivities.
+//!
+//! ```text
+//! cargo bench --bench ann_sweep -- --base B.fvecs --query Q.fvecs [--gt G.ivecs]
+//!     [--k 10] [--m 16] [--ef-construction 200] [--ef 16,32,64,128]
+//!     [--rounds 3] [--filters 1,5,20,50] [--filter-ef 64,...] [--no-reorder]
+//!     [--cache FILE]
+//! ```
+//!
+//! One JSON object per line on stdout: `mode` is `build`, `f32`, `sq8`,
+//! `filtered` (the plain filtered walk at each `--filter-ef`, default 64,
+//! the engine's default) or `planned`
+//! (`plan_filtered`: a wider walk or an exact scan of the passing rows).
+//! Searches run one query per call on one thread. Recall follows the
+//! ann-benchmarks rule (a hit scores >= the true k-th score - 1e-3). Without
+//! arguments (plain `cargo bench`) it does nothing. `--cache FILE` keeps the
+//! graph (and its renumbering) in FILE, built when FILE is absent: the
+//! graph is deterministic, so a cached one equals a rebuilt one. `visits` is
+//! the mean number of layer-0 nodes a walk scores (first 200 queries).
+
+use std::time::Instant;
+
+use vecsearch::bench::annfiles::{read_ivecs, read_vectors};
+use vecsearch::internals::index::hnsw::{
+    plan_filtered, scan_allowed, FilterPlan, Hnsw, HnswParams, HnswParts,
+};
+use vecsearch::internals::index::{Rows, Searcher};
+use vecsearch::internals::vector::sq8::Sq8Codes;
+use vecsearch::internals::vector::{self, Slab};
+
+const EPS: f32 = 1e-3;
+
+struct Args {
+    base: String,
+    query: String,
+    gt: Option<String>,
+    k: usize,
+    m: usize,
+    efc: usize,
+    ef: Vec<usize>,
+    rounds: usize,
+    filters: Vec<u64>,
+    filter_efs: Vec<usize>,
+    cache: Option<String>,
+    reorder: bool,
+}
+
+fn parse() -> Option<Args> {
+    let argv: Vec<String> = std::env::args()
+        .skip(1)
+        .filter(|a| a != "--bench")
+        .collect();
+    let get = |name: &str| {
+        argv.iter()
+            .position(|a| a == name)
+            .and_then(|i| argv.get(i + 1).cloned())
+    };
+    let list = |name: &str, default: &str| -> Vec<u64> {
+        get(name)
+            .unwrap_or_else(|| default.into())
+            .split(',')
+            .filter(|s| !s.is_empty())
+            .map(|s| s.parse().expect("number"))
+            .collect()
+    };
+    let num =
+        |name: &str, default: usize| get(name).map_or(default, |s| s.parse().expect("number"));
+    Some(Args {
+        base: get("--base")?,
+        query: get("--query")?,
+        gt: get("--gt"),
+        k: num("--k", 10),
+        m: num("--m", 16),
+        efc: num("--ef-construction", 200),
+        ef: list("--ef", "16,32,64,128")
+            .into_iter()
+            .map(|x| x as usize)
+            .collect(),
+        rounds: num("--rounds", 3),
+        filters: list("--filters", "1,5,20,50"),
+        filter_efs: list("--filter-ef", "64")
+            .into_iter()
+            .map(|x| x as usize)
+            .collect(),
+        cache: get("--cache"),
+        reorder: !argv.iter().any(|a| a == "--no-reorder"),
+    })
+}
+
+/// The true k-th best score of every query (from the ground truth, or exact).
+fn kth_scores(a: &Args, rows: Rows<'_>, queries: Rows<'_>) -> Vec<f32> {
+    let k = a.k;
+    match &a.gt {
+        Some(path) => {
+            let (gt, n, width) = read_ivecs(path).expect("ground truth");
+            assert!(n == queries.len() && width >= k, "ground truth shape");
+            (0..n)
+                .map(|q| {
+                    vector::dot(
+                        queries.row(q as u32),
+                        rows.row(gt[q * width + k - 1] as u32),
+                    )
+                })
+                .collect()
+        }
+        None => (0..queries.len() as u32)
+            .map(|q| {
+                let all: Vec<u32> = (0..rows.len() as u32).collect();
+                scan_allowed(rows, &all, queries.row(q), k)[k - 1].1
+            })
+            .collect(),
+    }
+}
+
+fn recall(found: &[Vec<(u32, f32)>], kth: &[f32], k: usize) -> f64 {
+    let hits: usize = found
+        .iter()
+        .zip(kth)
+        .map(|(r, &t)| r.iter().take(k).filter(|x| x.1 >= t - EPS).count())
+        .sum();
+    hits as f64 / (found.len() * k).max(1) as f64
+}
+
+/// Runs `search` once per query (after a warm-up pass over 100 queries):
+/// the results and the queries per second.
+fn timed(
+    nq: usize,
+    mut search: impl FnMut(usize) -> Vec<(u32, f32)>,
+) -> (Vec<Vec<(u32, f32)>>, f64) {
+    for q in 0..nq.min(100) {
+        search(q);
+    }
+    let t = Instant::now();
+    let out: Vec<_> = (0..nq).map(&mut search).collect();
+    (out, nq as f64 / t.elapsed().as_secs_f64())
+}
+
+/// Deterministic pseudo-random filter keeping about `pct`% of the input rows.
+fn passes(old_id: u32, pct: u64) -> bool {
+    let mut z = (old_id as u64 ^ 0xF117E5).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 31)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    (z ^ (z >> 29)) % 100 < pct
+}
+
+fn main() {
+    let Some(a) = parse() else {
+        return;
+    };
+    let (base, n, dim) = read_vectors(&a.base).expect("base");
+    let (qdata, nq, qdim) = read_vectors(&a.query).expect("queries");
+    assert_eq!(dim, qdim, "dimensions differ");
+    let queries = Rows::new(&qdata, dim);
+    let params = HnswParams {
+        m: a.m,
+        ef_construction: a.efc,
+        ..HnswParams::default()
+    };
+    let t = Instant::now();
+    let cached = a.cache.as_deref().and_then(load_graph);
+    let (graph, order) = match cached {
+        Some(g) => g,
+        None if a.reorder => {
+            let r = Hnsw::build_reordered(Rows::new(&base, dim), &params, &|_| {});
+            (r.graph, r.order)
+        }
+        None => {
+            let g = Hnsw::build(Rows::new(&base, dim), &params, &|_| {});
+            (g, (0..n as u32).collect())
+        }
+    };
+    let build_s = t.elapsed().as_secs_f64();
+    if let Some(path) = &a.cache {
+        save_graph(path, &graph, &order);
+    }
+    let arena = Slab::fill_huge(n * dim, |out| {
+        for (r, &o) in out.chunks_exact_mut(dim).zip(&order) {
+            r.copy_from_slice(Rows::new(&base, dim).row(o));
+        }
+    });
+    let rows = Rows::new(&arena, dim);
+    let t = Instant::now();
+    let codes = Sq8Codes::build(rows);
+    let codes_s = t.elapsed().as_secs_f64();
+    println!(
+        "{{\"mode\":\"build\",\"n\":{n},\"dim\":{dim},\"m\":{},\"ef_construction\":{},\"build_s\":{build_s:.2},\"sq8_encode_s\":{codes_s:.3},\"link_bytes\":{},\"vector_bytes\":{},\"code_bytes\":{},\"threads\":{},\"kernel\":\"{}\"}}",
+        a.m, a.efc, graph.link_bytes(), n * dim * 4, codes.bytes(), rayon::current_num_threads(), vector::best().name
+    );
+    let kth = kth_scores(&a, Rows::new(&base, dim), queries);
+    let mut s = Searcher::new();
+    for round in 0..a.rounds {
+        let modes = if round % 2 == 0 {
+            ["f32", "sq8"]
+        } else {
+            ["sq8", "f32"]
+        };
+        for mode in modes {
+            for &ef in &a.ef {
+                let (found, qps) = timed(nq, |q| {
+                    let q = queries.row(q as u32);
+                    if mode == "f32" {
+                        graph.search(rows, q, a.k, ef, &mut s)
+                    } else {
+                        graph.search_sq8(rows, &codes, q, a.k, ef, None, &mut s)
+                    }
+                });
+                let mut t = Searcher::tracking();
+                let visits: usize = (0..nq.min(200) as u32)
+                    .map(|q| {
+                        graph.search(rows, queries.row(q), a.k, ef, &mut t);
+                        t.trail().len()
+                    })
+                    .sum();
+                println!(
+                    "{{\"mode\":\"{mode}\",\"round\":{round},\"ef\":{ef},\"recall\":{:.4},\"qps\":{qps:.0},\"visits\":{:.0}}}",
+                    recall(&found, &kth, a.k),
+                    visits as f64 / nq.min(200) as f64
+                );
+            }
+        }
+    }
+    filtered(&a, &graph, rows, &order, queries, &mut s);
+}
+
+/// Recall against the exact filtered answer and QPS, for the plain filtered
+/// walk and for the planned search, at each selectivity.
+fn filtered(
+    a: &Args,
+    graph: &Hnsw,
+    rows: Rows<'_>,
+    order: &[u32],
+    queries: Rows<'_>,
+    s: &mut Searcher,
+) {
+    let (n, nq, k) = (rows.len(), queries.len(), a.k);
+    let ef = a.filter_efs.first().copied().unwrap_or(64);
+    for &pct in &a.filters {
+        let mask: Vec<bool> = order.iter().map(|&old| passes(old, pct)).collect();
+        let allowed: Vec<u32> = (0..n as u32).filter(|&i| mask[i as usize]).collect();
+        let truth: Vec<f32> = (0..nq as u32)
+            .map(|q| {
+                let top = scan_allowed(rows, &allowed, queries.row(q), k);
+                top.last().map_or(f32::MIN, |x| x.1)
+            })
+            .collect();
+        let pass = |id: u32| mask[id as usize];
+        let plan = plan_filtered(n, allowed.len(), k, ef);
+        let runs = a.filter_efs.iter().map(|&e| ("filtered", e));
+        for (mode, ef) in runs.chain([("planned", ef)]) {
+            for round in 0..a.rounds.min(2) {
+                let (found, qps) = timed(nq, |q| {
+                    let q = queries.row(q as u32);
+                    match (mode, plan) {
+                        ("filtered", _) => graph.search_filtered(rows, q, k, ef, Some(&pass), s),
+                        (_, FilterPlan::Graph { ef }) => {
+                            graph.search_filtered(rows, q, k, ef, Some(&pass), s)
+                        }
+                        (_, FilterPlan::Scan) => scan_allowed(rows, &allowed, q, k),
+                    }
+                });
+                println!(
+                    "{{\"mode\":\"{mode}\",\"round\":{round},\"filter_pct\":{pct},\"allowed\":{},\"plan\":\"{plan:?}\",\"ef\":{ef},\"recall\":{:.4},\"qps\":{qps:.0}}}",
+                    allowed.len(),
+                    recall(&found, &truth, k)
+                );
+            }
+        }
+    }
+}
+
+fn le_u32s(xs: &[u32]) -> Vec<u8> {
+    xs.iter().flat_map(|x| x.to_le_bytes()).collect()
+}
+
+/// `[n, m, max_level, entry, seed lo, seed hi, len × 5]` then the five
+/// arrays (order, layer0, upper offsets, ids, links), all little-endian u32.
+fn save_graph(path: &str, g: &Hnsw, order: &[u32]) {
+    let p = g.to_parts();
+    let arrays: [&[u32]; 5] = [
+        order,
+        &p.layer0,
+        &p.upper_offsets,
+        &p.upper_ids,
+        &p.upper_links,
+    ];
+    let mut head = vec![
+        p.n,
+        p.m,
+        p.max_level,
+        p.entry_point,
+        p.seed as u32,
+        (p.seed >> 32) as u32,
+    ];
+    head.extend(arrays.iter().map(|x| x.len() as u32));
+    let mut bytes = le_u32s(&head);
+    for x in arrays {
+        bytes.extend(le_u32s(x));
+    }
+    std::fs::write(path, bytes).expect("write graph cache");
+}
+
+fn load_graph(path: &str) -> Option<(Hnsw, Vec<u32>)> {
+    let bytes = std::fs::read(path).ok()?;
+    let words: Vec<u32> = bytes
+        .chunks_exact(4)
+        .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
+        .collect();
+    let (head, mut rest) = words.split_at(11);
+    let mut take = |len: u32| {
+        let (a, b) = rest.split_at(len as usize);
+        rest = b;
+        a.to_vec()
+    };
+    let order = take(head[6]);
+    let parts = HnswParts {
+        n: head[0],
+        m: head[1],
+        max_level: head[2],
+        entry_point: head[3],
+        seed: head[4] as u64 | (head[5] as u64) << 32,
+        layer0: Slab::from_vec(take(head[7])),
+        upper_offsets: Slab::from_vec(take(head[8])),
+        upper_ids: Slab::from_vec(take(head[9])),
+        upper_links: Slab::from_vec(take(head[10])),
+    };
+    Some((Hnsw::from_parts(parts).expect("valid graph cache"), order))
+}

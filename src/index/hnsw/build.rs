@@ -1,0 +1,461 @@
+//! Construction: parallel, deterministic batch insertion into a mutable
+//! `Graph`, frozen into an [`Hnsw`] when done.
+
+use rayon::prelude::*;
+
+use super::layer::{Dense, Layer, Sparse};
+use super::search::{greedy, search_layer, Cand, Exact, Scorer, Searcher};
+use super::{Hnsw, HnswParams, Rows, SplitMix64, EXPANDED, MAX_LEVEL};
+use crate::vector::{self, Slab};
+
+/// A batch is at most this fraction (1/BATCH_DIV) of the nodes already in the
+/// graph, so a new node misses few links to its batch siblings.
+const BATCH_DIV: usize = 64;
+/// Batch members are linked to each other by brute force; this caps that cost.
+const MAX_BATCH: usize = 256;
+
+/// A node's level depends only on (seed, id), not on insertion order, so
+/// batched, sequential and incremental builds agree on it.
+fn level_of(seed: u64, id: u32, m: usize) -> usize {
+    let mut rng = SplitMix64(seed ^ (id as u64).wrapping_mul(0xD1B5_4A32_D192_ED03));
+    let ml = 1.0 / (m as f64).ln();
+    let level = (-rng.next_f64().ln() * ml).floor();
+    (level as usize).min(MAX_LEVEL)
+}
+
+/// The paper's Algorithm 4 (without extending or keeping pruned links):
+/// walking `cands` best first, keep one only if it is closer to the base than
+/// to every neighbour kept so far, which spreads links across directions.
+/// `cands` must be sorted best first and hold scores against the base.
+fn select_neighbours(rows: Rows<'_>, cands: &[Cand], cap: usize, out: &mut Vec<u32>) {
+    out.clear();
+    if cands.len() <= cap {
+        out.extend(cands.iter().map(|c| c.id));
+        return;
+    }
+    let dot = vector::best().dot;
+    for c in cands {
+        if out.len() >= cap {
+            break;
+        }
+        let cv = rows.row(c.id);
+        if out.iter().all(|&kept| dot(cv, rows.row(kept)) <= c.score) {
+            out.push(c.id);
+        }
+    }
+}
+
+/// Sorts best first. Exact ties (duplicate vectors) are broken by a hash of
+/// (base, id) rather than by id: with the id, every duplicate would keep the
+/// same lowest-id copies and the rest would become unreachable.
+fn sort_best_first(cands: &mut [Cand], base: u32) {
+    let tie = |id: u32| SplitMix64(((base as u64) << 32) | id as u64).next_u64();
+    cands.sort_unstable_by(|a, b| {
+        b.score
+            .total_cmp(&a.score)
+            .then_with(|| tie(a.id).cmp(&tie(b.id)))
+    });
+}
+
+/// Mutable graph used while inserting; turned into slabs when done.
+///
+/// Invariant: every id written into a record is below `n` (records only
+/// receive ids of nodes found by search or in the current batch, and `grow`
+/// raises `n` before any of them is inserted).
+pub(super) struct Graph {
+    n: usize,
+    m: usize,
+    seed: u64,
+    /// Level drawn for every node, inserted or not.
+    levels: Vec<u8>,
+    layer0: Vec<u32>,
+    /// `upper[l - 1]`: sorted ids of the nodes drawn for level `l` and their
+    /// records. Nodes not yet inserted have empty records and are unreachable.
+    upper: Vec<UpperLayer>,
+    /// `None` until the first node is inserted.
+    entry: Option<u32>,
+    /// Nodes linked into the graph so far (`<= n`).
+    inserted: usize,
+    max_level: usize,
+}
+
+#[derive(Default)]
+struct UpperLayer {
+    ids: Vec<u32>,
+    links: Vec<u32>,
+}
+
+/// Links chosen for one new node: `per_level[l]` for levels `0..=level`.
+type NewLinks = Vec<Vec<u32>>;
+
+impl Graph {
+    pub(super) fn new(m: usize, seed: u64) -> Graph {
+        Graph {
+            n: 0,
+            m,
+            seed,
+            levels: Vec::new(),
+            layer0: Vec::new(),
+            upper: Vec::new(),
+            entry: None,
+            max_level: 0,
+            inserted: 0,
+        }
+    }
+
+    fn from_hnsw(h: &Hnsw) -> Graph {
+        let stride = 1 + h.m;
+        let mut g = Graph::new(h.m, h.seed);
+        g.n = h.n;
+        g.inserted = h.n;
+        g.layer0 = h.layer0.to_vec();
+        g.levels = vec![0; h.n];
+        for level in 1..=h.max_level {
+            let (a, b) = (
+                h.upper_offsets[level - 1] as usize,
+                h.upper_offsets[level] as usize,
+            );
+            let ids = h.upper_ids[a..b].to_vec();
+            for &id in &ids {
+                g.levels[id as usize] = level as u8;
+            }
+            let links = h.upper_links[a * stride..b * stride].to_vec();
+            g.upper.push(UpperLayer { ids, links });
+        }
+        g.entry = (h.n > 0).then_some(h.entry);
+        g.max_level = h.max_level;
+        g
+    }
+
+    /// Draws levels and reserves empty records for nodes up to `n`.
+    pub(super) fn grow(&mut self, n: usize) {
+        assert!(n < EXPANDED as usize, "hnsw: at most 2^31 - 1 nodes");
+        if self.layer0.is_empty() {
+            // Untouched zero pages, so the huge-page hint takes effect.
+            self.layer0 = vec![0; n * (1 + 2 * self.m)];
+            vector::advise_huge(&self.layer0);
+        } else {
+            self.layer0.resize(n * (1 + 2 * self.m), 0);
+        }
+        for id in self.n..n {
+            let level = level_of(self.seed, id as u32, self.m);
+            self.levels.push(level as u8);
+            while self.upper.len() < level {
+                self.upper.push(UpperLayer::default());
+            }
+            for layer in &mut self.upper[..level] {
+                layer.ids.push(id as u32);
+                layer.links.resize(layer.links.len() + 1 + self.m, 0);
+            }
+        }
+        self.n = n;
+    }
+
+    fn dense(&self) -> Dense<'_> {
+        // SAFETY: every id in `layer0` is below `n` (the type's invariant).
+        unsafe { Dense::new(&self.layer0, 1 + 2 * self.m, self.n) }
+    }
+
+    fn sparse(&self, level: usize) -> Sparse<'_> {
+        let layer = &self.upper[level - 1];
+        // SAFETY: every id in `layer.links` is below `n` (the type's invariant).
+        unsafe { Sparse::new(&layer.ids, &layer.links, 1 + self.m, self.n) }
+    }
+
+    fn links(&self, level: usize, id: u32) -> &[u32] {
+        if level == 0 {
+            self.dense().links(id)
+        } else {
+            self.sparse(level).links(id)
+        }
+    }
+
+    /// Writes `ids` (all below `n`) as the links of `id` on `level`.
+    fn set_links(&mut self, level: usize, id: u32, ids: &[u32]) {
+        debug_assert!(ids.iter().all(|&x| (x as usize) < self.n));
+        let rec = if level == 0 {
+            let stride = 1 + 2 * self.m;
+            &mut self.layer0[id as usize * stride..(id as usize + 1) * stride]
+        } else {
+            let stride = 1 + self.m;
+            let layer = &mut self.upper[level - 1];
+            let s = layer.ids.binary_search(&id).expect("node drawn for level");
+            &mut layer.links[s * stride..(s + 1) * stride]
+        };
+        rec[0] = ids.len() as u32;
+        rec[1..1 + ids.len()].copy_from_slice(ids);
+        rec[1 + ids.len()..].fill(0);
+    }
+
+    fn cap(&self, level: usize) -> usize {
+        if level == 0 {
+            2 * self.m
+        } else {
+            self.m
+        }
+    }
+
+    /// Greedy descent from the entry point to `level + 1`: the seed of the
+    /// beam searches on the levels a new node with `level` links into.
+    fn descend(&self, rows: Rows<'_>, query: &[f32], level: usize, s: &mut Searcher) {
+        s.seeds.clear();
+        if let Some(entry) = self.entry {
+            let scorer = Exact::new(rows, query);
+            let mut cur = entry;
+            let mut cur_score = scorer.score(cur);
+            for l in (level + 1..=self.max_level).rev() {
+                (cur, cur_score) = greedy(&self.sparse(l), &scorer, cur, cur_score);
+            }
+            s.seeds.push(Cand {
+                score: cur_score,
+                id: cur,
+            });
+        }
+    }
+
+    /// Beam search on level `l` from `s.seeds`; the results become the next
+    /// level's seeds and this level's candidates.
+    fn search_level(&self, rows: Rows<'_>, query: &[f32], l: usize, ef: usize, s: &mut Searcher) {
+        s.begin(self.n);
+        s.pool.reset(ef);
+        for i in 0..s.seeds.len() {
+            let c = s.seeds[i];
+            s.visit(c.id);
+            s.pool.insert(c.id, c.score);
+        }
+        let scorer = Exact::new(rows, query);
+        if l == 0 {
+            search_layer(&self.dense(), &scorer, s, None);
+        } else {
+            search_layer(&self.sparse(l), &scorer, s, None);
+        }
+        s.seeds.clear();
+        s.seeds.extend(s.pool.items.iter().map(|c| Cand {
+            score: c.score,
+            id: c.id & !EXPANDED,
+        }));
+        s.cands.extend_from_slice(&s.seeds);
+    }
+
+    /// Finds the links of new node `q` against the frozen graph plus the
+    /// earlier members of its batch (by brute force, since they are not in
+    /// the graph yet) — what sequential insertion would have seen.
+    fn find_links(
+        &self,
+        rows: Rows<'_>,
+        q: u32,
+        earlier: &[u32],
+        ef: usize,
+        s: &mut Searcher,
+    ) -> NewLinks {
+        let dot = vector::best().dot;
+        let query = rows.row(q);
+        let level = self.levels[q as usize] as usize;
+        let mut out: NewLinks = vec![Vec::new(); level + 1];
+
+        self.descend(rows, query, level, s);
+        for l in (0..=level).rev() {
+            s.cands.clear();
+            if self.entry.is_some() && l <= self.max_level {
+                self.search_level(rows, query, l, ef, s);
+            }
+            for &j in earlier {
+                if self.levels[j as usize] as usize >= l {
+                    s.cands.push(Cand {
+                        score: dot(query, rows.row(j)),
+                        id: j,
+                    });
+                }
+            }
+            sort_best_first(&mut s.cands, q);
+            select_neighbours(rows, &s.cands, self.m, &mut out[l]);
+        }
+        out
+    }
+
+    /// New list for `target` on `level` after adding `sources`, pruned with
+    /// the heuristic if it overflows.
+    fn merged_links(
+        &self,
+        rows: Rows<'_>,
+        level: usize,
+        target: u32,
+        sources: impl Iterator<Item = u32>,
+    ) -> Vec<u32> {
+        let mut ids = self.links(level, target).to_vec();
+        for src in sources {
+            if src != target && !ids.contains(&src) {
+                ids.push(src);
+            }
+        }
+        let cap = self.cap(level);
+        if ids.len() <= cap {
+            return ids;
+        }
+        let dot = vector::best().dot;
+        let base = rows.row(target);
+        let mut cands: Vec<Cand> = ids
+            .iter()
+            .map(|&id| Cand {
+                score: dot(base, rows.row(id)),
+                id,
+            })
+            .collect();
+        sort_best_first(&mut cands, target);
+        let mut out = Vec::with_capacity(cap);
+        select_neighbours(rows, &cands, cap, &mut out);
+        out
+    }
+
+    fn apply(&mut self, rows: Rows<'_>, batch: &[u32], found: Vec<NewLinks>) {
+        let mut edges: Vec<(u8, u32, u32)> = Vec::new();
+        for (&q, per_level) in batch.iter().zip(&found) {
+            for (l, ids) in per_level.iter().enumerate() {
+                self.set_links(l, q, ids);
+                edges.extend(ids.iter().map(|&t| (l as u8, t, q)));
+            }
+        }
+        // Group back-links by (level, target); each group is independent, so
+        // they are merged in parallel and written back in a fixed order.
+        edges.sort_unstable();
+        let mut groups = Vec::new();
+        let mut i = 0;
+        while i < edges.len() {
+            let key = (edges[i].0, edges[i].1);
+            let mut j = i + 1;
+            while j < edges.len() && (edges[j].0, edges[j].1) == key {
+                j += 1;
+            }
+            groups.push(i..j);
+            i = j;
+        }
+        let this = &*self;
+        let updates: Vec<Vec<u32>> = groups
+            .par_iter()
+            .map(|r| {
+                let (l, t, _) = edges[r.start];
+                this.merged_links(rows, l as usize, t, edges[r.clone()].iter().map(|e| e.2))
+            })
+            .collect();
+        for (r, ids) in groups.iter().zip(&updates) {
+            let (l, t, _) = edges[r.start];
+            self.set_links(l as usize, t, ids);
+        }
+        for &q in batch {
+            let level = self.levels[q as usize] as usize;
+            if self.entry.is_none() || level > self.max_level {
+                self.entry = Some(q);
+                self.max_level = level;
+            }
+        }
+    }
+
+    /// Inserts the nodes of `seq`, in that order, in batches.
+    ///
+    /// # Panics
+    /// If `rows` does not hold the graph's `n` rows.
+    pub(super) fn insert_range(
+        &mut self,
+        rows: Rows<'_>,
+        seq: &[u32],
+        ef: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) {
+        assert_eq!(rows.len(), self.n, "hnsw: vector arena size");
+        let mut next = 0;
+        let before = self.inserted;
+        while next < seq.len() {
+            let size = ((before + next) / BATCH_DIV)
+                .clamp(1, MAX_BATCH)
+                .min(seq.len() - next);
+            let batch = &seq[next..next + size];
+            let this = &*self;
+            let found: Vec<NewLinks> = (0..size)
+                .into_par_iter()
+                .map_init(Searcher::new, |s, i| {
+                    this.find_links(rows, batch[i], &batch[..i], ef, s)
+                })
+                .collect();
+            self.apply(rows, batch, found);
+            next += size;
+            progress(before + next);
+        }
+        self.inserted += seq.len();
+    }
+
+    pub(super) fn finish(self) -> Hnsw {
+        let max_level = if self.entry.is_some() {
+            self.max_level
+        } else {
+            0
+        };
+        let mut offsets = vec![0u32];
+        let mut ids = Vec::new();
+        let mut links = Vec::new();
+        for layer in &self.upper[..max_level] {
+            ids.extend_from_slice(&layer.ids);
+            links.extend_from_slice(&layer.links);
+            offsets.push(ids.len() as u32);
+        }
+        Hnsw {
+            n: self.n,
+            m: self.m,
+            max_level,
+            entry: self.entry.unwrap_or(u32::MAX),
+            seed: self.seed,
+            layer0: Slab::copy_huge(&self.layer0),
+            upper_offsets: Slab::from_vec(offsets),
+            upper_ids: Slab::from_vec(ids),
+            upper_links: Slab::from_vec(links),
+        }
+    }
+}
+
+impl Hnsw {
+    /// Builds a graph over `rows`, calling `progress` with the number of
+    /// nodes inserted so far after each batch. Uses the current rayon pool;
+    /// the result does not depend on its size.
+    ///
+    /// # Panics
+    /// If `m < 2` or there are 2^31 or more rows.
+    pub fn build(rows: Rows<'_>, params: &HnswParams, progress: &(dyn Fn(usize) + Sync)) -> Hnsw {
+        assert!(params.m >= 2, "hnsw: m must be at least 2");
+        let n = rows.len();
+        let mut g = Graph::new(params.m, params.seed);
+        g.grow(n);
+        let seq: Vec<u32> = (0..n as u32).collect();
+        g.insert_range(rows, &seq, params.ef_construction.max(1), progress);
+        g.finish()
+    }
+
+    /// Adds rows `len()..` of `rows` (which must start with the rows the
+    /// graph was built on) to the graph.
+    pub fn insert(
+        &mut self,
+        rows: Rows<'_>,
+        ef_construction: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) {
+        let n = rows.len();
+        assert!(n >= self.n, "hnsw: insert cannot remove vectors");
+        let mut g = Graph::from_hnsw(self);
+        let old = g.n;
+        g.grow(n);
+        let seq: Vec<u32> = (old as u32..n as u32).collect();
+        g.insert_range(rows, &seq, ef_construction.max(1), progress);
+        *self = g.finish();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn levels_are_geometric_and_deterministic() {
+        let levels: Vec<usize> = (0..100_000).map(|i| level_of(7, i, 16)).collect();
+        let above = levels.iter().filter(|&&l| l >= 1).count() as f64 / 1e5;
+        assert!((above - 1.0 / 16.0).abs() < 0.01, "{above}");
+        assert_eq!(levels[123], level_of(7, 123, 16));
+    }
+}

@@ -1,0 +1,130 @@
+//! Read-only views of one layer's link records, shared by search and
+//! construction.
+
+/// Read access to one layer's link records.
+///
+/// # Safety
+/// Every id that [`links`](Layer::links) returns must be below
+/// [`bound`](Layer::bound): the beam search reads the rows and visited marks
+/// of those ids without bounds checks, after checking once that both cover
+/// `bound` ids.
+pub(super) unsafe trait Layer<'a> {
+    /// Every link id is below this.
+    fn bound(&self) -> usize;
+    fn links(&self, id: u32) -> &'a [u32];
+    /// Hints that `id`'s record will be read soon.
+    fn prefetch_links(&self, _id: u32) {}
+}
+
+/// Fixed-stride records addressed by node id.
+pub(super) struct Dense<'a> {
+    data: &'a [u32],
+    stride: usize,
+    bound: usize,
+}
+
+impl<'a> Dense<'a> {
+    /// Records of `stride` u32: a count, then that many neighbour ids.
+    ///
+    /// # Safety
+    /// Every neighbour id in every record of `data` is below `bound`.
+    pub(super) unsafe fn new(data: &'a [u32], stride: usize, bound: usize) -> Self {
+        Dense {
+            data,
+            stride,
+            bound,
+        }
+    }
+}
+
+// SAFETY: `links` returns ids stored in `data`, which `Dense::new`'s caller
+// guarantees are below `bound`.
+unsafe impl<'a> Layer<'a> for Dense<'a> {
+    #[inline(always)]
+    fn bound(&self) -> usize {
+        self.bound
+    }
+
+    #[inline(always)]
+    fn links(&self, id: u32) -> &'a [u32] {
+        let start = id as usize * self.stride;
+        let rec = &self.data[start..start + self.stride];
+        // Counts were validated (or written by us) to be < stride.
+        &rec[1..1 + rec[0] as usize]
+    }
+
+    #[inline(always)]
+    fn prefetch_links(&self, id: u32) {
+        let p = self.data.as_ptr().wrapping_add(id as usize * self.stride);
+        prefetch(p as *const f32);
+    }
+}
+
+/// Records for a sorted subset of the nodes.
+pub(super) struct Sparse<'a> {
+    ids: &'a [u32],
+    data: &'a [u32],
+    stride: usize,
+    bound: usize,
+}
+
+impl<'a> Sparse<'a> {
+    /// Record `i` of `data` (stride `stride`) belongs to node `ids[i]`.
+    ///
+    /// # Safety
+    /// Every neighbour id in every record of `data` is below `bound`.
+    pub(super) unsafe fn new(ids: &'a [u32], data: &'a [u32], stride: usize, bound: usize) -> Self {
+        Sparse {
+            ids,
+            data,
+            stride,
+            bound,
+        }
+    }
+
+    fn slot(&self, id: u32) -> Option<usize> {
+        self.ids.binary_search(&id).ok()
+    }
+}
+
+// SAFETY: `links` returns ids stored in `data`, which `Sparse::new`'s caller
+// guarantees are below `bound`.
+unsafe impl<'a> Layer<'a> for Sparse<'a> {
+    #[inline(always)]
+    fn bound(&self) -> usize {
+        self.bound
+    }
+
+    #[inline]
+    fn links(&self, id: u32) -> &'a [u32] {
+        match self.slot(id) {
+            Some(s) => {
+                let rec = &self.data[s * self.stride..(s + 1) * self.stride];
+                &rec[1..1 + rec[0] as usize]
+            }
+            // Validation makes this unreachable; an empty list is the safe answer.
+            None => &[],
+        }
+    }
+}
+
+#[inline(always)]
+pub(super) fn prefetch(p: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch is a hint and never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// Prefetches the cache lines of a row after the first.
+#[inline(always)]
+pub(super) fn prefetch_rest(p: *const f32, dim: usize) {
+    let mut off = 16;
+    while off < dim {
+        prefetch(p.wrapping_add(off));
+        off += 16;
+    }
+}

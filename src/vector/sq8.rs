@@ -1,0 +1,277 @@
+//! 8-bit scalar quantization (SQ8), for walking a graph on codes a quarter
+//! the size of the f32 rows and re-ranking the survivors exactly.
+//!
+//! Each coordinate `d` is mapped to a byte over the data's own range,
+//! `x ≈ lo[d] + step[d] * c`, with `lo`/`step` from the per-coordinate
+//! minimum and maximum (as FAISS's `QT_8bit`). A query is turned once into
+//! 16-bit integer weights `w[d] ≈ q[d] * step[d] / scale` so that
+//!
+//! ```text
+//! q · x ≈ bias + scale * Σ w[d] * c[d],   bias = Σ q[d] * lo[d]
+//! ```
+//!
+//! and the sum is an exact integer dot product of `i16` weights with `u8`
+//! codes ([`Kernels::dot_u8`](super::Kernels::dot_u8)). The weights are
+//! bounded so that no partial sum can leave `i32`, whatever the order of
+//! the additions: every kernel returns exactly the scalar result.
+
+use rayon::prelude::*;
+
+use super::{Rows, Slab};
+
+/// Largest weight magnitude for `dim` coordinates: `255 * W * dim` stays
+/// below `i32::MAX`, so no sum of products overflows.
+fn weight_limit(dim: usize) -> f32 {
+    let bound = i32::MAX as usize / (255 * dim.max(1));
+    bound.min(i16::MAX as usize) as f32
+}
+
+/// Per-coordinate affine map between f32 and u8.
+#[derive(Clone, Debug)]
+pub struct Sq8 {
+    lo: Vec<f32>,
+    step: Vec<f32>,
+}
+
+impl Sq8 {
+    /// Fits the map to the range of every coordinate of `rows`.
+    pub fn train(rows: Rows<'_>) -> Sq8 {
+        let dim = rows.dim();
+        let (lo, hi) = rows
+            .as_slice()
+            .par_chunks(dim.max(1) * 1024)
+            .map(|block| {
+                let mut lo = vec![f32::INFINITY; dim];
+                let mut hi = vec![f32::NEG_INFINITY; dim];
+                for r in block.chunks_exact(dim.max(1)) {
+                    for d in 0..dim {
+                        lo[d] = lo[d].min(r[d]);
+                        hi[d] = hi[d].max(r[d]);
+                    }
+                }
+                (lo, hi)
+            })
+            .reduce(
+                || (vec![f32::INFINITY; dim], vec![f32::NEG_INFINITY; dim]),
+                |(mut l1, mut h1), (l2, h2)| {
+                    for d in 0..dim {
+                        l1[d] = l1[d].min(l2[d]);
+                        h1[d] = h1[d].max(h2[d]);
+                    }
+                    (l1, h1)
+                },
+            );
+        let (lo, step) = lo
+            .iter()
+            .zip(&hi)
+            .map(|(&l, &h)| {
+                if l.is_finite() && h > l {
+                    (l, (h - l) / 255.0)
+                } else if l.is_finite() {
+                    (l, 0.0)
+                } else {
+                    (0.0, 0.0)
+                }
+            })
+            .unzip();
+        Sq8 { lo, step }
+    }
+
+    pub fn dim(&self) -> usize {
+        self.lo.len()
+    }
+
+    /// Codes of one row (`out.len() == dim`), rounded to nearest and clamped.
+    pub fn encode(&self, x: &[f32], out: &mut [u8]) {
+        assert_eq!(x.len(), self.dim(), "sq8: row length");
+        assert_eq!(out.len(), self.dim(), "sq8: code length");
+        for (((o, &v), &lo), &step) in out.iter_mut().zip(x).zip(&self.lo).zip(&self.step) {
+            *o = if step > 0.0 {
+                ((v - lo) / step).round().clamp(0.0, 255.0) as u8
+            } else {
+                0
+            };
+        }
+    }
+
+    /// The value code `c` of coordinate `d` stands for.
+    pub fn decode(&self, d: usize, c: u8) -> f32 {
+        self.lo[d] + self.step[d] * c as f32
+    }
+
+    /// Integer weights of `query` for [`Sq8Query::score`].
+    pub fn query(&self, query: &[f32]) -> Sq8Query {
+        assert_eq!(query.len(), self.dim(), "sq8: query length");
+        let bias: f32 = query.iter().zip(&self.lo).map(|(q, l)| q * l).sum();
+        let w: Vec<f32> = query.iter().zip(&self.step).map(|(q, s)| q * s).collect();
+        let max = w.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let scale = if max > 0.0 {
+            max / weight_limit(self.dim())
+        } else {
+            1.0
+        };
+        let weights = w.iter().map(|x| (x / scale).round() as i16).collect();
+        Sq8Query {
+            weights,
+            bias,
+            scale,
+        }
+    }
+}
+
+/// A query prepared for scoring codes.
+#[derive(Clone, Debug)]
+pub struct Sq8Query {
+    weights: Vec<i16>,
+    bias: f32,
+    scale: f32,
+}
+
+impl Sq8Query {
+    /// The approximate inner product of the query with the row `code`
+    /// encodes (`code.len() == dim`).
+    #[inline(always)]
+    pub fn score(&self, dot_u8: fn(&[i16], &[u8]) -> i32, code: &[u8]) -> f32 {
+        self.bias + self.scale * dot_u8(&self.weights, code) as f32
+    }
+
+    pub fn weights(&self) -> &[i16] {
+        &self.weights
+    }
+}
+
+/// SQ8 codes of `n` rows, `dim` bytes each, in one page-aligned arena.
+#[derive(Clone, Debug)]
+pub struct Sq8Codes {
+    quant: Sq8,
+    codes: Slab<u8>,
+    n: usize,
+}
+
+impl Sq8Codes {
+    /// Trains the map on `rows` and encodes them (in parallel; the result
+    /// does not depend on the thread count).
+    pub fn build(rows: Rows<'_>) -> Sq8Codes {
+        let quant = Sq8::train(rows);
+        let dim = rows.dim();
+        let codes = Slab::fill_huge(rows.len() * dim, |out| {
+            if dim > 0 {
+                out.par_chunks_mut(dim)
+                    .zip(rows.as_slice().par_chunks(dim))
+                    .for_each(|(o, r)| quant.encode(r, o));
+            }
+        });
+        Sq8Codes {
+            quant,
+            codes,
+            n: rows.len(),
+        }
+    }
+
+    pub fn quantizer(&self) -> &Sq8 {
+        &self.quant
+    }
+
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.n
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.n == 0
+    }
+
+    pub fn dim(&self) -> usize {
+        self.quant.dim()
+    }
+
+    /// All codes, row after row.
+    pub fn as_bytes(&self) -> &[u8] {
+        &self.codes
+    }
+
+    /// The codes of row `id`.
+    pub fn code(&self, id: u32) -> &[u8] {
+        let d = self.dim();
+        &self.codes[id as usize * d..(id as usize + 1) * d]
+    }
+
+    /// Bytes of the codes (the quantizer's `2 * dim` floats excluded).
+    pub fn bytes(&self) -> usize {
+        self.codes.len()
+    }
+}
+
+/// The scalar kernel: `Σ w[d] * c[d]` with wrapping `i32` adds (which never
+/// wrap for weights from [`Sq8::query`], and make any summation order give
+/// the same integer).
+pub fn dot_u8(w: &[i16], c: &[u8]) -> i32 {
+    assert_eq!(w.len(), c.len(), "dot_u8: length mismatch");
+    w.iter()
+        .zip(c)
+        .fold(0i32, |acc, (&w, &c)| acc.wrapping_add(w as i32 * c as i32))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::index::testing;
+
+    #[test]
+    fn every_kernel_matches_scalar_on_odd_lengths() {
+        let mut seed = 7u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        for dim in [
+            0, 1, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 255, 256, 257, 1000, 1024,
+        ] {
+            let limit = weight_limit(dim) as i32;
+            for _ in 0..4 {
+                let w: Vec<i16> = (0..dim)
+                    .map(|_| ((next() as i32 % (2 * limit + 1)) - limit) as i16)
+                    .collect();
+                let c: Vec<u8> = (0..dim).map(|_| next() as u8).collect();
+                let want = dot_u8(&w, &c);
+                // The extremes too: every weight at the limit, every code 255.
+                let wmax = vec![limit as i16; dim];
+                let cmax = vec![255u8; dim];
+                for k in crate::vector::available() {
+                    assert_eq!((k.dot_u8)(&w, &c), want, "{} dim {dim}", k.name);
+                    assert_eq!((k.dot_u8)(&wmax, &cmax), dot_u8(&wmax, &cmax), "{}", k.name);
+                }
+                let exact: i64 = wmax.iter().map(|&x| x as i64 * 255).sum();
+                assert_eq!(
+                    dot_u8(&wmax, &cmax) as i64,
+                    exact,
+                    "no overflow at dim {dim}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn quantized_scores_track_exact_ones() {
+        let dim = 96;
+        let v = testing::clustered(2000, dim, 10, 0.1, 4);
+        let rows = Rows::new(&v, dim);
+        let codes = Sq8Codes::build(rows);
+        let k = crate::vector::best();
+        for q in v.chunks_exact(dim).step_by(97) {
+            let sq = codes.quantizer().query(q);
+            for id in (0..2000u32).step_by(13) {
+                let exact = crate::vector::dot(q, rows.row(id));
+                let approx = sq.score(k.dot_u8, codes.code(id));
+                assert!((exact - approx).abs() < 0.02, "{exact} vs {approx}");
+            }
+        }
+        // Decoding is within half a step of the input.
+        let quant = codes.quantizer();
+        for (d, (&x, &c)) in v[..dim].iter().zip(codes.code(0)).enumerate() {
+            assert!((quant.decode(d, c) - x).abs() <= quant.step[d] * 0.5 + 1e-6);
+        }
+    }
+}
