@@ -29,7 +29,8 @@ pub enum Command {
     /// Measure recall@k, QPS, latency, build time, bytes and memory, on an
     /// index with text queries or on .fvecs/.bvecs files.
     Bench(BenchArgs),
-    /// Write an index's vectors as .fvecs or .npy for other tools.
+    /// Write an index's vectors as .fvecs or .npy, or its passages as
+    /// Qdrant points (--qdrant), for other tools.
     Export(ExportArgs),
     /// Drop the passages of removed files, re-weight, and rebuild the graph.
     Compact(CompactArgs),
@@ -42,6 +43,9 @@ pub enum Command {
     /// Check every checksum and invariant of an index file; exit 0 if it is
     /// sound, 2 naming the first bad section if not.
     Verify(VerifyArgs),
+    /// Print a query's sparse (and dense) vector exactly as `search` builds
+    /// it, so another engine (Qdrant) can be asked the same question.
+    Embed(super::qdrant::EmbedArgs),
 }
 
 #[derive(Debug, Args)]
@@ -114,6 +118,8 @@ pub struct ExportArgs {
     /// Where to write the embedded queries (.fvecs).
     #[arg(long, value_name = "OUT", requires = "queries")]
     pub query_fvecs: Option<PathBuf>,
+    #[command(flatten)]
+    pub qdrant: super::qdrant::QdrantExportFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]

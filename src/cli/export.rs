@@ -9,8 +9,14 @@ use vecsearch::Index;
 use super::args::ExportArgs;
 
 pub fn run(a: ExportArgs) -> Result<()> {
+    if a.qdrant.qdrant.is_some() {
+        super::qdrant::export(&a.index, &a.qdrant)?;
+        if a.fvecs.is_none() && a.npy.is_none() && a.query_fvecs.is_none() {
+            return Ok(());
+        }
+    }
     if a.fvecs.is_none() && a.npy.is_none() && a.query_fvecs.is_none() {
-        bail!("say where to write: --fvecs OUT, --npy OUT and/or --queries FILE --query-fvecs OUT");
+        bail!("say where to write: --qdrant FILE.jsonl, --fvecs OUT, --npy OUT and/or --queries FILE --query-fvecs OUT");
     }
     let index = Index::open(&a.index)?;
     if a.fvecs.is_some() || a.npy.is_some() {

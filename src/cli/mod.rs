@@ -8,6 +8,7 @@ mod errors;
 mod export;
 mod print;
 mod progress;
+mod qdrant;
 mod signals;
 mod verify;
 
@@ -75,6 +76,7 @@ pub fn run() -> Result<Outcome> {
         Command::Eval(a) => crosslang::eval(a),
         Command::Lexicon(a) => crosslang::lexicon(a),
         Command::Verify(a) => verify::run(a, &default_index_path()).map(|()| Outcome::Hits),
+        Command::Embed(a) => qdrant::embed(a),
     }
 }
 
