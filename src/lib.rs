@@ -83,8 +83,8 @@ pub use error::{Error, Result};
 /// and `vecsearch embed`).
 pub mod points {
     pub use crate::engine::{
-        point_id, query_vectors, IdfPlacement, PointOptions, PointsReport, QueryVectors,
-        SparseVector, DENSE_VECTOR_NAME, POINTS_FORMAT, SPARSE_VECTOR_NAME,
+        point_id, query_vectors, write_points_from_paths, IdfPlacement, PointOptions, PointsReport,
+        QueryVectors, SparseVector, DENSE_VECTOR_NAME, POINTS_FORMAT, SPARSE_VECTOR_NAME,
     };
 }
 pub use index::HnswParams;

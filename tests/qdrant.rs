@@ -121,6 +121,43 @@ fn export_writes_one_point_per_passage_with_the_search_payload() {
         assert_eq!(run_in(dir.path(), &args).code, 0);
         assert_eq!(std::fs::read(&out).unwrap(), std::fs::read(&again).unwrap());
     }
+    // Straight from the files, without an index: the same ids, payloads
+    // and term indices as the engine-idf export of their index.
+    let paths = dir.path().join("paths.jsonl");
+    let r = run_in(
+        dir.path(),
+        &[
+            "export",
+            "--qdrant",
+            paths.to_str().unwrap(),
+            corpus_s,
+            "-q",
+        ],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let from_paths = json_lines(&std::fs::read_to_string(&paths).unwrap());
+    let from_index = json_lines(&std::fs::read_to_string(dir.path().join("engine.jsonl")).unwrap());
+    assert_eq!(from_paths.len(), from_index.len());
+    for (a, b) in from_paths.iter().zip(&from_index) {
+        assert_eq!(a["id"], b["id"]);
+        assert_eq!(a["payload"], b["payload"]);
+        assert_eq!(
+            a["vector"]["terms"]["indices"],
+            b["vector"]["terms"]["indices"]
+        );
+    }
+    for args in [
+        &["export", "--qdrant", "x.jsonl"][..],
+        &["export", "--qdrant", "x.jsonl", "missing-folder"],
+        &["export", "--qdrant", "x.jsonl", corpus_s, "--dense"],
+        &[
+            "export", "--qdrant", "x.jsonl", corpus_s, "--idf", "applied",
+        ],
+        &["export", "--qdrant", "x.jsonl", corpus_s, "--index", idx_s],
+    ] {
+        assert_error(&run_in(dir.path(), args));
+        assert!(!dir.path().join("x.jsonl").exists(), "{args:?}");
+    }
 }
 
 /// A python with qdrant-client and qdrant-edge-py, made once and cached.

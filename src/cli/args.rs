@@ -103,9 +103,9 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The index whose vectors to write.
+    /// The index whose vectors to write (--qdrant also takes PATHs instead).
     #[arg(long, value_name = "FILE")]
-    pub index: PathBuf,
+    pub index: Option<PathBuf>,
     /// Write the passage vectors as .fvecs.
     #[arg(long, value_name = "OUT")]
     pub fvecs: Option<PathBuf>,
@@ -289,7 +289,7 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
-fn parse_bytes(s: &str) -> Result<u64, String> {
+pub(super) fn parse_bytes(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.chars().last() {
         Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),

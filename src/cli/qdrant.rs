@@ -40,6 +40,23 @@ pub struct QdrantExportFlags {
     /// With --qdrant: no progress bar.
     #[arg(long, short, requires = "qdrant")]
     pub quiet: bool,
+    /// With --qdrant, instead of --index: files and folders to read and
+    /// embed straight away, without an index (stateless: --idf engine, no
+    /// dense vectors).
+    #[arg(value_name = "PATH", requires = "qdrant", conflicts_with = "index")]
+    pub paths: Vec<PathBuf>,
+    /// With PATHs: also read files whose name matches GLOB (repeatable).
+    #[arg(long, value_name = "GLOB", requires = "paths")]
+    pub include: Vec<String>,
+    /// With PATHs: skip files larger than this many bytes (K, M, G allowed).
+    #[arg(long, default_value = "256M", value_name = "BYTES", value_parser = super::args::parse_bytes)]
+    pub max_file_bytes: u64,
+    /// With PATHs: the analyzer and lexicon settings, as for `index`.
+    #[command(flatten)]
+    pub analyzer: AnalyzerFlags,
+    /// With PATHs: seed of the term hash.
+    #[arg(long, default_value_t = vecsearch::DEFAULT_SEED, requires = "paths")]
+    pub seed: u64,
 }
 
 #[derive(Debug, Args)]
@@ -167,9 +184,16 @@ fn print_human(out: &mut impl Write, v: &QueryVectors) -> Result<()> {
 }
 
 /// `export --qdrant FILE`: the points, then FILE.meta.json.
-pub fn export(index_path: &Path, f: &QdrantExportFlags) -> Result<()> {
+pub fn export(index_path: Option<&Path>, f: &QdrantExportFlags) -> Result<()> {
     let Some(file) = &f.qdrant else {
         bail!("say where to write the points: --qdrant FILE.jsonl");
+    };
+    let index_path = match index_path {
+        Some(p) => p,
+        None if f.paths.is_empty() => {
+            bail!("say what to export: --index FILE, or the PATHs to read")
+        }
+        None => return export_paths(file, f),
     };
     let index = Index::open(index_path)?;
     let opts = PointOptions {
@@ -197,14 +221,85 @@ pub fn export(index_path: &Path, f: &QdrantExportFlags) -> Result<()> {
         let mut out = BufWriter::with_capacity(1 << 20, handle);
         index
             .write_points(&mut out, &opts, &progress)
-            .map_err(|e| anyhow::anyhow!("{}: {}", file.display(), super::describe(&e)))?
+            .map_err(|e| output_error(file, &e))?
     };
     bar.finish();
+    finish(file, &report)
+}
+
+/// `export --qdrant FILE PATH...`: points straight from the files.
+fn export_paths(file: &Path, f: &QdrantExportFlags) -> Result<()> {
+    if f.idf == IdfArg::Applied || f.dense {
+        bail!("--idf applied and --dense need the idf of an index: pass --index FILE instead of PATHs");
+    }
+    // Before the output is created: a wrong path leaves no empty file.
+    if let Some(p) = f.paths.iter().find(|p| !p.exists()) {
+        bail!("{}: no such file or directory", p.display());
+    }
+    let include = f
+        .include
+        .iter()
+        .map(|g| {
+            glob::Pattern::new(g).with_context(|| format!("--include {g:?} is not a valid glob"))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    let walk = vecsearch::WalkOptions {
+        include,
+        max_file_bytes: f.max_file_bytes,
+        output: None,
+    };
+    let mut settings = EmbedderSettings {
+        seed: f.seed,
+        ..Default::default()
+    };
+    f.analyzer.apply(&mut settings)?;
+    let bar = super::progress::Bar::new(f.quiet);
+    bar.stage("files", 0);
+    let done = std::cell::Cell::new(0u64);
+    let progress = |n: u64, total: u64| {
+        if done.get() == 0 {
+            bar.stage("files", total);
+        }
+        bar.inc(n - done.get());
+        done.set(n);
+    };
+    let warn = |m: &str| bar.warn(m);
+    let write = |out: &mut dyn Write| {
+        vecsearch::points::write_points_from_paths(
+            &f.paths, &walk, &settings, out, &warn, &progress,
+        )
+    };
+    let report = if file.as_os_str() == "-" {
+        let stdout = std::io::stdout();
+        write(&mut BufWriter::with_capacity(1 << 20, stdout.lock()))?
+    } else {
+        let handle =
+            File::create(file).with_context(|| format!("{}: cannot create", file.display()))?;
+        write(&mut BufWriter::with_capacity(1 << 20, handle)).map_err(|e| output_error(file, &e))?
+    };
+    bar.finish();
+    finish(file, &report)
+}
+
+/// A library error of an export, naming the output file when writing it
+/// failed.
+fn output_error(file: &Path, e: &vecsearch::Error) -> anyhow::Error {
+    match e {
+        vecsearch::Error::Io { source, .. } if e.to_string().starts_with("points output") => {
+            anyhow::anyhow!("{}: {source}", file.display())
+        }
+        _ => anyhow::anyhow!(super::describe(e)),
+    }
+}
+
+/// Writes FILE.meta.json beside the points (not for stdout) and says so.
+fn finish(file: &Path, report: &vecsearch::points::PointsReport) -> Result<()> {
+    let to_stdout = file.as_os_str() == "-";
     if !to_stdout {
-        let mut meta = file.clone().into_os_string();
+        let mut meta = file.as_os_str().to_owned();
         meta.push(".meta.json");
         let meta = PathBuf::from(meta);
-        std::fs::write(&meta, serde_json::to_string_pretty(&report)? + "\n")
+        std::fs::write(&meta, serde_json::to_string_pretty(report)? + "\n")
             .with_context(|| format!("{}: cannot write", meta.display()))?;
         eprintln!(
             "wrote {} points ({} bytes) to {} and their description to {}",

@@ -33,8 +33,8 @@ pub(crate) use parts::GraphProgress;
 pub(crate) use passages::PassageRecord;
 pub use passages::PassageTable;
 pub use points::{
-    point_id, query_vectors, IdfPlacement, PointOptions, PointsReport, QueryVectors, SparseVector,
-    DENSE_VECTOR_NAME, POINTS_FORMAT, SPARSE_VECTOR_NAME,
+    point_id, query_vectors, write_points_from_paths, IdfPlacement, PointOptions, PointsReport,
+    QueryVectors, SparseVector, DENSE_VECTOR_NAME, POINTS_FORMAT, SPARSE_VECTOR_NAME,
 };
 pub use queries::{read_query_lines, QueryLine};
 pub use searcher::Searcher;

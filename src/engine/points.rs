@@ -315,6 +315,121 @@ impl Index {
     }
 }
 
+/// Files read per step of [`write_points_from_paths`].
+const FILE_CHUNK: usize = 64;
+
+/// Writes the points of the passages of the files under `paths` (walked as
+/// a build walks them) without building an index: stateless, so the idf is
+/// always left to the engine and there is no dense vector. The lexicon
+/// keeps all its translations (an index prunes those its corpus lacks, so
+/// values can differ slightly from an export of an index of the same
+/// files). Files are read [`FILE_CHUNK`] at a time; `warn` hears of every
+/// skipped file, `progress` of the files done so far.
+pub fn write_points_from_paths(
+    paths: &[std::path::PathBuf],
+    walk: &crate::corpus::WalkOptions,
+    settings: &EmbedderSettings,
+    out: &mut dyn Write,
+    warn: &dyn Fn(&str),
+    progress: &dyn Fn(u64, u64),
+) -> Result<PointsReport> {
+    let sink = |e: std::io::Error| Error::Io {
+        path: "points output".into(),
+        source: e,
+    };
+    let files = crate::corpus::collect_files(paths, walk)?;
+    if files.is_empty() {
+        return Err(Error::NoFiles {
+            paths: paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    let embedder = Embedder::new(settings.clone());
+    let mut langs = std::collections::BTreeSet::new();
+    let mut report = PointsReport {
+        format: POINTS_FORMAT,
+        points: 0,
+        bytes: 0,
+        idf: IdfPlacement::Engine,
+        sparse_name: SPARSE_VECTOR_NAME,
+        dense_name: None,
+        dense_dim: None,
+        seed: settings.seed,
+        langs: Vec::new(),
+    };
+    let mut passage = 0u32;
+    for (done, chunk) in files.chunks(FILE_CHUNK).enumerate() {
+        let docs: Vec<_> = chunk
+            .par_iter()
+            .map(|f| (f, crate::corpus::read_document(f, walk)))
+            .collect();
+        for (f, doc) in docs {
+            let doc = match doc {
+                Ok(d) => d,
+                Err(why) => {
+                    warn(&format!("{}: skipped: {why}", f.display()));
+                    continue;
+                }
+            };
+            let cut = crate::corpus::cut_passages(&doc.text);
+            if cut.is_empty() {
+                warn(&format!("{}: skipped: no text", doc.path));
+                continue;
+            }
+            let first = passage;
+            let lines: Vec<(String, &'static str)> = cut
+                .par_iter()
+                .enumerate()
+                .map(|(ordinal, p)| {
+                    let counts = embedder.term_counts(&p.text);
+                    let lang = crate::text::detect_lang(&p.text);
+                    let terms = counts.len();
+                    let point = Point {
+                        id: point_id(&doc.path, ordinal as u32),
+                        vector: PointVectors {
+                            terms: to_sparse(&unit(counts), length_prior(terms)),
+                            dense: None,
+                        },
+                        payload: Payload {
+                            doc: &doc.path,
+                            line_start: p.line_start,
+                            line_end: p.line_end,
+                            lang,
+                            text: &p.text,
+                            byte_start: p.byte_start,
+                            byte_end: p.byte_end,
+                            passage: first + ordinal as u32,
+                            terms,
+                        },
+                    };
+                    (
+                        serde_json::to_string(&point).expect("points serialize"),
+                        lang,
+                    )
+                })
+                .collect();
+            for (line, lang) in &lines {
+                out.write_all(line.as_bytes()).map_err(sink)?;
+                out.write_all(b"\n").map_err(sink)?;
+                report.bytes += line.len() as u64 + 1;
+                langs.insert(*lang);
+            }
+            report.points += lines.len() as u64;
+            passage += lines.len() as u32;
+        }
+        progress(
+            ((done * FILE_CHUNK) + chunk.len()) as u64,
+            files.len() as u64,
+        );
+    }
+    out.flush().map_err(sink)?;
+    report.langs = langs.into_iter().map(String::from).collect();
+    Ok(report)
+}
+
 /// A query's vectors without an index: the same analysis, lexicon and
 /// hashing under `settings`, no idf (for collections whose engine applies
 /// it), unit length.
