@@ -81,6 +81,14 @@ pub use engine::{
     SearchOptions, Searcher, SectionBytes, UpdateReport, UpdateState, VerifyReport, DEFAULT_EF,
 };
 pub use error::{Error, Result};
+/// Qdrant points out and query vectors in (see `vecsearch export --qdrant`
+/// and `vecsearch embed`).
+pub mod points {
+    pub use crate::engine::{
+        point_id, query_vectors, write_points_from_paths, IdfPlacement, PointOptions, PointsReport,
+        QueryVectors, SparseVector, DENSE_VECTOR_NAME, POINTS_FORMAT, SPARSE_VECTOR_NAME,
+    };
+}
 pub use index::HnswParams;
 pub use text::AnalyzerSettings;
 

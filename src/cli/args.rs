@@ -29,7 +29,8 @@ pub enum Command {
     /// Measure recall@k, QPS, latency, build time, bytes and memory, on an
     /// index with text queries or on .fvecs/.bvecs files.
     Bench(BenchArgs),
-    /// Write an index's vectors as .fvecs or .npy for other tools.
+    /// Write an index's vectors as .fvecs or .npy, or its passages as
+    /// Qdrant points (--qdrant), for other tools.
     Export(ExportArgs),
     /// Drop the passages of removed files, re-weight, and rebuild the graph.
     Compact(CompactArgs),
@@ -42,6 +43,9 @@ pub enum Command {
     /// Check every checksum and invariant of an index file; exit 0 if it is
     /// sound, 2 naming the first bad section if not.
     Verify(VerifyArgs),
+    /// Print a query's sparse (and dense) vector exactly as `search` builds
+    /// it, so another engine (Qdrant) can be asked the same question.
+    Embed(super::qdrant::EmbedArgs),
     /// Serve indexes over HTTP/JSON (search, similar, info, health,
     /// metrics), reloading a file when another process replaces it.
     Serve(super::serve::ServeArgs),
@@ -113,9 +117,9 @@ pub struct BenchArgs {
 
 #[derive(Debug, Args)]
 pub struct ExportArgs {
-    /// The index whose vectors to write.
+    /// The index whose vectors to write (--qdrant also takes PATHs instead).
     #[arg(long, value_name = "FILE")]
-    pub index: PathBuf,
+    pub index: Option<PathBuf>,
     /// Write the passage vectors as .fvecs.
     #[arg(long, value_name = "OUT")]
     pub fvecs: Option<PathBuf>,
@@ -128,6 +132,8 @@ pub struct ExportArgs {
     /// Where to write the embedded queries (.fvecs).
     #[arg(long, value_name = "OUT", requires = "queries")]
     pub query_fvecs: Option<PathBuf>,
+    #[command(flatten)]
+    pub qdrant: super::qdrant::QdrantExportFlags,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -362,7 +368,7 @@ pub struct InfoArgs {
     pub json: bool,
 }
 
-fn parse_bytes(s: &str) -> Result<u64, String> {
+pub(super) fn parse_bytes(s: &str) -> Result<u64, String> {
     let s = s.trim();
     let (num, mult) = match s.chars().last() {
         Some('k' | 'K') => (&s[..s.len() - 1], 1u64 << 10),

@@ -9,10 +9,19 @@ use vecsearch::Index;
 use super::args::ExportArgs;
 
 pub fn run(a: ExportArgs) -> Result<()> {
-    if a.fvecs.is_none() && a.npy.is_none() && a.query_fvecs.is_none() {
-        bail!("say where to write: --fvecs OUT, --npy OUT and/or --queries FILE --query-fvecs OUT");
+    if a.qdrant.qdrant.is_some() {
+        super::qdrant::export(a.index.as_deref(), &a.qdrant)?;
+        if a.fvecs.is_none() && a.npy.is_none() && a.query_fvecs.is_none() {
+            return Ok(());
+        }
     }
-    let index = Index::open(&a.index)?;
+    let Some(index) = &a.index else {
+        bail!("say which index: --index FILE");
+    };
+    if a.fvecs.is_none() && a.npy.is_none() && a.query_fvecs.is_none() {
+        bail!("say where to write: --qdrant FILE.jsonl, --fvecs OUT, --npy OUT and/or --queries FILE --query-fvecs OUT");
+    }
+    let index = Index::open(index)?;
     if a.fvecs.is_some() || a.npy.is_some() {
         let (n, dim) = export_vectors(&index, a.fvecs.as_deref(), a.npy.as_deref())?;
         for out in a.fvecs.iter().chain(&a.npy) {

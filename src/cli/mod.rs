@@ -8,6 +8,7 @@ mod errors;
 mod export;
 mod print;
 mod progress;
+mod qdrant;
 mod serve;
 mod signals;
 mod verify;
@@ -110,6 +111,7 @@ pub fn run() -> Result<Outcome> {
             Ok(Outcome::Hits)
         }
         Command::Serve(a) => serve::run(a),
+        Command::Embed(a) => qdrant::embed(a),
     }
 }
 

@@ -19,6 +19,7 @@ mod migrate;
 mod parts;
 mod passages;
 mod persist;
+mod points;
 mod queries;
 pub mod sample;
 mod search;
@@ -34,6 +35,10 @@ pub use filter::PathFilter;
 pub(crate) use parts::GraphProgress;
 pub(crate) use passages::PassageRecord;
 pub use passages::PassageTable;
+pub use points::{
+    point_id, query_vectors, write_points_from_paths, IdfPlacement, PointOptions, PointsReport,
+    QueryVectors, SparseVector, DENSE_VECTOR_NAME, POINTS_FORMAT, SPARSE_VECTOR_NAME,
+};
 pub use queries::{read_query_lines, QueryLine};
 pub use searcher::Searcher;
 pub use types::{

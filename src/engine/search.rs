@@ -33,7 +33,7 @@ pub(crate) const RERANK_MIN: usize = 64;
 /// rising beyond; but from 0.5 on, queries whose answers are table rows
 /// lose those answers to longer passages that merely mention their words,
 /// so 0.2 (BENCHMARKS.md).
-const SEARCH_LENGTH_PRIOR: f32 = 0.2;
+pub(crate) const SEARCH_LENGTH_PRIOR: f32 = 0.2;
 
 impl SearchOptions {
     /// The options every query refuses before any work.
