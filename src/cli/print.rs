@@ -9,8 +9,10 @@ use vecsearch::{Hit, Index, IndexInfo};
 
 const MAX_TEXT_CHARS: usize = 400;
 
+/// The hit fields `search --json` prints, in its order (a contract; the
+/// server answers with the same).
 #[derive(Serialize)]
-struct JsonHit<'a> {
+pub struct JsonHit<'a> {
     #[serde(skip_serializing_if = "Option::is_none")]
     query_id: Option<usize>,
     rank: usize,
@@ -23,6 +25,24 @@ struct JsonHit<'a> {
     byte_start: u64,
     byte_end: u64,
     passage: u32,
+}
+
+impl<'a> JsonHit<'a> {
+    pub fn of(h: &'a Hit, query_id: Option<usize>) -> Self {
+        JsonHit {
+            query_id,
+            rank: h.rank,
+            score: h.score,
+            doc: &h.doc,
+            line_start: h.line_start,
+            line_end: h.line_end,
+            lang: &h.lang,
+            text: &h.text,
+            byte_start: h.byte_start,
+            byte_end: h.byte_end,
+            passage: h.passage,
+        }
+    }
 }
 
 pub fn hits(
@@ -50,19 +70,7 @@ fn hits_with_context(
 ) -> Result<()> {
     if json {
         for h in hits {
-            let j = JsonHit {
-                query_id,
-                rank: h.rank,
-                score: h.score,
-                doc: &h.doc,
-                line_start: h.line_start,
-                line_end: h.line_end,
-                lang: &h.lang,
-                text: &h.text,
-                byte_start: h.byte_start,
-                byte_end: h.byte_end,
-                passage: h.passage,
-            };
+            let j = JsonHit::of(h, query_id);
             serde_json::to_writer(&mut *out, &j).map_err(io::Error::from)?;
             out.write_all(b"\n")?;
         }

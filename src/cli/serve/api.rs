@@ -113,39 +113,12 @@ impl<S: Send + Sync, T: DeserializeOwned> FromRequest<S> for Body<T> {
     }
 }
 
-/// The hit fields `vecsearch search --json` prints, in its order.
-#[derive(Serialize)]
-struct JsonHit<'a> {
-    #[serde(skip_serializing_if = "Option::is_none")]
-    query_id: Option<usize>,
-    rank: usize,
-    score: f32,
-    doc: &'a str,
-    line_start: u32,
-    line_end: u32,
-    lang: &'a str,
-    text: &'a str,
-    byte_start: u64,
-    byte_end: u64,
-    passage: u32,
-}
+// The hit fields `vecsearch search --json` prints, in its order: the
+// CLI's own type, so the two cannot drift apart.
+use super::super::print::JsonHit;
 
 fn json_hits(hits: &[Hit], query_id: Option<usize>) -> Vec<JsonHit<'_>> {
-    hits.iter()
-        .map(|h| JsonHit {
-            query_id,
-            rank: h.rank,
-            score: h.score,
-            doc: &h.doc,
-            line_start: h.line_start,
-            line_end: h.line_end,
-            lang: &h.lang,
-            text: &h.text,
-            byte_start: h.byte_start,
-            byte_end: h.byte_end,
-            passage: h.passage,
-        })
-        .collect()
+    hits.iter().map(|h| JsonHit::of(h, query_id)).collect()
 }
 
 fn default_k() -> usize {
