@@ -70,6 +70,8 @@ pub struct Index {
     /// Live passages per language and per document, counted the first time
     /// a filtered graph search plans its walk.
     live_counts: std::sync::OnceLock<(Vec<usize>, Vec<usize>)>,
+    /// Tombstoned passages, counted once (a graph search plans with it).
+    dead: std::sync::OnceLock<usize>,
 }
 
 impl Index {
@@ -91,6 +93,7 @@ impl Index {
             vectors,
             origin,
             live_counts: std::sync::OnceLock::new(),
+            dead: std::sync::OnceLock::new(),
         }
     }
 
@@ -168,6 +171,10 @@ impl Index {
 
     /// The f32 dense vector of passage `id` (see [`Index::flat`]).
     pub(crate) fn dense_row(&self, id: u32) -> Cow<'_, [f32]> {
+        // Stored rows need no text (which may have to be decompressed).
+        if let Dense::F32(f) = &self.vectors.dense {
+            return Cow::Borrowed(f.row(id));
+        }
         dense::row_of(
             &self.vectors.dense,
             &self.weighting.embedder,

@@ -6,7 +6,7 @@
 //! The text is stored compressed (format 6 on): the blob is cut into
 //! frames of [`FRAME`] bytes, each compressed on its own with zstd, so a
 //! passage costs the decompression of one frame (two if it straddles a
-//! boundary), about 30 µs, and the text takes about a third of its bytes.
+//! boundary), and the text takes about a third of its bytes (BENCHMARKS.md).
 //! A table built in memory keeps the plain blob; older files hold it plain.
 
 use std::borrow::Cow;

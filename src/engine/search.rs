@@ -298,7 +298,7 @@ impl Index {
     /// smaller count when both are given.
     fn allowed(&self, opts: &SearchOptions) -> usize {
         let n = self.corpus.passages.len();
-        let dead = self.corpus.dead();
+        let dead = *self.dead.get_or_init(|| self.corpus.dead());
         if opts.lang.is_none() && opts.paths.as_ref().is_none_or(|p| p.is_empty()) {
             return n - dead;
         }
