@@ -46,18 +46,22 @@ fn golden_file_still_opens_answers_and_is_reproduced() {
     let expected = data().join(format!("golden_v{CURRENT}.expected.jsonl"));
     let tmp = tempfile::tempdir().unwrap();
     let fresh = tmp.path().join("fresh.vsx");
-    // The index records each file's modification time (for `--update`); a
-    // checkout sets it to the clone time, so pin it to make the bytes stable.
+    // Paths are stored relative to the index file's folder (format 7), so
+    // the corpus is copied beside the fresh index: its bytes then do not
+    // depend on where the repository is checked out. The index records
+    // each file's modification time (for `--update`); pin it too.
+    let copy = tmp.path().join("golden_corpus");
+    std::fs::create_dir(&copy).unwrap();
     for f in std::fs::read_dir(data().join("golden_corpus")).unwrap() {
-        let f = std::fs::File::options()
-            .write(true)
-            .open(f.unwrap().path())
-            .unwrap();
+        let f = f.unwrap().path();
+        let to = copy.join(f.file_name().unwrap());
+        std::fs::copy(&f, &to).unwrap();
+        let f = std::fs::File::options().write(true).open(&to).unwrap();
         f.set_modified(std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_700_000_000))
             .unwrap();
     }
     let r = run_in(
-        data(),
+        tmp.path(),
         &[
             "index",
             "golden_corpus",

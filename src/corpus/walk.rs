@@ -452,6 +452,47 @@ pub fn path_key(path: &Path) -> String {
     }
 }
 
+/// The path a stored key names: the inverse of [`path_key`]. A key whose
+/// `\xNN` escapes decode to valid UTF-8 came from a UTF-8 name (which
+/// `path_key` never escapes) and is that name itself; otherwise the escapes
+/// are the name's raw bytes.
+pub fn key_path(key: &str) -> PathBuf {
+    #[cfg(unix)]
+    {
+        use std::os::unix::ffi::OsStringExt;
+        if !key.contains("\\x") {
+            return PathBuf::from(key);
+        }
+        let b = key.as_bytes();
+        let mut out = Vec::with_capacity(b.len());
+        let mut i = 0;
+        while i < b.len() {
+            let hex = b
+                .get(i + 2..i + 4)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok());
+            match hex {
+                Some(v) if b[i] == b'\\' && b[i + 1] == b'x' => {
+                    out.push(v);
+                    i += 4;
+                }
+                _ => {
+                    out.push(b[i]);
+                    i += 1;
+                }
+            }
+        }
+        if std::str::from_utf8(&out).is_ok() {
+            return PathBuf::from(key);
+        }
+        PathBuf::from(std::ffi::OsString::from_vec(out))
+    }
+    #[cfg(not(unix))]
+    {
+        PathBuf::from(key)
+    }
+}
+
 /// Whether `path` names an HTML file, read as text without its markup.
 pub fn is_html(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();

@@ -18,6 +18,7 @@ mod highlight;
 mod migrate;
 mod parts;
 mod passages;
+mod paths;
 mod persist;
 mod points;
 mod queries;

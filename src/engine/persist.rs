@@ -9,6 +9,7 @@ use super::dense::Dense;
 use super::migrate;
 use super::parts::{Corpus, Origin, Vectors, Weighting};
 use super::passages::{PassageRecord, PassageTable};
+use super::paths;
 use super::types::{DocMeta, IndexKind, SectionBytes};
 use super::update::UpdateState;
 use super::Index;
@@ -51,7 +52,9 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         ..Default::default()
     });
     w.add(SectionId::Config, codec::encode(&index.config));
-    w.add(SectionId::Docs, codec::encode(&index.corpus.docs));
+    let (docs, typed_absolute) = paths::to_stored(&index.corpus.docs, path);
+    w.add(SectionId::Docs, codec::encode(&docs));
+    w.add(SectionId::DocPaths, codec::encode(&typed_absolute));
     let (records, text) = index.corpus.passages.parts();
     w.add_blocked(
         SectionId::Passages,
@@ -217,7 +220,17 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         verify_small_sections(file)?;
     }
     let (config, bridge_meta) = migrate::config(file)?;
-    let docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
+    let mut docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
+    if file.header.version >= 7 {
+        let typed_absolute: Vec<bool> = file.decode(SectionId::DocPaths)?;
+        if typed_absolute.len() != docs.len() {
+            return Err(corrupt(
+                file,
+                "the document path section has the wrong length",
+            ));
+        }
+        paths::to_shown(&mut docs, &typed_absolute, file.path());
+    }
     let records = file.slab::<PassageRecord>(SectionId::Passages)?;
     let idf = open_idf(file, IDF_SECTIONS)?;
     check_header(file, &config, records.len(), docs.len())?;

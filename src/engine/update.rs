@@ -16,7 +16,7 @@
 //! pass `COMPACT_FRACTION` of the rows, the index is compacted.
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use rayon::prelude::*;
@@ -28,6 +28,7 @@ use super::counts::{Counted, RowsToEmbed};
 use super::dense::{embed_rows, Dense};
 use super::parts::{weighting_idf, Corpus, GraphProgress, Origin, Vectors, Weighting};
 use super::passages::PassageTable;
+use super::paths;
 use super::types::{DocMeta, IndexConfig, PassageMeta, Reporter};
 use super::Index;
 use crate::corpus::{self, Document, SkipReason, WalkOptions};
@@ -77,8 +78,12 @@ pub struct UpdateReport {
 }
 
 enum Seen {
-    Unchanged { doc: u32, mtime_ns: u64 },
-    New(Document),
+    Unchanged {
+        doc: u32,
+        mtime_ns: u64,
+    },
+    /// Read: a new file, or `Some(old)` document's changed file.
+    New(Document, Option<u32>),
     Skipped(SkipReason),
 }
 
@@ -145,21 +150,25 @@ impl Index {
     }
 
     /// What became of each file: unchanged (same size and time, or same
-    /// content hash), new or changed (read), or skipped.
+    /// content hash), new or changed (read), or skipped. A file is matched
+    /// to its document by identity (see [`paths::identity`]), so another
+    /// spelling of it (from another folder, absolute, through a symlink)
+    /// is still the same document.
     fn look_at(
         &self,
         files: &[PathBuf],
         walk: &WalkOptions,
         reporter: &dyn Reporter,
     ) -> Vec<(String, Seen)> {
-        let live = self.live_paths();
+        let cwd = paths::current_dir();
+        let live = self.live_paths(&cwd);
         reporter.stage("checking files", files.len() as u64);
         files
             .par_iter()
             .map(|f| {
                 let name = corpus::path_key(f);
                 let old = live
-                    .get(name.as_str())
+                    .get(&paths::identity(f, &cwd))
                     .map(|&i| (i, &self.corpus.docs[i as usize]));
                 let seen = see(f, old, walk);
                 reporter.inc(1);
@@ -168,13 +177,14 @@ impl Index {
             .collect()
     }
 
-    fn live_paths(&self) -> HashMap<&str, u32> {
+    /// The live documents by identity.
+    fn live_paths(&self, cwd: &Path) -> HashMap<PathBuf, u32> {
         self.corpus
             .docs
-            .iter()
+            .par_iter()
             .enumerate()
             .filter(|(_, d)| !d.deleted)
-            .map(|(i, d)| (d.path.as_str(), i as u32))
+            .map(|(i, d)| (paths::identity(&corpus::key_path(&d.path), cwd), i as u32))
             .collect()
     }
 
@@ -186,22 +196,27 @@ impl Index {
         report: &mut UpdateReport,
         reporter: &dyn Reporter,
     ) -> (Vec<DocMeta>, Vec<Document>) {
-        let live = self.live_paths();
         let mut docs = self.corpus.docs.clone();
         let mut keep = vec![false; docs.len()];
+        let mut replaced = vec![false; docs.len()];
         let mut new_docs = Vec::new();
         for (name, s) in seen {
             match s {
                 Seen::Unchanged { doc, mtime_ns } => {
                     keep[doc as usize] = true;
-                    docs[doc as usize].mtime_ns = mtime_ns;
+                    let d = &mut docs[doc as usize];
+                    d.mtime_ns = mtime_ns;
+                    // The path as this run spelt it, as a build would store it.
+                    d.path = name;
                     report.unchanged_docs += 1;
                 }
-                Seen::New(d) => {
-                    if live.contains_key(name.as_str()) {
-                        report.changed_docs += 1;
-                    } else {
-                        report.added_docs += 1;
+                Seen::New(d, old) => {
+                    match old {
+                        Some(i) => {
+                            replaced[i as usize] = true;
+                            report.changed_docs += 1;
+                        }
+                        None => report.added_docs += 1,
                     }
                     new_docs.push(d);
                 }
@@ -214,7 +229,7 @@ impl Index {
         for (i, d) in docs.iter_mut().enumerate() {
             if !d.deleted && !keep[i] {
                 d.deleted = true;
-                if !new_docs.iter().any(|n| n.path == d.path) {
+                if !replaced[i] {
                     report.removed_docs += 1;
                 }
             }
@@ -403,7 +418,7 @@ fn see(f: &std::path::Path, old: Option<(u32, &DocMeta)>, walk: &WalkOptions) ->
                 doc: i,
                 mtime_ns: doc.mtime_ns,
             },
-            _ => Seen::New(doc),
+            _ => Seen::New(doc, old.map(|(i, _)| i)),
         },
         Err(why) => Seen::Skipped(why),
     }

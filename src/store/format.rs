@@ -20,8 +20,9 @@ const FOOTER_MAGIC: [u8; 8] = *b"VSXFOOT1";
 /// term-frequency section (re-weighting re-analyzes the stored text);
 /// version 5 may hold 1-bit codes (`Codes`) instead of f32 vectors;
 /// version 6 packs the passages' term rows (`TermWords`) and compresses
-/// their text (`TextFrames`).
-pub const FORMAT_VERSION: u32 = 6;
+/// their text (`TextFrames`); version 7 stores document paths relative to
+/// the index file's folder (`DocPaths` says how each is shown).
+pub const FORMAT_VERSION: u32 = 7;
 /// The oldest version this build still reads; older files get an error that
 /// names the exact command that rebuilds them.
 pub const MIN_FORMAT_VERSION: u32 = 3;
@@ -80,6 +81,11 @@ pub enum SectionId {
     /// Where each compressed frame of `PassageText` ends (version 6 on;
     /// see `engine/passages.rs`), after the text's uncompressed length.
     TextFrames = 30,
+    /// How each document's path is shown (version 7 on; see
+    /// `engine/paths.rs`): one bool per document, true when the user named
+    /// it by an absolute path. The document table then holds paths relative
+    /// to the index file's folder, or absolute when outside it.
+    DocPaths = 31,
 }
 
 impl SectionId {
@@ -115,6 +121,7 @@ impl SectionId {
             SectionId::LiveDfDf => "live document-frequency count section",
             SectionId::TermWords => "packed term section",
             SectionId::TextFrames => "passage text frame table",
+            SectionId::DocPaths => "document path section",
         }
     }
 
@@ -150,6 +157,7 @@ impl SectionId {
             28 => SectionId::LiveDfDf,
             29 => SectionId::TermWords,
             30 => SectionId::TextFrames,
+            31 => SectionId::DocPaths,
             _ => return None,
         })
     }
