@@ -22,8 +22,8 @@
 //! use vecsearch::{BuildOptions, Document, Index, Quiet, SearchOptions};
 //!
 //! let docs = vec![
-//!     Document { path: "a.md".into(), text: "# Vector databases\n\nThey store embeddings.\n".into(), mtime_ns: 0 },
-//!     Document { path: "b.md".into(), text: "ベクトルデータベースは埋め込みを保存する。\n".into(), mtime_ns: 0 },
+//!     Document::new("a.md", "# Vector databases\n\nThey store embeddings.\n", 0),
+//!     Document::new("b.md", "ベクトルデータベースは埋め込みを保存する。\n", 0),
 //! ];
 //! let (index, passages) = Index::from_documents(docs, &BuildOptions::default(), &Quiet)?;
 //! assert_eq!(passages, 3);

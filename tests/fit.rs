@@ -62,7 +62,7 @@ fn gitignore_ignore_and_hidden_are_honoured_and_flags_turn_them_off() {
     // The summary counts the files passed over for their extension.
     assert!(
         r.stderr
-            .contains("skipped 2 file(s) for their extension (1 .pdf, 1 .png;"),
+            .contains("skipped 1 file(s) (1 unreadable PDF; see the warnings above); 1 file(s) for their extension (1 .png;"),
         "{}",
         r.stderr
     );
@@ -330,7 +330,7 @@ fn html_is_indexed_as_text_with_the_file_lines() {
 }
 
 #[test]
-fn pdf_is_skipped_with_a_counted_message() {
+fn a_damaged_pdf_is_skipped_with_a_counted_message() {
     let tmp = tempfile::tempdir().unwrap();
     let root = repo(tmp.path());
     let r = run_in(
@@ -346,13 +346,12 @@ fn pdf_is_skipped_with_a_counted_message() {
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert!(
         r.stderr
-            .contains("repo/paper.pdf: skipped: PDF: vecsearch does not extract text"),
+            .contains("repo/paper.pdf: skipped: not a readable PDF"),
         "{}",
         r.stderr
     );
     assert!(
-        r.stderr
-            .contains("skipped 1 file(s) (1 unsupported format;"),
+        r.stderr.contains("skipped 1 file(s) (1 unreadable PDF;"),
         "{}",
         r.stderr
     );

@@ -294,18 +294,14 @@ fn search_batch_equals_single_searches_on_flat_and_hnsw() {
     };
     let docs: Vec<Document> = (0..60)
         .map(|d| {
-            let text = (0..12)
+            let text: String = (0..12)
                 .map(|_| {
                     let n = 4 + next(10);
                     let words: Vec<&str> = (0..n).map(|_| WORDS[next(WORDS.len())]).collect();
                     format!("{} t{}.\n\n", words.join(" "), next(300))
                 })
                 .collect();
-            Document {
-                path: format!("d{d:02}.md"),
-                text,
-                mtime_ns: 0,
-            }
+            Document::new(format!("d{d:02}.md"), text, 0)
         })
         .collect();
     let queries: Vec<String> = (0..120)

@@ -79,14 +79,13 @@ fn apply(good: &[u8], donor: &[u8], m: &Mutation) -> Vec<u8> {
 
 fn build(dir: &Path, name: &str, kind: IndexKind, seed: u64) -> Vec<u8> {
     let docs = (0..6)
-        .map(|i| Document {
-            path: format!("d{i}.md"),
-            mtime_ns: 0,
-            text: format!(
+        .map(|i| {
+            let text = format!(
                 "# Vector databases {i}\n\nA vector database stores embeddings and answers nearest neighbour queries {}.\n\nベクトル検索は索引を使う。\n\nLes bases de données vectorielles {}.\n",
                 i * 7 + seed as usize,
                 i + 3
-            ),
+            );
+            Document::new(format!("d{i}.md"), text, 0)
         })
         .collect();
     let mut opts = BuildOptions {

@@ -18,6 +18,8 @@ pub struct JsonHit<'a> {
     rank: usize,
     score: f32,
     doc: &'a str,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    page: Option<u32>,
     line_start: u32,
     line_end: u32,
     lang: &'a str,
@@ -34,6 +36,7 @@ impl<'a> JsonHit<'a> {
             rank: h.rank,
             score: h.score,
             doc: &h.doc,
+            page: h.page,
             line_start: h.line_start,
             line_end: h.line_end,
             lang: &h.lang,
@@ -97,6 +100,9 @@ fn hits_with_context(
         }) {
             loc.push_str(&format!(" (bytes {}-{})", h.byte_start, h.byte_end));
         }
+        if let Some(page) = h.page {
+            loc.push_str(&format!(" (page {page})"));
+        }
         if color {
             writeln!(
                 out,
@@ -106,7 +112,9 @@ fn hits_with_context(
         } else {
             writeln!(out, "{:.4}  {loc}  [{}]", h.score, h.lang)?;
         }
-        if let Some(n) = context {
+        // A paged document's lines are those of its extracted text, not
+        // of the file: its passage is shown instead.
+        if let Some(n) = context.filter(|_| h.page.is_none()) {
             if let Some(lines) = lines_of.get(&h.doc) {
                 let from = (h.line_start as usize).saturating_sub(n).max(1);
                 let to = (h.line_end as usize + n).min(lines.len());

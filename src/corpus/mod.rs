@@ -4,12 +4,13 @@
 
 mod html;
 mod passage;
+mod pdf;
 mod walk;
 
 pub use html::blank_markup;
 
 pub use passage::{cut_passages, RawPassage, WINDOW_TOKENS};
 pub use walk::{
-    check_globs, collect_files, is_html, key_path, mtime_ns, path_key, read_document,
+    check_globs, collect_files, is_html, is_pdf, key_path, mtime_ns, path_key, read_document,
     type_extensions, Document, SkipReason, WalkLog, WalkOptions, WalkStats,
 };

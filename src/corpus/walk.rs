@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
-const DEFAULT_EXTENSIONS: &[&str] = &["txt", "md", "markdown", "html", "htm", "xhtml"];
+const DEFAULT_EXTENSIONS: &[&str] = &["txt", "md", "markdown", "html", "htm", "xhtml", "pdf"];
 
 #[derive(Debug, Clone)]
 pub struct WalkOptions {
@@ -46,6 +46,7 @@ pub fn type_extensions(name: &str) -> Vec<String> {
         "md" | "markdown" => vec!["md".into(), "markdown".into()],
         "html" | "htm" => vec!["html".into(), "htm".into(), "xhtml".into()],
         "txt" | "text" => vec!["txt".into()],
+        "pdf" => vec!["pdf".into()],
         _ => vec![name],
     }
 }
@@ -135,6 +136,26 @@ pub struct Document {
     pub text: String,
     /// Modification time in ns since the epoch, 0 when unknown.
     pub mtime_ns: u64,
+    /// The file's size (what `--update` compares): the text's length for
+    /// text files, the PDF's for PDF files.
+    pub bytes: u64,
+    /// For a paged document (PDF), the byte offset in `text` where each
+    /// page starts; empty otherwise.
+    pub pages: Vec<u64>,
+}
+
+impl Document {
+    /// A text document not paged: its size is its text's.
+    pub fn new(path: impl Into<String>, text: impl Into<String>, mtime_ns: u64) -> Document {
+        let text = text.into();
+        Document {
+            path: path.into(),
+            bytes: text.len() as u64,
+            text,
+            mtime_ns,
+            pages: Vec::new(),
+        }
+    }
 }
 
 /// Why a file was passed over; each becomes a warning naming the file.
@@ -156,6 +177,12 @@ pub enum SkipReason {
     NotRegular(&'static str),
     /// A format vecsearch does not extract text from (named directly).
     Unsupported(&'static str),
+    /// A PDF that needs a password.
+    Encrypted,
+    /// A PDF whose pages hold no text (a scan: images only).
+    NoPdfText,
+    /// A PDF the reader could not read (damaged, or past a bound).
+    BadPdf(String),
 }
 
 impl SkipReason {
@@ -169,6 +196,9 @@ impl SkipReason {
             SkipReason::Unreadable(_) => "unreadable",
             SkipReason::NotRegular(_) => "not a regular file",
             SkipReason::Unsupported(_) => "unsupported format",
+            SkipReason::Encrypted => "encrypted PDF",
+            SkipReason::NoPdfText => "PDF without text",
+            SkipReason::BadPdf(_) => "unreadable PDF",
         }
     }
 }
@@ -191,6 +221,9 @@ impl std::fmt::Display for SkipReason {
             SkipReason::Unreadable(e) => write!(f, "unreadable: {e}"),
             SkipReason::NotRegular(what) => write!(f, "not a regular file ({what})"),
             SkipReason::Unsupported(what) => write!(f, "{what}"),
+            SkipReason::Encrypted => write!(f, "encrypted PDF (it needs a password)"),
+            SkipReason::NoPdfText => write!(f, "PDF without text (images only, such as a scan?)"),
+            SkipReason::BadPdf(why) => write!(f, "{why}"),
         }
     }
 }
@@ -493,6 +526,11 @@ pub fn key_path(key: &str) -> PathBuf {
     }
 }
 
+/// Whether `path` names a PDF file, read page by page.
+pub fn is_pdf(path: &str) -> bool {
+    path.to_ascii_lowercase().ends_with(".pdf")
+}
+
 /// Whether `path` names an HTML file, read as text without its markup.
 pub fn is_html(path: &str) -> bool {
     let lower = path.to_ascii_lowercase();
@@ -506,14 +544,6 @@ pub fn read_document(path: &Path, opts: &WalkOptions) -> std::result::Result<Doc
     // blocks until a writer comes, and opening a device can have effects.
     let meta = fs::metadata(path).map_err(unreadable)?;
     regular(&meta)?;
-    if path
-        .extension()
-        .is_some_and(|e| e.eq_ignore_ascii_case("pdf"))
-    {
-        return Err(SkipReason::Unsupported(
-            "PDF: vecsearch does not extract text from PDF files (convert it first, e.g. with pdftotext)",
-        ));
-    }
     let limit = opts.max_file_bytes;
     if meta.len() > limit {
         return Err(SkipReason::TooLarge {
@@ -536,6 +566,24 @@ pub fn read_document(path: &Path, opts: &WalkOptions) -> std::result::Result<Doc
     if bytes.len() as u64 > limit {
         return Err(SkipReason::TooLarge { bytes: None, limit });
     }
+    let file_bytes = bytes.len() as u64;
+    // A PDF by its header, whatever its name; one named .pdf without it is
+    // damaged, not text.
+    if super::pdf::looks_like_pdf(&bytes) {
+        let extracted = super::pdf::extract(bytes)?;
+        return Ok(Document {
+            path: path_key(path),
+            text: extracted.text,
+            mtime_ns: mtime_ns(&meta),
+            bytes: file_bytes,
+            pages: extracted.pages,
+        });
+    }
+    if is_pdf(&path_key(path)) {
+        return Err(SkipReason::BadPdf(
+            "not a readable PDF: no %PDF- header".into(),
+        ));
+    }
     let mut text = decode_text(bytes)?;
     let path = path_key(path);
     if is_html(&path) {
@@ -546,8 +594,10 @@ pub fn read_document(path: &Path, opts: &WalkOptions) -> std::result::Result<Doc
     }
     Ok(Document {
         path,
+        bytes: file_bytes,
         text,
         mtime_ns: mtime_ns(&meta),
+        pages: Vec::new(),
     })
 }
 

@@ -229,10 +229,11 @@ pub(crate) fn cut_and_analyze(
         let id = doc_meta.len() as u32;
         doc_meta.push(DocMeta {
             path: d.path.clone(),
-            bytes: d.text.len() as u64,
+            bytes: d.bytes,
             content_hash: xxh3_64(d.text.as_bytes()),
             mtime_ns: d.mtime_ns,
             deleted: false,
+            pages: d.pages.clone(),
         });
         raw.extend(ps.into_iter().map(|p| (id, p)));
     }

@@ -83,6 +83,13 @@ impl Corpus {
             .collect()
     }
 
+    /// The page (1-based) of the passage at byte `byte` of document `doc`,
+    /// when the document is paged.
+    pub(crate) fn page_of(&self, doc: u32, byte: u64) -> Option<u32> {
+        let pages = &self.docs.get(doc as usize)?.pages;
+        (!pages.is_empty()).then(|| pages.partition_point(|&s| s <= byte).max(1) as u32)
+    }
+
     /// The live document stored as `doc`, or the only one whose path ends
     /// with it at a `/` boundary.
     pub(crate) fn find_doc(&self, doc: &str) -> Result<u32> {

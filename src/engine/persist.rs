@@ -55,6 +55,17 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     let (docs, typed_absolute) = paths::to_stored(&index.corpus.docs, path);
     w.add(SectionId::Docs, codec::encode(&docs));
     w.add(SectionId::DocPaths, codec::encode(&typed_absolute));
+    let pages: Vec<(u32, &[u64])> = index
+        .corpus
+        .docs
+        .iter()
+        .enumerate()
+        .filter(|(_, d)| !d.pages.is_empty())
+        .map(|(i, d)| (i as u32, d.pages.as_slice()))
+        .collect();
+    if !pages.is_empty() {
+        w.add(SectionId::DocPages, codec::encode(&pages));
+    }
     let (records, text) = index.corpus.passages.parts();
     w.add_blocked(
         SectionId::Passages,
@@ -230,6 +241,21 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
             ));
         }
         paths::to_shown(&mut docs, &typed_absolute, file.path());
+    }
+    if file.has_section(SectionId::DocPages) {
+        let pages: Vec<(u32, Vec<u64>)> = file.decode(SectionId::DocPages)?;
+        for (d, p) in pages {
+            let doc = docs
+                .get_mut(d as usize)
+                .filter(|_| !p.is_empty() && p.is_sorted())
+                .ok_or_else(|| {
+                    corrupt(
+                        file,
+                        "the page section is not one of its documents' page lists",
+                    )
+                })?;
+            doc.pages = p;
+        }
     }
     let records = file.slab::<PassageRecord>(SectionId::Passages)?;
     let idf = open_idf(file, IDF_SECTIONS)?;

@@ -8,10 +8,6 @@ include!(concat!(env!("OUT_DIR"), "/sample.rs"));
 pub fn documents() -> Vec<Document> {
     SAMPLE
         .iter()
-        .map(|(path, text)| Document {
-            path: path.to_string(),
-            text: text.to_string(),
-            mtime_ns: 0,
-        })
+        .map(|(path, text)| Document::new(*path, *text, 0))
         .collect()
 }

@@ -375,6 +375,7 @@ impl Index {
                     score: s.score,
                     passage: s.id,
                     doc: self.corpus.docs[p.doc as usize].path.clone(),
+                    page: self.corpus.page_of(p.doc, p.byte_start),
                     line_start: p.line_start,
                     line_end: p.line_end,
                     byte_start: p.byte_start,

@@ -54,6 +54,11 @@ pub struct DocMeta {
     /// Removed or replaced by an update; its passages are tombstoned until
     /// the next compaction.
     pub deleted: bool,
+    /// For a paged document (PDF), the byte offset in its text where each
+    /// page starts; empty otherwise. Stored in a section of its own (format
+    /// 7), so the document table keeps its encoding.
+    #[serde(skip)]
+    pub pages: Vec<u64>,
 }
 
 /// One passage, owned (to build a passage table from).
@@ -192,8 +197,11 @@ pub struct Hit {
     pub score: f32,
     /// The passage id.
     pub passage: u32,
-    /// The document's stored path.
+    /// The document's path, as shown (see `engine/paths.rs`).
     pub doc: String,
+    /// The page (1-based) of a passage of a paged document (PDF).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page: Option<u32>,
     /// First line (1-based).
     pub line_start: u32,
     /// Last line (1-based, inclusive).

@@ -86,6 +86,9 @@ pub enum SectionId {
     /// it by an absolute path. The document table then holds paths relative
     /// to the index file's folder, or absolute when outside it.
     DocPaths = 31,
+    /// Where the pages of paged documents (PDF) start in their text
+    /// (version 7 on, only when there are any): (document, offsets) pairs.
+    DocPages = 32,
 }
 
 impl SectionId {
@@ -122,6 +125,7 @@ impl SectionId {
             SectionId::TermWords => "packed term section",
             SectionId::TextFrames => "passage text frame table",
             SectionId::DocPaths => "document path section",
+            SectionId::DocPages => "document page section",
         }
     }
 
@@ -158,6 +162,7 @@ impl SectionId {
             29 => SectionId::TermWords,
             30 => SectionId::TextFrames,
             31 => SectionId::DocPaths,
+            32 => SectionId::DocPages,
             _ => return None,
         })
     }
