@@ -13,6 +13,13 @@ use common::*;
 /// A valid PDF of one page per entry of `pages`, each line of a page a
 /// text object of its own.
 fn pdf(pages: &[&[&str]]) -> Vec<u8> {
+    pdf_with(pages, false)
+}
+
+/// The same, optionally encrypted with the standard handler under a
+/// password that is not empty (its O and U entries match no empty
+/// password), so a reader without the password gets nothing.
+fn pdf_with(pages: &[&[&str]], encrypted: bool) -> Vec<u8> {
     let n = pages.len();
     let mut objs: Vec<String> = vec![
         "<< /Type /Catalog /Pages 2 0 R >>".into(),
@@ -47,6 +54,13 @@ fn pdf(pages: &[&[&str]]) -> Vec<u8> {
             stream.len()
         ));
     }
+    if encrypted {
+        objs.push(format!(
+            "<< /Filter /Standard /V 1 /R 2 /O <{}> /U <{}> /P -4 >>",
+            "a5".repeat(32),
+            "5a".repeat(32)
+        ));
+    }
     let mut out = b"%PDF-1.4\n".to_vec();
     let mut offsets = Vec::new();
     for (i, o) in objs.iter().enumerate() {
@@ -60,8 +74,18 @@ fn pdf(pages: &[&[&str]]) -> Vec<u8> {
     }
     out.extend_from_slice(
         format!(
-            "trailer\n<< /Size {} /Root 1 0 R >>\nstartxref\n{xref}\n%%EOF\n",
-            objs.len() + 1
+            "trailer\n<< /Size {} /Root 1 0 R {}>>\nstartxref\n{xref}\n%%EOF\n",
+            objs.len() + 1,
+            if encrypted {
+                format!(
+                    "/Encrypt {} 0 R /ID [<{}> <{}>] ",
+                    objs.len(),
+                    "01".repeat(16),
+                    "01".repeat(16)
+                )
+            } else {
+                String::new()
+            }
         )
         .as_bytes(),
     );
@@ -167,10 +191,15 @@ fn bad_pdfs_are_skipped_and_counted() {
     fs::write(t.path().join("docs/noise.pdf"), vec![0x25u8; 5000]).unwrap();
     // Pages without text (a scan would be images only).
     fs::write(t.path().join("docs/blank.pdf"), pdf(&[&[], &[]])).unwrap();
+    fs::write(
+        t.path().join("docs/locked.pdf"),
+        pdf_with(&[&["A secret gyroscope page."]], true),
+    )
+    .unwrap();
     let r = run_in(t.path(), &["index", "docs", "--index", "x.vsx"]);
     assert_no_panic(&r);
     assert_eq!(r.code, 0, "{}", r.stderr);
-    for name in ["cut.pdf", "noise.pdf", "blank.pdf"] {
+    for name in ["cut.pdf", "noise.pdf", "blank.pdf", "locked.pdf"] {
         assert!(
             r.stderr
                 .lines()
@@ -179,8 +208,9 @@ fn bad_pdfs_are_skipped_and_counted() {
             r.stderr
         );
     }
-    assert!(r.stderr.contains("skipped 3 file(s)"), "{}", r.stderr);
+    assert!(r.stderr.contains("skipped 4 file(s)"), "{}", r.stderr);
     assert!(r.stderr.contains("1 PDF without text"), "{}", r.stderr);
+    assert!(r.stderr.contains("1 encrypted PDF"), "{}", r.stderr);
     let r = run_in(
         t.path(),
         &["search", "gyroscope", "--index", "x.vsx", "--json"],
