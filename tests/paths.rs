@@ -264,6 +264,27 @@ fn symlinked_and_moved_trees_are_the_same_documents() {
         &["search", "cats", "--index", "../link/x.vsx", "--json"],
     ));
     assert!(b.join(&got[0]).is_file(), "{got:?}");
+    // An index opened through a symlink to it: paths are relative to the
+    // folder the file is really in.
+    std::os::unix::fs::symlink(a.join("x.vsx"), b.join("link.vsx")).unwrap();
+    let got = docs_of(&run_in(
+        &b,
+        &["search", "cats", "--index", "link.vsx", "--json"],
+    ));
+    assert_eq!(got[0], "../a/docs/cats.md");
+    // Written through a symlink, the new file replaces the link, and paths
+    // are relative to where it now is.
+    let r = run_in(&b, &["index", "../a/docs", "--index", "link.vsx"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert!(!fs::symlink_metadata(b.join("link.vsx"))
+        .unwrap()
+        .is_symlink());
+    let got = docs_of(&run_in(
+        &t.path().join("a/docs"),
+        &["search", "cats", "--index", "../../b/link.vsx", "--json"],
+    ));
+    assert_eq!(got[0], "cats.md");
+    fs::remove_file(b.join("link.vsx")).unwrap();
     // The index travels with its documents: paths below its folder are
     // stored relative to it.
     let moved = t.path().join("moved");

@@ -25,15 +25,23 @@ use std::path::{Component, Path, PathBuf};
 use super::types::DocMeta;
 use crate::corpus::{key_path, path_key};
 
-/// The root of an index file at `index`: its folder, with symlinks
-/// resolved (of the file itself too, when it exists), so every spelling of
-/// the index path gives the same root.
+/// The root of the index file opened at `index`: the folder the file
+/// really is in (a symlink to it resolved), so every spelling of the index
+/// path gives the same root.
 pub(crate) fn root_of(index: &Path) -> PathBuf {
     if let Ok(real) = std::fs::canonicalize(index) {
         if let Some(dir) = real.parent() {
             return dir.to_path_buf();
         }
     }
+    root_for_write(index)
+}
+
+/// The root of an index file about to be written at `index`: the folder
+/// named, symlinks resolved. A symlink at `index` itself is replaced by the
+/// write (the rename puts the file where the link was), so it is not
+/// followed; once written, [`root_of`] gives the same folder.
+pub(crate) fn root_for_write(index: &Path) -> PathBuf {
     let dir = match index.parent() {
         Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
         _ => PathBuf::from("."),
@@ -127,10 +135,10 @@ pub(crate) fn shown_form(stored: &str, typed_absolute: bool, root: &Path, cwd: &
     path_key(&relative_to(&abs, cwd).unwrap_or(abs))
 }
 
-/// The documents as stored in a file at `index`, and the flags of the
-/// `DocPaths` section.
+/// The documents as stored in a file written at `index`, and the flags of
+/// the `DocPaths` section.
 pub(crate) fn to_stored(docs: &[DocMeta], index: &Path) -> (Vec<DocMeta>, Vec<bool>) {
-    let (cwd, root) = (current_dir(), root_of(index));
+    let (cwd, root) = (current_dir(), root_for_write(index));
     docs.iter()
         .map(|d| {
             let (path, typed_absolute) = stored_form(&d.path, &cwd, &root);
