@@ -91,6 +91,23 @@ impl Default for Text {
     }
 }
 
+/// One compressed frame, decompressed with this thread's zstd context: a
+/// context costs more to make than a 32 KiB frame costs to decompress (a
+/// search shows ten hits, each in its own frame).
+fn decompress_frame(src: &[u8]) -> std::io::Result<Vec<u8>> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    CONTEXT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = Some(zstd::bulk::Decompressor::new()?);
+        }
+        c.as_mut().expect("made above").decompress(src, FRAME)
+    })
+}
+
 /// The last frame a thread decompressed: (its table's data address, its
 /// number, its bytes).
 type CachedFrame = (usize, usize, std::rc::Rc<Vec<u8>>);
@@ -173,7 +190,7 @@ impl Text {
         if s > e || e > data.len() || !data.check(s, e - s) {
             return None;
         }
-        let Ok(frame) = zstd::bulk::decompress(&data[s..e], FRAME) else {
+        let Ok(frame) = decompress_frame(&data[s..e]) else {
             data.fail(s);
             return None;
         };
