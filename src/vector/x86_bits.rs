@@ -24,8 +24,15 @@ pub fn avx512_scores(planes: &[u64], codes: &[u64], out: &mut [i32]) {
     }
     // SAFETY: handed out only when `has_avx512_popcnt()` held; `check_shape`
     // proved `planes` holds QUERY_BITS planes of `w` words and `codes` holds
-    // `out.len()` codes of `w` words, which is all the kernel reads.
-    unsafe { avx512(planes.as_ptr(), w, codes.as_ptr(), out) }
+    // `out.len()` codes of `w` words, which is all the kernels read.
+    unsafe {
+        match w {
+            8 => avx512_whole::<1>(planes.as_ptr(), codes.as_ptr(), out),
+            16 => avx512_whole::<2>(planes.as_ptr(), codes.as_ptr(), out),
+            32 => avx512_whole::<4>(planes.as_ptr(), codes.as_ptr(), out),
+            _ => avx512(planes.as_ptr(), w, codes.as_ptr(), out),
+        }
+    }
 }
 
 pub fn avx2_scores(planes: &[u64], codes: &[u64], out: &mut [i32]) {
@@ -65,6 +72,57 @@ unsafe fn avx512(planes: *const u64, w: usize, codes: *const u64, out: &mut [i32
         ZERO_POINT, 8,
         "the shift by 3 in avx512_row multiplies by ZERO_POINT"
     );
+}
+
+/// [`avx512`] for codes of exactly `Z` registers (dims 512, 1024, 2048):
+/// the query planes stay in registers for the whole scan, and a register
+/// of code is weighed by the planes in Horner form, `((c3·2 + c2)·2 + c1)·2
+/// + c0`, with no masks and no variable shifts.
+///
+/// # Safety
+/// The CPU has AVX-512F and VPOPCNTDQ; `planes` points to `QUERY_BITS * 8Z`
+/// readable words and `codes` to `out.len() * 8Z`.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+unsafe fn avx512_whole<const Z: usize>(planes: *const u64, codes: *const u64, out: &mut [i32]) {
+    let w = 8 * Z;
+    let mut p = [[_mm512_setzero_si512(); Z]; QUERY_BITS];
+    for (j, plane) in p.iter_mut().enumerate() {
+        for (z, reg) in plane.iter_mut().enumerate() {
+            // SAFETY: plane `j` has `w` words; this reads words `8z..8z+8`.
+            *reg = unsafe { _mm512_loadu_si512(planes.add(j * w + z * 8) as *const __m512i) };
+        }
+    }
+    let row = |code: *const u64| {
+        let mut acc = _mm512_setzero_si512();
+        #[allow(clippy::needless_range_loop)] // `z` picks a register of each plane
+        for z in 0..Z {
+            // SAFETY: the caller's row has `w` words; this reads `8z..8z+8`.
+            let c = unsafe { _mm512_loadu_si512(code.add(z * 8) as *const __m512i) };
+            let pop = |j: usize| _mm512_popcnt_epi64(_mm512_and_si512(p[j][z], c));
+            let mut s = pop(QUERY_BITS - 1);
+            for j in (0..QUERY_BITS - 1).rev() {
+                s = _mm512_add_epi64(_mm512_add_epi64(s, s), pop(j));
+            }
+            let minus = _mm512_slli_epi64::<3>(_mm512_popcnt_epi64(c));
+            acc = _mm512_add_epi64(acc, _mm512_sub_epi64(s, minus));
+        }
+        acc
+    };
+    let groups = out.len() / 8;
+    for g in 0..groups {
+        let mut acc = [_mm512_setzero_si512(); 8];
+        for (i, a) in acc.iter_mut().enumerate() {
+            // SAFETY: row `g * 8 + i` < out.len() starts at that times `w`.
+            *a = row(unsafe { codes.add((g * 8 + i) * w) });
+        }
+        let sums = _mm512_cvtepi64_epi32(sum_lanes8(&acc));
+        // SAFETY: `out[g*8..g*8+8]` is 8 writable i32, 32 bytes.
+        unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(g * 8) as *mut __m256i, sums) };
+    }
+    for (r, o) in out.iter_mut().enumerate().skip(groups * 8) {
+        // SAFETY: row `r` < out.len() starts at `r * w`.
+        *o = _mm512_reduce_add_epi64(row(unsafe { codes.add(r * w) })) as i32;
+    }
 }
 
 /// Lane-wise partial sums of one code's score: the sum of the eight lanes
