@@ -361,6 +361,9 @@ impl Index {
         let score = |part: &[Scored]| {
             let mut top = TopK::new(k);
             for (i, c) in part.iter().enumerate() {
+                if let Some(ahead) = part.get(i + 2 * PREFETCH_AHEAD) {
+                    sparse.prefetch_offsets(ahead.id);
+                }
                 if let Some(ahead) = part.get(i + PREFETCH_AHEAD) {
                     sparse.prefetch(ahead.id);
                 }

@@ -226,9 +226,11 @@ impl TermRows {
         &words[s..e]
     }
 
-    /// Hints that row `id` will be read soon (its first 256 bytes); a
+    /// Hints that row `id` will be read soon (its first 512 bytes); a
     /// re-score of thousands of rows in id order asks a few rows ahead, so
     /// their cache misses overlap instead of coming one after another.
+    /// Finding the row reads its offsets: ask for those first, further
+    /// ahead, with [`TermRows::prefetch_offsets`].
     #[inline]
     pub fn prefetch(&self, id: u32) {
         if let TermRows::Packed { offsets, words } = self {
@@ -237,8 +239,18 @@ impl TermRows {
             let i = id as usize;
             if let (Some(&s), Some(&e)) = (offsets.get(i), offsets.get(i + 1)) {
                 if let Some(row) = words.get(s as usize..e as usize) {
-                    crate::vector::prefetch_slice(row, 4);
+                    crate::vector::prefetch_slice(row, 8);
                 }
+            }
+        }
+    }
+
+    /// Hints that row `id`'s offsets will be read soon.
+    #[inline]
+    pub fn prefetch_offsets(&self, id: u32) {
+        if let TermRows::Packed { offsets, .. } = self {
+            if let Some(o) = offsets.get(id as usize..id as usize + 2) {
+                crate::vector::prefetch_slice(o, 1);
             }
         }
     }
