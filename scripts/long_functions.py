@@ -4,7 +4,7 @@
 The team guide asks that no function in src/ run past about 80 lines
 unless it is a linear checklist; this finds the candidates by brace
 matching (strings, chars and comments are skipped so their braces do not
-count). A function whose body holds the marker comment `checklist:` is
+count). A function whose body or doc comment holds the marker `checklist:` is
 listed apart, as a declared exception.
 
     scripts/long_functions.py [--limit N] [PATH ...]   # default: src
@@ -102,7 +102,11 @@ def functions(path):
             k += 1
         start = code.count("\n", 0, m.start()) + 1
         end = code.count("\n", 0, k) + 1
-        body = "\n".join(raw_lines[start - 1:end])
+        # the body and the comments and attributes just above it
+        top = start - 1
+        while top > 0 and raw_lines[top - 1].strip().startswith(("//", "#[")):
+            top -= 1
+        body = "\n".join(raw_lines[top:end])
         yield m.group(1), start, end - start + 1, "checklist:" in body
 
 

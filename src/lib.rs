@@ -98,6 +98,7 @@ pub use store::{abandon_writes, Abandoned};
 /// stable API: anything here may change in any release.
 #[doc(hidden)]
 pub mod internals {
+    pub use crate::error::Malformed;
     /// See the crate's `corpus` module.
     pub mod corpus {
         pub use crate::corpus::*;

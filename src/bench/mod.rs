@@ -122,9 +122,7 @@ pub fn run(
     reporter: &dyn Reporter,
     mut emit: impl FnMut(&Row) -> std::io::Result<()>,
 ) -> Result<()> {
-    if setup.k == 0 {
-        return Err(Error::ZeroK);
-    }
+    crate::engine::SearchOptions::check_k(setup.k)?;
     let Loaded {
         subjects,
         queries,
