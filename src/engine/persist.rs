@@ -461,7 +461,9 @@ fn open_dense(file: &MappedFile, dim: usize, passages: usize) -> Result<Dense> {
             vectors.len()
         )));
     }
-    Ok(Dense::F32(FlatIndex::new(dim, vectors).map_err(|e| corrupt(&e))?))
+    Ok(Dense::F32(
+        FlatIndex::new(dim, vectors).map_err(|e| corrupt(&e))?,
+    ))
 }
 
 /// The sections of one document-frequency table: its passage count, its

@@ -366,17 +366,19 @@ mod v256 {
             }
         }
         for (m, acc) in acc.iter().enumerate() {
+            // SAFETY: the start of output row `m < M`.
+            let o = unsafe { out.add(m * nv) };
             for (h, v) in acc.iter().enumerate() {
                 let lanes = valid.saturating_sub(h * W).min(W);
-                // SAFETY: row `m < M` of the output, lanes `h * W ..
-                // h * W + lanes`, all below `min(valid, PANEL)`; the mask
-                // store touches only the enabled lanes.
+                // SAFETY: lanes `h * W .. h * W + lanes` of the row, all
+                // below `min(valid, PANEL)`; the pointer is formed only when
+                // some lane is stored, and the mask store touches only the
+                // enabled lanes.
                 unsafe {
-                    let o = out.add(m * nv + h * W);
                     if lanes == W {
-                        _mm256_storeu_ps(o, *v);
+                        _mm256_storeu_ps(o.add(h * W), *v);
                     } else if lanes > 0 {
-                        _mm256_maskstore_ps(o, tail_mask(lanes), *v);
+                        _mm256_maskstore_ps(o.add(h * W), tail_mask(lanes), *v);
                     }
                 }
             }
@@ -621,17 +623,19 @@ mod v512 {
             }
         }
         for (m, acc) in acc.iter().enumerate() {
+            // SAFETY: the start of output row `m < M`.
+            let o = unsafe { out.add(m * nv) };
             for (p, v) in acc.iter().enumerate() {
                 let lanes = valid.saturating_sub(p * W).min(W);
-                // SAFETY: row `m < M` of the output, lanes `p * W ..
-                // p * W + lanes`, all below `min(valid, NP * PANEL)`; the
-                // mask store touches only the enabled lanes.
+                // SAFETY: lanes `p * W .. p * W + lanes` of the row, all
+                // below `min(valid, NP * PANEL)`; the pointer is formed only
+                // when some lane is stored, and the mask store touches only
+                // the enabled lanes.
                 unsafe {
-                    let o = out.add(m * nv + p * W);
                     if lanes == W {
-                        _mm512_storeu_ps(o, *v);
+                        _mm512_storeu_ps(o.add(p * W), *v);
                     } else if lanes > 0 {
-                        _mm512_mask_storeu_ps(o, tail_mask(lanes), *v);
+                        _mm512_mask_storeu_ps(o.add(p * W), tail_mask(lanes), *v);
                     }
                 }
             }
