@@ -202,7 +202,7 @@ impl Index {
     /// Writes one JSON line per live passage to `out`, a Qdrant point
     /// (`{"id", "vector": {"terms": {"indices", "values"}, "dense"?},
     /// "payload"}`), in passage order. Memory stays bounded: passages are
-    /// embedded [`CHUNK`] at a time, in parallel, and written in order.
+    /// embedded `CHUNK` (2,048) at a time, in parallel, and written in order.
     /// `progress` is told how many passages were looked at so far.
     pub fn write_points(
         &self,
@@ -314,7 +314,7 @@ const FILE_CHUNK: usize = 64;
 /// always left to the engine and there is no dense vector. The lexicon
 /// keeps all its translations (an index prunes those its corpus lacks, so
 /// values can differ slightly from an export of an index of the same
-/// files). Files are read [`FILE_CHUNK`] at a time; `warn` hears of every
+/// files). Files are read `FILE_CHUNK` (64) at a time; `warn` hears of every
 /// skipped file, `progress` of the files done so far.
 pub fn write_points_from_paths(
     paths: &[std::path::PathBuf],
