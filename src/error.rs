@@ -332,3 +332,50 @@ impl Error {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::Malformed;
+
+    /// A corrupt file's message is part of what `verify` and `open` print:
+    /// the typed errors keep the words the validators' strings had.
+    #[test]
+    fn malformed_keeps_the_messages() {
+        let cases = [
+            (
+                Malformed::from("sparse keys are not sorted"),
+                "sparse keys are not sorted",
+            ),
+            (
+                Malformed::PassageChecksum {
+                    start: 0,
+                    end: 8192,
+                },
+                "passages 0..8192 fail their checksum",
+            ),
+            (
+                Malformed::PassageFields { id: 7 },
+                "passage 7 has impossible fields",
+            ),
+            (
+                Malformed::PassageText { id: 3 },
+                "passage 3's text cannot be read",
+            ),
+            (
+                Malformed::PassageUtf8 { id: 3 },
+                "passage 3's text is not UTF-8",
+            ),
+            (
+                Malformed::PartialRows { floats: 10, dim: 4 },
+                "10 floats do not make whole rows of dimension 4",
+            ),
+            (
+                Malformed::PartialCodes { words: 5, dim: 128 },
+                "5 code words do not make whole codes for dimension 128",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
+        }
+    }
+}
