@@ -43,9 +43,15 @@ const PREFETCH_AHEAD: usize = 16;
 pub(crate) const SEARCH_LENGTH_PRIOR: f32 = 0.2;
 
 impl SearchOptions {
-    /// The options every query refuses before any work.
-    pub(crate) fn check(&self) -> Result<()> {
-        if self.k == 0 {
+    /// The options every query refuses before any work. Searches check
+    /// them themselves; a front end may call this to refuse earlier.
+    pub fn check(&self) -> Result<()> {
+        Self::check_k(self.k)
+    }
+
+    /// The one rule for a number of hits (also of `bench`): at least one.
+    pub fn check_k(k: usize) -> Result<()> {
+        if k == 0 {
             return Err(Error::ZeroK);
         }
         Ok(())

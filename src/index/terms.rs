@@ -12,6 +12,7 @@
 //! that carry a score, and errors of independent terms average out in a
 //! dot product. BENCHMARKS.md has the measured effect on rankings.
 
+use crate::error::Malformed;
 use crate::vector::Slab;
 
 /// Bits of a packed word that hold the weight.
@@ -148,7 +149,7 @@ impl TermRows {
         offsets: Slab<u64>,
         words: Slab<u32>,
         check_order: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, Malformed> {
         if offsets.len() != rows + 1 || offsets[0] != 0 {
             return Err("sparse offsets do not match the passage count".into());
         }
