@@ -118,8 +118,46 @@ fn bench_dot_tile_packed(c: &mut Criterion) {
     g.finish();
 }
 
+/// 1-bit codes at dim 1024 (16 words), scored against a 4-bit query:
+/// from L2 (2,048 codes, 256 KiB) and streamed from memory (200,000
+/// codes, 25.6 MB, the size of a 178k-passage index's code section).
+fn bench_bits(c: &mut Criterion) {
+    const WORDS: usize = 16;
+    let mut x = 0x9e37_79b9_7f4a_7c15u64;
+    let mut next = move || {
+        x ^= x << 13;
+        x ^= x >> 7;
+        x ^= x << 17;
+        x
+    };
+    let planes: Vec<u64> = (0..vector::bits::QUERY_BITS * WORDS)
+        .map(|_| next())
+        .collect();
+    for rows in [2_048usize, 200_000] {
+        let codes: Vec<u64> = (0..rows * WORDS).map(|_| next()).collect();
+        let mut out = vec![0i32; 256];
+        let mut g = c.benchmark_group(format!("bits_scores_{rows}_x_1024"));
+        g.sample_size(20);
+        g.throughput(Throughput::Bytes((rows * WORDS * 8) as u64));
+        for k in vector::available() {
+            g.bench_function(k.name, |bch| {
+                bch.iter(|| {
+                    // Blocks of 256 codes, as `BitIndex::scan` calls it.
+                    for block in codes.chunks(256 * WORDS) {
+                        let n = block.len() / WORDS;
+                        (k.bits_scores)(black_box(&planes), block, &mut out[..n]);
+                        black_box(&out);
+                    }
+                })
+            });
+        }
+        g.finish();
+    }
+}
+
 criterion_group!(
     benches,
+    bench_bits,
     bench_dot,
     bench_dot_block,
     bench_dot_tile,

@@ -4,6 +4,10 @@
 //! `cargo run --release --example hnsw_bench -- [n] [dim] [sigma] [ef_construction] [m] [queries]`
 //! (defaults 200000 256 0.06 200 16 1000). The build uses the global rayon pool
 //! (`RAYON_NUM_THREADS` to change it); queries run on one thread.
+//!
+//! It uses the crate's `internals` (the graph itself and the test-data
+//! generator), which are not a stable API: it measures the graph alone,
+//! below the public `Index`.
 
 use std::time::Instant;
 

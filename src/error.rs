@@ -264,11 +264,118 @@ pub enum Error {
     },
 }
 
+/// A broken invariant that a part found in what it was handed: a
+/// section's arrays, or parts put together. The parts do not know which
+/// file the data came from, so the engine adds the path and reports it as
+/// [`Error::Corrupt`], with this message as the `detail`.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Malformed {
+    /// A fixed invariant, named by its message ("sparse keys are not
+    /// sorted").
+    #[error("{0}")]
+    Invariant(&'static str),
+    /// A run of passage records fails its block checksums.
+    #[error("passages {start}..{end} fail their checksum")]
+    PassageChecksum {
+        /// The run's first record.
+        start: usize,
+        /// One past its last.
+        end: usize,
+    },
+    /// A passage record points outside its tables.
+    #[error("passage {id} has impossible fields")]
+    PassageFields {
+        /// The passage.
+        id: usize,
+    },
+    /// A passage's text is shorter than its record says.
+    #[error("passage {id}'s text cannot be read")]
+    PassageText {
+        /// The passage.
+        id: usize,
+    },
+    /// A passage's text is not UTF-8.
+    #[error("passage {id}'s text is not UTF-8")]
+    PassageUtf8 {
+        /// The passage.
+        id: usize,
+    },
+    /// A vector array that is not a whole number of rows.
+    #[error("{floats} floats do not make whole rows of dimension {dim}")]
+    PartialRows {
+        /// The array's length.
+        floats: usize,
+        /// The row length.
+        dim: usize,
+    },
+    /// A code array that is not a whole number of codes.
+    #[error("{words} code words do not make whole codes for dimension {dim}")]
+    PartialCodes {
+        /// The array's length, in words.
+        words: usize,
+        /// The dimension the codes are for.
+        dim: usize,
+    },
+}
+
+impl From<&'static str> for Malformed {
+    fn from(what: &'static str) -> Self {
+        Malformed::Invariant(what)
+    }
+}
+
 impl Error {
     pub(crate) fn io(path: impl Into<PathBuf>, source: std::io::Error) -> Self {
         Error::Io {
             path: path.into(),
             source,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Malformed;
+
+    /// A corrupt file's message is part of what `verify` and `open` print:
+    /// the typed errors keep the words the validators' strings had.
+    #[test]
+    fn malformed_keeps_the_messages() {
+        let cases = [
+            (
+                Malformed::from("sparse keys are not sorted"),
+                "sparse keys are not sorted",
+            ),
+            (
+                Malformed::PassageChecksum {
+                    start: 0,
+                    end: 8192,
+                },
+                "passages 0..8192 fail their checksum",
+            ),
+            (
+                Malformed::PassageFields { id: 7 },
+                "passage 7 has impossible fields",
+            ),
+            (
+                Malformed::PassageText { id: 3 },
+                "passage 3's text cannot be read",
+            ),
+            (
+                Malformed::PassageUtf8 { id: 3 },
+                "passage 3's text is not UTF-8",
+            ),
+            (
+                Malformed::PartialRows { floats: 10, dim: 4 },
+                "10 floats do not make whole rows of dimension 4",
+            ),
+            (
+                Malformed::PartialCodes { words: 5, dim: 128 },
+                "5 code words do not make whole codes for dimension 128",
+            ),
+        ];
+        for (e, text) in cases {
+            assert_eq!(e.to_string(), text);
         }
     }
 }

@@ -15,7 +15,7 @@
 //!   `save`);
 //! - [`Searcher`]: an open index shared across threads (`Send + Sync`,
 //!   cheap to clone);
-//! - [`eval`] and [`bench`]: measurement harnesses over the API;
+//! - [`eval`] and [`bench`](mod@bench): measurement harnesses over the API;
 //!   [`lexicon`]: learning translation lexicons.
 //!
 //! ```
@@ -33,13 +33,27 @@
 //! # Ok::<(), vecsearch::Error>(())
 //! ```
 //!
-//! Saving goes through a writer, which takes the file's lock:
+//! From a folder to a file and back: [`Index::build`] walks the folder,
+//! saving goes through a writer, which takes the file's lock, and
+//! [`Index::open`] maps the file again:
 //!
-//! ```no_run
-//! # use vecsearch::{BuildOptions, Index, IndexWriter, Quiet};
-//! # let (mut index, _) = Index::from_documents(Vec::new(), &BuildOptions::default(), &Quiet)?;
-//! let writer = IndexWriter::create("notes.vsx".as_ref(), false, |_busy| {})?;
-//! writer.save(&mut index)?;
+//! ```
+//! use vecsearch::{BuildOptions, Index, IndexWriter, Quiet, SearchOptions};
+//!
+//! let dir = tempfile::tempdir().expect("a temporary folder");
+//! let notes = dir.path().join("notes");
+//! std::fs::create_dir(&notes).expect("a folder of notes");
+//! std::fs::write(notes.join("en.md"), "# Vector databases\n\nThey store embeddings.\n").unwrap();
+//! std::fs::write(notes.join("ja.md"), "ベクトルデータベースは埋め込みを保存する。\n").unwrap();
+//!
+//! let (mut index, report) = Index::build(&[notes], &BuildOptions::default(), &Quiet)?;
+//! assert_eq!(report.documents, 2);
+//! let file = dir.path().join("notes.vsx");
+//! IndexWriter::create(&file, false, |_busy| {})?.save(&mut index)?;
+//!
+//! let index = Index::open(&file)?;
+//! let hits = index.search("ベクトルデータベース", &SearchOptions::default())?;
+//! assert!(hits[0].doc.ends_with("ja.md"));
 //! # Ok::<(), vecsearch::Error>(())
 //! ```
 //!
@@ -98,6 +112,7 @@ pub use store::{abandon_writes, Abandoned};
 /// stable API: anything here may change in any release.
 #[doc(hidden)]
 pub mod internals {
+    pub use crate::error::Malformed;
     /// See the crate's `corpus` module.
     pub mod corpus {
         pub use crate::corpus::*;

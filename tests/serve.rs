@@ -575,3 +575,145 @@ fn sigterm_finishes_the_request_in_flight_and_exits_0() {
     assert_eq!(v["hits"].as_array().unwrap().len(), 2);
     assert_eq!(server.wait(Duration::from_secs(10)), 0, "{}", server.log());
 }
+
+/// One request on its own connection, with the response's header block.
+fn http_with_head(addr: SocketAddr, body: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).expect("connects");
+    s.set_read_timeout(Some(Duration::from_secs(60))).unwrap();
+    let head = format!(
+        "POST /search HTTP/1.1\r\nHost: x\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: {}\r\n\r\n",
+        body.len()
+    );
+    s.write_all(head.as_bytes()).unwrap();
+    s.write_all(body.as_bytes()).unwrap();
+    let mut raw = Vec::new();
+    s.read_to_end(&mut raw).expect("a response");
+    let raw = String::from_utf8(raw).expect("UTF-8");
+    let (head, body) = raw.split_once("\r\n\r\n").expect("a header block");
+    let status = head.split_whitespace().nth(1).unwrap().parse().unwrap();
+    (status, head.to_ascii_lowercase(), body.to_string())
+}
+
+/// A batch that keeps the one working slot busy for a while: 256 queries.
+fn slow_batch() -> String {
+    let words = [
+        "vector database",
+        "bread oven",
+        "plongements",
+        "ベクトル",
+        "recall",
+    ];
+    let queries: Vec<String> = (0..256)
+        .map(|i| format!("{} {i}", words[i % words.len()]))
+        .collect();
+    serde_json::json!({ "queries": queries, "k": 10, "candidates": 100000 }).to_string()
+}
+
+#[test]
+fn overload_is_turned_away_with_503_while_health_answers() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    corpus(dir);
+    let server = Server::start(
+        dir,
+        &[
+            "--index",
+            "a.vsx",
+            "--addr",
+            "127.0.0.1:0",
+            "--max-concurrent",
+            "1",
+            "--max-queue",
+            "1",
+        ],
+        &[],
+    );
+    let body = slow_batch();
+    let (mut ok, mut refused) = (0, 0u64);
+    // Twelve requests at once against one slot and one place in the queue:
+    // at most two are in the server at any moment, so unless each finished
+    // before the next arrived, some are refused. Rounds repeat until both
+    // kinds were seen (a very fast machine may need more than one).
+    for _round in 0..10 {
+        let barrier = Arc::new(std::sync::Barrier::new(12));
+        let answers: Vec<_> = (0..12)
+            .map(|_| {
+                let (b, body, addr) = (barrier.clone(), body.clone(), server.addr);
+                std::thread::spawn(move || {
+                    b.wait();
+                    http_with_head(addr, &body)
+                })
+            })
+            .collect();
+        let (status, health) = server.get("/health");
+        assert_eq!(status, 200, "{health}");
+        for a in answers {
+            let (status, head, text) = a.join().unwrap();
+            let v: Value = serde_json::from_str(&text).unwrap_or_else(|e| panic!("{e}: {text}"));
+            match status {
+                200 => ok += 1,
+                503 => {
+                    refused += 1;
+                    assert!(head.contains("retry-after: 1"), "{head}");
+                    let reason = v["error"].as_str().unwrap();
+                    assert!(!reason.contains('\n'), "{reason}");
+                }
+                s => panic!("status {s}: {text}"),
+            }
+        }
+        if ok > 0 && refused > 0 {
+            break;
+        }
+    }
+    assert!(ok > 0 && refused > 0, "200s {ok}, 503s {refused}");
+    // The refusals are counted where an operator looks.
+    let (status, metrics) = server.call("GET", "/metrics", "");
+    assert_eq!(status, 200);
+    let rejected: u64 = metrics
+        .lines()
+        .find_map(|l| l.strip_prefix("vecsearch_requests_rejected_total "))
+        .and_then(|n| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no rejection counter: {metrics}"));
+    assert_eq!(rejected, refused, "{metrics}");
+    // And the server still answers normally afterwards.
+    let (status, v) = server.post(
+        "/search",
+        serde_json::json!({ "query": "vector database", "k": 1 }),
+    );
+    assert_eq!(status, 200, "{v}");
+    assert!(!server.log().contains("internal error"), "{}", server.log());
+}
+
+#[test]
+fn a_request_past_its_deadline_gets_503() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    corpus(dir);
+    let server = Server::start(
+        dir,
+        &[
+            "--index",
+            "a.vsx",
+            "--addr",
+            "127.0.0.1:0",
+            "--timeout-ms",
+            "1",
+        ],
+        &[],
+    );
+    let body = slow_batch();
+    let mut seen = None;
+    for _ in 0..10 {
+        let (status, _, text) = http_with_head(server.addr, &body);
+        if status == 503 {
+            seen = Some(text);
+            break;
+        }
+        assert_eq!(status, 200, "{text}");
+    }
+    let text = seen.expect("a batch of 256 queries never took over 1 ms");
+    let v: Value = serde_json::from_str(&text).unwrap();
+    assert!(v["error"].as_str().unwrap().contains("deadline"), "{text}");
+    let (status, _) = server.get("/health");
+    assert_eq!(status, 200);
+}

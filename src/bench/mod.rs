@@ -3,7 +3,7 @@
 //! on a vecsearch index with a file of text queries, or on standard ANN
 //! files (.fvecs/.ivecs/.bvecs, see [`annfiles`]). Every configuration is
 //! measured in two modes: `single` (one query per call, each call timed)
-//! and `batch` (all queries in one call). [`export`] writes an index's
+//! and `batch` (all queries in one call). `export` writes an index's
 //! vectors in those formats, so peers run on exactly what vecsearch
 //! indexes.
 
@@ -122,9 +122,7 @@ pub fn run(
     reporter: &dyn Reporter,
     mut emit: impl FnMut(&Row) -> std::io::Result<()>,
 ) -> Result<()> {
-    if setup.k == 0 {
-        return Err(Error::ZeroK);
-    }
+    crate::engine::SearchOptions::check_k(setup.k)?;
     let Loaded {
         subjects,
         queries,

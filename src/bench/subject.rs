@@ -6,7 +6,7 @@ use std::time::Instant;
 
 use super::{annfiles, Setup, Source};
 use crate::engine::{GraphProgress, Index, IndexKind, Reporter};
-use crate::error::{Error, Result};
+use crate::error::{Error, Malformed, Result};
 use crate::index::{FlatIndex, Hnsw, HnswParams, Scored, Searcher};
 use crate::vector::{self, Slab};
 
@@ -75,10 +75,10 @@ pub(super) fn load(setup: &Setup, reporter: &dyn Reporter) -> Result<Loaded> {
     }
 }
 
-fn bad(path: &Path, detail: String) -> Error {
+fn bad(path: &Path, detail: impl std::fmt::Display) -> Error {
     Error::BadInput {
         path: path.to_path_buf(),
-        detail,
+        detail: detail.to_string(),
     }
 }
 
@@ -86,7 +86,7 @@ fn from_files(base: &Path, query: &Path, setup: &Setup, reporter: &dyn Reporter)
     let (vectors, n, dim) = annfiles::read_vectors(base)?;
     let (queries, _, qdim) = annfiles::read_vectors(query)?;
     if n == 0 {
-        return Err(bad(base, "no vectors".into()));
+        return Err(bad(base, "no vectors"));
     }
     if qdim != dim {
         return Err(bad(
@@ -125,7 +125,7 @@ fn graph_subject(
     flat: &FlatIndex,
     setup: &Setup,
     reporter: &dyn Reporter,
-) -> std::result::Result<Subject, String> {
+) -> std::result::Result<Subject, Malformed> {
     let (params, dim) = (setup.hnsw.clone(), flat.dim());
     reporter.stage("building HNSW", flat.len() as u64);
     let progress = GraphProgress::new(reporter, 0);

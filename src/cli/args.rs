@@ -322,15 +322,16 @@ impl ColorArg {
 impl HitArgs {
     /// The library's search options for these flags.
     pub fn options(&self) -> anyhow::Result<vecsearch::SearchOptions> {
-        if self.k == 0 {
-            anyhow::bail!("-k must be at least 1");
-        }
-        Ok(vecsearch::SearchOptions {
+        let opts = vecsearch::SearchOptions {
             k: self.k,
             lang: self.lang.clone(),
             rerank: !self.no_rerank,
             ..Default::default()
-        })
+        };
+        // Refused before the index is opened, in the library's words
+        // (`errors.rs` names the flag).
+        opts.check()?;
+        Ok(opts)
     }
 }
 

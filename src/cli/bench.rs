@@ -21,9 +21,7 @@ pub fn run(a: BenchArgs) -> Result<()> {
         }
     };
     let efs = parse_list(&a.ef, "--ef")?;
-    if a.k == 0 {
-        bail!("-k must be at least 1");
-    }
+    vecsearch::SearchOptions::check_k(a.k)?;
     let source = if let Some(index) = &a.index {
         let Some(queries) = &a.queries else {
             bail!("--index needs --queries FILE (one text query per line)");

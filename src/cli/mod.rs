@@ -34,45 +34,7 @@ pub enum Outcome {
 }
 
 pub fn run() -> Result<Outcome> {
-    let cli = match Cli::try_parse() {
-        Ok(c) => c,
-        Err(e) => {
-            use clap::error::ErrorKind;
-            if matches!(
-                e.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) {
-                print!("{e}");
-                std::process::exit(
-                    if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
-                        2
-                    } else {
-                        0
-                    },
-                );
-            }
-            // clap puts what is missing or wrong on the lines after the
-            // first (the names of missing arguments, a suggestion): keep
-            // them, on one line, and drop the usage.
-            let text = e.to_string();
-            let first: Vec<&str> = text
-                .lines()
-                .map(str::trim)
-                .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
-                .filter(|l| !l.is_empty())
-                .collect();
-            let first = first.join(" ");
-            let first = first.strip_prefix("error: ").unwrap_or(&first);
-            let first = if first.is_empty() {
-                "bad arguments"
-            } else {
-                first
-            };
-            bail!("{first} (see 'vecsearch --help')");
-        }
-    };
+    let cli = parse_args()?;
     // The commands that write a file clean up after themselves on a signal.
     if matches!(
         cli.command,
@@ -113,6 +75,49 @@ pub fn run() -> Result<Outcome> {
         Command::Serve(a) => serve::run(a),
         Command::Embed(a) => qdrant::embed(a),
     }
+}
+
+/// The command line, or clap's complaint as our one-line error (help and
+/// version print and exit here, as clap would).
+fn parse_args() -> Result<Cli> {
+    let e = match Cli::try_parse() {
+        Ok(c) => return Ok(c),
+        Err(e) => e,
+    };
+    use clap::error::ErrorKind;
+    if matches!(
+        e.kind(),
+        ErrorKind::DisplayHelp
+            | ErrorKind::DisplayVersion
+            | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+    ) {
+        print!("{e}");
+        std::process::exit(
+            if e.kind() == ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand {
+                2
+            } else {
+                0
+            },
+        );
+    }
+    // clap puts what is missing or wrong on the lines after the first (the
+    // names of missing arguments, a suggestion): keep them, on one line,
+    // and drop the usage.
+    let text = e.to_string();
+    let first: Vec<&str> = text
+        .lines()
+        .map(str::trim)
+        .take_while(|l| !l.starts_with("Usage:") && !l.starts_with("For more information"))
+        .filter(|l| !l.is_empty())
+        .collect();
+    let first = first.join(" ");
+    let first = first.strip_prefix("error: ").unwrap_or(&first);
+    let first = if first.is_empty() {
+        "bad arguments"
+    } else {
+        first
+    };
+    bail!("{first} (see 'vecsearch --help')");
 }
 
 /// `$VECSEARCH_INDEX`, else `vecsearch.vsx`. A variable that is set but
@@ -542,24 +547,12 @@ fn stream_queries(
     out: &mut dyn Write,
     quiet: bool,
 ) -> Result<bool> {
-    use std::io::BufRead;
-    let stdin = qfile == Path::new("-");
-    let name = if stdin {
-        "standard input".to_string()
-    } else {
-        qfile.display().to_string()
-    };
-    let (mut reader, total): (Box<dyn BufRead>, u64) = if stdin {
-        (Box::new(std::io::stdin().lock()), 0)
-    } else {
-        let f = std::fs::File::open(qfile).with_context(|| name.clone())?;
-        let len = f.metadata().map_or(0, |m| m.len());
-        (Box::new(std::io::BufReader::new(f)), len)
-    };
+    let (name, mut reader, total) = open_queries(qfile)?;
     // The bar counts bytes of the file; standard input has no known end.
     let bar = progress::Bar::new(quiet || total == 0);
     bar.stage("searching", total);
-    let (mut any, mut queries, mut errors, mut line_no) = (false, 0usize, 0usize, 0usize);
+    let mut tally = Tally::default();
+    let mut line_no = 0usize;
     let mut batch: Vec<(usize, String)> = Vec::with_capacity(QUERY_BATCH);
     let mut buf = Vec::new();
     let mut pending_bytes = 0u64;
@@ -580,29 +573,13 @@ fn stream_queries(
             line_no += 1;
         }
         if batch.len() == QUERY_BATCH || (done && !batch.is_empty()) {
-            let texts: Vec<String> = batch.iter().map(|(_, q)| q.clone()).collect();
-            let results = index.search_batch(&texts, opts);
-            for ((line, q), r) in batch.iter().zip(results) {
-                queries += 1;
-                match r {
-                    Ok(hits) => {
-                        any |= !hits.is_empty();
-                        print::answer(out, index, q, Some(*line), &hits, mode)?;
-                    }
-                    // A query without searchable words is that query's
-                    // problem; anything else (a damaged block, a bad
-                    // option) is the whole run's.
-                    Err(
-                        e @ (vecsearch::Error::NoQueryTerms { .. } | vecsearch::Error::EmptyQuery),
-                    ) => {
-                        errors += 1;
-                        out.flush().ok();
-                        bar.warn(&format!("{name}:{}: {e}", line + 1));
-                    }
-                    Err(e) => return Err(e.into()),
-                }
-            }
-            out.flush().ok();
+            let batch_out = BatchOut {
+                index,
+                mode,
+                bar: &bar,
+                name: &name,
+            };
+            batch_out.answer(&batch, opts, out, &mut tally)?;
             batch.clear();
             bar.inc(pending_bytes);
             pending_bytes = 0;
@@ -612,13 +589,79 @@ fn stream_queries(
         }
     }
     bar.finish();
-    if queries == 0 {
+    if tally.queries == 0 {
         bail!("{name}: no queries in the file");
     }
-    if errors == queries {
+    if tally.errors == tally.queries {
         bail!("{name}: none of the queries has searchable words");
     }
-    Ok(any)
+    Ok(tally.any)
+}
+
+/// The query file's name for messages, a reader over it, and its length
+/// (0 for standard input, whose end is unknown).
+fn open_queries(qfile: &Path) -> Result<(String, Box<dyn std::io::BufRead>, u64)> {
+    if qfile == Path::new("-") {
+        return Ok((
+            "standard input".to_string(),
+            Box::new(std::io::stdin().lock()),
+            0,
+        ));
+    }
+    let name = qfile.display().to_string();
+    let f = std::fs::File::open(qfile).with_context(|| name.clone())?;
+    let len = f.metadata().map_or(0, |m| m.len());
+    Ok((name, Box::new(std::io::BufReader::new(f)), len))
+}
+
+/// What a query file's answers came to so far.
+#[derive(Default)]
+struct Tally {
+    any: bool,
+    queries: usize,
+    errors: usize,
+}
+
+/// Where a batch of a query file's answers goes.
+struct BatchOut<'a> {
+    index: &'a Index,
+    mode: &'a print::Mode,
+    bar: &'a progress::Bar,
+    name: &'a str,
+}
+
+impl BatchOut<'_> {
+    /// Searches one batch of `(line number, query)` and prints its answers
+    /// in order. A query without searchable words is that query's problem
+    /// (a warning); anything else (a damaged block, a bad option) is the
+    /// whole run's.
+    fn answer(
+        &self,
+        batch: &[(usize, String)],
+        opts: &SearchOptions,
+        out: &mut dyn Write,
+        tally: &mut Tally,
+    ) -> Result<()> {
+        let texts: Vec<String> = batch.iter().map(|(_, q)| q.clone()).collect();
+        let results = self.index.search_batch(&texts, opts);
+        for ((line, q), r) in batch.iter().zip(results) {
+            tally.queries += 1;
+            match r {
+                Ok(hits) => {
+                    tally.any |= !hits.is_empty();
+                    print::answer(out, self.index, q, Some(*line), &hits, self.mode)?;
+                }
+                Err(e @ (vecsearch::Error::NoQueryTerms { .. } | vecsearch::Error::EmptyQuery)) => {
+                    tally.errors += 1;
+                    out.flush().ok();
+                    self.bar.warn(&format!("{}:{}: {e}", self.name, line + 1));
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        out.flush().ok();
+        Ok(())
+    }
 }
 
 fn info(a: InfoArgs) -> Result<Outcome> {

@@ -84,25 +84,7 @@ fn hits_with_context(
     }
     let mut lines_of = FileLines::default();
     for h in hits {
-        let doc = escape_controls(&h.doc);
-        let mut loc = if h.line_start == h.line_end {
-            format!("{doc}:{}", h.line_start)
-        } else {
-            format!("{doc}:{}-{}", h.line_start, h.line_end)
-        };
-        // Passages sharing their lines (table cells, windows of one long
-        // line) are told apart by their bytes.
-        if hits.iter().any(|o| {
-            o.passage != h.passage
-                && o.doc == h.doc
-                && o.line_start == h.line_start
-                && o.line_end == h.line_end
-        }) {
-            loc.push_str(&format!(" (bytes {}-{})", h.byte_start, h.byte_end));
-        }
-        if let Some(page) = h.page {
-            loc.push_str(&format!(" (page {page})"));
-        }
+        let loc = location(h, hits);
         if color {
             writeln!(
                 out,
@@ -116,19 +98,7 @@ fn hits_with_context(
         // of the file: its passage is shown instead.
         if let Some(n) = context.filter(|_| h.page.is_none()) {
             if let Some(lines) = lines_of.get(&h.doc) {
-                let from = (h.line_start as usize).saturating_sub(n).max(1);
-                let to = (h.line_end as usize + n).min(lines.len());
-                for (i, line) in lines.iter().enumerate().take(to).skip(from - 1) {
-                    let no = i + 1;
-                    let inside = no >= h.line_start as usize && no <= h.line_end as usize;
-                    let marks = if color && inside {
-                        index.highlight(query, line)
-                    } else {
-                        Vec::new()
-                    };
-                    let sep = if inside { ':' } else { '-' };
-                    writeln!(out, "  {no:>6}{sep} {}", render(line, &marks))?;
-                }
+                context_lines(out, index, query, h, lines, n, color)?;
                 continue;
             }
         }
@@ -138,6 +108,56 @@ fn hits_with_context(
             Vec::new()
         };
         writeln!(out, "        {}", render(&h.text, &marks))?;
+    }
+    Ok(())
+}
+
+/// `doc:line` or `doc:start-end` of a hit; passages sharing their lines
+/// (table cells, windows of one long line) are told apart by their bytes.
+fn location(h: &Hit, hits: &[Hit]) -> String {
+    let doc = escape_controls(&h.doc);
+    let mut loc = if h.line_start == h.line_end {
+        format!("{doc}:{}", h.line_start)
+    } else {
+        format!("{doc}:{}-{}", h.line_start, h.line_end)
+    };
+    if hits.iter().any(|o| {
+        o.passage != h.passage
+            && o.doc == h.doc
+            && o.line_start == h.line_start
+            && o.line_end == h.line_end
+    }) {
+        loc.push_str(&format!(" (bytes {}-{})", h.byte_start, h.byte_end));
+    }
+    if let Some(page) = h.page {
+        loc.push_str(&format!(" (page {page})"));
+    }
+    loc
+}
+
+/// The hit's lines of its file with `n` lines either side, as grep's
+/// `-C` prints them (`:` inside the passage, `-` around it).
+fn context_lines(
+    out: &mut dyn Write,
+    index: &Index,
+    query: &str,
+    h: &Hit,
+    lines: &[String],
+    n: usize,
+    color: bool,
+) -> Result<()> {
+    let from = (h.line_start as usize).saturating_sub(n).max(1);
+    let to = (h.line_end as usize + n).min(lines.len());
+    for (i, line) in lines.iter().enumerate().take(to).skip(from - 1) {
+        let no = i + 1;
+        let inside = no >= h.line_start as usize && no <= h.line_end as usize;
+        let marks = if color && inside {
+            index.highlight(query, line)
+        } else {
+            Vec::new()
+        };
+        let sep = if inside { ':' } else { '-' };
+        writeln!(out, "  {no:>6}{sep} {}", render(line, &marks))?;
     }
     Ok(())
 }

@@ -76,89 +76,96 @@ const BLOCKS: &[&str] = &[
 pub fn blank_markup(html: &str) -> String {
     let src = html.as_bytes();
     let mut out = src.to_vec();
-    let blank = |out: &mut [u8], from: usize, to: usize| {
-        for b in &mut out[from..to] {
-            if *b != b'\n' && *b != b'\r' {
-                *b = b' ';
-            }
-        }
-    };
     let mut i = 0;
     while i < src.len() {
-        match src[i] {
-            b'<' => {
-                let rest = &src[i..];
-                if rest.starts_with(b"<!--") {
-                    let end = find(src, i + 4, b"-->").map_or(src.len(), |e| e + 3);
-                    blank(&mut out, i, end);
-                    i = end;
-                    continue;
-                }
-                if rest.starts_with(b"<![CDATA[") {
-                    let end = find(src, i + 9, b"]]>").unwrap_or(src.len());
-                    blank(&mut out, i, i + 9);
-                    if end < src.len() {
-                        blank(&mut out, end, end + 3);
-                    }
-                    i = (end + 3).min(src.len());
-                    continue;
-                }
-                let name_start = i + 1 + usize::from(rest.get(1) == Some(&b'/'));
-                let name_len = src[name_start..]
-                    .iter()
-                    .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b':')
-                    .count();
-                let is_tag = name_len > 0 && src[name_start].is_ascii_alphabetic()
-                    || matches!(rest.get(1), Some(b'!' | b'?'));
-                if !is_tag {
-                    // A lone `<` in text ("a < b").
-                    i += 1;
-                    continue;
-                }
-                let end = tag_end(src, i + 1);
-                let name = std::str::from_utf8(&src[name_start..name_start + name_len])
-                    .unwrap_or("")
-                    .to_ascii_lowercase();
-                blank(&mut out, i, end);
-                let closing = rest.get(1) == Some(&b'/');
-                if BLOCKS.contains(&name.as_str()) {
-                    out[i] = BLOCK_BREAK as u8;
-                } else if INLINE.contains(&name.as_str()) {
-                    fill(&mut out[i..end]);
-                }
-                if !closing && HIDDEN.contains(&name.as_str()) {
-                    // Everything up to the matching close tag goes.
-                    let close = format!("</{name}");
-                    let stop = find_ci(src, end, close.as_bytes()).unwrap_or(src.len());
-                    let stop_end = if stop < src.len() {
-                        tag_end(src, stop + 1)
-                    } else {
-                        stop
-                    };
-                    blank(&mut out, end, stop_end);
-                    i = stop_end;
-                    continue;
-                }
-                i = end;
-            }
-            b'&' => {
-                if let Some((len, c)) = entity(&src[i..]) {
-                    let mut buf = [0u8; 4];
-                    let enc = c.encode_utf8(&mut buf).as_bytes();
-                    debug_assert!(enc.len() <= len);
-                    out[i..i + enc.len()].copy_from_slice(enc);
-                    fill(&mut out[i + enc.len()..i + len]);
-                    i += len;
-                } else {
-                    i += 1;
-                }
-            }
-            _ => i += 1,
-        }
+        i = match src[i] {
+            b'<' => markup(src, &mut out, i),
+            b'&' => character_reference(src, &mut out, i),
+            _ => i + 1,
+        };
     }
     // Only whole characters were replaced, by ASCII or by a whole character
     // no longer than what it replaced: still UTF-8.
     String::from_utf8(out).unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned())
+}
+
+/// Blanks `out[from..to]` to spaces, line breaks kept.
+fn blank(out: &mut [u8], from: usize, to: usize) {
+    for b in &mut out[from..to] {
+        if *b != b'\n' && *b != b'\r' {
+            *b = b' ';
+        }
+    }
+}
+
+/// Blanks the markup that starts with the `<` at `i` (a comment, a CDATA
+/// section's brackets, a tag and, for hidden elements, their content) and
+/// returns where the text resumes. A `<` that starts no tag is text.
+fn markup(src: &[u8], out: &mut [u8], i: usize) -> usize {
+    let rest = &src[i..];
+    if rest.starts_with(b"<!--") {
+        let end = find(src, i + 4, b"-->").map_or(src.len(), |e| e + 3);
+        blank(out, i, end);
+        return end;
+    }
+    if rest.starts_with(b"<![CDATA[") {
+        let end = find(src, i + 9, b"]]>").unwrap_or(src.len());
+        blank(out, i, i + 9);
+        if end < src.len() {
+            blank(out, end, end + 3);
+        }
+        return (end + 3).min(src.len());
+    }
+    let name_start = i + 1 + usize::from(rest.get(1) == Some(&b'/'));
+    let name_len = src[name_start..]
+        .iter()
+        .take_while(|b| b.is_ascii_alphanumeric() || **b == b'-' || **b == b':')
+        .count();
+    let is_tag = name_len > 0 && src[name_start].is_ascii_alphabetic()
+        || matches!(rest.get(1), Some(b'!' | b'?'));
+    if !is_tag {
+        // A lone `<` in text ("a < b").
+        return i + 1;
+    }
+    let end = tag_end(src, i + 1);
+    let name = std::str::from_utf8(&src[name_start..name_start + name_len])
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    blank(out, i, end);
+    let closing = rest.get(1) == Some(&b'/');
+    if BLOCKS.contains(&name.as_str()) {
+        out[i] = BLOCK_BREAK as u8;
+    } else if INLINE.contains(&name.as_str()) {
+        fill(&mut out[i..end]);
+    }
+    if !closing && HIDDEN.contains(&name.as_str()) {
+        // Everything up to the matching close tag goes.
+        let close = format!("</{name}");
+        let stop = find_ci(src, end, close.as_bytes()).unwrap_or(src.len());
+        let stop_end = if stop < src.len() {
+            tag_end(src, stop + 1)
+        } else {
+            stop
+        };
+        blank(out, end, stop_end);
+        return stop_end;
+    }
+    end
+}
+
+/// Decodes the character reference at the `&` at `i` in place (the
+/// character, then filler to the reference's length) and returns where the
+/// text resumes; an `&` that starts none is text.
+fn character_reference(src: &[u8], out: &mut [u8], i: usize) -> usize {
+    let Some((len, c)) = entity(&src[i..]) else {
+        return i + 1;
+    };
+    let mut buf = [0u8; 4];
+    let enc = c.encode_utf8(&mut buf).as_bytes();
+    debug_assert!(enc.len() <= len);
+    out[i..i + enc.len()].copy_from_slice(enc);
+    fill(&mut out[i + enc.len()..i + len]);
+    i + len
 }
 
 /// Makes blanked bytes filler, line breaks kept.

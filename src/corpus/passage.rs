@@ -20,8 +20,8 @@ pub struct RawPassage {
 }
 
 /// Passages of `text` in reading order. Text holding
-/// [`BLOCK_BREAK`](super::html::BLOCK_BREAK) is blanked HTML
-/// (see `html.rs`) and is cut at those marks and at blank lines instead.
+/// `BLOCK_BREAK` (see `html.rs`) is blanked HTML
+/// and is cut at those marks and at blank lines instead.
 pub fn cut_passages(text: &str) -> Vec<RawPassage> {
     let line_starts: Vec<usize> = std::iter::once(0)
         .chain(text.match_indices('\n').map(|(i, _)| i + 1))

@@ -5,6 +5,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::Terms;
+use crate::error::Malformed;
 use crate::vector::Slab;
 
 /// Pseudo-passages of the shrinkage in [`Idf::language_relative`]: a
@@ -272,7 +273,7 @@ impl Idf {
     }
 
     /// Checks the invariants a corrupt or hostile file could break.
-    pub fn validate(&self) -> Result<(), String> {
+    pub fn validate(&self) -> Result<(), Malformed> {
         if self.hashes.len() != self.df.len() {
             return Err("idf table columns differ in length".into());
         }

@@ -17,7 +17,7 @@ use std::sync::{Arc, OnceLock};
 use serde::{Deserialize, Serialize};
 
 use super::term_hash;
-use crate::error::{Error, Result};
+use crate::error::{Error, Malformed, Result};
 use crate::index::{sort_and_sum, SparseBuilder, SparseVectors};
 use crate::vector::Slab;
 
@@ -353,7 +353,7 @@ impl Bridge {
         sources: Slab<u64>,
         rows: SparseVectors,
         katakana: Vec<String>,
-    ) -> std::result::Result<Self, String> {
+    ) -> std::result::Result<Self, Malformed> {
         if rows.rows() != sources.len() {
             return Err("lexicon rows and sources differ in number".into());
         }

@@ -12,7 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::types::IndexConfig;
 use crate::embed::{Bridge, Idf, IdfV4};
-use crate::error::{Error, Result};
+use crate::error::{Error, Malformed, Result};
 use crate::index::{sort_and_sum, SparseBuilder, SparseVectors, TermRows, TermRowsV5};
 use crate::store::{MappedFile, SectionId};
 
@@ -69,9 +69,9 @@ pub(super) fn config(file: &MappedFile) -> Result<(IndexConfig, BridgeMeta)> {
 /// into the version-5 form here (one pass over every term, for files of
 /// that version only).
 pub(super) fn sparse_rows(file: &MappedFile, rows: usize, full: bool) -> Result<TermRows> {
-    let corrupt = |detail: String| Error::Corrupt {
+    let corrupt = |detail: Malformed| Error::Corrupt {
         path: file.path().to_path_buf(),
-        detail,
+        detail: detail.to_string(),
     };
     if file.header.version >= 6 {
         return TermRows::from_parts_checked(

@@ -209,7 +209,7 @@ impl Index {
                         .failure
                         .as_ref()
                         .map_or_else(|| PathBuf::from("(in memory)"), |(p, _)| p.clone()),
-                    detail,
+                    detail: detail.to_string(),
                 },
             })
     }

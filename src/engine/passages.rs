@@ -15,6 +15,7 @@ use std::sync::{Arc, OnceLock};
 use bytemuck::{Pod, Zeroable};
 
 use super::PassageMeta;
+use crate::error::Malformed;
 use crate::vector::Slab;
 
 #[repr(C)]
@@ -46,7 +47,7 @@ pub struct PassageTable {
     /// Whether the records still need checking (lazily, as read).
     lazy: bool,
     /// The outcome of checking every record, once.
-    checked_all: Arc<OnceLock<Result<(), String>>>,
+    checked_all: Arc<OnceLock<Result<(), Malformed>>>,
 }
 
 /// Stands in for a record that failed its check, once the failure is
@@ -89,6 +90,23 @@ impl Default for Text {
     fn default() -> Self {
         Text::Plain(Slab::default())
     }
+}
+
+/// One compressed frame, decompressed with this thread's zstd context: a
+/// context costs more to make than a 32 KiB frame costs to decompress (a
+/// search shows ten hits, each in its own frame).
+fn decompress_frame(src: &[u8]) -> std::io::Result<Vec<u8>> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Decompressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    CONTEXT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = Some(zstd::bulk::Decompressor::new()?);
+        }
+        c.as_mut().expect("made above").decompress(src, FRAME)
+    })
 }
 
 /// The last frame a thread decompressed: (its table's data address, its
@@ -173,7 +191,7 @@ impl Text {
         if s > e || e > data.len() || !data.check(s, e - s) {
             return None;
         }
-        let Ok(frame) = zstd::bulk::decompress(&data[s..e], FRAME) else {
+        let Ok(frame) = decompress_frame(&data[s..e]) else {
             data.fail(s);
             return None;
         };
@@ -262,7 +280,7 @@ impl PassageTable {
         frame_ends: Option<Slab<u64>>,
         docs: usize,
         langs: usize,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, Malformed> {
         if !records.is_empty() && (docs == 0 || langs == 0) {
             return Err("passages without documents or languages".into());
         }
@@ -297,7 +315,7 @@ impl PassageTable {
 
     /// One pass over every record, in parallel: each run is checked against
     /// its block sums (when there are any) while in cache, then validated.
-    fn check_all(&self) -> Result<(), String> {
+    fn check_all(&self) -> Result<(), Malformed> {
         use rayon::prelude::*;
         const RUN: usize = 8192;
         let records = &self.records;
@@ -306,12 +324,12 @@ impl PassageTable {
             .find_map_first(|c| {
                 let (start, end) = (c * RUN, ((c + 1) * RUN).min(records.len()));
                 if !records.check(start, end - start) {
-                    return Some(format!("passages {start}..{end} fail their checksum"));
+                    return Some(Malformed::PassageChecksum { start, end });
                 }
                 records[start..end]
                     .iter()
                     .position(|r| !self.valid(r))
-                    .map(|i| format!("passage {} has impossible fields", start + i))
+                    .map(|i| Malformed::PassageFields { id: start + i })
             });
         match bad {
             Some(e) => Err(e),
@@ -355,7 +373,7 @@ impl PassageTable {
     }
 
     /// Every record, all checked (once per table).
-    pub fn records(&self) -> Result<&[PassageRecord], String> {
+    pub fn records(&self) -> Result<&[PassageRecord], Malformed> {
         if self.lazy {
             self.checked_all.get_or_init(|| self.check_all()).clone()?;
         }
@@ -363,7 +381,7 @@ impl PassageTable {
     }
 
     /// Full check of the records and the text, for `verify`.
-    pub fn verify_text(&self) -> Result<(), String> {
+    pub fn verify_text(&self) -> Result<(), Malformed> {
         self.records()?;
         if !self.text.check_all() {
             return Err("a block of the passage text fails its checksum".into());
@@ -372,9 +390,9 @@ impl PassageTable {
             let r = self.get(i as u32);
             let bytes = self.text.bytes(r.text_start, r.text_len);
             if bytes.len() as u64 != r.text_len {
-                return Err(format!("passage {i}'s text cannot be read"));
+                return Err(Malformed::PassageText { id: i });
             }
-            std::str::from_utf8(&bytes).map_err(|_| format!("passage {i}'s text is not UTF-8"))?;
+            std::str::from_utf8(&bytes).map_err(|_| Malformed::PassageUtf8 { id: i })?;
         }
         Ok(())
     }

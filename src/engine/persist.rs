@@ -398,16 +398,18 @@ fn verify_small_sections(file: &MappedFile) -> Result<()> {
     Ok(())
 }
 
-fn corrupt(file: &MappedFile, detail: impl Into<String>) -> Error {
+/// `detail` (a message or a part's [`Malformed`](crate::error::Malformed))
+/// as corruption of `file`.
+fn corrupt(file: &MappedFile, detail: impl std::fmt::Display) -> Error {
     Error::Corrupt {
         path: file.path().to_path_buf(),
-        detail: detail.into(),
+        detail: detail.to_string(),
     }
 }
 
 /// The checksum failure the file's slabs latched, if any, else `detail`
 /// as corruption.
-fn latched_or(file: &MappedFile, detail: String) -> Error {
+fn latched_or(file: &MappedFile, detail: impl std::fmt::Display) -> Error {
     MappedFile::failure_error(file.path(), &file.failure()).unwrap_or_else(|| corrupt(file, detail))
 }
 
@@ -440,7 +442,7 @@ fn open_graph(file: &MappedFile, passages: usize, full: bool) -> Result<(Hnsw, H
         upper_ids: file.slab(SectionId::HnswUpperIds)?,
         upper_links: file.slab(SectionId::HnswUpper)?,
     };
-    let graph = Hnsw::from_parts(parts).map_err(|e| corrupt(file, e.to_string()))?;
+    let graph = Hnsw::from_parts(parts).map_err(|e| corrupt(file, e))?;
     let params = HnswParams {
         m: meta.m as usize,
         ef_construction: meta.ef_construction as usize,
@@ -477,29 +479,30 @@ fn open_bridge(
 /// The dense section: 1-bit codes when the file has them (version 5 on),
 /// otherwise f32 vectors; either must hold exactly one row per passage.
 fn open_dense(file: &MappedFile, dim: usize, passages: usize) -> Result<Dense> {
-    let corrupt = |detail: String| Error::Corrupt {
-        path: file.path().to_path_buf(),
-        detail,
-    };
+    let corrupt = |detail: &dyn std::fmt::Display| corrupt(file, detail);
     if file.has_section(SectionId::Codes) {
         let codes = file.slab::<u64>(SectionId::Codes)?;
         let words = crate::vector::bits::code_words(dim);
         if codes.len() != passages * words {
-            return Err(corrupt(format!(
+            return Err(corrupt(&format!(
                 "{} code words for {passages} passages of {words} words",
                 codes.len()
             )));
         }
-        return Ok(Dense::Bits(BitIndex::new(dim, codes).map_err(corrupt)?));
+        return Ok(Dense::Bits(
+            BitIndex::new(dim, codes).map_err(|e| corrupt(&e))?,
+        ));
     }
     let vectors = file.slab::<f32>(SectionId::Vectors)?;
     if vectors.len() != passages * dim {
-        return Err(corrupt(format!(
+        return Err(corrupt(&format!(
             "{} floats for {passages} passages of dimension {dim}",
             vectors.len()
         )));
     }
-    Ok(Dense::F32(FlatIndex::new(dim, vectors).map_err(corrupt)?))
+    Ok(Dense::F32(
+        FlatIndex::new(dim, vectors).map_err(|e| corrupt(&e))?,
+    ))
 }
 
 /// The sections of one document-frequency table: its passage count, its
@@ -533,9 +536,6 @@ fn open_idf(file: &MappedFile, (meta, hashes, df): IdfSections) -> Result<Idf> {
     } else {
         migrate::idf_v4(file, meta)?
     };
-    idf.validate().map_err(|detail| Error::Corrupt {
-        path: file.path().to_path_buf(),
-        detail,
-    })?;
+    idf.validate().map_err(|detail| corrupt(file, detail))?;
     Ok(idf)
 }

@@ -202,7 +202,7 @@ impl Index {
     /// Writes one JSON line per live passage to `out`, a Qdrant point
     /// (`{"id", "vector": {"terms": {"indices", "values"}, "dense"?},
     /// "payload"}`), in passage order. Memory stays bounded: passages are
-    /// embedded [`CHUNK`] at a time, in parallel, and written in order.
+    /// embedded `CHUNK` (2,048) at a time, in parallel, and written in order.
     /// `progress` is told how many passages were looked at so far.
     pub fn write_points(
         &self,
@@ -210,10 +210,6 @@ impl Index {
         opts: &PointOptions,
         progress: &dyn Fn(u64),
     ) -> Result<PointsReport> {
-        let sink = |e: std::io::Error| Error::Io {
-            path: "points output".into(),
-            source: e,
-        };
         let passages = &self.corpus.passages;
         let n = passages.len();
         // The ordinal of each live passage in its document: passages of a
@@ -251,12 +247,7 @@ impl Index {
                 .map(|&(id, ordinal)| self.point_line(id, ordinal, opts))
                 .collect();
             self.intact()?;
-            for line in &lines {
-                out.write_all(line.as_bytes()).map_err(sink)?;
-                out.write_all(b"\n").map_err(sink)?;
-                report.bytes += line.len() as u64 + 1;
-            }
-            report.points += lines.len() as u64;
+            write_lines(out, lines.iter().map(String::as_str), &mut report)?;
             start = end;
             progress(start as u64);
         }
@@ -323,7 +314,7 @@ const FILE_CHUNK: usize = 64;
 /// always left to the engine and there is no dense vector. The lexicon
 /// keeps all its translations (an index prunes those its corpus lacks, so
 /// values can differ slightly from an export of an index of the same
-/// files). Files are read [`FILE_CHUNK`] at a time; `warn` hears of every
+/// files). Files are read `FILE_CHUNK` (64) at a time; `warn` hears of every
 /// skipped file, `progress` of the files done so far.
 pub fn write_points_from_paths(
     paths: &[std::path::PathBuf],
@@ -333,10 +324,6 @@ pub fn write_points_from_paths(
     warn: &dyn Fn(&str),
     progress: &dyn Fn(u64, u64),
 ) -> Result<PointsReport> {
-    let sink = |e: std::io::Error| Error::Io {
-        path: "points output".into(),
-        source: e,
-    };
     let files = crate::corpus::collect_files(paths, walk)?;
     if files.is_empty() {
         return Err(Error::NoFiles {
@@ -379,56 +366,9 @@ pub fn write_points_from_paths(
                 warn(&format!("{}: skipped: no text", doc.path));
                 continue;
             }
-            let first = passage;
-            // Tagged as a build tags them: short passages take their
-            // document's language.
-            let mut tags: Vec<&'static str> = cut
-                .par_iter()
-                .map(|p| crate::text::detect_lang(&p.text))
-                .collect();
-            crate::text::settle_short_tags(
-                cut.iter()
-                    .zip(tags.iter_mut())
-                    .map(|(p, t)| (0u32, p.text.as_str(), t)),
-            );
-            let lines: Vec<(String, &'static str)> = cut
-                .par_iter()
-                .enumerate()
-                .map(|(ordinal, p)| {
-                    let counts = embedder.term_counts(&p.text);
-                    let lang = tags[ordinal];
-                    let terms = counts.len();
-                    let point = Point {
-                        id: point_id(&doc.path, ordinal as u32),
-                        vector: PointVectors {
-                            terms: to_sparse(&unit(counts), length_prior(terms)),
-                            dense: None,
-                        },
-                        payload: Payload {
-                            doc: &doc.path,
-                            line_start: p.line_start,
-                            line_end: p.line_end,
-                            lang,
-                            text: &p.text,
-                            byte_start: p.byte_start,
-                            byte_end: p.byte_end,
-                            passage: first + ordinal as u32,
-                            terms,
-                        },
-                    };
-                    (
-                        serde_json::to_string(&point).expect("points serialize"),
-                        lang,
-                    )
-                })
-                .collect();
-            for (line, lang) in &lines {
-                out.write_all(line.as_bytes()).map_err(sink)?;
-                out.write_all(b"\n").map_err(sink)?;
-                report.bytes += line.len() as u64 + 1;
-                langs.insert(*lang);
-            }
-            report.points += lines.len() as u64;
+            let lines = document_points(&embedder, &doc.path, &cut, passage);
+            langs.extend(lines.iter().map(|(_, lang)| *lang));
+            write_lines(out, lines.iter().map(|(l, _)| l.as_str()), &mut report)?;
             passage += lines.len() as u32;
         }
         progress(
@@ -439,6 +379,82 @@ pub fn write_points_from_paths(
     out.flush().map_err(sink)?;
     report.langs = langs.into_iter().map(String::from).collect();
     Ok(report)
+}
+
+/// The points of one document's passages, serialized, with each one's
+/// language; `first` is the number the document's first passage would have
+/// in an index of the same files. Apart so the walk above reads as a walk.
+fn document_points(
+    embedder: &Embedder,
+    path: &str,
+    cut: &[crate::corpus::RawPassage],
+    first: u32,
+) -> Vec<(String, &'static str)> {
+    // Tagged as a build tags them: short passages take their document's
+    // language.
+    let mut tags: Vec<&'static str> = cut
+        .par_iter()
+        .map(|p| crate::text::detect_lang(&p.text))
+        .collect();
+    crate::text::settle_short_tags(
+        cut.iter()
+            .zip(tags.iter_mut())
+            .map(|(p, t)| (0u32, p.text.as_str(), t)),
+    );
+    cut.par_iter()
+        .enumerate()
+        .map(|(ordinal, p)| {
+            let counts = embedder.term_counts(&p.text);
+            let lang = tags[ordinal];
+            let terms = counts.len();
+            let point = Point {
+                id: point_id(path, ordinal as u32),
+                vector: PointVectors {
+                    terms: to_sparse(&unit(counts), length_prior(terms)),
+                    dense: None,
+                },
+                payload: Payload {
+                    doc: path,
+                    line_start: p.line_start,
+                    line_end: p.line_end,
+                    lang,
+                    text: &p.text,
+                    byte_start: p.byte_start,
+                    byte_end: p.byte_end,
+                    passage: first + ordinal as u32,
+                    terms,
+                },
+            };
+            (
+                serde_json::to_string(&point).expect("points serialize"),
+                lang,
+            )
+        })
+        .collect()
+}
+
+/// The points output's I/O error (it has no path of its own).
+fn sink(e: std::io::Error) -> Error {
+    Error::Io {
+        path: "points output".into(),
+        source: e,
+    }
+}
+
+/// Writes serialized points, one a line, and counts them in `report`: the
+/// one writer of both exports, so their bytes and counts agree.
+fn write_lines<'a>(
+    out: &mut dyn Write,
+    lines: impl Iterator<Item = &'a str>,
+    report: &mut PointsReport,
+) -> Result<()> {
+    for line in lines {
+        out.write_all(line.as_bytes()).map_err(sink)?;
+        out.write_all(b"\n").map_err(sink)?;
+        report.bytes += line.len() as u64 + 1;
+        report.points += 1;
+    }
+    Ok(())
 }
 
 /// A query's vectors without an index: the same analysis, lexicon and

@@ -7,7 +7,7 @@ use super::search::{Filter, RERANK_FACTOR, RERANK_MIN};
 use super::types::{Hit, SearchOptions};
 use super::Index;
 use crate::error::{Error, Result};
-use crate::index::Scored;
+use crate::index::{QueryRow, Scored};
 
 /// How many times more dense candidates `similar` re-scores than `search`.
 const SIMILAR_FETCH_BOOST: usize = 4;
@@ -92,7 +92,8 @@ impl Index {
         // passage's counterpart is about as long as it is. Term counts of
         // the two passages, min/max, to the power LENGTH_PRIOR.
         let own = keys.len();
-        self.rescore(scored, &keys, &weights, k, |n| {
+        let query = QueryRow::new(keys, weights);
+        self.rescore(scored, &query, k, |n| {
             let (a, b) = (n.min(own) as f32, n.max(own).max(1) as f32);
             (a / b).powf(LENGTH_PRIOR)
         })

@@ -8,6 +8,7 @@ use rayon::prelude::*;
 
 use super::flat::{offer, Filter};
 use super::topk::{Scored, TopPool};
+use crate::error::Malformed;
 use crate::vector::{self, bits, Slab};
 
 /// Fewest codes per parallel task; at 128 bytes a code, 8192 are 1 MiB.
@@ -29,13 +30,13 @@ pub struct BitIndex {
 
 impl BitIndex {
     /// `codes` holds one code of `bits::code_words(dim)` words per row.
-    pub fn new(dim: usize, codes: Slab<u64>) -> Result<Self, String> {
+    pub fn new(dim: usize, codes: Slab<u64>) -> Result<Self, Malformed> {
         let words = bits::code_words(dim);
         if dim == 0 || !codes.len().is_multiple_of(words) {
-            return Err(format!(
-                "{} code words do not make whole codes for dimension {dim}",
-                codes.len()
-            ));
+            return Err(Malformed::PartialCodes {
+                words: codes.len(),
+                dim,
+            });
         }
         Ok(BitIndex {
             dim,

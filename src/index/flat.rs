@@ -5,6 +5,7 @@
 use rayon::prelude::*;
 
 use super::topk::{Collect, Scored, TopK};
+use crate::error::Malformed;
 use crate::vector::{self, Slab};
 
 /// Bytes of rows verified and then scored at a time in a single-query scan:
@@ -26,12 +27,12 @@ pub struct FlatIndex {
 
 impl FlatIndex {
     /// `vectors` holds `len / dim` rows back to back.
-    pub fn new(dim: usize, vectors: Slab<f32>) -> Result<Self, String> {
+    pub fn new(dim: usize, vectors: Slab<f32>) -> Result<Self, Malformed> {
         if dim == 0 || !vectors.len().is_multiple_of(dim) {
-            return Err(format!(
-                "{} floats do not make whole rows of dimension {dim}",
-                vectors.len()
-            ));
+            return Err(Malformed::PartialRows {
+                floats: vectors.len(),
+                dim,
+            });
         }
         Ok(FlatIndex { dim, vectors })
     }

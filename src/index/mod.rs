@@ -20,5 +20,5 @@ pub use hnsw::{
 pub use sparse::{
     compact_row, sort_and_sum, SparseBuilder, SparseVectors, SparseWeight, TermRowsV5,
 };
-pub use terms::{term_key, TermRows, TermRowsBuilder};
+pub use terms::{term_key, QueryRow, TermRows, TermRowsBuilder};
 pub use topk::{Collect, Scored, TopK, TopPool};

@@ -2,6 +2,7 @@
 //! weights. The dense hashed vectors find candidates fast; these re-score
 //! the candidates without the hash collisions a small dense dim suffers.
 
+use crate::error::Malformed;
 use crate::vector::Slab;
 
 /// A key type of sparse rows: term hashes (u64) or compact term keys (u32).
@@ -149,7 +150,7 @@ impl<K: SparseKey, W: SparseWeight> SparseVectors<K, W> {
         offsets: Slab<u64>,
         keys: Slab<K>,
         weights: Slab<W>,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, Malformed> {
         Self::from_parts_checked(rows, offsets, keys, weights, true)
     }
 
@@ -163,7 +164,7 @@ impl<K: SparseKey, W: SparseWeight> SparseVectors<K, W> {
         keys: Slab<K>,
         weights: Slab<W>,
         check_order: bool,
-    ) -> Result<Self, String> {
+    ) -> Result<Self, Malformed> {
         if offsets.len() != rows + 1 || offsets[0] != 0 {
             return Err("sparse offsets do not match the passage count".into());
         }

@@ -523,6 +523,12 @@ impl MappedFile {
     }
 }
 
+/// The file's frame, checked from the outside in: magic, length,
+/// version, header checksum, footer, section table, each section's bounds
+/// (and with `Verify::Full`, each section's checksum). checklist: one
+/// check after another, each with its own error, longer than most
+/// functions on purpose; split, the order of the checks would be harder
+/// to see.
 fn check_structure(path: &Path, b: &[u8], verify: Verify) -> Result<(Header, Vec<Entry>)> {
     let p = || path.to_path_buf();
     if b.len() < 8 || b[..8] != MAGIC {

@@ -244,6 +244,29 @@ pub fn bits_scores(planes: &[u64], codes: &[u64], out: &mut [i32]) {
 }
 
 /// Scales `v` to unit L2 length; a zero vector stays zero.
+/// Hints that the cache line holding `p` will be read soon. A hint only:
+/// any address is fine, nothing is dereferenced.
+#[inline(always)]
+pub fn prefetch<T>(p: *const T) {
+    #[cfg(target_arch = "x86_64")]
+    // SAFETY: prefetch is a hint and never faults, whatever the address.
+    unsafe {
+        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = p;
+}
+
+/// [`prefetch`] for the first `max_lines` 64-byte lines of `s`.
+#[inline(always)]
+pub fn prefetch_slice<T>(s: &[T], max_lines: usize) {
+    let p = s.as_ptr() as *const u8;
+    let bytes = std::mem::size_of_val(s).min(max_lines * 64);
+    for off in (0..bytes).step_by(64) {
+        prefetch(p.wrapping_add(off));
+    }
+}
+
 pub fn normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {

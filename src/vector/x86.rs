@@ -6,11 +6,12 @@
 //! detection has confirmed those features. The wrappers check slice lengths
 //! so the raw-pointer kernels never read out of bounds.
 
-// The kernels below are `unsafe fn`s whose bodies are one long unsafe
-// operation each (intrinsics on raw pointers), all under the one contract
-// stated above and in each `# Safety` section; they are exempt from the
-// crate's `unsafe_op_in_unsafe_fn` rule until they are rewritten for it.
-#![allow(unsafe_op_in_unsafe_fn)]
+// Inside the kernels, register-only intrinsics are safe calls (the
+// enclosing `#[target_feature]` enables them); what stays `unsafe` is raw
+// pointer arithmetic, loads, stores and prefetches, each in a block whose
+// SAFETY comment gives the bound it relies on. The helpers that touch no
+// memory are safe `#[target_feature]` fns, callable only from kernels that
+// enable the same features.
 
 use std::arch::x86_64::*;
 
@@ -161,7 +162,7 @@ const PREFETCH_ROWS: usize = 8;
 /// reduce four accumulators at once instead of one at a time.
 #[inline]
 #[target_feature(enable = "avx2")]
-unsafe fn hsum4_256(v0: __m256, v1: __m256, v2: __m256, v3: __m256) -> __m128 {
+fn hsum4_256(v0: __m256, v1: __m256, v2: __m256, v3: __m256) -> __m128 {
     let h01 = _mm256_hadd_ps(v0, v1);
     let h23 = _mm256_hadd_ps(v2, v3);
     let h = _mm256_hadd_ps(h01, h23);
@@ -175,7 +176,7 @@ mod v256 {
 
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn hsum(v: __m256) -> f32 {
+    fn hsum(v: __m256) -> f32 {
         let s = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps::<1>(v));
         let s = _mm_add_ps(s, _mm_movehl_ps(s, s));
         let s = _mm_add_ss(s, _mm_shuffle_ps::<1>(s, s));
@@ -186,13 +187,16 @@ mod v256 {
     /// touches masked-off lanes, so the tail reads stay inside the slice.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
-    unsafe fn tail_mask(rem: usize) -> __m256i {
+    fn tail_mask(rem: usize) -> __m256i {
         _mm256_cmpgt_epi32(
             _mm256_set1_epi32(rem as i32),
             _mm256_setr_epi32(0, 1, 2, 3, 4, 5, 6, 7),
         )
     }
 
+    /// # Safety
+    /// AVX2 and FMA are available (reached only through the [`avx2`] and
+    /// [`avx512`] tables); `a` and `b` are valid for `n` reads.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dot(a: *const f32, b: *const f32, n: usize) -> f32 {
         // Four accumulators hide the FMA latency (4 cycles, 2 per cycle).
@@ -200,20 +204,34 @@ mod v256 {
         let mut i = 0;
         while i + 4 * W <= n {
             for (k, acc) in acc.iter_mut().enumerate() {
-                let x = _mm256_loadu_ps(a.add(i + k * W));
-                let y = _mm256_loadu_ps(b.add(i + k * W));
+                // SAFETY: reads elements `i + k * W .. i + (k + 1) * W`, all
+                // below `i + 4 * W <= n`.
+                let (x, y) = unsafe {
+                    (
+                        _mm256_loadu_ps(a.add(i + k * W)),
+                        _mm256_loadu_ps(b.add(i + k * W)),
+                    )
+                };
                 *acc = _mm256_fmadd_ps(x, y, *acc);
             }
             i += 4 * W;
         }
         while i + W <= n {
-            acc[0] = _mm256_fmadd_ps(_mm256_loadu_ps(a.add(i)), _mm256_loadu_ps(b.add(i)), acc[0]);
+            // SAFETY: reads elements `i..i + W`, with `i + W <= n`.
+            let (x, y) = unsafe { (_mm256_loadu_ps(a.add(i)), _mm256_loadu_ps(b.add(i))) };
+            acc[0] = _mm256_fmadd_ps(x, y, acc[0]);
             i += W;
         }
         if i < n {
             let m = tail_mask(n - i);
-            let x = _mm256_maskload_ps(a.add(i), m);
-            let y = _mm256_maskload_ps(b.add(i), m);
+            // SAFETY: `i < n`, and the mask enables only the `n - i` lanes
+            // below `n`; `maskload` does not touch the others.
+            let (x, y) = unsafe {
+                (
+                    _mm256_maskload_ps(a.add(i), m),
+                    _mm256_maskload_ps(b.add(i), m),
+                )
+            };
             acc[1] = _mm256_fmadd_ps(x, y, acc[1]);
         }
         hsum(_mm256_add_ps(
@@ -222,6 +240,9 @@ mod v256 {
         ))
     }
 
+    /// # Safety
+    /// AVX2 and FMA are available; `q` is valid for `dim` reads and `block`
+    /// for `out.len() * dim` reads (`out.len()` rows of `dim`).
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dot_block(q: *const f32, block: *const f32, dim: usize, out: &mut [f32]) {
         let rows = out.len();
@@ -235,11 +256,17 @@ mod v256 {
         // Four rows per pass share each query load, so the loop is bound by
         // the row stream rather than by loads.
         while r + 4 <= rows {
-            let base = block.add(r * dim);
-            let pf = if r + 4 + PREFETCH_ROWS <= rows {
-                base.add(PREFETCH_ROWS * dim)
-            } else {
-                base
+            // SAFETY: rows `r..r + 4` are inside the block (`r + 4 <= rows`);
+            // the prefetch row `r + PREFETCH_ROWS` only when it is too, else
+            // `base` again. (Pointers only; nothing is read here.)
+            let (base, pf) = unsafe {
+                let base = block.add(r * dim);
+                let pf = if r + 4 + PREFETCH_ROWS <= rows {
+                    base.add(PREFETCH_ROWS * dim)
+                } else {
+                    base
+                };
+                (base, pf)
             };
             // Two vectors per row per step: eight independent FMA chains and
             // one prefetch per 64-byte line.
@@ -247,40 +274,53 @@ mod v256 {
             let mut acc2 = [_mm256_setzero_ps(); 4];
             let mut i = 0;
             while i + 2 * W <= full {
-                let q0 = _mm256_loadu_ps(q.add(i));
-                let q1 = _mm256_loadu_ps(q.add(i + W));
+                // SAFETY: query elements `i..i + 2W <= full <= dim`.
+                let (q0, q1) =
+                    unsafe { (_mm256_loadu_ps(q.add(i)), _mm256_loadu_ps(q.add(i + W))) };
                 for k in 0..4 {
-                    let p = base.add(k * dim + i);
-                    _mm_prefetch::<_MM_HINT_T0>(pf.add(k * dim + i) as *const i8);
-                    acc[k] = _mm256_fmadd_ps(q0, _mm256_loadu_ps(p), acc[k]);
-                    acc2[k] = _mm256_fmadd_ps(q1, _mm256_loadu_ps(p.add(W)), acc2[k]);
+                    // SAFETY: elements `i..i + 2W <= dim` of row `r + k`,
+                    // which is inside the block; the prefetch address is in
+                    // the block too (and a prefetch never faults).
+                    let (x0, x1) = unsafe {
+                        let p = base.add(k * dim + i);
+                        _mm_prefetch::<_MM_HINT_T0>(pf.add(k * dim + i) as *const i8);
+                        (_mm256_loadu_ps(p), _mm256_loadu_ps(p.add(W)))
+                    };
+                    acc[k] = _mm256_fmadd_ps(q0, x0, acc[k]);
+                    acc2[k] = _mm256_fmadd_ps(q1, x1, acc2[k]);
                 }
                 i += 2 * W;
             }
             if i < full {
-                let qv = _mm256_loadu_ps(q.add(i));
+                // SAFETY: elements `i..i + W <= full` of the query and rows.
+                let qv = unsafe { _mm256_loadu_ps(q.add(i)) };
                 for (k, acc) in acc.iter_mut().enumerate() {
-                    *acc = _mm256_fmadd_ps(qv, _mm256_loadu_ps(base.add(k * dim + i)), *acc);
+                    // SAFETY: as above, row `r + k` of the block.
+                    let x = unsafe { _mm256_loadu_ps(base.add(k * dim + i)) };
+                    *acc = _mm256_fmadd_ps(qv, x, *acc);
                 }
             }
             for (acc, acc2) in acc.iter_mut().zip(acc2) {
                 *acc = _mm256_add_ps(*acc, acc2);
             }
             if full < dim {
-                let qv = _mm256_maskload_ps(q.add(full), m);
+                // SAFETY: the mask enables only the `dim - full` lanes below
+                // `dim`; `maskload` does not touch the others.
+                let qv = unsafe { _mm256_maskload_ps(q.add(full), m) };
                 for (k, acc) in acc.iter_mut().enumerate() {
-                    let x = _mm256_maskload_ps(base.add(k * dim + full), m);
+                    // SAFETY: as above, in row `r + k` of the block.
+                    let x = unsafe { _mm256_maskload_ps(base.add(k * dim + full), m) };
                     *acc = _mm256_fmadd_ps(qv, x, *acc);
                 }
             }
-            _mm_storeu_ps(
-                out.as_mut_ptr().add(r),
-                hsum4_256(acc[0], acc[1], acc[2], acc[3]),
-            );
+            let sums = hsum4_256(acc[0], acc[1], acc[2], acc[3]);
+            // SAFETY: writes `out[r..r + 4]`, and `r + 4 <= rows = out.len()`.
+            unsafe { _mm_storeu_ps(out.as_mut_ptr().add(r), sums) };
             r += 4;
         }
         while r < rows {
-            out[r] = dot(q, block.add(r * dim), dim);
+            // SAFETY: row `r < rows` holds `dim` elements; features as ours.
+            out[r] = unsafe { dot(q, block.add(r * dim), dim) };
             r += 1;
         }
     }
@@ -294,6 +334,11 @@ mod v256 {
     /// lane is one score, so there is nothing to reduce. `q` holds the `M`
     /// queries interleaved (see `interleave_queries`). Stores the first
     /// `valid` rows of the panel.
+    ///
+    /// # Safety
+    /// AVX2 and FMA are available; `q` is valid for `M * dim` reads,
+    /// `panel` for `PANEL * dim` reads, and `out` for writes of the first
+    /// `min(valid, PANEL)` elements of `M` rows `nv` apart.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn micro<const M: usize>(
@@ -306,22 +351,35 @@ mod v256 {
     ) {
         let mut acc = [[_mm256_setzero_ps(); 2]; M];
         for d in 0..dim {
-            let b0 = _mm256_loadu_ps(panel.add(d * PANEL));
-            let b1 = _mm256_loadu_ps(panel.add(d * PANEL + W));
+            // SAFETY: line `d < dim` of the panel, `PANEL = 2W` elements.
+            let (b0, b1) = unsafe {
+                (
+                    _mm256_loadu_ps(panel.add(d * PANEL)),
+                    _mm256_loadu_ps(panel.add(d * PANEL + W)),
+                )
+            };
             for (m, acc) in acc.iter_mut().enumerate() {
-                let a = _mm256_broadcast_ss(&*q.add(d * M + m));
+                // SAFETY: element `d * M + m < M * dim` of the queries.
+                let a = _mm256_broadcast_ss(unsafe { &*q.add(d * M + m) });
                 acc[0] = _mm256_fmadd_ps(a, b0, acc[0]);
                 acc[1] = _mm256_fmadd_ps(a, b1, acc[1]);
             }
         }
         for (m, acc) in acc.iter().enumerate() {
-            let o = out.add(m * nv);
+            // SAFETY: the start of output row `m < M`.
+            let o = unsafe { out.add(m * nv) };
             for (h, v) in acc.iter().enumerate() {
                 let lanes = valid.saturating_sub(h * W).min(W);
-                if lanes == W {
-                    _mm256_storeu_ps(o.add(h * W), *v);
-                } else if lanes > 0 {
-                    _mm256_maskstore_ps(o.add(h * W), tail_mask(lanes), *v);
+                // SAFETY: lanes `h * W .. h * W + lanes` of the row, all
+                // below `min(valid, PANEL)`; the pointer is formed only when
+                // some lane is stored, and the mask store touches only the
+                // enabled lanes.
+                unsafe {
+                    if lanes == W {
+                        _mm256_storeu_ps(o.add(h * W), *v);
+                    } else if lanes > 0 {
+                        _mm256_maskstore_ps(o.add(h * W), tail_mask(lanes), *v);
+                    }
                 }
             }
         }
@@ -329,6 +387,11 @@ mod v256 {
 
     /// One block of `M` interleaved queries against every panel; the block
     /// stays in L1 while the packed tile streams from L2.
+    ///
+    /// # Safety
+    /// AVX2 and FMA are available; `q` is valid for `M * dim` reads,
+    /// `packed` holds the whole panels covering `nv` rows of `dim`, and `out`
+    /// is valid for writes of `M` rows of `nv`.
     #[inline]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn block<const M: usize>(
@@ -340,12 +403,18 @@ mod v256 {
     ) {
         let mut j = 0;
         while j < nv {
-            let panel = packed.add(j * dim);
-            micro::<M>(q, dim, panel, out.add(j), nv, nv - j);
+            // SAFETY: panel `j / PANEL` is whole inside `packed` because
+            // `j < nv`; its outputs start at column `j < nv` and `micro`
+            // writes at most `nv - j` of them per row.
+            unsafe { micro::<M>(q, dim, packed.add(j * dim), out.add(j), nv, nv - j) };
             j += PANEL;
         }
     }
 
+    /// # Safety
+    /// AVX2 and FMA are available; `q` is valid for `nq * dim` reads,
+    /// `packed` holds the whole panels covering `nv` rows of `dim`, and
+    /// `out` holds `nq * nv` scores.
     #[target_feature(enable = "avx2,fma")]
     pub unsafe fn dot_tile_packed(
         q: *const f32,
@@ -361,14 +430,15 @@ mod v256 {
         while i < nq {
             let m = (nq - i).min(MR);
             let qb = &mut block_q[..m * dim];
-            interleave_queries(
-                std::slice::from_raw_parts(q.add(i * dim), m * dim),
-                m,
-                dim,
-                qb,
-            );
-            let (qi, oi) = (qb.as_ptr(), o.add(i * nv));
-            dispatch_rows!(m, block, [1, 2, 3, 4, 5, 6], (qi, dim, packed, nv, oi));
+            // SAFETY: queries `i..i + m <= nq`, `m * dim` elements.
+            let queries = unsafe { std::slice::from_raw_parts(q.add(i * dim), m * dim) };
+            interleave_queries(queries, m, dim, qb);
+            // SAFETY: output rows `i..i + m <= nq` of `nv`; `qb` holds the
+            // `m` interleaved queries `block::<m>` reads.
+            unsafe {
+                let (qi, oi) = (qb.as_ptr(), o.add(i * nv));
+                dispatch_rows!(m, block, [1, 2, 3, 4, 5, 6], (qi, dim, packed, nv, oi));
+            }
             i += m;
         }
     }
@@ -389,37 +459,54 @@ mod v512 {
     /// Folds a 512-bit accumulator to 256 bits (AVX-512F only, no DQ).
     #[inline]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn fold(v: __m512) -> __m256 {
+    fn fold(v: __m512) -> __m256 {
         let hi = _mm256_castpd_ps(_mm512_extractf64x4_pd::<1>(_mm512_castps_pd(v)));
         _mm256_add_ps(_mm512_castps512_ps256(v), hi)
     }
 
     #[inline]
     #[target_feature(enable = "avx512f,avx2,fma")]
-    unsafe fn hsum4(v: &[__m512; 4]) -> __m128 {
+    fn hsum4(v: &[__m512; 4]) -> __m128 {
         hsum4_256(fold(v[0]), fold(v[1]), fold(v[2]), fold(v[3]))
     }
 
+    /// # Safety
+    /// AVX-512F, AVX2 and FMA are available (reached only through the
+    /// [`avx512`] table); `a` and `b` are valid for `n` reads.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub unsafe fn dot(a: *const f32, b: *const f32, n: usize) -> f32 {
         let mut acc = [_mm512_setzero_ps(); 4];
         let mut i = 0;
         while i + 4 * W <= n {
             for (k, acc) in acc.iter_mut().enumerate() {
-                let x = _mm512_loadu_ps(a.add(i + k * W));
-                let y = _mm512_loadu_ps(b.add(i + k * W));
+                // SAFETY: reads elements `i + k * W .. i + (k + 1) * W`, all
+                // below `i + 4 * W <= n`.
+                let (x, y) = unsafe {
+                    (
+                        _mm512_loadu_ps(a.add(i + k * W)),
+                        _mm512_loadu_ps(b.add(i + k * W)),
+                    )
+                };
                 *acc = _mm512_fmadd_ps(x, y, *acc);
             }
             i += 4 * W;
         }
         while i + W <= n {
-            acc[0] = _mm512_fmadd_ps(_mm512_loadu_ps(a.add(i)), _mm512_loadu_ps(b.add(i)), acc[0]);
+            // SAFETY: reads elements `i..i + W`, with `i + W <= n`.
+            let (x, y) = unsafe { (_mm512_loadu_ps(a.add(i)), _mm512_loadu_ps(b.add(i))) };
+            acc[0] = _mm512_fmadd_ps(x, y, acc[0]);
             i += W;
         }
         if i < n {
             let m = tail_mask(n - i);
-            let x = _mm512_maskz_loadu_ps(m, a.add(i));
-            let y = _mm512_maskz_loadu_ps(m, b.add(i));
+            // SAFETY: `i < n`, and the mask enables only the `n - i` lanes
+            // below `n`; masked-off lanes are not read (nor fault).
+            let (x, y) = unsafe {
+                (
+                    _mm512_maskz_loadu_ps(m, a.add(i)),
+                    _mm512_maskz_loadu_ps(m, b.add(i)),
+                )
+            };
             acc[1] = _mm512_fmadd_ps(x, y, acc[1]);
         }
         _mm512_reduce_add_ps(_mm512_add_ps(
@@ -428,6 +515,9 @@ mod v512 {
         ))
     }
 
+    /// # Safety
+    /// AVX-512F, AVX2 and FMA are available; `q` is valid for `dim` reads
+    /// and `block` for `out.len() * dim` reads (`out.len()` rows of `dim`).
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub unsafe fn dot_block(q: *const f32, block: *const f32, dim: usize, out: &mut [f32]) {
         let rows = out.len();
@@ -440,34 +530,53 @@ mod v512 {
         let mut r = 0;
         // Four rows per pass share each query load (see the AVX2 version).
         while r + 4 <= rows {
-            let base = block.add(r * dim);
-            let pf = if r + 4 + PREFETCH_ROWS <= rows {
-                base.add(PREFETCH_ROWS * dim)
-            } else {
-                base
+            // SAFETY: rows `r..r + 4` are inside the block (`r + 4 <= rows`);
+            // the prefetch row `r + PREFETCH_ROWS` only when it is too, else
+            // `base` again. (Pointers only; nothing is read here.)
+            let (base, pf) = unsafe {
+                let base = block.add(r * dim);
+                let pf = if r + 4 + PREFETCH_ROWS <= rows {
+                    base.add(PREFETCH_ROWS * dim)
+                } else {
+                    base
+                };
+                (base, pf)
             };
             let mut acc = [_mm512_setzero_ps(); 4];
             let mut i = 0;
             while i < full {
-                let qv = _mm512_loadu_ps(q.add(i));
+                // SAFETY: query elements `i..i + W <= full <= dim`.
+                let qv = unsafe { _mm512_loadu_ps(q.add(i)) };
                 for (k, acc) in acc.iter_mut().enumerate() {
-                    _mm_prefetch::<_MM_HINT_T0>(pf.add(k * dim + i) as *const i8);
-                    *acc = _mm512_fmadd_ps(qv, _mm512_loadu_ps(base.add(k * dim + i)), *acc);
+                    // SAFETY: elements `i..i + W <= dim` of row `r + k`,
+                    // inside the block; the prefetch address is in the block
+                    // too (and a prefetch never faults).
+                    let x = unsafe {
+                        _mm_prefetch::<_MM_HINT_T0>(pf.add(k * dim + i) as *const i8);
+                        _mm512_loadu_ps(base.add(k * dim + i))
+                    };
+                    *acc = _mm512_fmadd_ps(qv, x, *acc);
                 }
                 i += W;
             }
             if full < dim {
-                let qv = _mm512_maskz_loadu_ps(m, q.add(full));
+                // SAFETY: the mask enables only the `dim - full` lanes below
+                // `dim`; masked-off lanes are not read (nor fault).
+                let qv = unsafe { _mm512_maskz_loadu_ps(m, q.add(full)) };
                 for (k, acc) in acc.iter_mut().enumerate() {
-                    let x = _mm512_maskz_loadu_ps(m, base.add(k * dim + full));
+                    // SAFETY: as above, in row `r + k` of the block.
+                    let x = unsafe { _mm512_maskz_loadu_ps(m, base.add(k * dim + full)) };
                     *acc = _mm512_fmadd_ps(qv, x, *acc);
                 }
             }
-            _mm_storeu_ps(out.as_mut_ptr().add(r), hsum4(&acc));
+            let sums = hsum4(&acc);
+            // SAFETY: writes `out[r..r + 4]`, and `r + 4 <= rows = out.len()`.
+            unsafe { _mm_storeu_ps(out.as_mut_ptr().add(r), sums) };
             r += 4;
         }
         while r < rows {
-            out[r] = dot(q, block.add(r * dim), dim);
+            // SAFETY: row `r < rows` holds `dim` elements; features as ours.
+            out[r] = unsafe { dot(q, block.add(r * dim), dim) };
             r += 1;
         }
     }
@@ -481,6 +590,11 @@ mod v512 {
     /// lines and `M` broadcasts feed `M * NP` FMAs, each accumulator lane one
     /// score. `q` holds the `M` queries interleaved (see
     /// `interleave_queries`). Stores the first `valid` of the `NP * 16` rows.
+    ///
+    /// # Safety
+    /// AVX-512F, AVX2 and FMA are available; `q` is valid for `M * dim`
+    /// reads, `panel` for `NP * PANEL * dim` reads, and `out` for writes of
+    /// the first `min(valid, NP * PANEL)` elements of `M` rows `nv` apart.
     #[inline]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn micro<const M: usize, const NP: usize>(
@@ -496,23 +610,33 @@ mod v512 {
         for d in 0..dim {
             let mut b = [_mm512_setzero_ps(); NP];
             for (p, b) in b.iter_mut().enumerate() {
-                *b = _mm512_loadu_ps(panel.add(p * stride + d * PANEL));
+                // SAFETY: line `d < dim` of panel `p < NP`, `PANEL = W`
+                // elements.
+                *b = unsafe { _mm512_loadu_ps(panel.add(p * stride + d * PANEL)) };
             }
             for (m, acc) in acc.iter_mut().enumerate() {
-                let a = _mm512_set1_ps(*q.add(d * M + m));
+                // SAFETY: element `d * M + m < M * dim` of the queries.
+                let a = _mm512_set1_ps(unsafe { *q.add(d * M + m) });
                 for (acc, b) in acc.iter_mut().zip(b) {
                     *acc = _mm512_fmadd_ps(a, b, *acc);
                 }
             }
         }
         for (m, acc) in acc.iter().enumerate() {
-            let o = out.add(m * nv);
+            // SAFETY: the start of output row `m < M`.
+            let o = unsafe { out.add(m * nv) };
             for (p, v) in acc.iter().enumerate() {
                 let lanes = valid.saturating_sub(p * W).min(W);
-                if lanes == W {
-                    _mm512_storeu_ps(o.add(p * W), *v);
-                } else if lanes > 0 {
-                    _mm512_mask_storeu_ps(o.add(p * W), tail_mask(lanes), *v);
+                // SAFETY: lanes `p * W .. p * W + lanes` of the row, all
+                // below `min(valid, NP * PANEL)`; the pointer is formed only
+                // when some lane is stored, and the mask store touches only
+                // the enabled lanes.
+                unsafe {
+                    if lanes == W {
+                        _mm512_storeu_ps(o.add(p * W), *v);
+                    } else if lanes > 0 {
+                        _mm512_mask_storeu_ps(o.add(p * W), tail_mask(lanes), *v);
+                    }
                 }
             }
         }
@@ -520,6 +644,11 @@ mod v512 {
 
     /// One block of `M` interleaved queries against every panel, two panels
     /// at a time; the block stays in L1 while the packed tile streams from L2.
+    ///
+    /// # Safety
+    /// AVX-512F, AVX2 and FMA are available; `q` is valid for `M * dim`
+    /// reads, `packed` holds the whole panels covering `nv` rows of `dim`,
+    /// and `out` is valid for writes of `M` rows of `nv`.
     #[inline]
     #[target_feature(enable = "avx512f,avx2,fma")]
     unsafe fn block<const M: usize>(
@@ -531,14 +660,22 @@ mod v512 {
     ) {
         let mut j = 0;
         while j + PANEL < nv {
-            micro::<M, 2>(q, dim, packed.add(j * dim), out.add(j), nv, nv - j);
+            // SAFETY: `j + PANEL < nv`, so panels `j / PANEL` and the next
+            // are both whole inside `packed`; outputs start at column `j`
+            // and `micro` writes at most `nv - j` per row.
+            unsafe { micro::<M, 2>(q, dim, packed.add(j * dim), out.add(j), nv, nv - j) };
             j += 2 * PANEL;
         }
         if j < nv {
-            micro::<M, 1>(q, dim, packed.add(j * dim), out.add(j), nv, nv - j);
+            // SAFETY: as above, for the one panel left.
+            unsafe { micro::<M, 1>(q, dim, packed.add(j * dim), out.add(j), nv, nv - j) };
         }
     }
 
+    /// # Safety
+    /// AVX-512F, AVX2 and FMA are available; `q` is valid for `nq * dim`
+    /// reads, `packed` holds the whole panels covering `nv` rows of `dim`,
+    /// and `out` holds `nq * nv` scores.
     #[target_feature(enable = "avx512f,avx2,fma")]
     pub unsafe fn dot_tile_packed(
         q: *const f32,
@@ -554,19 +691,20 @@ mod v512 {
         while i < nq {
             let m = (nq - i).min(MR);
             let qb = &mut block_q[..m * dim];
-            interleave_queries(
-                std::slice::from_raw_parts(q.add(i * dim), m * dim),
-                m,
-                dim,
-                qb,
-            );
-            let (qi, oi) = (qb.as_ptr(), o.add(i * nv));
-            dispatch_rows!(
-                m,
-                block,
-                [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
-                (qi, dim, packed, nv, oi)
-            );
+            // SAFETY: queries `i..i + m <= nq`, `m * dim` elements.
+            let queries = unsafe { std::slice::from_raw_parts(q.add(i * dim), m * dim) };
+            interleave_queries(queries, m, dim, qb);
+            // SAFETY: output rows `i..i + m <= nq` of `nv`; `qb` holds the
+            // `m` interleaved queries `block::<m>` reads.
+            unsafe {
+                let (qi, oi) = (qb.as_ptr(), o.add(i * nv));
+                dispatch_rows!(
+                    m,
+                    block,
+                    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+                    (qi, dim, packed, nv, oi)
+                );
+            }
             i += m;
         }
     }

@@ -249,9 +249,7 @@ fn index<'a>(app: &'a App, name: Option<&str>) -> Result<&'a Arc<Served>, ApiErr
 }
 
 fn check_k(app: &App, k: usize) -> Result<(), ApiError> {
-    if k == 0 {
-        return Err(ApiError::bad("k must be at least 1"));
-    }
+    SearchOptions::check_k(k).map_err(ApiError::engine)?;
     if k > app.limits.max_k {
         return Err(ApiError::bad(format!(
             "k is {k}; this server answers at most {}",
@@ -336,9 +334,25 @@ fn answer(served: &Served, cur: &Current, body: impl Serialize) -> Response {
 
 async fn search(
     State(app): State<Arc<App>>,
-    Body(req): Body<SearchRequest>,
+    Body(mut req): Body<SearchRequest>,
 ) -> Result<Response, ApiError> {
-    check_k(&app, req.k)?;
+    check_search_limits(&app, &req)?;
+    let served = index(&app, req.index.as_deref())?.clone();
+    let opts = search_options(&mut req)?;
+    match (req.query, req.queries) {
+        (Some(q), None) => search_one(&app, &served, q, opts).await,
+        (None, Some(queries)) => search_batch(&app, &served, queries, opts).await,
+        (Some(_), Some(_)) => Err(ApiError::bad("give query or queries, not both")),
+        (None, None) => Err(ApiError::bad(
+            "missing field `query` (or `queries` for a batch)",
+        )),
+    }
+}
+
+/// The request's numbers against the server's limits, before any work is
+/// queued.
+fn check_search_limits(app: &App, req: &SearchRequest) -> Result<(), ApiError> {
+    check_k(app, req.k)?;
     if req.ef == Some(0) || req.ef.is_some_and(|e| e > MAX_EF) {
         return Err(ApiError::bad(format!("ef must be between 1 and {MAX_EF}")));
     }
@@ -347,7 +361,11 @@ async fn search(
             "candidates must be between 1 and {MAX_CANDIDATES}"
         )));
     }
-    let served = index(&app, req.index.as_deref())?.clone();
+    Ok(())
+}
+
+/// The request's search options (its language is taken out of `req`).
+fn search_options(req: &mut SearchRequest) -> Result<SearchOptions, ApiError> {
     let paths = if req.path.is_empty() && req.doc.is_empty() {
         None
     } else {
@@ -358,86 +376,95 @@ async fn search(
         }
         Some(f)
     };
-    let opts = SearchOptions {
+    Ok(SearchOptions {
         k: req.k,
-        lang: req.lang,
+        lang: req.lang.take(),
         rerank: !req.no_rerank,
         ef: req.ef,
         exact: req.exact,
         candidates: req.candidates,
         paths,
-    };
-    match (req.query, req.queries) {
-        (Some(q), None) => {
-            if q.trim().is_empty() {
-                return Err(ApiError::bad("empty query"));
-            }
-            let cur = served.current();
-            let searcher = cur.searcher.clone();
-            let hits = run(&app, move || {
-                searcher.search(&q, &opts).map_err(ApiError::engine)
-            })
-            .await?;
-            Ok(answer(
-                &served,
-                &cur,
-                Hits {
-                    passage: None,
-                    hits: json_hits(&hits, None),
-                },
-            ))
-        }
-        (None, Some(queries)) => {
-            if queries.is_empty() {
-                return Err(ApiError::bad("queries is empty"));
-            }
-            if queries.len() > app.limits.max_batch {
-                return Err(ApiError::bad(format!(
-                    "{} queries; this server answers at most {} in one request",
-                    queries.len(),
-                    app.limits.max_batch
-                )));
-            }
-            let cur = served.current();
-            let searcher = cur.searcher.clone();
-            let results = run(&app, move || {
-                let mut out = Vec::new();
-                for r in searcher.search_batch(&queries, &opts) {
-                    out.push(match r {
-                        Ok(hits) => Ok(hits),
-                        // As with a query file: a query without searchable
-                        // words is its own problem, anything else the
-                        // request's.
-                        Err(e @ (E::NoQueryTerms { .. } | E::EmptyQuery)) => Err(e.to_string()),
-                        Err(e) => return Err(ApiError::engine(e)),
-                    });
-                }
-                Ok(out)
-            })
-            .await?;
-            let results = results
-                .iter()
-                .enumerate()
-                .map(|(i, r)| match r {
-                    Ok(hits) => QueryResult {
-                        query_id: i,
-                        hits: Some(json_hits(hits, Some(i))),
-                        error: None,
-                    },
-                    Err(e) => QueryResult {
-                        query_id: i,
-                        hits: None,
-                        error: Some(e.clone()),
-                    },
-                })
-                .collect();
-            Ok(answer(&served, &cur, Results { results }))
-        }
-        (Some(_), Some(_)) => Err(ApiError::bad("give query or queries, not both")),
-        (None, None) => Err(ApiError::bad(
-            "missing field `query` (or `queries` for a batch)",
-        )),
+    })
+}
+
+/// `{"query": ...}`: one list of hits.
+async fn search_one(
+    app: &App,
+    served: &Served,
+    q: String,
+    opts: SearchOptions,
+) -> Result<Response, ApiError> {
+    if q.trim().is_empty() {
+        return Err(ApiError::bad("empty query"));
     }
+    let cur = served.current();
+    let searcher = cur.searcher.clone();
+    let hits = run(app, move || {
+        searcher.search(&q, &opts).map_err(ApiError::engine)
+    })
+    .await?;
+    Ok(answer(
+        served,
+        &cur,
+        Hits {
+            passage: None,
+            hits: json_hits(&hits, None),
+        },
+    ))
+}
+
+/// `{"queries": [...]}`: one result per query, each its hits or why it has
+/// none, as `search --queries` answers a file.
+async fn search_batch(
+    app: &App,
+    served: &Served,
+    queries: Vec<String>,
+    opts: SearchOptions,
+) -> Result<Response, ApiError> {
+    if queries.is_empty() {
+        return Err(ApiError::bad("queries is empty"));
+    }
+    if queries.len() > app.limits.max_batch {
+        return Err(ApiError::bad(format!(
+            "{} queries; this server answers at most {} in one request",
+            queries.len(),
+            app.limits.max_batch
+        )));
+    }
+    let cur = served.current();
+    let searcher = cur.searcher.clone();
+    let results = run(app, move || {
+        let mut out = Vec::new();
+        for r in searcher.search_batch(&queries, &opts) {
+            out.push(match r {
+                Ok(hits) => Ok(hits),
+                // As with a query file: a query without searchable
+                // words is its own problem, anything else the
+                // request's.
+                Err(e @ (E::NoQueryTerms { .. } | E::EmptyQuery)) => Err(e.to_string()),
+                Err(e) => return Err(ApiError::engine(e)),
+            });
+        }
+        Ok(out)
+    })
+    .await?;
+    let results = results
+        .iter()
+        .enumerate()
+        .map(|(i, r)| match r {
+            Ok(hits) => QueryResult {
+                query_id: i,
+                hits: Some(json_hits(hits, Some(i))),
+                error: None,
+            },
+            Err(e) => QueryResult {
+                query_id: i,
+                hits: None,
+                error: Some(e.clone()),
+            },
+        })
+        .collect();
+    Ok(answer(served, &cur, Results { results }))
 }
 
 async fn similar(

@@ -81,11 +81,18 @@ fn label(s: &str) -> String {
         .replace('\n', "\\n")
 }
 
-/// The whole exposition.
+/// The whole exposition: one family after another, in a fixed order.
 pub fn render(app: &App) -> String {
-    let m = &app.metrics;
     let mut out = String::new();
-    let w = &mut out;
+    request_counts(&mut out, &app.metrics);
+    request_durations(&mut out, &app.metrics);
+    gate_gauges(&mut out, app);
+    index_gauges(&mut out, app);
+    out
+}
+
+/// `vecsearch_requests_total`, by route and status.
+fn request_counts(w: &mut String, m: &Metrics) {
     let _ = writeln!(
         w,
         "# HELP vecsearch_requests_total Requests answered, by route and HTTP status."
@@ -99,6 +106,10 @@ pub fn render(app: &App) -> String {
             ROUTES[route]
         );
     }
+}
+
+/// The latency histogram per route, with its sum and count.
+fn request_durations(w: &mut String, m: &Metrics) {
     let _ = writeln!(
         w,
         "# HELP vecsearch_request_duration_seconds Time from a request's arrival to its response, by route."
@@ -126,6 +137,10 @@ pub fn render(app: &App) -> String {
             "vecsearch_request_duration_seconds_count{{route=\"{route}\"}} {cumulative}"
         );
     }
+}
+
+/// What the admission gate is doing: running, waiting, turned away.
+fn gate_gauges(w: &mut String, app: &App) {
     let gauges: [(&str, &str, &str, u64); 3] = [
         (
             "vecsearch_requests_running",
@@ -151,6 +166,10 @@ pub fn render(app: &App) -> String {
         let _ = writeln!(w, "# TYPE {name} {kind}");
         let _ = writeln!(w, "{name} {v}");
     }
+}
+
+/// One line per served index for each per-index family.
+fn index_gauges(w: &mut String, app: &App) {
     type Per = fn(&super::indexes::Served) -> u64;
     let per_index: [(&str, &str, &str, Per); 4] = [
         (
@@ -185,5 +204,4 @@ pub fn render(app: &App) -> String {
             let _ = writeln!(w, "{name}{{index=\"{}\"}} {}", label(&s.name), f(s));
         }
     }
-    out
 }

@@ -110,13 +110,7 @@ unsafe impl<'a> Layer<'a> for Sparse<'a> {
 
 #[inline(always)]
 pub(super) fn prefetch(p: *const f32) {
-    #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetch is a hint and never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
-    }
-    #[cfg(not(target_arch = "x86_64"))]
-    let _ = p;
+    crate::vector::prefetch(p);
 }
 
 /// Prefetches the cache lines of a row after the first.

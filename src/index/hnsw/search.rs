@@ -72,6 +72,16 @@ impl Searcher {
         Self::default()
     }
 
+    /// What the last walk kept, best first: the nodes that passed its
+    /// filter when it had one, else its whole pool.
+    fn found(&self, filtered: bool) -> &[Cand] {
+        if filtered {
+            &self.hits.items
+        } else {
+            &self.pool.items
+        }
+    }
+
     /// A searcher that records the nodes each search visits on layer 0
     /// (see [`Searcher::trail`]); builds leave it off.
     pub fn tracking() -> Self {
@@ -400,13 +410,9 @@ impl Hnsw {
             return Vec::new();
         }
         self.walk(&scorer, ef.max(k), k, filter, searcher);
-        let s = searcher;
-        let best = if filter.is_some() {
-            &s.hits.items
-        } else {
-            &s.pool.items
-        };
-        best.iter()
+        searcher
+            .found(filter.is_some())
+            .iter()
             .take(k)
             .map(|c| (c.id & !EXPANDED, c.score))
             .collect()
@@ -440,13 +446,8 @@ impl Hnsw {
         let q = codes.quantizer().query(query);
         let keep = ef.max(k);
         self.walk(&Quantized::new(codes, &q), keep, keep, filter, searcher);
-        let s = searcher;
-        let found = if filter.is_some() {
-            &s.hits.items
-        } else {
-            &s.pool.items
-        };
-        let mut out: Vec<(u32, f32)> = found
+        let mut out: Vec<(u32, f32)> = searcher
+            .found(filter.is_some())
             .iter()
             .map(|c| {
                 let id = c.id & !EXPANDED;
