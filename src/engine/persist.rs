@@ -231,32 +231,7 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         verify_small_sections(file)?;
     }
     let (config, bridge_meta) = migrate::config(file)?;
-    let mut docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
-    if file.header.version >= 7 {
-        let typed_absolute: Vec<bool> = file.decode(SectionId::DocPaths)?;
-        if typed_absolute.len() != docs.len() {
-            return Err(corrupt(
-                file,
-                "the document path section has the wrong length",
-            ));
-        }
-        paths::to_shown(&mut docs, &typed_absolute, file.path());
-    }
-    if file.has_section(SectionId::DocPages) {
-        let pages: Vec<(u32, Vec<u64>)> = file.decode(SectionId::DocPages)?;
-        for (d, p) in pages {
-            let doc = docs
-                .get_mut(d as usize)
-                .filter(|_| !p.is_empty() && p.is_sorted())
-                .ok_or_else(|| {
-                    corrupt(
-                        file,
-                        "the page section is not one of its documents' page lists",
-                    )
-                })?;
-            doc.pages = p;
-        }
-    }
+    let docs = open_docs(file)?;
     let records = file.slab::<PassageRecord>(SectionId::Passages)?;
     let idf = open_idf(file, IDF_SECTIONS)?;
     check_header(file, &config, records.len(), docs.len())?;
@@ -328,6 +303,38 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         },
         origin_of(file),
     ))
+}
+
+/// The document table, paths shown from the current folder (version 7
+/// on; see `paths.rs`) and pages attached to paged documents.
+fn open_docs(file: &MappedFile) -> Result<Vec<DocMeta>> {
+    let mut docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
+    if file.header.version >= 7 {
+        let typed_absolute: Vec<bool> = file.decode(SectionId::DocPaths)?;
+        if typed_absolute.len() != docs.len() {
+            return Err(corrupt(
+                file,
+                "the document path section has the wrong length",
+            ));
+        }
+        paths::to_shown(&mut docs, &typed_absolute, file.path());
+    }
+    if file.has_section(SectionId::DocPages) {
+        let pages: Vec<(u32, Vec<u64>)> = file.decode(SectionId::DocPages)?;
+        for (d, p) in pages {
+            let doc = docs
+                .get_mut(d as usize)
+                .filter(|_| !p.is_empty() && p.is_sorted())
+                .ok_or_else(|| {
+                    corrupt(
+                        file,
+                        "the page section is not one of its documents' page lists",
+                    )
+                })?;
+            doc.pages = p;
+        }
+    }
+    Ok(docs)
 }
 
 /// What the index keeps of its file.
