@@ -8,8 +8,9 @@ use xxhash_rust::xxh3::xxh3_64;
 
 use super::counts::{CountArena, Counted, RowsToEmbed, ARENA_ROWS};
 use super::dense::embed_rows;
-use super::parts::{weighting_idf, Corpus, Origin, Vectors, Weighting};
+use super::parts::{Corpus, Origin, Vectors, Weighting};
 use super::passages::PassageTable;
+use super::spill::Spill;
 use super::types::{BuildOptions, BuildReport, DocMeta, IndexConfig, IndexKind, PassageMeta};
 use super::{Codes, Index, Reporter};
 use crate::corpus::{self, Document, RawPassage};
@@ -64,7 +65,12 @@ impl Index {
         check_options(opts)?;
         let embedder = Embedder::new(opts.embedder.clone());
         let mut doc_meta = Vec::with_capacity(docs.len());
-        let (raw, mut counted) = cut_and_analyze(&embedder, &docs, &mut doc_meta, reporter);
+        let spill = opts
+            .spill_beside
+            .as_deref()
+            .map(Spill::create)
+            .transpose()?;
+        let (raw, counted) = cut_and_analyze(&embedder, &docs, &mut doc_meta, spill, reporter)?;
         if raw.is_empty() {
             return Err(Error::NoPassages {
                 reason: "the input holds no text".into(),
@@ -75,17 +81,17 @@ impl Index {
         }
         drop(docs);
         reporter.stage("weighting terms", 0);
-        let live_df = Idf::from_passages(counted.par_rows());
-        let idf = weighting_idf(&live_df, counted.tagged());
+        let live_df = counted.live_df()?;
+        let idf = counted.weighting_idf(&live_df)?;
         let mut langs: Vec<String> = counted.langs.iter().map(|l| l.to_string()).collect();
         langs.sort();
         langs.dedup();
         // The passage table takes the texts now, so they are not held
-        // beside the vectors; the counts' arenas are freed as they are
-        // embedded.
+        // beside the vectors; the counts' arenas are freed (or their
+        // spill closed) as they are embedded.
         let passages = passage_table(raw, &counted.langs, &langs);
         reporter.stage("embedding", passages.len() as u64);
-        let rows = RowsToEmbed::Arenas(std::mem::take(&mut counted.arenas));
+        let rows = RowsToEmbed::Counted(counted);
         let (dense, sparse) = embed_rows(&embedder, &idf, rows, opts.codes(), reporter)?;
         let n = passages.len();
         let graph = match opts.kind {
@@ -205,12 +211,14 @@ fn keep_pruned_bridge(
 /// weights). Every document with text gets a `DocMeta` appended to
 /// `doc_meta`, and its passages carry that entry's position. Builds and
 /// updates both come through here, so both cut and analyze identically.
+/// With a `spill`, each arena of counts goes there as soon as it is made.
 pub(crate) fn cut_and_analyze(
     embedder: &Embedder,
     docs: &[Document],
     doc_meta: &mut Vec<DocMeta>,
+    spill: Option<Spill>,
     reporter: &dyn Reporter,
-) -> Analyzed {
+) -> Result<Analyzed> {
     reporter.stage("cutting passages", docs.len() as u64);
     let cut: Vec<Vec<RawPassage>> = docs
         .par_iter()
@@ -243,9 +251,9 @@ pub(crate) fn cut_and_analyze(
         .len()
         .div_ceil(4 * rayon::current_num_threads())
         .clamp(1, ARENA_ROWS);
-    let parts: Vec<(Vec<&'static str>, CountArena)> = raw
+    let parts: Vec<(Vec<&'static str>, Arena)> = raw
         .par_chunks(per)
-        .map(|chunk| {
+        .map(|chunk| -> Result<_> {
             let mut langs = Vec::with_capacity(chunk.len());
             let counts: Vec<TermCounts> = chunk
                 .iter()
@@ -256,18 +264,32 @@ pub(crate) fn cut_and_analyze(
                     c
                 })
                 .collect();
-            (langs, CountArena::of(counts.iter().map(Vec::as_slice)))
+            let arena = CountArena::of(counts.iter().map(Vec::as_slice));
+            Ok(match &spill {
+                Some(s) => (langs, Arena::Spilled(s.put(&arena)?)),
+                None => (langs, Arena::Held(arena)),
+            })
         })
-        .collect();
+        .collect::<Result<_>>()?;
     let mut analyzed = Counted::default();
     for (langs, arena) in parts {
         analyzed.langs.extend(langs);
-        analyzed.arenas.push(arena);
+        match arena {
+            Arena::Held(a) => analyzed.arenas.push(a),
+            Arena::Spilled(s) => analyzed.spilled.push(s),
+        }
     }
+    analyzed.spill = spill;
     crate::text::settle_short_tags(
         raw.iter()
             .zip(analyzed.langs.iter_mut())
             .map(|((d, p), l)| (*d, p.text.as_str(), l)),
     );
-    (raw, analyzed)
+    Ok((raw, analyzed))
+}
+
+/// An arena of counts as analysis made it: held, or already spilled.
+enum Arena {
+    Held(CountArena),
+    Spilled(super::spill::SpilledArena),
 }

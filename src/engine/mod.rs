@@ -25,6 +25,7 @@ pub mod sample;
 mod search;
 mod searcher;
 mod similar;
+mod spill;
 mod types;
 mod update;
 mod verify;
