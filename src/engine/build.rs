@@ -296,12 +296,35 @@ pub(crate) fn cut_and_analyze(
         }
     }
     analyzed.spill = spill;
-    crate::text::settle_short_tags(
-        raw.iter()
-            .zip(analyzed.langs.iter_mut())
-            .map(|((d, p), l)| (*d, p.text.as_str(), l)),
-    );
+    settle_short_tags(&raw, &mut analyzed.langs);
     Ok((raw, analyzed))
+}
+
+/// [`crate::text::settle_short_tags`] in parallel: documents are settled
+/// independently, so the passages are cut at document boundaries into
+/// pieces for every thread (serial, it was a few percent of a build's
+/// time with the other core idle).
+fn settle_short_tags(raw: &[(u32, RawPassage)], langs: &mut [&'static str]) {
+    let target = raw.len().div_ceil(4 * rayon::current_num_threads()).max(1);
+    let mut pieces = Vec::new();
+    let (mut r, mut l) = (raw, langs);
+    while !r.is_empty() {
+        let mut cut = target.min(r.len());
+        while cut < r.len() && r[cut].0 == r[cut - 1].0 {
+            cut += 1;
+        }
+        let (ra, rb) = r.split_at(cut);
+        let (la, lb) = std::mem::take(&mut l).split_at_mut(cut);
+        pieces.push((ra, la));
+        (r, l) = (rb, lb);
+    }
+    pieces.into_par_iter().for_each(|(r, l)| {
+        crate::text::settle_short_tags(
+            r.iter()
+                .zip(l.iter_mut())
+                .map(|((d, p), l)| (*d, p.text.as_str(), l)),
+        )
+    });
 }
 
 /// An arena of counts as analysis made it: held, or already spilled.
