@@ -179,7 +179,6 @@ fn index(a: IndexArgs) -> Result<Outcome> {
     if a.update && out.exists() {
         return update(&a, &writer, &opts, &reporter);
     }
-    map_large_blocks();
     let (mut index, report) = Index::build(&a.paths, &opts, &reporter)?;
     reporter.spin("writing index");
     let bytes = writer.save(&mut index)?;
@@ -196,21 +195,6 @@ fn index(a: IndexArgs) -> Result<Outcome> {
     );
     print_skips(&report.skipped, &opts.walk);
     Ok(Outcome::Hits)
-}
-
-/// Has glibc map every block of 1 MiB or more on its own, so it goes back
-/// to the system when freed. By default the threshold rises (up to 32 MiB)
-/// as large blocks are freed, and the build's many batch-sized temporaries
-/// (arenas of counts, rows of a batch) then land in the heaps, where freed
-/// pages stay resident between live blocks: 1.32 GB peak for the Debian
-/// corpus against 1.18 GB with the threshold fixed (BENCHMARKS.md).
-fn map_large_blocks() {
-    #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: mallopt only changes a tuning parameter of glibc's
-    // allocator; blocks already allocated are unaffected.
-    unsafe {
-        libc::mallopt(libc::M_MMAP_THRESHOLD, 1 << 20);
-    }
 }
 
 /// The walk's settings from `index`'s flags; its warnings go to stderr as

@@ -14,7 +14,7 @@ use super::spill::Spill;
 use super::types::{BuildOptions, BuildReport, DocMeta, IndexConfig, IndexKind, PassageMeta};
 use super::{Codes, Index, Reporter};
 use crate::corpus::{self, Document, RawPassage};
-use crate::embed::{Embedder, EmbedderSettings, Idf, TermCounts};
+use crate::embed::{DfCount, Embedder, EmbedderSettings, Idf, TermCounts};
 use crate::error::{Error, Result};
 
 /// Passages cut from documents, each with the position of its document's
@@ -70,7 +70,7 @@ impl Index {
             .as_deref()
             .map(Spill::create)
             .transpose()?;
-        let (raw, counted) = cut_and_analyze(&embedder, &docs, &mut doc_meta, spill, reporter)?;
+        let (raw, mut counted) = cut_and_analyze(&embedder, &docs, &mut doc_meta, spill, reporter)?;
         if raw.is_empty() {
             return Err(Error::NoPassages {
                 reason: "the input holds no text".into(),
@@ -267,6 +267,9 @@ pub(crate) fn cut_and_analyze(
         .len()
         .div_ceil(4 * rayon::current_num_threads())
         .clamp(1, ARENA_ROWS);
+    // Spilled counts have their document frequencies counted here, while
+    // they are in cache, rather than read back for it.
+    let df = std::sync::Mutex::new(DfCount::default());
     let parts: Vec<(Vec<&'static str>, Arena)> = raw
         .par_chunks(per)
         .map(|chunk| -> Result<_> {
@@ -282,12 +285,24 @@ pub(crate) fn cut_and_analyze(
                 .collect();
             let arena = CountArena::of(counts.iter().map(Vec::as_slice));
             Ok(match &spill {
-                Some(s) => (langs, Arena::Spilled(s.put(&arena)?)),
+                Some(s) => {
+                    let mut d = DfCount::default();
+                    arena.rows().for_each(|r| d.add(r));
+                    let mut all = df.lock().unwrap_or_else(|p| p.into_inner());
+                    *all = DfCount::merge(std::mem::take(&mut *all), d);
+                    drop(all);
+                    (langs, Arena::Spilled(s.put(&arena)?))
+                }
                 None => (langs, Arena::Held(arena)),
             })
         })
         .collect::<Result<_>>()?;
-    let mut analyzed = Counted::default();
+    let mut analyzed = Counted {
+        df: spill
+            .is_some()
+            .then(|| df.into_inner().unwrap_or_else(|p| p.into_inner())),
+        ..Counted::default()
+    };
     for (langs, arena) in parts {
         analyzed.langs.extend(langs);
         match arena {

@@ -84,6 +84,9 @@ pub(crate) struct Counted {
     pub(crate) arenas: Vec<CountArena>,
     pub(crate) spilled: Vec<SpilledArena>,
     pub(crate) spill: Option<Spill>,
+    /// The document frequencies, when analysis counted them as it went
+    /// (spilled counts: it saves reading them all back once).
+    pub(crate) df: Option<DfCount>,
 }
 
 impl Counted {
@@ -138,7 +141,10 @@ impl Counted {
     }
 
     /// The raw document frequencies of every passage's terms.
-    pub(crate) fn live_df(&self) -> Result<Idf> {
+    pub(crate) fn live_df(&mut self) -> Result<Idf> {
+        if let Some(df) = self.df.take() {
+            return Ok(df.finish());
+        }
         let df = self.fold_arenas(
             DfCount::default,
             |mut d, _, arena| {

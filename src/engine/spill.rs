@@ -22,8 +22,8 @@ pub(crate) struct Spill {
     /// Where the next arena goes: arenas are written from several
     /// threads, each to a range it reserved here.
     end: AtomicU64,
-    /// The name it had, for messages.
-    path: PathBuf,
+    /// The index it serves, for messages.
+    index: PathBuf,
 }
 
 /// Where one arena lies in the spill.
@@ -72,12 +72,12 @@ impl Spill {
         drop(held);
         let file = file.map_err(|e| {
             let _ = std::fs::remove_file(&path);
-            Error::io(&path, e)
+            scratch(index, e)
         })?;
         Ok(Spill {
             file,
             end: AtomicU64::new(0),
-            path,
+            index: index.to_path_buf(),
         })
     }
 
@@ -96,7 +96,7 @@ impl Spill {
         for p in parts {
             self.file
                 .write_all_at(p, pos)
-                .map_err(|e| Error::io(&self.path, e))?;
+                .map_err(|e| scratch(&self.index, e))?;
             pos += p.len() as u64;
         }
         Ok(SpilledArena {
@@ -123,7 +123,14 @@ impl Spill {
             }
             Ok(CountArena::from_columns(offsets, &hashes, &weights))
         };
-        read().map_err(|e| Error::io(&self.path, e))
+        read().map_err(|e| scratch(&self.index, e))
+    }
+}
+
+fn scratch(index: &Path, source: io::Error) -> Error {
+    Error::Scratch {
+        index: index.to_path_buf(),
+        source,
     }
 }
 
@@ -161,12 +168,17 @@ mod tests {
     }
 
     #[test]
-    fn a_folder_that_cannot_hold_it_is_an_io_error_naming_the_file() {
+    fn a_folder_that_cannot_hold_it_is_an_error_naming_the_index() {
         let dir = tempfile::tempdir().unwrap();
         let missing = dir.path().join("no-such-folder").join("x.vsx");
         match Spill::create(&missing) {
-            Err(Error::Io { path, .. }) => {
-                assert!(path.starts_with(dir.path().join("no-such-folder")))
+            Err(e @ Error::Scratch { .. }) => {
+                let line = e.to_string();
+                assert!(
+                    line.starts_with(&format!("{}: ", missing.display())),
+                    "{line}"
+                );
+                assert!(!line.contains('\n'), "{line}");
             }
             other => panic!("{other:?}"),
         }
