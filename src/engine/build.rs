@@ -284,17 +284,7 @@ pub(crate) fn cut_and_analyze(
                 })
                 .collect();
             let arena = CountArena::of(counts.iter().map(Vec::as_slice));
-            Ok(match &spill {
-                Some(s) => {
-                    let mut d = DfCount::default();
-                    arena.rows().for_each(|r| d.add(r));
-                    let mut all = df.lock().unwrap_or_else(|p| p.into_inner());
-                    *all = DfCount::merge(std::mem::take(&mut *all), d);
-                    drop(all);
-                    (langs, Arena::Spilled(s.put(&arena)?))
-                }
-                None => (langs, Arena::Held(arena)),
-            })
+            Ok((langs, keep_or_spill(arena, spill.as_ref(), &df)?))
         })
         .collect::<Result<_>>()?;
     let mut analyzed = Counted {
@@ -340,6 +330,24 @@ fn settle_short_tags(raw: &[(u32, RawPassage)], langs: &mut [&'static str]) {
                 .map(|((d, p), l)| (*d, p.text.as_str(), l)),
         )
     });
+}
+
+/// Holds `arena`, or spills it, counting its document frequencies into
+/// `df` first.
+fn keep_or_spill(
+    arena: CountArena,
+    spill: Option<&Spill>,
+    df: &std::sync::Mutex<DfCount>,
+) -> Result<Arena> {
+    let Some(spill) = spill else {
+        return Ok(Arena::Held(arena));
+    };
+    let mut d = DfCount::default();
+    arena.rows().for_each(|r| d.add(r));
+    let mut all = df.lock().unwrap_or_else(|p| p.into_inner());
+    *all = DfCount::merge(std::mem::take(&mut *all), d);
+    drop(all);
+    Ok(Arena::Spilled(spill.put(&arena)?))
 }
 
 /// An arena of counts as analysis made it: held, or already spilled.
