@@ -19,6 +19,16 @@ pub enum Error {
         /// What the system said.
         source: std::io::Error,
     },
+    /// The scratch file a build keeps beside the index `index` (its term
+    /// counts between analysis and embedding) could not be made, written
+    /// or read.
+    #[error("{}: cannot use the build's scratch file beside it: {source}", index.display())]
+    Scratch {
+        /// The index being built.
+        index: PathBuf,
+        /// What the system said.
+        source: std::io::Error,
+    },
     /// A path to read does not exist.
     #[error("{}: no such file or directory", path.display())]
     NotFound {

@@ -1,7 +1,8 @@
 //! A write that fails for lack of space (ENOSPC on a tiny tmpfs) or on a
 //! read-only file system (EROFS) gives one clear line and exit 2, and
 //! leaves the old index byte for byte as it was, with no temporary file
-//! behind. Mounting needs root (CAP_SYS_ADMIN); elsewhere the test says
+//! behind; so does a build whose scratch file (its term counts) does not
+//! fit beside the index. Mounting needs root (CAP_SYS_ADMIN); elsewhere the test says
 //! `skipped` and why. (tests/bad_input.rs covers a folder without write
 //! permission for non-root users.)
 
@@ -127,5 +128,63 @@ fn disk_full_and_read_only_keep_the_old_index() {
         "readers work on a read-only file system: {}",
         r.stderr
     );
+    drop(mount);
+}
+
+/// A corpus of many distinct words, so its term counts (12 bytes each in
+/// the scratch file) take far more than the `room` a tmpfs leaves.
+fn wordy_corpus(root: &Path, files: usize) {
+    fs::create_dir_all(root).unwrap();
+    for f in 0..files {
+        let text: String = (0..400)
+            .map(|p| format!("Paragraph w{f}x{p} y{p}z{f} about q{p}r{f} and s{f}t{p}.\n\n"))
+            .collect();
+        fs::write(root.join(format!("f{f:03}.md")), text).unwrap();
+    }
+}
+
+#[test]
+fn a_scratch_file_that_does_not_fit_is_one_line_and_leaves_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    wordy_corpus(&dir.path().join("words"), 8);
+    // Where it fits, a build leaves the index and nothing else beside it:
+    // the scratch file was never visible.
+    let ok = dir.path().join("ok");
+    fs::create_dir_all(&ok).unwrap();
+    let r = run_in(
+        dir.path(),
+        &["index", "words", "--index", "ok/n.vsx", "--dim", "16", "-q"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    assert_eq!(names_in(&ok), vec!["n.vsx".to_string()]);
+
+    // 64 KiB: room for the lock file, not for the counts of 3,200 passages.
+    let full = dir.path().join("full");
+    let mount = match mount_tmpfs(&full, 64 * 1024) {
+        Ok(m) => m,
+        Err(why) => {
+            skip(&why);
+            return;
+        }
+    };
+    let r = run_in(
+        dir.path(),
+        &[
+            "index",
+            "words",
+            "--index",
+            "full/n.vsx",
+            "--dim",
+            "16",
+            "-q",
+        ],
+    );
+    let line = assert_error(&r);
+    assert!(
+        line.contains("full/n.vsx: cannot use the build's scratch file beside it")
+            && line.contains("No space left on device"),
+        "{line}"
+    );
+    assert!(names_in(&full).is_empty(), "{:?}", names_in(&full));
     drop(mount);
 }

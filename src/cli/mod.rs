@@ -170,6 +170,7 @@ fn index(a: IndexArgs) -> Result<Outcome> {
             CodesArg::Bits => Codes::Bits,
             CodesArg::F32 => Codes::F32,
         }),
+        spill_beside: Some(out.clone()),
     };
     if opts.kind == IndexKind::Hnsw && opts.codes() == Codes::Bits {
         bail!("--kind hnsw walks its graph on f32 vectors: use --codes f32 (the default for hnsw)");

@@ -37,6 +37,92 @@ impl PartialEq for Idf {
     }
 }
 
+/// Document frequencies being counted: one per thread, merged at the end
+/// ([`Idf::from_passages`], or a build reading its counts back a batch at
+/// a time). Counted in maps, not by sorting every passage's hashes: on a
+/// corpus of 88 million (passage, term) pairs that array alone was a
+/// gigabyte of a build's peak memory; a map holds each distinct term once.
+#[derive(Debug, Default)]
+pub struct DfCount {
+    counts: Counter,
+    n_docs: u64,
+}
+
+impl DfCount {
+    /// Counts one passage's terms (each once: a passage's terms are unique).
+    pub fn add(&mut self, p: &Terms) {
+        for &(h, _) in p.iter() {
+            *self.counts.entry(h).or_insert(0) += 1;
+        }
+        self.n_docs += 1;
+    }
+
+    /// The two counts together; the order of merging does not matter.
+    pub fn merge(a: DfCount, b: DfCount) -> DfCount {
+        let (mut big, small) = if a.counts.len() >= b.counts.len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        for (h, c) in small.counts {
+            *big.counts.entry(h).or_insert(0) += c;
+        }
+        big.n_docs += small.n_docs;
+        big
+    }
+
+    /// The table, sorted by hash.
+    pub fn finish(self) -> Idf {
+        let mut pairs: Vec<(u64, u32)> = self.counts.into_iter().collect();
+        pairs.par_sort_unstable_by_key(|p| p.0);
+        let (hashes, df) = pairs.into_iter().unzip();
+        Idf::from_columns(self.n_docs, hashes, df)
+    }
+}
+
+/// Which language groups hold each term of an [`Idf`] (a bit per group,
+/// groups beyond 64 sharing the last), and the passages of each group:
+/// what [`Idf::relative_to`] needs. One per thread, merged at the end.
+#[derive(Debug)]
+pub struct GroupMasks {
+    masks: Vec<u64>,
+    per_group: [u64; 64],
+    groups: usize,
+}
+
+impl GroupMasks {
+    pub fn new(idf: &Idf) -> GroupMasks {
+        GroupMasks {
+            masks: vec![0u64; idf.hashes.len()],
+            per_group: [0; 64],
+            groups: 0,
+        }
+    }
+
+    /// One passage of group `g` with terms `counts`.
+    pub fn add(&mut self, idf: &Idf, g: usize, counts: &Terms) {
+        let g = g.min(63);
+        self.per_group[g] += 1;
+        self.groups = self.groups.max(g + 1);
+        let bit = 1u64 << g;
+        for (h, _) in counts.iter() {
+            if let Ok(i) = idf.hashes.binary_search(h) {
+                self.masks[i] |= bit;
+            }
+        }
+    }
+
+    pub fn merge(mut a: GroupMasks, b: GroupMasks) -> GroupMasks {
+        a.masks.iter_mut().zip(b.masks).for_each(|(x, y)| *x |= y);
+        a.per_group
+            .iter_mut()
+            .zip(b.per_group)
+            .for_each(|(x, y)| *x += y);
+        a.groups = a.groups.max(b.groups);
+        a
+    }
+}
+
 /// How format versions before 5 encoded the table (one bincode section).
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct IdfV4 {
@@ -65,35 +151,14 @@ impl Idf {
         passages: impl rayon::iter::IntoParallelIterator<Item = &'a Terms>,
     ) -> Self {
         use rayon::prelude::*;
-        // Counted in per-thread maps, not by sorting every passage's hashes:
-        // on a corpus of 88 million (passage, term) pairs that array alone
-        // was a gigabyte of a build's peak memory; the maps hold each
-        // distinct term once.
-        let (counts, n_docs) = passages
+        passages
             .into_par_iter()
-            .fold(
-                || (Counter::default(), 0u64),
-                |(mut m, n), p| {
-                    for &(h, _) in p.iter() {
-                        *m.entry(h).or_insert(0) += 1;
-                    }
-                    (m, n + 1)
-                },
-            )
-            .reduce(
-                || (Counter::default(), 0u64),
-                |(a, na), (b, nb)| {
-                    let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
-                    for (h, c) in small {
-                        *big.entry(h).or_insert(0) += c;
-                    }
-                    (big, na + nb)
-                },
-            );
-        let mut pairs: Vec<(u64, u32)> = counts.into_iter().collect();
-        pairs.par_sort_unstable_by_key(|p| p.0);
-        let (hashes, df) = pairs.into_iter().unzip();
-        Idf::from_columns(n_docs, hashes, df)
+            .fold(DfCount::default, |mut d, p| {
+                d.add(p);
+                d
+            })
+            .reduce(DfCount::default, DfCount::merge)
+            .finish()
     }
 
     /// `all` holds each passage's unique hashes, concatenated.
@@ -197,40 +262,33 @@ impl Idf {
     /// `rows` are (language group, term counts) of every live passage;
     /// groups beyond 64 share one bit, which only errs toward plain idf.
     pub fn language_relative(&self, rows: &[(usize, &Terms)]) -> Idf {
-        let groups = rows.iter().map(|r| r.0 + 1).max().unwrap_or(0).min(64);
-        let mut per_group = vec![0u64; groups];
-        for (g, _) in rows {
-            per_group[(*g).min(63)] += 1;
-        }
         // One mask table per thread (a table is 8 bytes a term, so not one
         // per work item), OR-ed together.
         let per_thread = rows.len().div_ceil(rayon::current_num_threads()).max(1);
         let masks = rows
             .par_chunks(per_thread)
             .map(|chunk| {
-                let mut m = vec![0u64; self.hashes.len()];
+                let mut m = GroupMasks::new(self);
                 for (g, counts) in chunk {
-                    let bit = 1u64 << (*g).min(63);
-                    for (h, _) in counts.iter() {
-                        if let Ok(i) = self.hashes.binary_search(h) {
-                            m[i] |= bit;
-                        }
-                    }
+                    m.add(self, *g, counts);
                 }
                 m
             })
-            .reduce(
-                || vec![0u64; self.hashes.len()],
-                |mut a, b| {
-                    a.iter_mut().zip(b).for_each(|(x, y)| *x |= y);
-                    a
-                },
-            );
+            .reduce(|| GroupMasks::new(self), GroupMasks::merge);
+        self.relative_to(&masks)
+    }
+
+    /// [`Idf::language_relative`] from the groups' masks, however they
+    /// were gathered.
+    pub fn relative_to(&self, masks: &GroupMasks) -> Idf {
+        let per_group = &masks.per_group;
+        let groups = masks.groups;
+        let masks = &masks.masks;
         let n = self.n_docs.max(1) as f64;
         let df = self
             .df
             .iter()
-            .zip(&masks)
+            .zip(masks.iter())
             .map(|(&d, &m)| {
                 let n_lang: u64 = (0..groups)
                     .filter(|g| m >> g & 1 == 1)

@@ -8,7 +8,7 @@ mod idf;
 mod learn;
 mod lexicon;
 
-pub use idf::{Idf, IdfV4};
+pub use idf::{DfCount, GroupMasks, Idf, IdfV4};
 pub use learn::{learn_lexicon, read_parallel, LearnOptions, LearnReport, ParallelPair, Score};
 use lexicon::ExpandScratch;
 pub use lexicon::{Bridge, Lexicon, DEFAULT_BRIDGE};

@@ -1,18 +1,26 @@
-//! Term counts of many passages between analysis and embedding, held in
+//! Term counts of many passages between analysis and embedding, in
 //! arenas of [`ARENA_ROWS`] passages: one allocation per arena instead of
-//! one per passage, and an arena is freed (its pages go back to the
-//! system) as soon as its rows are embedded. A build of 1.5 million
-//! passages holds about 90 million counts here at its peak.
+//! one per passage. A build of 1.5 million passages makes about 90 million
+//! counts, 1.4 GB in memory: a build that writes a file spills each arena
+//! to a [`Spill`] as soon as it is made, and reads them back one at a time
+//! (document frequencies, language masks, embedding), so they sit in the
+//! page cache rather than in the process. Other callers (updates, small
+//! in-memory builds) hold them, and an arena is freed as soon as its rows
+//! are embedded.
+
+use std::borrow::Cow;
 
 use rayon::prelude::*;
 
-use crate::embed::Terms;
+use super::spill::{Spill, SpilledArena};
+use crate::embed::{DfCount, GroupMasks, Idf, Terms};
+use crate::error::Result;
 
 /// Passages per arena: the rows embedded per parallel batch.
 pub(crate) const ARENA_ROWS: usize = 1 << 14;
 
 /// The counts of up to [`ARENA_ROWS`] passages, back to back.
-#[derive(Debug, Default)]
+#[derive(Debug, Default, Clone)]
 pub(crate) struct CountArena {
     /// Row `i` is `terms[offsets[i]..offsets[i + 1]]`.
     offsets: Vec<u32>,
@@ -44,13 +52,41 @@ impl CountArena {
             .windows(2)
             .map(|w| &self.terms[w[0] as usize..w[1] as usize])
     }
+
+    pub(crate) fn terms(&self) -> usize {
+        self.terms.len()
+    }
+
+    /// The arena's three columns: row offsets, hashes, weights.
+    pub(crate) fn columns(&self) -> (&[u32], Vec<u64>, Vec<f32>) {
+        let (hashes, weights) = self.terms.iter().copied().unzip();
+        (&self.offsets, hashes, weights)
+    }
+
+    /// An arena from its columns (see [`CountArena::columns`]).
+    pub(crate) fn from_columns(offsets: Vec<u32>, hashes: &[u64], weights: &[f32]) -> CountArena {
+        CountArena {
+            offsets,
+            terms: hashes
+                .iter()
+                .copied()
+                .zip(weights.iter().copied())
+                .collect(),
+        }
+    }
 }
 
-/// Analyzed passages: each one's language tag, and its counts in arenas.
+/// Analyzed passages: each one's language tag, and its counts in arenas,
+/// held (`arenas`) or spilled (`spilled`, in `spill`), never both.
 #[derive(Debug, Default)]
 pub(crate) struct Counted {
     pub(crate) langs: Vec<&'static str>,
     pub(crate) arenas: Vec<CountArena>,
+    pub(crate) spilled: Vec<SpilledArena>,
+    pub(crate) spill: Option<Spill>,
+    /// The document frequencies, when analysis counted them as it went
+    /// (spilled counts: it saves reading them all back once).
+    pub(crate) df: Option<DfCount>,
 }
 
 impl Counted {
@@ -58,54 +94,140 @@ impl Counted {
         self.langs.len()
     }
 
-    /// Every passage's counts, in order.
+    /// Every passage's counts, in order (held arenas only: callers that
+    /// borrow rows never spill).
     pub(crate) fn rows(&self) -> impl Iterator<Item = &Terms> + '_ {
+        debug_assert!(self.spilled.is_empty(), "rows of spilled counts");
         self.arenas.iter().flat_map(CountArena::rows)
     }
 
-    /// Every passage's counts, for parallel readers (order not kept).
-    pub(crate) fn par_rows(&self) -> impl ParallelIterator<Item = &Terms> + '_ {
-        self.arenas.par_iter().flat_map_iter(CountArena::rows)
+    fn arena_count(&self) -> usize {
+        self.arenas.len() + self.spilled.len()
     }
 
-    /// (language tag, counts) of every passage, in order.
-    pub(crate) fn tagged(&self) -> impl Iterator<Item = (&str, &Terms)> + '_ {
-        self.langs.iter().map(|l| &**l).zip(self.rows())
+    /// Arena `i`, borrowed or read back.
+    fn arena(&self, i: usize) -> Result<Cow<'_, CountArena>> {
+        match &self.spill {
+            Some(spill) => spill.load(&self.spilled[i]).map(Cow::Owned),
+            None => Ok(Cow::Borrowed(&self.arenas[i])),
+        }
+    }
+
+    /// Folds every arena (with the position of its first row) into one
+    /// `T` per thread, in parallel, and merges them. Each thread reads one
+    /// arena at a time, so a spilled build holds two at most.
+    fn fold_arenas<T: Send>(
+        &self,
+        init: impl Fn() -> T + Sync + Send,
+        fold: impl Fn(T, usize, &CountArena) -> T + Sync + Send,
+        merge: impl Fn(T, T) -> T + Sync + Send,
+    ) -> Result<T> {
+        let n = self.arena_count();
+        let mut starts = Vec::with_capacity(n);
+        let mut at = 0;
+        for i in 0..n {
+            starts.push(at);
+            at += match &self.spill {
+                Some(_) => self.spilled[i].rows(),
+                None => self.arenas[i].len(),
+            };
+        }
+        let per_thread = n.div_ceil(rayon::current_num_threads()).max(1);
+        (0..n)
+            .into_par_iter()
+            .with_min_len(per_thread)
+            .try_fold(&init, |t, i| Ok(fold(t, starts[i], &*self.arena(i)?)))
+            .try_reduce(&init, |a, b| Ok(merge(a, b)))
+    }
+
+    /// The raw document frequencies of every passage's terms.
+    pub(crate) fn live_df(&mut self) -> Result<Idf> {
+        if let Some(df) = self.df.take() {
+            return Ok(df.finish());
+        }
+        let df = self.fold_arenas(
+            DfCount::default,
+            |mut d, _, arena| {
+                arena.rows().for_each(|r| d.add(r));
+                d
+            },
+            DfCount::merge,
+        )?;
+        Ok(df.finish())
+    }
+
+    /// The weighting idf (see `parts::weighting_idf`) of these passages,
+    /// from their raw document frequencies `live_df`.
+    pub(crate) fn weighting_idf(&self, live_df: &Idf) -> Result<Idf> {
+        let groups = super::parts::language_groups(self.langs.iter().map(|l| &**l));
+        let masks = self.fold_arenas(
+            || GroupMasks::new(live_df),
+            |mut m, start, arena| {
+                for (g, r) in groups[start..].iter().zip(arena.rows()) {
+                    m.add(live_df, *g, r);
+                }
+                m
+            },
+            GroupMasks::merge,
+        )?;
+        Ok(live_df.relative_to(&masks))
     }
 }
 
-/// Rows for `embed_rows`: arenas it frees as it goes, or borrowed rows.
+/// Rows for `embed_rows`: analyzed passages it frees (or drops the
+/// spill of) as it goes, or borrowed rows.
 pub(crate) enum RowsToEmbed<'a> {
-    Arenas(Vec<CountArena>),
+    Counted(Counted),
     Borrowed(&'a [&'a Terms]),
 }
 
 impl RowsToEmbed<'_> {
     pub(crate) fn len(&self) -> usize {
         match self {
-            RowsToEmbed::Arenas(a) => a.iter().map(CountArena::len).sum(),
+            RowsToEmbed::Counted(c) => c.len(),
             RowsToEmbed::Borrowed(b) => b.len(),
         }
     }
 
     pub(crate) fn terms(&self) -> usize {
         match self {
-            RowsToEmbed::Arenas(a) => a.iter().map(|a| a.terms.len()).sum(),
+            RowsToEmbed::Counted(c) => {
+                let held: usize = c.arenas.iter().map(CountArena::terms).sum();
+                held + c.spilled.iter().map(SpilledArena::terms).sum::<usize>()
+            }
             RowsToEmbed::Borrowed(b) => b.iter().map(|r| r.len()).sum(),
         }
     }
 
     /// Calls `f` with each batch of at most [`ARENA_ROWS`] rows, in order;
-    /// an arena is dropped once `f` has seen it.
-    pub(crate) fn for_each_batch(self, mut f: impl FnMut(&[&Terms])) {
+    /// a held arena is dropped once `f` has seen it, and a spilled one is
+    /// read while `f` works on the one before.
+    pub(crate) fn for_each_batch(self, mut f: impl FnMut(&[&Terms]) + Send) -> Result<()> {
         match self {
-            RowsToEmbed::Arenas(arenas) => {
-                for arena in arenas {
+            RowsToEmbed::Counted(Counted {
+                spill: Some(spill),
+                spilled,
+                ..
+            }) => {
+                let mut next = spilled.first().map(|s| spill.load(s)).transpose()?;
+                for i in 0..spilled.len() {
+                    let arena = next.take().expect("read ahead");
+                    let rows: Vec<&Terms> = arena.rows().collect();
+                    let (_, ahead) = rayon::join(
+                        || f(&rows),
+                        || spilled.get(i + 1).map(|s| spill.load(s)).transpose(),
+                    );
+                    next = ahead?;
+                }
+            }
+            RowsToEmbed::Counted(c) => {
+                for arena in c.arenas {
                     let rows: Vec<&Terms> = arena.rows().collect();
                     f(&rows);
                 }
             }
             RowsToEmbed::Borrowed(rows) => rows.chunks(ARENA_ROWS).for_each(f),
         }
+        Ok(())
     }
 }

@@ -185,7 +185,7 @@ pub(crate) fn embed_rows(
                     .collect();
                 made.into_iter().for_each(|r| sparse.push(r));
                 done += batch.len();
-            });
+            })?;
             Dense::F32(
                 FlatIndex::new(dim, Slab::from_aligned(arena))
                     .expect("rows built here are whole rows of dim"),
@@ -211,7 +211,7 @@ pub(crate) fn embed_rows(
                     .collect();
                 made.into_iter().for_each(|r| sparse.push(r));
                 done += batch.len();
-            });
+            })?;
             Dense::Bits(
                 BitIndex::new(dim, Slab::from_vec(codes))
                     .expect("rows built here are whole rows of dim"),

@@ -26,6 +26,7 @@ pub mod sample;
 mod search;
 mod searcher;
 mod similar;
+mod spill;
 mod types;
 mod update;
 mod verify;

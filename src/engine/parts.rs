@@ -170,23 +170,28 @@ impl Weighting {
 /// (zh-Hans, zh-Hant) as one group, since they share most terms.
 pub(crate) fn weighting_idf<'a>(
     live_df: &Idf,
-    rows: impl Iterator<Item = (&'a str, &'a Terms)>,
+    rows: impl Iterator<Item = (&'a str, &'a Terms)> + Clone,
 ) -> Idf {
-    let mut groups: Vec<&str> = Vec::new();
-    let rows: Vec<(usize, &Terms)> = rows
-        .map(|(tag, counts)| {
-            let base = tag.split('-').next().unwrap_or(tag);
-            let g = match groups.iter().position(|x| *x == base) {
-                Some(g) => g,
-                None => {
-                    groups.push(base);
-                    groups.len() - 1
-                }
-            };
-            (g, counts)
-        })
-        .collect();
+    let groups = language_groups(rows.clone().map(|r| r.0));
+    let rows: Vec<(usize, &Terms)> = groups.into_iter().zip(rows.map(|r| r.1)).collect();
     live_df.language_relative(&rows)
+}
+
+/// Each passage's language group, from its tag: groups are numbered in the
+/// order they are first seen, and a tag's script suffix is dropped.
+pub(crate) fn language_groups<'a>(tags: impl Iterator<Item = &'a str>) -> Vec<usize> {
+    let mut groups: Vec<&str> = Vec::new();
+    tags.map(|tag| {
+        let base = tag.split('-').next().unwrap_or(tag);
+        match groups.iter().position(|x| *x == base) {
+            Some(g) => g,
+            None => {
+                groups.push(base);
+                groups.len() - 1
+            }
+        }
+    })
+    .collect()
 }
 
 /// The vectors of every passage.

@@ -7,7 +7,9 @@
 //! frames of [`FRAME`] bytes, each compressed on its own with zstd, so a
 //! passage costs the decompression of one frame (two if it straddles a
 //! boundary), and the text takes about a third of its bytes (BENCHMARKS.md).
-//! A table built in memory keeps the plain blob; older files hold it plain.
+//! A table built in memory compresses its text as it is built (a batch of
+//! frames at a time, so the plain text is never held whole); files before
+//! format 6 hold it plain.
 
 use std::borrow::Cow;
 use std::sync::{Arc, OnceLock};
@@ -118,6 +120,68 @@ type CachedFrame = (usize, usize, std::rc::Rc<Vec<u8>>);
 pub struct TextSections<'a> {
     pub data: Cow<'a, [u8]>,
     pub ends: Cow<'a, [u64]>,
+}
+
+/// Compresses the passage text as it comes: whole frames are compressed
+/// (in parallel) a batch at a time, so a build never holds the plain text
+/// of the corpus, only the compressed frames and less than a batch of
+/// plain bytes. The frames are those of the whole blob cut every
+/// [`FRAME`] bytes, whatever the batches.
+#[derive(Default)]
+struct Framer {
+    /// Plain bytes not yet compressed.
+    pending: Vec<u8>,
+    /// Plain bytes compressed so far.
+    framed: u64,
+    data: Vec<u8>,
+    /// Where each frame's compressed bytes end in `data`.
+    ends: Vec<u64>,
+}
+
+/// Frames compressed together.
+const FRAME_BATCH: usize = 64;
+
+impl Framer {
+    /// Plain bytes so far.
+    fn len(&self) -> u64 {
+        self.framed + self.pending.len() as u64
+    }
+
+    fn push(&mut self, text: &[u8]) {
+        self.pending.extend_from_slice(text);
+        if self.pending.len() >= FRAME_BATCH * FRAME {
+            let whole = self.pending.len() / FRAME * FRAME;
+            self.compress(whole);
+        }
+    }
+
+    /// Compresses `pending[..n]` into frames of [`FRAME`] bytes (the last
+    /// one shorter only at the end of the text).
+    fn compress(&mut self, n: usize) {
+        use rayon::prelude::*;
+        let frames: Vec<Vec<u8>> = self.pending[..n]
+            .par_chunks(FRAME)
+            .map(|c| zstd::bulk::compress(c, LEVEL).expect("compressing to memory"))
+            .collect();
+        for f in frames {
+            self.data.extend_from_slice(&f);
+            self.ends.push(self.data.len() as u64);
+        }
+        self.pending.drain(..n);
+        self.framed += n as u64;
+    }
+
+    fn finish(mut self) -> Text {
+        self.compress(self.pending.len());
+        let mut ends = Vec::with_capacity(self.ends.len() + 1);
+        ends.push(self.framed);
+        ends.extend_from_slice(&self.ends);
+        self.data.shrink_to_fit();
+        Text::Frames {
+            data: Slab::from_vec(self.data),
+            ends: Slab::from_vec(ends),
+        }
+    }
 }
 
 impl Text {
@@ -239,8 +303,9 @@ impl Text {
 
 impl PassageTable {
     pub fn build(metas: impl IntoIterator<Item = PassageMeta>) -> Self {
-        let mut records = Vec::new();
-        let mut text = Vec::new();
+        let metas = metas.into_iter();
+        let mut records = Vec::with_capacity(metas.size_hint().0);
+        let mut text = Framer::default();
         let (mut docs, mut langs) = (0, 0);
         for m in metas {
             docs = docs.max(m.doc as usize + 1);
@@ -253,14 +318,14 @@ impl PassageTable {
                 line_end: m.line_end,
                 byte_start: m.byte_start,
                 byte_end: m.byte_end,
-                text_start: text.len() as u64,
+                text_start: text.len(),
                 text_len: m.text.len() as u64,
             });
-            text.extend_from_slice(m.text.as_bytes());
+            text.push(m.text.as_bytes());
         }
         PassageTable {
             records: Slab::from_vec(records),
-            text: Text::Plain(Slab::from_vec(text)),
+            text: text.finish(),
             bounds: (docs, langs),
             lazy: false,
             checked_all: Arc::default(),

@@ -103,8 +103,13 @@ impl Index {
             ..Default::default()
         };
         let (mut docs, new_docs) = self.sort_seen(seen, &mut report, reporter);
-        let (raw, analyzed) =
-            cut_and_analyze(&self.weighting.embedder, &new_docs, &mut docs, reporter);
+        let (raw, analyzed) = cut_and_analyze(
+            &self.weighting.embedder,
+            &new_docs,
+            &mut docs,
+            None,
+            reporter,
+        )?;
         drop(new_docs);
         let (deleted, live_df) = self.tombstone(&docs, &analyzed, &mut report)?;
         let mut config = self.config.clone();

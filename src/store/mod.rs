@@ -21,6 +21,7 @@ mod format;
 mod lock;
 
 pub use atomic::{ensure_replaceable, remove_stray_temps, write_atomically};
+pub(crate) use cleanup::pending;
 pub use cleanup::{abandon_writes, Abandoned};
 pub use format::{
     block_sums_id, section_name, FileWriter, Header, MappedFile, SectionId, Verify, FORMAT_VERSION,
