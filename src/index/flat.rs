@@ -226,22 +226,28 @@ impl FlatIndex {
     }
 }
 
-/// Scores compared against the threshold per group before any is looked at
-/// one by one: once the heap is full almost no group holds a candidate.
-const OFFER_GROUP: usize = 16;
+/// Scores compared against the threshold at once, as one bit each.
+const OFFER_GROUP: usize = 64;
 
 /// Pushes into `top` every score of `scores` (for ids `first..`) that can
-/// enter it. A group of scores is first tested as a whole with a branch-free
-/// compare that compiles to SIMD, so the common case costs a fraction of a
-/// cycle per score.
+/// enter it. A group of scores is compared with the threshold branch-free
+/// (the compare compiles to SIMD) into a bit mask, and only the set bits are
+/// visited: once the pool is full almost no bit is set, and while a pool of
+/// thousands fills, a third of the groups hold some candidate, where a
+/// score-by-score loop mispredicted its branch on every one of them.
 pub(super) fn offer(top: &mut impl Collect, scores: &[f32], first: usize, filter: Option<Filter>) {
     let mut threshold = top.threshold();
     for (g, group) in scores.chunks(OFFER_GROUP).enumerate() {
         // `>=` keeps equal scores, whose tie-break by id is the heap's.
-        if !group.iter().fold(false, |any, &s| any | (s >= threshold)) {
-            continue;
-        }
-        for (i, &s) in group.iter().enumerate() {
+        let mut mask = group
+            .iter()
+            .enumerate()
+            .fold(0u64, |m, (i, &s)| m | ((s >= threshold) as u64) << i);
+        while mask != 0 {
+            let i = mask.trailing_zeros() as usize;
+            mask &= mask - 1;
+            let s = group[i];
+            // The threshold may have risen since the mask was made.
             if s >= threshold {
                 let id = (first + g * OFFER_GROUP + i) as u32;
                 if filter.is_none_or(|f| f(id)) {
