@@ -4,6 +4,9 @@
 //! p99 of one query's wall time and the load average. The whole-command
 //! figure (`scripts/time_queries.py`) adds the process start and the open.
 //!
+//! With `PAUSE_MS=N` in the environment the process sleeps N ms before each
+//! timed query, as a server with sparse traffic idles between requests.
+//!
 //! `cargo run --release --example query_latency -- INDEX QUERIES [passes] [n]`
 
 use std::time::Instant;
@@ -30,9 +33,16 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
     for q in &queries {
         let _ = index.search(q, &opts);
     }
+    let pause = std::env::var("PAUSE_MS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .map(std::time::Duration::from_millis);
     let mut ms = Vec::with_capacity(queries.len() * passes);
     for _ in 0..passes {
         for q in &queries {
+            if let Some(p) = pause {
+                std::thread::sleep(p);
+            }
             let t = Instant::now();
             let _ = index.search(q, &opts);
             ms.push(t.elapsed().as_secs_f64() * 1e3);

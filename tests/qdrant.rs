@@ -291,3 +291,49 @@ fn qdrant_local_mode_and_edge_find_what_the_local_index_ranks_first() {
         }
     }
 }
+
+#[test]
+fn point_ids_do_not_depend_on_the_folder_an_export_runs_in() {
+    let dir = tempfile::tempdir().unwrap();
+    common::write_corpus(dir.path());
+    let r = run_in(dir.path(), &["index", "notes", "--index", "c.vsx", "-q"]);
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let export = |cwd: &Path, index: &str| {
+        let out = dir.path().join("out.jsonl");
+        let r = run_in(
+            cwd,
+            &[
+                "export",
+                "--index",
+                index,
+                "--qdrant",
+                out.to_str().unwrap(),
+                "-q",
+            ],
+        );
+        assert_eq!(r.code, 0, "{}", r.stderr);
+        json_lines(&std::fs::read_to_string(&out).unwrap())
+    };
+    let here = export(dir.path(), "c.vsx");
+    let below = export(&dir.path().join("notes/sub"), "../../c.vsx");
+    assert_eq!(here.len(), below.len());
+    for (a, b) in here.iter().zip(&below) {
+        assert_eq!(a["id"], b["id"], "{a} / {b}");
+    }
+    // The payload shows the path from where the export ran.
+    assert!(here
+        .iter()
+        .any(|p| p["payload"]["doc"] == "notes/sub/b.txt"));
+    assert!(below.iter().any(|p| p["payload"]["doc"] == "b.txt"));
+    // And from paths, run where the index lives: the same ids again.
+    let paths = dir.path().join("paths.jsonl");
+    let r = run_in(
+        dir.path(),
+        &["export", "--qdrant", paths.to_str().unwrap(), "notes", "-q"],
+    );
+    assert_eq!(r.code, 0, "{}", r.stderr);
+    let from_paths = json_lines(&std::fs::read_to_string(&paths).unwrap());
+    for (a, b) in here.iter().zip(&from_paths) {
+        assert_eq!(a["id"], b["id"]);
+    }
+}

@@ -227,6 +227,7 @@ impl Index {
             seed: self.config.embedder.seed,
             langs: self.config.langs.clone(),
         };
+        let id_paths = self.id_paths();
         let mut start = 0usize;
         while start < n {
             let end = (start + CHUNK).min(n);
@@ -244,7 +245,7 @@ impl Index {
             }
             let lines: Vec<String> = jobs
                 .par_iter()
-                .map(|&(id, ordinal)| self.point_line(id, ordinal, opts))
+                .map(|&(id, ordinal)| self.point_line(id, ordinal, &id_paths, opts))
                 .collect();
             self.intact()?;
             write_lines(out, lines.iter().map(String::as_str), &mut report)?;
@@ -256,8 +257,38 @@ impl Index {
         Ok(report)
     }
 
+    /// Each document's path as point ids key it. Format 7 stores paths
+    /// relative to the index file's folder and shows relative ones from the
+    /// current folder: ids use the stored form of those, so they do not
+    /// depend on the folder an export runs in (an export from paths keys
+    /// them from the current folder: the same ids when the index lives
+    /// there). Paths typed absolute are shown and keyed absolute, as from
+    /// paths. Older files store paths as typed, which is what ids of their
+    /// exports have always used.
+    fn id_paths(&self) -> Vec<String> {
+        let shown = self.corpus.docs.iter().map(|d| d.path.clone());
+        match &self.origin.failure {
+            Some((file, _)) if self.origin.format_version >= 7 => {
+                let (cwd, root) = (super::paths::current_dir(), super::paths::root_of(file));
+                shown
+                    .map(|p| match super::paths::stored_form(&p, &cwd, &root) {
+                        (_, true) => p,
+                        (stored, false) => stored,
+                    })
+                    .collect()
+            }
+            _ => shown.collect(),
+        }
+    }
+
     /// One passage as a point, serialized.
-    fn point_line(&self, id: u32, ordinal: u32, opts: &PointOptions) -> String {
+    fn point_line(
+        &self,
+        id: u32,
+        ordinal: u32,
+        id_paths: &[String],
+        opts: &PointOptions,
+    ) -> String {
         let passages = &self.corpus.passages;
         let p = passages.get(id);
         let text = passages.text(id);
@@ -270,7 +301,7 @@ impl Index {
         };
         let doc = self.corpus.docs[p.doc as usize].path.as_str();
         let point = Point {
-            id: point_id(doc, ordinal),
+            id: point_id(&id_paths[p.doc as usize], ordinal),
             vector: PointVectors {
                 terms: to_sparse(&weights, length_prior(terms)),
                 dense: opts.dense.then(|| self.dense_row(id).into_owned()),
