@@ -49,25 +49,9 @@ pub fn avx2_scores(planes: &[u64], codes: &[u64], out: &mut [i32]) {
 
 #[target_feature(enable = "avx512f,avx512vpopcntdq")]
 unsafe fn avx512(planes: *const u64, w: usize, codes: *const u64, out: &mut [i32]) {
-    // Eight rows at a time: their eight-lane sums are reduced together
-    // (`sum_lanes8`), which costs a third of eight reductions one by one
-    // (a quarter of the scan's time went to them).
-    let groups = out.len() / 8;
-    for g in 0..groups {
-        let mut acc = [_mm512_setzero_si512(); 8];
-        for (i, a) in acc.iter_mut().enumerate() {
-            // SAFETY: row `g * 8 + i` < out.len(); see `avx512_row`.
-            *a = unsafe { avx512_row(planes, w, codes.add((g * 8 + i) * w)) };
-        }
-        let sums = _mm512_cvtepi64_epi32(sum_lanes8(&acc));
-        // SAFETY: `out[g*8..g*8+8]` is 8 writable i32, 32 bytes.
-        unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(g * 8) as *mut __m256i, sums) };
-    }
-    for (r, o) in out.iter_mut().enumerate().skip(groups * 8) {
-        // SAFETY: row `r` < out.len(); see `avx512_row`.
-        let acc = unsafe { avx512_row(planes, w, codes.add(r * w)) };
-        *o = _mm512_reduce_add_epi64(acc) as i32;
-    }
+    // SAFETY: `store_row_sums` asks for rows below out.len() only, and row
+    // `r` of `w` words starts at `r * w`; see `avx512_row`.
+    store_row_sums(out, |r| unsafe { avx512_row(planes, w, codes.add(r * w)) });
     debug_assert_eq!(
         ZERO_POINT, 8,
         "the shift by 3 in avx512_row multiplies by ZERO_POINT"
@@ -108,20 +92,27 @@ unsafe fn avx512_whole<const Z: usize>(planes: *const u64, codes: *const u64, ou
         }
         acc
     };
+    // SAFETY: `store_row_sums` asks for rows below out.len() only, and row
+    // `r` starts at `r * w`.
+    store_row_sums(out, |r| row(unsafe { codes.add(r * w) }));
+}
+
+/// `out[r]` = the sum of the eight lanes of `row(r)`, for every row. Eight
+/// rows at a time: their lane sums are reduced together (`sum_lanes8`),
+/// which costs a third of eight reductions one by one (a quarter of the
+/// scan's time went to them).
+#[inline]
+#[target_feature(enable = "avx512f")]
+fn store_row_sums(out: &mut [i32], row: impl Fn(usize) -> __m512i) {
     let groups = out.len() / 8;
     for g in 0..groups {
-        let mut acc = [_mm512_setzero_si512(); 8];
-        for (i, a) in acc.iter_mut().enumerate() {
-            // SAFETY: row `g * 8 + i` < out.len() starts at that times `w`.
-            *a = row(unsafe { codes.add((g * 8 + i) * w) });
-        }
+        let acc: [__m512i; 8] = std::array::from_fn(|i| row(g * 8 + i));
         let sums = _mm512_cvtepi64_epi32(sum_lanes8(&acc));
         // SAFETY: `out[g*8..g*8+8]` is 8 writable i32, 32 bytes.
         unsafe { _mm256_storeu_si256(out.as_mut_ptr().add(g * 8) as *mut __m256i, sums) };
     }
     for (r, o) in out.iter_mut().enumerate().skip(groups * 8) {
-        // SAFETY: row `r` < out.len() starts at `r * w`.
-        *o = _mm512_reduce_add_epi64(row(unsafe { codes.add(r * w) })) as i32;
+        *o = _mm512_reduce_add_epi64(row(r)) as i32;
     }
 }
 
