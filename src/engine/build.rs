@@ -29,16 +29,7 @@ impl Index {
         reporter: &dyn Reporter,
     ) -> Result<(Index, BuildReport)> {
         let started = Instant::now();
-        let files = corpus::collect_files(paths, &opts.walk)?;
-        if files.is_empty() {
-            return Err(Error::NoFiles {
-                paths: paths
-                    .iter()
-                    .map(|p| p.display().to_string())
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            });
-        }
+        let files = files_under(paths, &opts.walk)?;
         let (docs, mut report) = read_files(&files, opts, reporter);
         let (index, passages) =
             Self::from_documents(docs, opts, reporter).map_err(|e| match e {
@@ -118,6 +109,25 @@ impl Index {
         );
         Ok((index, n))
     }
+}
+
+/// The files to read under `paths`; none at all is an error naming the
+/// paths (a build and an export from paths refuse alike).
+pub(crate) fn files_under(
+    paths: &[std::path::PathBuf],
+    walk: &corpus::WalkOptions,
+) -> Result<Vec<std::path::PathBuf>> {
+    let files = corpus::collect_files(paths, walk)?;
+    if files.is_empty() {
+        return Err(Error::NoFiles {
+            paths: paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+        });
+    }
+    Ok(files)
 }
 
 /// The options a build refuses before reading anything.

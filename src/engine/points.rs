@@ -355,16 +355,7 @@ pub fn write_points_from_paths(
     warn: &dyn Fn(&str),
     progress: &dyn Fn(u64, u64),
 ) -> Result<PointsReport> {
-    let files = crate::corpus::collect_files(paths, walk)?;
-    if files.is_empty() {
-        return Err(Error::NoFiles {
-            paths: paths
-                .iter()
-                .map(|p| p.display().to_string())
-                .collect::<Vec<_>>()
-                .join(", "),
-        });
-    }
+    let files = super::build::files_under(paths, walk)?;
     let embedder = Embedder::new(settings.clone());
     let mut langs = std::collections::BTreeSet::new();
     let mut report = PointsReport {
