@@ -188,19 +188,15 @@ fn cli_json(dir: &Path, args: &[&str]) -> Vec<Value> {
         .collect()
 }
 
+/// `a.vsx` served on a free loopback port, with `extra` options.
+fn serve_a(dir: &Path, extra: &[&str]) -> Server {
+    let mut args = vec!["--index", "a.vsx", "--addr", "127.0.0.1:0"];
+    args.extend_from_slice(extra);
+    Server::start(dir, &args, &[])
+}
+
 fn start(dir: &Path) -> Server {
-    Server::start(
-        dir,
-        &[
-            "--index",
-            "a.vsx",
-            "--addr",
-            "127.0.0.1:0",
-            "--poll-ms",
-            "50",
-        ],
-        &[],
-    )
+    serve_a(dir, &["--poll-ms", "50"])
 }
 
 #[test]
@@ -313,13 +309,9 @@ fn bad_requests_get_a_one_line_reason() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     corpus(dir);
-    let server = Server::start(
+    let server = serve_a(
         dir,
         &[
-            "--index",
-            "a.vsx",
-            "--addr",
-            "127.0.0.1:0",
             "--max-k",
             "50",
             "--max-body-bytes",
@@ -329,7 +321,6 @@ fn bad_requests_get_a_one_line_reason() {
             "--index",
             "other=a.vsx",
         ],
-        &[],
     );
     let cases: [(&str, &str, u16, &str); 14] = [
         ("/search", "{\"query\": ", 400, "bad request body: EOF"),
@@ -614,20 +605,7 @@ fn overload_is_turned_away_with_503_while_health_answers() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     corpus(dir);
-    let server = Server::start(
-        dir,
-        &[
-            "--index",
-            "a.vsx",
-            "--addr",
-            "127.0.0.1:0",
-            "--max-concurrent",
-            "1",
-            "--max-queue",
-            "1",
-        ],
-        &[],
-    );
+    let server = serve_a(dir, &["--max-concurrent", "1", "--max-queue", "1"]);
     let body = slow_batch();
     let (mut ok, mut refused) = (0, 0u64);
     // Twelve requests at once against one slot and one place in the queue:
@@ -689,18 +667,7 @@ fn a_request_past_its_deadline_gets_503() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     corpus(dir);
-    let server = Server::start(
-        dir,
-        &[
-            "--index",
-            "a.vsx",
-            "--addr",
-            "127.0.0.1:0",
-            "--timeout-ms",
-            "1",
-        ],
-        &[],
-    );
+    let server = serve_a(dir, &["--timeout-ms", "1"]);
     let body = slow_batch();
     let mut seen = None;
     for _ in 0..10 {
