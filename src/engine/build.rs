@@ -281,14 +281,14 @@ pub(crate) fn cut_and_analyze(
     // Spilled counts have their document frequencies counted here, while
     // they are in cache, rather than read back for it.
     let df = std::sync::Mutex::new(DfCount::default());
-    let parts: Vec<(Vec<&'static str>, Arena)> = raw
+    let parts: Vec<(Vec<(&'static str, Option<u32>)>, Arena)> = raw
         .par_chunks(per)
         .map(|chunk| -> Result<_> {
             let mut langs = Vec::with_capacity(chunk.len());
             let counts: Vec<TermCounts> = chunk
                 .iter()
                 .map(|(_, p)| {
-                    langs.push(crate::text::detect_lang(&p.text));
+                    langs.push(crate::text::detect_lang_counted(&p.text));
                     let c = embedder.term_counts(&p.text);
                     reporter.inc(1);
                     c
@@ -304,15 +304,19 @@ pub(crate) fn cut_and_analyze(
             .then(|| df.into_inner().unwrap_or_else(|p| p.into_inner())),
         ..Counted::default()
     };
+    // How many trigrams each Latin tag was found by, so settling the short
+    // passages' tags does not score them again.
+    let mut trigrams = Vec::with_capacity(raw.len());
     for (langs, arena) in parts {
-        analyzed.langs.extend(langs);
+        analyzed.langs.extend(langs.iter().map(|l| l.0));
+        trigrams.extend(langs.iter().map(|l| l.1));
         match arena {
             Arena::Held(a) => analyzed.arenas.push(a),
             Arena::Spilled(s) => analyzed.spilled.push(s),
         }
     }
     analyzed.spill = spill;
-    settle_short_tags(&raw, &mut analyzed.langs);
+    settle_short_tags(&raw, &mut analyzed.langs, &trigrams);
     Ok((raw, analyzed))
 }
 
@@ -320,10 +324,14 @@ pub(crate) fn cut_and_analyze(
 /// independently, so the passages are cut at document boundaries into
 /// pieces for every thread (serial, it was a few percent of a build's
 /// time with the other core idle).
-fn settle_short_tags(raw: &[(u32, RawPassage)], langs: &mut [&'static str]) {
+fn settle_short_tags(
+    raw: &[(u32, RawPassage)],
+    langs: &mut [&'static str],
+    trigrams: &[Option<u32>],
+) {
     let target = raw.len().div_ceil(4 * rayon::current_num_threads()).max(1);
     let mut pieces = Vec::new();
-    let (mut r, mut l) = (raw, langs);
+    let (mut r, mut l, mut t) = (raw, langs, trigrams);
     while !r.is_empty() {
         let mut cut = target.min(r.len());
         while cut < r.len() && r[cut].0 == r[cut - 1].0 {
@@ -331,14 +339,16 @@ fn settle_short_tags(raw: &[(u32, RawPassage)], langs: &mut [&'static str]) {
         }
         let (ra, rb) = r.split_at(cut);
         let (la, lb) = std::mem::take(&mut l).split_at_mut(cut);
-        pieces.push((ra, la));
-        (r, l) = (rb, lb);
+        let (ta, tb) = t.split_at(cut);
+        pieces.push((ra, la, ta));
+        (r, l, t) = (rb, lb, tb);
     }
-    pieces.into_par_iter().for_each(|(r, l)| {
+    pieces.into_par_iter().for_each(|(r, l, t)| {
         crate::text::settle_short_tags(
             r.iter()
                 .zip(l.iter_mut())
-                .map(|((d, p), l)| (*d, p.text.as_str(), l)),
+                .zip(t)
+                .map(|(((d, p), l), t)| (*d, p.text.as_str(), l, *t)),
         )
     });
 }

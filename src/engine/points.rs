@@ -414,14 +414,16 @@ fn document_points(
 ) -> Vec<(String, &'static str)> {
     // Tagged as a build tags them: short passages take their document's
     // language.
-    let mut tags: Vec<&'static str> = cut
+    let detected: Vec<(&'static str, Option<u32>)> = cut
         .par_iter()
-        .map(|p| crate::text::detect_lang(&p.text))
+        .map(|p| crate::text::detect_lang_counted(&p.text))
         .collect();
+    let mut tags: Vec<&'static str> = detected.iter().map(|d| d.0).collect();
     crate::text::settle_short_tags(
         cut.iter()
             .zip(tags.iter_mut())
-            .map(|(p, t)| (0u32, p.text.as_str(), t)),
+            .zip(&detected)
+            .map(|((p, t), d)| (0u32, p.text.as_str(), t, d.1)),
     );
     cut.par_iter()
         .enumerate()

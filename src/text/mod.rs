@@ -12,7 +12,7 @@ mod words;
 
 pub use analyzer::{Analyzer, AnalyzerSettings, Scratch, Token};
 pub use hanfold::fold_han;
-pub use lang::{detect_lang, is_valid_tag, lang_matches, settle_short_tags};
+pub use lang::{detect_lang, detect_lang_counted, is_valid_tag, lang_matches, settle_short_tags};
 pub use normalize::{normalize, normalize_into, Normalized};
 pub use script::{script_of, Script};
 pub use words::for_each_word;

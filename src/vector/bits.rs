@@ -91,48 +91,61 @@ impl Rotation {
     }
 
     /// Rotates `v` (of `dim` coordinates) into `out` (of `len()`). Every
-    /// passage of a build goes through here (a tenth of a build's time
-    /// before it got an AVX2 body); both bodies compute the same floats in
-    /// the same order, so codes never depend on the machine.
+    /// passage of a build goes through here; every kernel set computes the
+    /// same floats in the same order ([`rotate`] is the reference), so
+    /// codes never depend on the machine.
     pub fn apply(&self, v: &[f32], out: &mut [f32]) {
         assert_eq!(v.len(), self.dim, "rotation: input dimension");
         assert_eq!(out.len(), self.n, "rotation: output length");
-        #[cfg(target_arch = "x86_64")]
-        if is_x86_feature_detected!("avx2") {
-            // SAFETY: AVX2 was just detected.
-            return unsafe { self.apply_avx2(v, out) };
-        }
-        self.apply_portable(v, out)
+        out[..self.dim].copy_from_slice(v);
+        out[self.dim..].fill(0.0);
+        (super::best().rotate)(&self.signs[0], &self.signs[1], out)
     }
 
     /// The 1-bit code of unit vector `v`, with `rotated` (of `len()`) as
     /// scratch: what every code of an index is made by.
     pub fn encode(&self, v: &[f32], rotated: &mut [f32], code: &mut [u64]) {
         self.apply(v, rotated);
-        encode(rotated, code);
+        (super::best().sign_bits)(rotated, code);
     }
 
-    #[cfg(target_arch = "x86_64")]
-    #[target_feature(enable = "avx2")]
-    fn apply_avx2(&self, v: &[f32], out: &mut [f32]) {
-        self.apply_portable(v, out)
-    }
-
-    /// Adds and multiplies by ±1 only (no fused operations), so the wider
-    /// vectors of the AVX2 body round exactly as this one does.
-    #[inline(always)]
+    /// The scalar body on its own, for tests against the dispatched one.
+    #[cfg(test)]
     fn apply_portable(&self, v: &[f32], out: &mut [f32]) {
         out[..self.dim].copy_from_slice(v);
         out[self.dim..].fill(0.0);
-        for signs in &self.signs {
-            for (x, s) in out.iter_mut().zip(signs) {
-                *x *= s;
-            }
-            fwht(out);
-        }
-        let scale = 1.0 / self.n as f32;
-        out.iter_mut().for_each(|x| *x *= scale);
+        rotate(&self.signs[0], &self.signs[1], out)
     }
+}
+
+/// Checks what every rotation kernel relies on and returns `n`: the signs
+/// and `x` of one length, a power of two of at least 64.
+pub(crate) fn check_rotate_shape(first: &[f32], second: &[f32], x: &[f32]) -> usize {
+    let n = x.len();
+    assert!(
+        n >= 64 && n.is_power_of_two(),
+        "rotation: length {n} is not a power of two of at least 64"
+    );
+    assert!(
+        first.len() == n && second.len() == n,
+        "rotation: signs of another length"
+    );
+    n
+}
+
+/// The scalar rotation kernel, the reference of the SIMD ones:
+/// `x ← (1/n) H (s₂ ⊙ H (s₁ ⊙ x))`. Adds and multiplies by ±1 only (no
+/// fused operations), so wider registers round exactly as this does.
+pub fn rotate(first: &[f32], second: &[f32], x: &mut [f32]) {
+    let n = check_rotate_shape(first, second, x);
+    for signs in [first, second] {
+        for (v, s) in x.iter_mut().zip(signs) {
+            *v *= s;
+        }
+        fwht(x);
+    }
+    let scale = 1.0 / n as f32;
+    x.iter_mut().for_each(|v| *v *= scale);
 }
 
 /// In-place unnormalized Walsh–Hadamard transform; `x.len()` is a power of
@@ -156,7 +169,8 @@ fn fwht(x: &mut [f32]) {
     }
 }
 
-/// Sets bit `i` of `code` when `rotated[i] > 0`.
+/// Sets bit `i` of `code` when `rotated[i] > 0`: the scalar kernel, the
+/// reference of the SIMD ones (`Kernels::sign_bits`).
 pub fn encode(rotated: &[f32], code: &mut [u64]) {
     assert_eq!(rotated.len(), code.len() * 64, "encode: code length");
     for (word, chunk) in code.iter_mut().zip(rotated.chunks_exact(64)) {
@@ -375,6 +389,79 @@ mod tests {
                 assert_eq!(bits(&a), bits(&b), "dim {dim}");
             }
         }
+    }
+
+    /// Every kernel set's rotation and sign bits against the scalar
+    /// kernels, bit for bit, at every length a dim can give (and dims that
+    /// pad), on dense, sparse (one-hot, as hashed bags of words are) and
+    /// zero-heavy inputs; `VECSEARCH_KERNEL` plays no part, each set runs.
+    #[test]
+    fn rotation_kernels_agree_with_scalar() {
+        let mut next = rng(33);
+        let sets = available();
+        assert!(sets.iter().any(|k| k.name == "scalar"));
+        for dim in [
+            1usize, 7, 63, 64, 65, 100, 127, 128, 200, 256, 300, 513, 1000, 1024, 2048, 4096,
+        ] {
+            let r = Rotation::new(dim);
+            let n = r.len();
+            let mut inputs = vec![unit(&mut next, dim)];
+            let mut sparse = vec![0.0f32; dim];
+            for _ in 0..3 {
+                sparse[(next() % dim as u64) as usize] = (next() % 7) as f32 - 3.0;
+            }
+            inputs.push(sparse);
+            let mut wild = unit(&mut next, dim);
+            for (i, x) in wild.iter_mut().enumerate() {
+                *x *= [1e-30, 1.0, 1e30, 0.0][i % 4];
+            }
+            inputs.push(wild);
+            for v in &inputs {
+                let mut want = vec![0.0; n];
+                r.apply_portable(v, &mut want);
+                let mut want_code = vec![0u64; n / 64];
+                encode(&want, &mut want_code);
+                let bits = |x: &[f32]| x.iter().map(|f| f.to_bits()).collect::<Vec<_>>();
+                for k in &sets {
+                    let mut got = vec![0.0; n];
+                    got[..dim].copy_from_slice(v);
+                    (k.rotate)(&r.signs[0], &r.signs[1], &mut got);
+                    assert_eq!(bits(&got), bits(&want), "{} dim {dim}", k.name);
+                    let mut code = vec![!0u64; n / 64];
+                    (k.sign_bits)(&want, &mut code);
+                    assert_eq!(code, want_code, "{} dim {dim}", k.name);
+                }
+            }
+        }
+    }
+
+    /// Zeros of either sign and NaN are not positive: no bit, in any set.
+    #[test]
+    fn sign_bits_of_zeros_and_nan() {
+        let mut x = vec![1.0f32; 128];
+        for (i, v) in x.iter_mut().enumerate() {
+            *v = match i % 5 {
+                0 => 0.0,
+                1 => -0.0,
+                2 => f32::NAN,
+                3 => -1e-40,
+                _ => 1e-40,
+            };
+        }
+        let mut want = vec![0u64; 2];
+        encode(&x, &mut want);
+        assert_eq!(want.iter().map(|w| w.count_ones()).sum::<u32>(), 25);
+        for k in available() {
+            let mut code = vec![!0u64; 2];
+            (k.sign_bits)(&x, &mut code);
+            assert_eq!(code, want, "{}", k.name);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "power of two")]
+    fn rotate_refuses_other_lengths() {
+        crate::vector::bits::rotate(&[1.0; 96], &[1.0; 96], &mut [0.0; 96]);
     }
 
     /// A one-hot (one-term) vector must not stay one-hot: the rotation has

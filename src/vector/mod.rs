@@ -18,6 +18,8 @@ mod x86;
 #[cfg(target_arch = "x86_64")]
 mod x86_bits;
 #[cfg(target_arch = "x86_64")]
+mod x86_rotate;
+#[cfg(target_arch = "x86_64")]
 mod x86_sq8;
 
 pub use aligned::AlignedVec;
@@ -57,6 +59,12 @@ pub struct Kernels {
     /// wrapping adds, exactly [`sq8::dot_u8`] whichever set runs it (see
     /// [`sq8`] for the weights that keep it from wrapping).
     pub dot_u8: fn(&[i16], &[u8]) -> i32,
+    /// `rotate(first, second, x)`: the 1-bit codes' rotation in place,
+    /// exactly [`bits::rotate`] (same floats, bit for bit) whichever set
+    /// runs it; `x` is a power of two of at least 64 long.
+    pub rotate: fn(&[f32], &[f32], &mut [f32]),
+    /// `sign_bits(rotated, code)`: exactly [`bits::encode`].
+    pub sign_bits: fn(&[f32], &mut [u64]),
 }
 
 impl std::fmt::Debug for Kernels {

@@ -11,6 +11,8 @@ pub const KERNELS: Kernels = Kernels {
     dot_tile_packed,
     bits_scores: super::bits::scores,
     dot_u8: super::sq8::dot_u8,
+    rotate: super::bits::rotate,
+    sign_bits: super::bits::encode,
 };
 
 /// Four independent accumulators let the compiler overlap the adds even

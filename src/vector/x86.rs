@@ -28,6 +28,8 @@ pub fn avx2() -> Option<Kernels> {
             dot_tile_packed: avx2_dot_tile_packed,
             bits_scores: super::x86_bits::avx2_scores,
             dot_u8: super::x86_sq8::avx2_dot_u8,
+            rotate: super::x86_rotate::avx2_rotate,
+            sign_bits: super::x86_rotate::avx2_sign_bits,
         })
     } else {
         None
@@ -59,6 +61,8 @@ pub fn avx512() -> Option<Kernels> {
             } else {
                 super::x86_sq8::avx2_dot_u8
             },
+            rotate: super::x86_rotate::avx512_rotate,
+            sign_bits: super::x86_rotate::avx512_sign_bits,
         })
     } else {
         None
