@@ -281,7 +281,7 @@ pub(crate) fn cut_and_analyze(
     // Spilled counts have their document frequencies counted here, while
     // they are in cache, rather than read back for it.
     let df = std::sync::Mutex::new(DfCount::default());
-    let parts: Vec<(Vec<(&'static str, Option<u32>)>, Arena)> = raw
+    let parts: Vec<(Vec<Detected>, Arena)> = raw
         .par_chunks(per)
         .map(|chunk| -> Result<_> {
             let mut langs = Vec::with_capacity(chunk.len());
@@ -370,6 +370,10 @@ fn keep_or_spill(
     drop(all);
     Ok(Arena::Spilled(spill.put(&arena)?))
 }
+
+/// A passage's language tag, and the trigrams the Latin model scored it
+/// by (see [`crate::text::detect_lang_counted`]).
+type Detected = (&'static str, Option<u32>);
 
 /// An arena of counts as analysis made it: held, or already spilled.
 enum Arena {
