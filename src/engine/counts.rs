@@ -132,7 +132,11 @@ impl Counted {
                 None => self.arenas[i].len(),
             };
         }
-        let per_thread = n.div_ceil(rayon::current_num_threads()).max(1);
+        // Rounded down: rounded up, two threads and 91 arenas gave pieces
+        // of at least 46, so the 91 could not be split and one thread
+        // folded them all (most of a build's "weighting terms" stage, with
+        // the other core idle; BENCHMARKS.md, fourth round).
+        let per_thread = (n / rayon::current_num_threads()).max(1);
         (0..n)
             .into_par_iter()
             .with_min_len(per_thread)
