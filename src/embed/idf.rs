@@ -105,11 +105,12 @@ impl GroupMasks {
         self.per_group[g] += 1;
         self.groups = self.groups.max(g + 1);
         let bit = 1u64 << g;
-        for (h, _) in counts.iter() {
-            if let Ok(i) = idf.hashes.binary_search(h) {
-                self.masks[i] |= bit;
+        let masks = &mut self.masks;
+        super::for_each_position(counts, idf, |i| {
+            if let Some(i) = i {
+                masks[i] |= bit;
             }
-        }
+        });
     }
 
     pub fn merge(mut a: GroupMasks, b: GroupMasks) -> GroupMasks {
@@ -373,6 +374,49 @@ fn rayon_sort(v: &mut [u64]) {
 
 #[cfg(test)]
 mod tests {
+    /// The masks found through the thread's idf hint (built after a few
+    /// hundred passages) are the masks a binary search per term gives,
+    /// with terms absent from the table among them.
+    #[test]
+    fn group_masks_match_a_binary_search_per_term() {
+        let mut s = 0x1234_5678u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s ^ (s >> 29)
+        };
+        let mut hashes: Vec<u64> = (0..5000).map(|_| next()).collect();
+        hashes.sort_unstable();
+        hashes.dedup();
+        let idf = Idf::from_columns(1000, hashes.clone(), vec![1; hashes.len()]);
+        let mut masks = GroupMasks::new(&idf);
+        let mut want = vec![0u64; hashes.len()];
+        for p in 0..1000usize {
+            let g = p % 5;
+            let mut row: Vec<(u64, f32)> = (0..12)
+                .map(|k| {
+                    let h = if k % 3 == 0 {
+                        next()
+                    } else {
+                        hashes[(next() % hashes.len() as u64) as usize]
+                    };
+                    (h, 1.0)
+                })
+                .collect();
+            row.sort_by_key(|t| t.0);
+            row.dedup_by_key(|t| t.0);
+            for (h, _) in &row {
+                if let Ok(i) = hashes.binary_search(h) {
+                    want[i] |= 1 << g;
+                }
+            }
+            masks.add(&idf, g, &row);
+        }
+        assert_eq!(masks.masks, want);
+        assert!(want.iter().any(|&m| m.count_ones() > 1));
+    }
+
     #[test]
     fn idf_is_relative_to_the_languages_a_term_occurs_in() {
         // 60 French passages all saying "de", 60 English ones; "vector" in

@@ -114,9 +114,6 @@ impl WeightCache {
 /// terms are found by divide and conquer: each term's position bounds the
 /// search of the terms on either side.
 fn document_frequencies(counts: &[(u64, f32)], idf: &Idf, out: &mut Vec<u32>) {
-    thread_local! {
-        static HINT: RefCell<HintCache> = RefCell::default();
-    }
     out.clear();
     let hashes: &[u64] = &idf.hashes;
     let df: &[u32] = &idf.df;
@@ -129,6 +126,29 @@ fn document_frequencies(counts: &[(u64, f32)], idf: &Idf, out: &mut Vec<u32>) {
             find_sorted(hashes, df, counts, out);
         } else {
             out.extend(counts.iter().map(|&(h, _)| idf.df(h)));
+        }
+    });
+}
+
+thread_local! {
+    /// This thread's [`IdfHint`], for whichever table it last looked in.
+    static HINT: RefCell<HintCache> = RefCell::default();
+}
+
+/// The position in `idf`'s table of each term of `counts`, in order, as
+/// `binary_search` finds it, through this thread's hint once it has one
+/// (the language masks of a build look up every term of every passage,
+/// as the embedding does).
+pub(crate) fn for_each_position(counts: &Terms, idf: &Idf, mut f: impl FnMut(Option<usize>)) {
+    let hashes: &[u64] = &idf.hashes;
+    HINT.with(|c| {
+        let mut c = c.borrow_mut();
+        if let Some(hint) = c.for_table(hashes, idf.n_docs) {
+            counts.iter().for_each(|&(h, _)| f(hint.find(hashes, h)));
+        } else {
+            counts
+                .iter()
+                .for_each(|&(h, _)| f(hashes.binary_search(&h).ok()));
         }
     });
 }
@@ -201,6 +221,13 @@ impl IdfHint {
 
     #[inline]
     fn df(&self, hashes: &[u64], df: &[u32], h: u64) -> u32 {
+        self.find(hashes, h).map_or(0, |i| df[i])
+    }
+
+    /// The position of `h` in `hashes`, exactly where a binary search
+    /// finds it.
+    #[inline]
+    fn find(&self, hashes: &[u64], h: u64) -> Option<usize> {
         let k = (h >> self.shift) as usize;
         let (lo, hi) = (self.starts[k] as usize, self.starts[k + 1] as usize);
         // The bucket is right for this table when it lies inside it and its
@@ -209,12 +236,11 @@ impl IdfHint {
             && hi <= hashes.len()
             && (lo == 0 || hashes[lo - 1] < h)
             && (hi == hashes.len() || hashes[hi] > h);
-        let found = if fenced {
+        if fenced {
             hashes[lo..hi].iter().position(|&x| x == h).map(|i| lo + i)
         } else {
             hashes.binary_search(&h).ok()
-        };
-        found.map_or(0, |i| df[i])
+        }
     }
 }
 
