@@ -227,13 +227,35 @@ pub(super) fn open(path: &Path, full: bool) -> Result<Index> {
 }
 
 pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
-    if !full {
-        verify_small_sections(file)?;
-    }
-    let (config, bridge_meta) = migrate::config(file)?;
-    let docs = open_docs(file)?;
+    // Checksumming and decoding the metadata is most of a plain open, and
+    // a search command opens once per query: the independent parts run on
+    // both cores. Errors are still reported in this fixed order.
+    let ((small, config), (docs, (idf, live_df))) = rayon::join(
+        || {
+            let small = if full {
+                Ok(())
+            } else {
+                verify_small_sections(file)
+            };
+            (small, migrate::config(file))
+        },
+        || {
+            rayon::join(
+                || open_docs(file),
+                || {
+                    rayon::join(
+                        || open_idf(file, IDF_SECTIONS),
+                        || open_idf(file, LIVE_DF_SECTIONS),
+                    )
+                },
+            )
+        },
+    );
+    small?;
+    let (config, bridge_meta) = config?;
+    let docs = docs?;
     let records = file.slab::<PassageRecord>(SectionId::Passages)?;
-    let idf = open_idf(file, IDF_SECTIONS)?;
+    let idf = idf?;
     check_header(file, &config, records.len(), docs.len())?;
     let dim = config.embedder.dim as usize;
     let frame_ends = match file.has_section(SectionId::TextFrames) {
@@ -266,7 +288,7 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         }
         IndexKind::Hnsw => Some(open_graph(file, passages.len(), full)?),
     };
-    let live_df = open_idf(file, LIVE_DF_SECTIONS)?;
+    let live_df = live_df?;
     let state: UpdateState = file.decode(SectionId::UpdateState)?;
     let deleted: Vec<bool> = file
         .section(SectionId::Deleted)?
