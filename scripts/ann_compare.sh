@@ -10,8 +10,9 @@
 #
 # DIR holds base.fvecs, query.fvecs and gt.ivecs (examples/gen_clustered.rs).
 # ISA=avx2 pins everything to AVX2: our kernels (VECSEARCH_KERNEL=avx2), FAISS
-# (FAISS_SIMD_LEVEL=AVX2 for the run-time dispatching 1.15 wheels, and
-# FAISS_OPT_LEVEL=avx2 for older loaders), membw (-mno-avx512f). hnswlib is
+# (FAISS_SIMD_LEVEL=AVX2 for the run-time dispatching 1.15 wheels,
+# FAISS_OPT_LEVEL=avx2 for older loaders, and OPENBLAS_CORETYPE=Haswell for
+# the bundled OpenBLAS that FAISS's flat batches run on), membw (-mno-avx512f). hnswlib is
 # compiled for one ISA, so PYTHON should be a venv whose hnswlib was built from
 # source with CFLAGS=-mno-avx512f for avx2 and natively for avx512 (defaults:
 # /work/peers/venv and /work/peers/venv512). Our graph is cached in DIR.graph
@@ -23,7 +24,8 @@ dir=$1
 isa=${ISA:-avx512}
 case $isa in
   avx2) default_py=/work/peers/venv/bin/python
-        export VECSEARCH_KERNEL=avx2 FAISS_SIMD_LEVEL=AVX2 FAISS_OPT_LEVEL=avx2
+        export VECSEARCH_KERNEL=avx2 FAISS_SIMD_LEVEL=AVX2 FAISS_OPT_LEVEL=avx2 \
+            OPENBLAS_CORETYPE=Haswell
         march="-march=native -mno-avx512f" ;;
   avx512) default_py=/work/peers/venv512/bin/python
         march="-march=native" ;;

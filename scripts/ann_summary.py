@@ -55,7 +55,7 @@ def summarize(isa, rows):
         out.append(line)
         if ff:
             f = ff[0]
-            out.append(f"- flat vs FAISS IndexFlatIP ({f['simd']}), 1 thread: single "
+            out.append(f"- flat vs FAISS IndexFlatIP ({f['simd']}, OpenBLAS {f.get('blas')}), 1 thread: single "
                        f"{s['qps']:.1f} / {f['single_qps']:.1f} = {s['qps'] / f['single_qps']:.2f}×; "
                        f"batch {flat['batch']['qps']:.0f} / {f['batch_qps']:.0f} = "
                        f"{flat['batch']['qps'] / f['batch_qps']:.2f}×")
