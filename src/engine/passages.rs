@@ -301,35 +301,70 @@ impl Text {
     }
 }
 
-impl PassageTable {
-    pub fn build(metas: impl IntoIterator<Item = PassageMeta>) -> Self {
-        let metas = metas.into_iter();
-        let mut records = Vec::with_capacity(metas.size_hint().0);
-        let mut text = Framer::default();
-        let (mut docs, mut langs) = (0, 0);
-        for m in metas {
-            docs = docs.max(m.doc as usize + 1);
-            langs = langs.max(m.lang as usize + 1);
-            records.push(PassageRecord {
-                doc: m.doc,
-                lang: m.lang,
-                _pad: 0,
-                line_start: m.line_start,
-                line_end: m.line_end,
-                byte_start: m.byte_start,
-                byte_end: m.byte_end,
-                text_start: text.len(),
-                text_len: m.text.len() as u64,
-            });
-            text.push(m.text.as_bytes());
+/// Builds a passage table a passage at a time, its text compressed as it
+/// comes; a build that reads its documents in batches pushes each batch's
+/// passages as they are analyzed, before the corpus's languages are all
+/// known, and renumbers their languages at the end.
+#[derive(Default)]
+pub(crate) struct TableBuilder {
+    records: Vec<PassageRecord>,
+    text: Framer,
+    docs: usize,
+}
+
+impl TableBuilder {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        TableBuilder {
+            records: Vec::with_capacity(n),
+            ..Default::default()
         }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.records.len()
+    }
+
+    pub(crate) fn push(&mut self, m: PassageMeta) {
+        self.docs = self.docs.max(m.doc as usize + 1);
+        self.records.push(PassageRecord {
+            doc: m.doc,
+            lang: m.lang,
+            _pad: 0,
+            line_start: m.line_start,
+            line_end: m.line_end,
+            byte_start: m.byte_start,
+            byte_end: m.byte_end,
+            text_start: self.text.len(),
+            text_len: m.text.len() as u64,
+        });
+        self.text.push(m.text.as_bytes());
+    }
+
+    /// The table; with `langs`, each record's language `l` becomes
+    /// `langs[l]`.
+    pub(crate) fn finish(mut self, langs: Option<&[u16]>) -> PassageTable {
+        if let Some(map) = langs {
+            self.records
+                .iter_mut()
+                .for_each(|r| r.lang = map[r.lang as usize]);
+        }
+        let langs = self.records.iter().map(|r| r.lang as usize + 1).max();
         PassageTable {
-            records: Slab::from_vec(records),
-            text: text.finish(),
-            bounds: (docs, langs),
+            records: Slab::from_vec(self.records),
+            text: self.text.finish(),
+            bounds: (self.docs, langs.unwrap_or(0)),
             lazy: false,
             checked_all: Arc::default(),
         }
+    }
+}
+
+impl PassageTable {
+    pub fn build(metas: impl IntoIterator<Item = PassageMeta>) -> Self {
+        let metas = metas.into_iter();
+        let mut table = TableBuilder::with_capacity(metas.size_hint().0);
+        metas.for_each(|m| table.push(m));
+        table.finish(None)
     }
 
     /// Takes what a file supplied. Records with block checksums are
