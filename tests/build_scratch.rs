@@ -30,7 +30,11 @@ fn open_scratch(pid: u32) -> Vec<String> {
     };
     fds.filter_map(|e| fs::read_link(e.ok()?.path()).ok())
         .map(|t| t.to_string_lossy().into_owned())
-        .filter(|t| [".counts-", ".dense-", ".terms-"].iter().any(|k| t.contains(k)))
+        .filter(|t| {
+            [".counts-", ".dense-", ".terms-"]
+                .iter()
+                .any(|k| t.contains(k))
+        })
         .collect()
 }
 
@@ -56,7 +60,11 @@ fn scratch_files_are_unlinked_while_a_build_runs_and_gone_after_sigint() {
         let pid = child.id();
         // Wait for the dense rows' scratch (embedding), or the counts'
         // on odd attempts (analysis), then interrupt.
-        let wanted = if attempt % 2 == 0 { ".dense-" } else { ".counts-" };
+        let wanted = if attempt % 2 == 0 {
+            ".dense-"
+        } else {
+            ".counts-"
+        };
         let mut seen = false;
         while child.try_wait().unwrap().is_none() {
             let open = open_scratch(pid);
@@ -107,7 +115,10 @@ fn scratch_files_are_unlinked_while_a_build_runs_and_gone_after_sigint() {
     );
     assert!(interrupted >= 1, "no interrupt landed mid-build");
     // And a build that runs to the end leaves only the index.
-    let r = run_in(d, &["index", "big", "--index", "n.vsx", "--dim", "64", "-q"]);
+    let r = run_in(
+        d,
+        &["index", "big", "--index", "n.vsx", "--dim", "64", "-q"],
+    );
     assert_eq!(r.code, 0, "{}", r.stderr);
     assert_eq!(names_in(d), vec!["big".to_string(), "n.vsx".to_string()]);
 }

@@ -194,7 +194,15 @@ fn a_scratch_file_that_does_not_fit_is_one_line_and_leaves_nothing() {
     let r = run_in(
         dir.path(),
         &[
-            "index", "words", "--index", "full/n.vsx", "--dim", "4096", "--codes", "f32", "-q",
+            "index",
+            "words",
+            "--index",
+            "full/n.vsx",
+            "--dim",
+            "4096",
+            "--codes",
+            "f32",
+            "-q",
         ],
     );
     let line = assert_error(&r);

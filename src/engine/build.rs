@@ -10,7 +10,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::counts::{CountArena, Counted, RowsToEmbed, ARENA_ROWS};
 use super::dense::{embed_rows, embed_rows_staged, Dense};
 use super::parts::{Corpus, Origin, Vectors, Weighting};
-use super::passages::TableBuilder;
+use super::passages::{PassageTable, StagedTable, TableBuilder};
 use super::persist;
 use super::spill::Spill;
 use super::staged::{StagedDense, StagedRows};
@@ -43,7 +43,7 @@ impl Index {
         reporter: &dyn Reporter,
     ) -> Result<(Index, usize)> {
         let built = Built::from_documents(docs, opts, None, reporter)?;
-        let n = built.corpus.passages.len();
+        let n = built.passages();
         Ok((built.into_index(), n))
     }
 }
@@ -52,15 +52,24 @@ impl Index {
 /// staged in scratch files for the file being written (`staged.rs`).
 pub(crate) struct Built {
     config: IndexConfig,
-    corpus: Corpus,
-    weighting: Weighting,
+    docs: Vec<DocMeta>,
     rows: BuiltRows,
+    weighting: Weighting,
     graph: Option<(Hnsw, HnswParams)>,
 }
 
 enum BuiltRows {
-    Held(Dense, TermRows),
-    Staged(StagedRows),
+    Held(PassageTable, Dense, TermRows),
+    Staged(StagedTable, StagedRows),
+}
+
+impl Built {
+    fn passages(&self) -> usize {
+        match &self.rows {
+            BuiltRows::Held(p, ..) => p.len(),
+            BuiltRows::Staged(p, _) => p.len,
+        }
+    }
 }
 
 impl Built {
@@ -93,8 +102,8 @@ impl Built {
             },
             e => e,
         })?;
-        report.documents = built.corpus.docs.len();
-        report.passages = built.corpus.passages.len();
+        report.documents = built.docs.len();
+        report.passages = built.passages();
         report.seconds = started.elapsed().as_secs_f64();
         Ok((built, report))
     }
@@ -126,7 +135,10 @@ impl Built {
             .transpose()?;
         let mut doc_meta = Vec::new();
         let mut counted = Counted::default();
-        let mut table = TableBuilder::default();
+        let mut table = match staged {
+            Some(path) => TableBuilder::staged(path)?,
+            None => TableBuilder::default(),
+        };
         // Languages in the order met; renumbered in sorted order at the end.
         let mut seen: Vec<&'static str> = Vec::new();
         for docs in batches {
@@ -149,9 +161,13 @@ impl Built {
                     byte_start: p.byte_start,
                     byte_end: p.byte_end,
                     text: p.text,
-                });
+                })?;
             }
             counted.append(batch);
+            // The batch's texts and temporaries are freed among the
+            // table's growing arrays: hand their pages back before the
+            // next batch, or the residue grows with every batch.
+            give_back_freed_memory();
             if table.len() > u32::MAX as usize {
                 return Err(Error::TooManyPassages);
             }
@@ -175,20 +191,22 @@ impl Built {
                     .expect("collected above") as u16
             })
             .collect();
-        let passages = table.finish(Some(&renumber));
+        let n = table.len();
         give_back_freed_memory();
-        reporter.stage("embedding", passages.len() as u64);
+        reporter.stage("embedding", n as u64);
         let counts = RowsToEmbed::Counted(counted);
         let linked = opts.kind == IndexKind::Hnsw;
         let (rows, graph) = match staged {
             None => {
+                let passages = table.finish(Some(&renumber));
                 let (dense, sparse) = embed_rows(&embedder, &idf, counts, opts.codes(), reporter)?;
                 let graph = linked
                     .then(|| Vectors::link(&dense, &opts.hnsw, reporter))
                     .flatten();
-                (BuiltRows::Held(dense, sparse), graph)
+                (BuiltRows::Held(passages, dense, sparse), graph)
             }
             Some(path) => {
+                let passages = table.finish_staged(&renumber)?;
                 let staged = embed_rows_staged(
                     &embedder,
                     &idf,
@@ -203,10 +221,9 @@ impl Built {
                     }
                     _ => None,
                 };
-                (BuiltRows::Staged(staged), graph)
+                (BuiltRows::Staged(passages, staged), graph)
             }
         };
-        let n = passages.len();
         reporter.finish();
         let (settings, embedder) = keep_pruned_bridge(&opts.embedder, &embedder, &idf);
         Ok(Built {
@@ -215,21 +232,21 @@ impl Built {
                 kind: opts.kind,
                 langs,
             },
-            corpus: Corpus::fresh(doc_meta, passages),
-            weighting: Weighting::fresh(embedder, idf, live_df, n),
+            docs: doc_meta,
             rows,
+            weighting: Weighting::fresh(embedder, idf, live_df, n),
             graph,
         })
     }
 
     /// The index held in memory (a build without staging).
     fn into_index(self) -> Index {
-        let BuiltRows::Held(dense, sparse) = self.rows else {
+        let BuiltRows::Held(passages, dense, sparse) = self.rows else {
             unreachable!("a staged build is saved, not opened");
         };
         Index::assemble(
             self.config,
-            self.corpus,
+            Corpus::fresh(self.docs, passages),
             self.weighting,
             Vectors {
                 dense,
@@ -244,11 +261,11 @@ impl Built {
     /// bytes written.
     pub(crate) fn save(&self, path: &Path) -> Result<u64> {
         match &self.rows {
-            BuiltRows::Staged(staged) => persist::save_staged(
+            BuiltRows::Staged(passages, staged) => persist::save_staged(
                 &self.config,
-                &self.corpus,
+                &self.docs,
                 &self.weighting,
-                staged,
+                (passages, staged),
                 self.graph.as_ref(),
                 path,
             ),

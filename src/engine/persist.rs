@@ -1,14 +1,14 @@
 //! Index ⇄ file: which section holds what, and the consistency checks that
 //! stand between a file that merely has valid checksums and one we trust.
 
+use std::borrow::Cow;
 use std::path::Path;
-
 use std::sync::Arc;
 
 use super::dense::{Codes, Dense};
 use super::migrate;
 use super::parts::{Corpus, Origin, Vectors, Weighting};
-use super::passages::{PassageRecord, PassageTable};
+use super::passages::{PassageRecord, PassageTable, StagedTable};
 use super::paths;
 use super::staged::{StagedDense, StagedRows};
 use super::types::{DocMeta, IndexConfig, IndexKind, SectionBytes};
@@ -49,16 +49,23 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
         words: Words::Held(words),
         graph: index.vectors.graph.as_ref(),
     };
-    write(&index.config, &index.corpus, &index.weighting, rows, path)
+    write(
+        &index.config,
+        &index.corpus.docs,
+        Passages::Held(&index.corpus.passages, &index.corpus.deleted),
+        &index.weighting,
+        rows,
+        path,
+    )
 }
 
 /// Writes a fresh build whose bulk rows are in scratch files: the file is
 /// byte for byte the one [`save`] writes for the same index held whole.
 pub(super) fn save_staged(
     config: &IndexConfig,
-    corpus: &Corpus,
+    docs: &[DocMeta],
     weighting: &Weighting,
-    staged: &StagedRows,
+    (passages, staged): (&StagedTable, &StagedRows),
     graph: Option<&(Hnsw, HnswParams)>,
     path: &Path,
 ) -> Result<u64> {
@@ -71,7 +78,21 @@ pub(super) fn save_staged(
         words: Words::Streamed(&staged.words),
         graph,
     };
-    write(config, corpus, weighting, rows, path)
+    write(
+        config,
+        docs,
+        Passages::Staged(passages),
+        weighting,
+        rows,
+        path,
+    )
+}
+
+/// The passage table and tombstones an index file holds, wherever they
+/// are (a fresh build's have no tombstones).
+enum Passages<'a> {
+    Held(&'a PassageTable, &'a [bool]),
+    Staged(&'a StagedTable),
 }
 
 /// The rows an index file holds, wherever they are.
@@ -95,7 +116,8 @@ enum Words<'a> {
 
 fn write(
     config: &IndexConfig,
-    corpus: &Corpus,
+    docs: &[DocMeta],
+    passages: Passages,
     weighting: &Weighting,
     rows: Rows,
     path: &Path,
@@ -106,17 +128,19 @@ fn write(
             IndexKind::Hnsw => 1,
         },
         dim: config.embedder.dim,
-        n_passages: corpus.passages.len() as u64,
-        n_docs: corpus.docs.len() as u64,
+        n_passages: match passages {
+            Passages::Held(p, _) => p.len(),
+            Passages::Staged(p) => p.len,
+        } as u64,
+        n_docs: docs.len() as u64,
         seed: config.embedder.seed,
         ..Default::default()
     });
     w.add(SectionId::Config, codec::encode(config));
-    let (docs, typed_absolute) = paths::to_stored(&corpus.docs, path);
-    w.add(SectionId::Docs, codec::encode(&docs));
+    let (stored, typed_absolute) = paths::to_stored(docs, path);
+    w.add(SectionId::Docs, codec::encode(&stored));
     w.add(SectionId::DocPaths, codec::encode(&typed_absolute));
-    let pages: Vec<(u32, &[u64])> = corpus
-        .docs
+    let pages: Vec<(u32, &[u64])> = docs
         .iter()
         .enumerate()
         .filter(|(_, d)| !d.pages.is_empty())
@@ -125,31 +149,12 @@ fn write(
     if !pages.is_empty() {
         w.add(SectionId::DocPages, codec::encode(&pages));
     }
-    let (records, text) = corpus.passages.parts();
-    w.add_blocked(
-        SectionId::Passages,
-        bytemuck::cast_slice::<PassageRecord, u8>(records),
-        SCAN_BLOCK,
-        BlockSum::Fletcher,
-    );
-    w.add_blocked(
-        SectionId::PassageText,
-        &*text.data,
-        RANDOM_BLOCK,
-        BlockSum::Xxh3,
-    );
-    w.add(
-        SectionId::TextFrames,
-        bytemuck::cast_slice::<u64, u8>(&text.ends),
-    );
+    let deleted = add_passages(&mut w, &passages);
     add_idf(&mut w, &weighting.idf, IDF_SECTIONS);
     add_vectors(&mut w, &rows);
     add_idf(&mut w, &weighting.live_df, LIVE_DF_SECTIONS);
     w.add(SectionId::UpdateState, codec::encode(&weighting.state));
-    w.add(
-        SectionId::Deleted,
-        corpus.deleted.iter().map(|&d| d as u8).collect::<Vec<u8>>(),
-    );
+    w.add(SectionId::Deleted, deleted);
     let parts = rows.graph.map(|(g, p)| (g.to_parts(), p));
     if let Some((parts, params)) = &parts {
         add_graph(&mut w, parts, params);
@@ -163,6 +168,46 @@ fn write(
         add_bridge(&mut w, b);
     }
     w.save(path)
+}
+
+/// The passage records and their text; returns the tombstone section.
+fn add_passages<'a>(w: &mut FileWriter<'a>, passages: &Passages<'a>) -> Vec<u8> {
+    match passages {
+        Passages::Held(table, deleted) => {
+            let (records, text) = table.parts();
+            w.add_blocked(
+                SectionId::Passages,
+                bytemuck::cast_slice::<PassageRecord, u8>(records),
+                SCAN_BLOCK,
+                BlockSum::Fletcher,
+            );
+            w.add_blocked(
+                SectionId::PassageText,
+                text.data,
+                RANDOM_BLOCK,
+                BlockSum::Xxh3,
+            );
+            w.add(
+                SectionId::TextFrames,
+                match text.ends {
+                    Cow::Borrowed(e) => Cow::Borrowed(bytemuck::cast_slice::<u64, u8>(e)),
+                    Cow::Owned(e) => Cow::Owned(bytemuck::cast_slice::<u64, u8>(&e).to_vec()),
+                },
+            );
+            deleted.iter().map(|&d| d as u8).collect()
+        }
+        Passages::Staged(t) => {
+            let blocks = Some((SCAN_BLOCK, BlockSum::Fletcher));
+            w.add_streamed(SectionId::Passages, &t.records, blocks);
+            let blocks = Some((RANDOM_BLOCK, BlockSum::Xxh3));
+            w.add_streamed(SectionId::PassageText, &t.text, blocks);
+            w.add(
+                SectionId::TextFrames,
+                bytemuck::cast_slice::<u64, u8>(&t.frame_ends),
+            );
+            vec![0; t.len]
+        }
+    }
 }
 
 /// The dense rows (f32 or codes) and the packed sparse rows.

@@ -49,6 +49,26 @@ impl ScratchSection {
     }
 }
 
+impl ScratchSection {
+    /// Rewrites the section in place, `chunk` bytes at a time (the last
+    /// run shorter), through `f`.
+    pub(crate) fn rewrite(&mut self, chunk: usize, mut f: impl FnMut(&mut [u8])) -> Result<()> {
+        let mut buf = vec![0u8; chunk.min(self.len as usize)];
+        let mut at = 0;
+        while at < self.len {
+            let n = chunk.min((self.len - at) as usize);
+            let run = &mut buf[..n];
+            let done = self.file.read_exact_at(run, at).and_then(|()| {
+                f(run);
+                self.file.write_all_at(run, at)
+            });
+            done.map_err(|e| scratch(&self.index, e))?;
+            at += n as u64;
+        }
+        Ok(())
+    }
+}
+
 impl SectionSource for ScratchSection {
     fn len(&self) -> u64 {
         self.len
