@@ -145,24 +145,7 @@ impl Built {
             let (raw, batch) =
                 cut_and_analyze(&embedder, &docs, &mut doc_meta, spill.as_ref(), reporter)?;
             drop(docs);
-            for ((doc, p), &tag) in raw.into_iter().zip(&batch.langs) {
-                let lang = match seen.iter().position(|&l| l == tag) {
-                    Some(l) => l,
-                    None => {
-                        seen.push(tag);
-                        seen.len() - 1
-                    }
-                };
-                table.push(PassageMeta {
-                    doc,
-                    lang: lang as u16,
-                    line_start: p.line_start,
-                    line_end: p.line_end,
-                    byte_start: p.byte_start,
-                    byte_end: p.byte_end,
-                    text: p.text,
-                })?;
-            }
+            put_passages(&mut table, raw, &batch.langs, &mut seen)?;
             counted.append(batch);
             // The batch's texts and temporaries are freed among the
             // table's growing arrays: hand their pages back before the
@@ -195,35 +178,9 @@ impl Built {
         give_back_freed_memory();
         reporter.stage("embedding", n as u64);
         let counts = RowsToEmbed::Counted(counted);
-        let linked = opts.kind == IndexKind::Hnsw;
-        let (rows, graph) = match staged {
-            None => {
-                let passages = table.finish(Some(&renumber));
-                let (dense, sparse) = embed_rows(&embedder, &idf, counts, opts.codes(), reporter)?;
-                let graph = linked
-                    .then(|| Vectors::link(&dense, &opts.hnsw, reporter))
-                    .flatten();
-                (BuiltRows::Held(passages, dense, sparse), graph)
-            }
-            Some(path) => {
-                let passages = table.finish_staged(&renumber)?;
-                let staged = embed_rows_staged(
-                    &embedder,
-                    &idf,
-                    counts,
-                    opts.codes(),
-                    (path, linked),
-                    reporter,
-                )?;
-                let graph = match &staged.dense {
-                    StagedDense::Held(dense) if linked => {
-                        Vectors::link(dense, &opts.hnsw, reporter)
-                    }
-                    _ => None,
-                };
-                (BuiltRows::Staged(passages, staged), graph)
-            }
-        };
+        let (rows, graph) = embed_and_link(
+            &embedder, &idf, counts, table, &renumber, opts, staged, reporter,
+        )?;
         reporter.finish();
         let (settings, embedder) = keep_pruned_bridge(&opts.embedder, &embedder, &idf);
         Ok(Built {
@@ -272,6 +229,78 @@ impl Built {
             BuiltRows::Held(..) => unreachable!("a held build becomes an index first"),
         }
     }
+}
+
+/// Puts a batch's passages in `table`, numbering their languages in the
+/// order `seen` met them.
+fn put_passages(
+    table: &mut TableBuilder,
+    raw: Vec<(u32, RawPassage)>,
+    tags: &[&'static str],
+    seen: &mut Vec<&'static str>,
+) -> Result<()> {
+    for ((doc, p), &tag) in raw.into_iter().zip(tags) {
+        let lang = match seen.iter().position(|&l| l == tag) {
+            Some(l) => l,
+            None => {
+                seen.push(tag);
+                seen.len() - 1
+            }
+        };
+        table.push(PassageMeta {
+            doc,
+            lang: lang as u16,
+            line_start: p.line_start,
+            line_end: p.line_end,
+            byte_start: p.byte_start,
+            byte_end: p.byte_end,
+            text: p.text,
+        })?;
+    }
+    Ok(())
+}
+
+/// Finishes the passage table (its languages renumbered by `renumber`)
+/// and embeds the rows, held or staged beside the file `staged`, then
+/// links the graph of an HNSW index.
+#[allow(clippy::too_many_arguments)]
+fn embed_and_link(
+    embedder: &Embedder,
+    idf: &Idf,
+    counts: RowsToEmbed,
+    table: TableBuilder,
+    renumber: &[u16],
+    opts: &BuildOptions,
+    staged: Option<&Path>,
+    reporter: &dyn Reporter,
+) -> Result<(BuiltRows, Option<(Hnsw, HnswParams)>)> {
+    let linked = opts.kind == IndexKind::Hnsw;
+    Ok(match staged {
+        None => {
+            let passages = table.finish(Some(renumber));
+            let (dense, sparse) = embed_rows(embedder, idf, counts, opts.codes(), reporter)?;
+            let graph = linked
+                .then(|| Vectors::link(&dense, &opts.hnsw, reporter))
+                .flatten();
+            (BuiltRows::Held(passages, dense, sparse), graph)
+        }
+        Some(path) => {
+            let passages = table.finish_staged(renumber)?;
+            let rows = embed_rows_staged(
+                embedder,
+                idf,
+                counts,
+                opts.codes(),
+                (path, linked),
+                reporter,
+            )?;
+            let graph = match &rows.dense {
+                StagedDense::Held(dense) if linked => Vectors::link(dense, &opts.hnsw, reporter),
+                _ => None,
+            };
+            (BuiltRows::Staged(passages, rows), graph)
+        }
+    })
 }
 
 /// The files to read under `paths`; none at all is an error naming the
