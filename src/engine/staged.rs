@@ -70,7 +70,7 @@ impl ScratchSection {
 }
 
 impl SectionSource for ScratchSection {
-    fn len(&self) -> u64 {
+    fn size(&self) -> u64 {
         self.len
     }
 
@@ -110,7 +110,7 @@ mod tests {
         for part in bytes.chunks(7_919) {
             s.append(part).unwrap();
         }
-        assert_eq!(s.len(), bytes.len() as u64);
+        assert_eq!(s.size(), bytes.len() as u64);
         let mut back = vec![0u8; 5_000];
         s.read_at(&mut back, 31_337).unwrap();
         assert_eq!(back, bytes[31_337..36_337]);

@@ -223,7 +223,7 @@ enum Body<'a> {
 /// [`COPY_BUFFER`] bytes of memory to write.
 pub trait SectionSource: Sync {
     /// The section's length in bytes.
-    fn len(&self) -> u64;
+    fn size(&self) -> u64;
     /// Fills `buf` with the bytes at `at`.
     fn read_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()>;
 }
@@ -384,7 +384,7 @@ fn copy_section(
     source: &dyn SectionSource,
     blocks: Option<(usize, BlockSum)>,
 ) -> std::io::Result<(u64, u64, Option<BlockSums>)> {
-    let len = source.len();
+    let len = source.size();
     let mut sums = blocks.map(|(block, algo)| BlockSums::new(block, algo, len as usize));
     let mut hasher = Xxh3::new();
     let mut buf = vec![0u8; COPY_BUFFER.min(len as usize)];
@@ -805,7 +805,7 @@ mod tests {
     /// Bytes in memory, read as a stream.
     struct Streamed(Vec<u8>);
     impl SectionSource for Streamed {
-        fn len(&self) -> u64 {
+        fn size(&self) -> u64 {
             self.0.len() as u64
         }
         fn read_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
