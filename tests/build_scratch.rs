@@ -1,16 +1,19 @@
-//! A build's scratch files (term counts, dense rows, sparse term words;
-//! see `engine/spill.rs` and `engine/staged.rs`) never have a name in the
-//! folder: while a real build runs, every one it holds open is already
-//! unlinked, so nothing is left after a success, an error or a signal.
-//! Looks at `/proc/PID/fd`; where there is none the test says `skipped`.
+//! A build's scratch files (term counts, passage records and text, dense
+//! rows, sparse term words; see `engine/spill.rs` and `engine/staged.rs`)
+//! never keep a name in the folder: while a real build runs, every one it
+//! holds open is unlinked, so nothing is left after a success, an error or
+//! a signal. Looks at `/proc/PID/fd`; where there is none the test says
+//! `skipped`.
 
 mod common;
 
 use std::fs;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use common::*;
+
+const KINDS: [&str; 5] = ["counts", "records", "text", "dense", "terms"];
 
 /// `files` files of `paras` distinct paragraphs.
 fn corpus(root: &Path, files: usize, paras: usize) {
@@ -23,18 +26,34 @@ fn corpus(root: &Path, files: usize, paras: usize) {
     }
 }
 
-/// The scratch files `pid` holds open (what their links in `/proc` say).
-fn open_scratch(pid: u32) -> Vec<String> {
+/// The scratch files `pid` holds open: each descriptor's link in `/proc`
+/// and what it points to.
+fn open_scratch(pid: u32) -> Vec<(PathBuf, String)> {
     let Ok(fds) = fs::read_dir(format!("/proc/{pid}/fd")) else {
         return Vec::new();
     };
-    fds.filter_map(|e| fs::read_link(e.ok()?.path()).ok())
-        .map(|t| t.to_string_lossy().into_owned())
-        .filter(|t| {
-            [".counts-", ".dense-", ".terms-"]
-                .iter()
-                .any(|k| t.contains(k))
-        })
+    fds.filter_map(|e| {
+        let fd = e.ok()?.path();
+        let target = fs::read_link(&fd).ok()?.to_string_lossy().into_owned();
+        Some((fd, target))
+    })
+    .filter(|(_, t)| KINDS.iter().any(|k| t.contains(&format!(".n.vsx.{k}-"))))
+    .collect()
+}
+
+/// Whether a scratch file seen with a name keeps it: it is made and
+/// unlinked in one step under a lock, so a look can land between the two,
+/// but not twice 50 ms apart.
+fn stays_named(fd: &Path, target: &str) -> bool {
+    std::thread::sleep(Duration::from_millis(50));
+    fs::read_link(fd).is_ok_and(|t| t.to_string_lossy() == target)
+}
+
+/// Hidden names of `n.vsx` in `dir` other than the temporary file.
+fn named_scratch(dir: &Path) -> Vec<String> {
+    names_in(dir)
+        .into_iter()
+        .filter(|n| n.starts_with(".n.vsx.") && !n.contains(".tmp-"))
         .collect()
 }
 
@@ -58,8 +77,8 @@ fn scratch_files_are_unlinked_while_a_build_runs_and_gone_after_sigint() {
             .spawn()
             .unwrap();
         let pid = child.id();
-        // Wait for the dense rows' scratch (embedding), or the counts'
-        // on odd attempts (analysis), then interrupt.
+        // Interrupt once the dense rows' scratch is open (embedding), or
+        // the counts' on odd attempts (analysis).
         let wanted = if attempt % 2 == 0 {
             ".dense-"
         } else {
@@ -68,20 +87,26 @@ fn scratch_files_are_unlinked_while_a_build_runs_and_gone_after_sigint() {
         let mut seen = false;
         while child.try_wait().unwrap().is_none() {
             let open = open_scratch(pid);
-            for t in &open {
-                assert!(t.ends_with(" (deleted)"), "a named scratch file: {t}");
-                for k in ["counts", "dense", "terms"] {
+            for (fd, t) in &open {
+                if !t.ends_with(" (deleted)") {
+                    assert!(!stays_named(fd, t), "a named scratch file: {t}");
+                    continue;
+                }
+                for k in KINDS {
                     if t.contains(&format!(".n.vsx.{k}-{pid}")) {
                         seen_kinds.insert(k);
                     }
                 }
             }
-            let named: Vec<String> = names_in(d)
-                .into_iter()
-                .filter(|n| n.starts_with(".n.vsx.") && !n.contains(".tmp-"))
-                .collect();
-            assert!(named.is_empty(), "scratch with a name: {named:?}");
-            if open.iter().any(|t| t.contains(wanted)) {
+            if !named_scratch(d).is_empty() {
+                std::thread::sleep(Duration::from_millis(50));
+                let again = named_scratch(d);
+                assert!(again.is_empty(), "scratch with a name: {again:?}");
+            }
+            if open
+                .iter()
+                .any(|(_, t)| t.contains(wanted) && t.ends_with(" (deleted)"))
+            {
                 seen = true;
                 break;
             }
@@ -94,7 +119,7 @@ fn scratch_files_are_unlinked_while_a_build_runs_and_gone_after_sigint() {
         }
         let out = child.wait_with_output().unwrap();
         if seen && !out.status.success() {
-            assert_eq!(out.status.code(), Some(130), "{:?}", out);
+            assert_eq!(out.status.code(), Some(130), "{out:?}");
             interrupted += 1;
         }
         // Whatever ended it, the folder holds the corpus and at most the
@@ -104,13 +129,13 @@ fn scratch_files_are_unlinked_while_a_build_runs_and_gone_after_sigint() {
             .filter(|n| n != "big" && n != "n.vsx")
             .collect();
         assert!(left.is_empty(), "attempt {attempt}: left {left:?}");
-        if interrupted >= 2 && seen_kinds.len() == 3 {
+        if interrupted >= 2 && seen_kinds.len() == KINDS.len() {
             break;
         }
     }
     assert_eq!(
         seen_kinds.len(),
-        3,
+        KINDS.len(),
         "saw only {seen_kinds:?} of the scratch files open"
     );
     assert!(interrupted >= 1, "no interrupt landed mid-build");
