@@ -26,7 +26,9 @@ use crate::index::{Hnsw, HnswParams, TermRows};
 pub(crate) type Analyzed = (Vec<(u32, RawPassage)>, Counted);
 
 impl Index {
-    /// Walks `paths`, reads every text file and indexes it.
+    /// Walks `paths`, reads every text file and indexes it, in memory;
+    /// [`IndexWriter::build`](super::IndexWriter::build) builds straight
+    /// into a file instead, holding much less.
     pub fn build(
         paths: &[std::path::PathBuf],
         opts: &BuildOptions,
