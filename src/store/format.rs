@@ -220,7 +220,7 @@ enum Body<'a> {
 /// Bytes of a section that live outside the process's memory (a build's
 /// scratch file, see `engine/staged.rs`): the writer copies them into the
 /// file through a bounded buffer, so a section of any size costs
-/// [`COPY_BUFFER`] bytes of memory to write.
+/// 1 MiB of memory to write.
 pub trait SectionSource: Sync {
     /// The section's length in bytes.
     fn size(&self) -> u64;
