@@ -27,6 +27,7 @@ mod search;
 mod searcher;
 mod similar;
 mod spill;
+mod staged;
 mod types;
 mod update;
 mod verify;

@@ -90,6 +90,8 @@ impl Default for TermRows {
 pub struct TermRowsBuilder {
     offsets: Vec<u64>,
     words: Vec<u32>,
+    /// Words handed out by [`TermRowsBuilder::flush_words`] so far.
+    flushed: u64,
 }
 
 impl TermRowsBuilder {
@@ -101,6 +103,7 @@ impl TermRowsBuilder {
         TermRowsBuilder {
             offsets,
             words: Vec::with_capacity(terms),
+            flushed: 0,
         }
     }
 
@@ -108,7 +111,23 @@ impl TermRowsBuilder {
     /// (what [`compact_row`](super::compact_row) gives).
     pub fn push(&mut self, row: impl IntoIterator<Item = (u32, f32)>) {
         self.words.extend(row.into_iter().map(|(k, w)| pack(k, w)));
-        self.offsets.push(self.words.len() as u64);
+        self.offsets.push(self.flushed + self.words.len() as u64);
+    }
+
+    /// Hands the words pushed since the last call to `store` (which keeps
+    /// them elsewhere, e.g. a build's scratch file) and forgets them; the
+    /// row offsets still count them.
+    pub fn flush_words<E>(&mut self, store: impl FnOnce(&[u32]) -> Result<(), E>) -> Result<(), E> {
+        store(&self.words)?;
+        self.flushed += self.words.len() as u64;
+        self.words.clear();
+        Ok(())
+    }
+
+    /// The row offsets, once every word has been flushed.
+    pub fn into_offsets(self) -> Vec<u64> {
+        debug_assert!(self.words.is_empty(), "words not flushed");
+        self.offsets
     }
 
     /// Appends row `id` of `rows`, packing it if it is not.
@@ -126,10 +145,11 @@ impl TermRowsBuilder {
                 self.words.extend(row.into_iter().map(|(k, w)| pack(k, w)));
             }
         }
-        self.offsets.push(self.words.len() as u64);
+        self.offsets.push(self.flushed + self.words.len() as u64);
     }
 
     pub fn finish(self) -> TermRows {
+        assert_eq!(self.flushed, 0, "a builder whose words were flushed");
         TermRows::Packed {
             offsets: Slab::from_vec(self.offsets),
             words: Slab::from_vec(self.words),
