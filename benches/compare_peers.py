@@ -30,6 +30,12 @@ Prints one JSON object per line (results on stdout, progress on stderr):
     threads         threads used for the searches in this line
     ef m ef_construction   HNSW parameters (null for flat)
 
+With --cache DIR each HNSW peer's index is saved there after its build
+(with a JSON sidecar holding the build time and threads) and loaded instead
+of rebuilt when it is present, so a search-only comparison in a quiet window
+does not wait minutes for builds; `build_s` then reports the recorded build
+and `cached` is true. Delete DIR to measure builds again.
+
 Without --gt the exact top-k is computed here with FAISS IndexFlatIP.
 Vectors are used as stored; the metric is the inner product (use unit-length
 vectors for cosine).
@@ -89,6 +95,32 @@ def file_size_of(save):
         return os.path.getsize(path)
     finally:
         os.unlink(path)
+
+
+def cached_build(args, name, shape, build, save, load):
+    """Builds a peer index, or loads it from --cache: returns
+    (index, build_s, build_threads, cached)."""
+    if not args.cache:
+        t = time.perf_counter()
+        index = build()
+        return index, time.perf_counter() - t, args.threads, False
+    n, dim = shape
+    stem = os.path.join(args.cache, f"{name}-{n}x{dim}-m{args.m}-efc{args.ef_construction}")
+    meta_path = stem + ".json"
+    if os.path.exists(meta_path) and os.path.exists(stem + ".idx"):
+        with open(meta_path) as f:
+            meta = json.load(f)
+        log(f"{name}: loading {stem}.idx (built in {meta['build_s']:.1f}s on "
+            f"{meta['build_threads']} threads)")
+        return load(stem + ".idx"), meta["build_s"], meta["build_threads"], True
+    os.makedirs(args.cache, exist_ok=True)
+    t = time.perf_counter()
+    index = build()
+    build_s = time.perf_counter() - t
+    save(index, stem + ".idx")
+    with open(meta_path, "w") as f:
+        json.dump({"build_s": build_s, "build_threads": args.threads}, f)
+    return index, build_s, args.threads, False
 
 
 class Truth:
@@ -159,19 +191,30 @@ def bench_hnswlib(args, base, queries, truth, efs):
     import hnswlib
 
     n, dim = base.shape
-    index = hnswlib.Index(space="ip", dim=dim)
-    index.init_index(max_elements=n, ef_construction=args.ef_construction, M=args.m)
+
+    def build():
+        index = hnswlib.Index(space="ip", dim=dim)
+        index.init_index(max_elements=n, ef_construction=args.ef_construction, M=args.m)
+        index.set_num_threads(args.threads)
+        index.add_items(base, np.arange(n), num_threads=args.threads)
+        return index
+
+    def load(path):
+        index = hnswlib.Index(space="ip", dim=dim)
+        index.load_index(path, max_elements=n)
+        return index
+
+    index, build_s, build_threads, cached = cached_build(
+        args, "hnswlib", base.shape, build, lambda i, p: i.save_index(p), load)
     index.set_num_threads(args.threads)
-    t = time.perf_counter()
-    index.add_items(base, np.arange(n), num_threads=args.threads)
-    build_s = time.perf_counter() - t
     size = file_size_of(index.save_index)
-    log(f"hnswlib built in {build_s:.1f}s, {size} bytes")
+    log(f"hnswlib {'loaded' if cached else 'built'}: build {build_s:.1f}s, {size} bytes")
     for ef in efs:
         index.set_ef(max(ef, args.k))
         common = dict(peer="hnswlib", kind="hnsw", ef=ef, m=args.m,
                       ef_construction=args.ef_construction, build_s=build_s,
-                      index_bytes=size, build_threads=args.threads, k=args.k)
+                      index_bytes=size, build_threads=build_threads, cached=cached,
+                      k=args.k)
         measure(
             common, truth, index.set_num_threads,
             lambda: index.knn_query(queries, k=args.k, num_threads=index.num_threads)[0],
@@ -199,19 +242,23 @@ def bench_faiss(args, base, queries, truth, efs):
             len(queries), args.threads, args.modes)
     del flat
 
-    hnsw = faiss.IndexHNSWFlat(dim, args.m, faiss.METRIC_INNER_PRODUCT)
-    hnsw.hnsw.efConstruction = args.ef_construction
+    def build():
+        hnsw = faiss.IndexHNSWFlat(dim, args.m, faiss.METRIC_INNER_PRODUCT)
+        hnsw.hnsw.efConstruction = args.ef_construction
+        faiss.omp_set_num_threads(args.threads)
+        hnsw.add(base)
+        return hnsw
+
+    hnsw, build_s, build_threads, cached = cached_build(
+        args, "faiss-hnsw", base.shape, build, faiss.write_index, faiss.read_index)
     faiss.omp_set_num_threads(args.threads)
-    t = time.perf_counter()
-    hnsw.add(base)
-    build_s = time.perf_counter() - t
     size = file_size_of(lambda p: faiss.write_index(hnsw, p))
-    log(f"faiss HNSW built in {build_s:.1f}s, {size} bytes")
+    log(f"faiss HNSW {'loaded' if cached else 'built'}: build {build_s:.1f}s, {size} bytes")
     for ef in efs:
         hnsw.hnsw.efSearch = max(ef, k)
         common = dict(peer="faiss", kind="hnsw", ef=ef, m=args.m,
                       ef_construction=args.ef_construction, build_s=build_s,
-                      index_bytes=size, build_threads=args.threads, k=k)
+                      index_bytes=size, build_threads=build_threads, cached=cached, k=k)
         measure(common, truth, faiss.omp_set_num_threads,
                 lambda: hnsw.search(queries, k)[1],
                 lambda i: hnsw.search(queries[i:i + 1], k)[1],
@@ -227,20 +274,24 @@ def bench_faiss_sq8(args, base, queries, truth, efs):
     n, dim = base.shape
     k = args.k
     faiss.omp_set_num_threads(args.threads)
-    index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, args.m,
-                              faiss.METRIC_INNER_PRODUCT)
-    index.hnsw.efConstruction = args.ef_construction
-    t = time.perf_counter()
-    index.train(base)
-    index.add(base)
-    build_s = time.perf_counter() - t
+
+    def build():
+        index = faiss.IndexHNSWSQ(dim, faiss.ScalarQuantizer.QT_8bit, args.m,
+                                  faiss.METRIC_INNER_PRODUCT)
+        index.hnsw.efConstruction = args.ef_construction
+        index.train(base)
+        index.add(base)
+        return index
+
+    index, build_s, build_threads, cached = cached_build(
+        args, "faiss-sq8", base.shape, build, faiss.write_index, faiss.read_index)
     size = file_size_of(lambda p: faiss.write_index(index, p))
-    log(f"faiss HNSWSQ8 built in {build_s:.1f}s, {size} bytes")
+    log(f"faiss HNSWSQ8 {'loaded' if cached else 'built'}: build {build_s:.1f}s, {size} bytes")
     for ef in efs:
         index.hnsw.efSearch = max(ef, k)
         common = dict(peer="faiss-sq8", kind="hnsw", ef=ef, m=args.m,
                       ef_construction=args.ef_construction, build_s=build_s,
-                      index_bytes=size, build_threads=args.threads, k=k)
+                      index_bytes=size, build_threads=build_threads, cached=cached, k=k)
         measure(common, truth, faiss.omp_set_num_threads,
                 lambda: index.search(queries, k)[1],
                 lambda i: index.search(queries[i:i + 1], k)[1],
@@ -254,13 +305,23 @@ def bench_usearch_i8(args, base, queries, truth, efs):
 
     n, dim = base.shape
     k = args.k
-    index = Index(ndim=dim, metric="ip", dtype="i8", connectivity=args.m,
-                  expansion_add=args.ef_construction)
-    t = time.perf_counter()
-    index.add(np.arange(n), base, threads=args.threads)
-    build_s = time.perf_counter() - t
+
+    def build():
+        index = Index(ndim=dim, metric="ip", dtype="i8", connectivity=args.m,
+                      expansion_add=args.ef_construction)
+        index.add(np.arange(n), base, threads=args.threads)
+        return index
+
+    def load(path):
+        index = Index(ndim=dim, metric="ip", dtype="i8", connectivity=args.m,
+                      expansion_add=args.ef_construction)
+        index.load(path)
+        return index
+
+    index, build_s, build_threads, cached = cached_build(
+        args, "usearch-i8", base.shape, build, lambda i, p: i.save(p), load)
     size = file_size_of(index.save)
-    log(f"usearch i8 built in {build_s:.1f}s, {size} bytes")
+    log(f"usearch i8 {'loaded' if cached else 'built'}: build {build_s:.1f}s, {size} bytes")
     state = {"threads": args.threads}
 
     def set_threads(t):
@@ -270,7 +331,7 @@ def bench_usearch_i8(args, base, queries, truth, efs):
         index.expansion_search = max(ef, k)
         common = dict(peer="usearch-i8", kind="hnsw", ef=ef, m=args.m,
                       ef_construction=args.ef_construction, build_s=build_s,
-                      index_bytes=size, build_threads=args.threads, k=k)
+                      index_bytes=size, build_threads=build_threads, cached=cached, k=k)
         measure(common, truth, set_threads,
                 lambda: np.asarray(index.search(queries, k, threads=state["threads"]).keys),
                 lambda i: np.asarray(index.search(queries[i], k, threads=1).keys).reshape(1, -1),
@@ -290,6 +351,7 @@ def main():
     p.add_argument("--peers", default="hnswlib,faiss",
                    help="comma-separated: hnswlib, faiss, faiss-sq8, usearch-i8")
     p.add_argument("--modes", default="single,batch")
+    p.add_argument("--cache", help="folder to save HNSW peer indexes in and load them from")
     args = p.parse_args()
     args.modes = [m for m in args.modes.split(",") if m]
     efs = [int(e) for e in args.ef.split(",") if e]
@@ -303,6 +365,11 @@ def main():
     if base.shape[1] != queries.shape[1]:
         raise SystemExit("base and query dimensions differ")
     log(f"base {base.shape}, queries {queries.shape}, k={args.k}, threads={args.threads}")
+    if any(p.startswith("faiss") for p in peers):
+        import faiss
+
+        # faiss-cpu 1.15 dispatches at run time; FAISS_SIMD_LEVEL=AVX2 pins it.
+        log(f"faiss SIMD level {faiss.SIMDConfig.get_level_name()}")
     if args.gt:
         gt = read_vecs(args.gt)
         if len(gt) != len(queries):

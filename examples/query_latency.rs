@@ -6,6 +6,8 @@
 //!
 //! With `PAUSE_MS=N` in the environment the process sleeps N ms before each
 //! timed query, as a server with sparse traffic idles between requests.
+//! With `RESIDENT=1` the index is made resident first
+//! (`Index::make_resident`), as `vecsearch serve` does.
 //!
 //! `cargo run --release --example query_latency -- INDEX QUERIES [passes] [n]`
 
@@ -16,7 +18,10 @@ use vecsearch::{Index, SearchOptions};
 fn main() -> Result<(), Box<dyn std::error::Error>> {
     let usage = "usage: query_latency INDEX QUERIES [passes] [n]";
     let mut args = std::env::args().skip(1);
-    let index = Index::open(std::path::Path::new(&args.next().ok_or(usage)?))?;
+    let mut index = Index::open(std::path::Path::new(&args.next().ok_or(usage)?))?;
+    if std::env::var("RESIDENT").is_ok_and(|v| v == "1") {
+        index.make_resident()?;
+    }
     let text = std::fs::read_to_string(args.next().ok_or(usage)?)?;
     let passes: usize = args.next().map(|s| s.parse()).transpose()?.unwrap_or(3);
     let n: usize = args

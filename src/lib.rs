@@ -34,7 +34,8 @@
 //! ```
 //!
 //! From a folder to a file and back: [`Index::build`] walks the folder,
-//! saving goes through a writer, which takes the file's lock, and
+//! saving goes through a writer, which takes the file's lock (and can
+//! build into the file itself, [`IndexWriter::build`]), and
 //! [`Index::open`] maps the file again:
 //!
 //! ```
@@ -46,10 +47,18 @@
 //! std::fs::write(notes.join("en.md"), "# Vector databases\n\nThey store embeddings.\n").unwrap();
 //! std::fs::write(notes.join("ja.md"), "ベクトルデータベースは埋め込みを保存する。\n").unwrap();
 //!
-//! let (mut index, report) = Index::build(&[notes], &BuildOptions::default(), &Quiet)?;
+//! let (mut index, report) = Index::build(&[notes.clone()], &BuildOptions::default(), &Quiet)?;
 //! assert_eq!(report.documents, 2);
 //! let file = dir.path().join("notes.vsx");
 //! IndexWriter::create(&file, false, |_busy| {})?.save(&mut index)?;
+//!
+//! // Or build straight into a file, the parts that grow with the corpus
+//! // never all in memory: the same bytes.
+//! let direct = dir.path().join("direct.vsx");
+//! let writer = IndexWriter::create(&direct, false, |_busy| {})?;
+//! let (report, _bytes) = writer.build(&[notes], &BuildOptions::default(), &Quiet)?;
+//! assert_eq!(report.passages, index.passages().len());
+//! assert!(std::fs::read(&direct).unwrap() == std::fs::read(&file).unwrap());
 //!
 //! let index = Index::open(&file)?;
 //! let hits = index.search("ベクトルデータベース", &SearchOptions::default())?;

@@ -187,4 +187,30 @@ fn a_scratch_file_that_does_not_fit_is_one_line_and_leaves_nothing() {
     );
     assert!(names_in(&full).is_empty(), "{:?}", names_in(&full));
     drop(mount);
+
+    // 4 MiB: room for the counts, not for the f32 rows (16 KiB a passage
+    // at dim 4096) that go to scratch as they are embedded.
+    let mount = mount_tmpfs(&full, 4 << 20).unwrap();
+    let r = run_in(
+        dir.path(),
+        &[
+            "index",
+            "words",
+            "--index",
+            "full/n.vsx",
+            "--dim",
+            "4096",
+            "--codes",
+            "f32",
+            "-q",
+        ],
+    );
+    let line = assert_error(&r);
+    assert!(
+        line.contains("full/n.vsx: cannot use the build's scratch file beside it")
+            && line.contains("No space left on device"),
+        "{line}"
+    );
+    assert!(names_in(&full).is_empty(), "{:?}", names_in(&full));
+    drop(mount);
 }

@@ -184,9 +184,7 @@ fn index(a: IndexArgs) -> Result<Outcome> {
     if a.update && out.exists() {
         return update(&a, &writer, &opts, &reporter);
     }
-    let (mut index, report) = Index::build(&a.paths, &opts, &reporter)?;
-    reporter.spin("writing index");
-    let bytes = writer.save(&mut index)?;
+    let (report, bytes) = writer.build(&a.paths, &opts, &reporter)?;
     reporter.finish();
     eprintln!(
         "indexed {} passages from {} documents in {:.2} s (dim {}, {}) → {} ({})",

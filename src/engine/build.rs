@@ -1,50 +1,41 @@
 //! Building an index: walk and read the files, cut them into passages,
 //! analyze and weight every passage, embed the rows, link the graph.
 
+use std::path::Path;
 use std::time::Instant;
 
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::counts::{CountArena, Counted, RowsToEmbed, ARENA_ROWS};
-use super::dense::embed_rows;
+use super::dense::{embed_rows, embed_rows_staged, Dense};
 use super::parts::{Corpus, Origin, Vectors, Weighting};
-use super::passages::PassageTable;
+use super::passages::{PassageTable, StagedTable, TableBuilder};
+use super::persist;
 use super::spill::Spill;
+use super::staged::{StagedDense, StagedRows};
 use super::types::{BuildOptions, BuildReport, DocMeta, IndexConfig, IndexKind, PassageMeta};
 use super::{Codes, Index, Reporter};
 use crate::corpus::{self, Document, RawPassage};
 use crate::embed::{DfCount, Embedder, EmbedderSettings, Idf, TermCounts};
 use crate::error::{Error, Result};
+use crate::index::{Hnsw, HnswParams, TermRows};
 
 /// Passages cut from documents, each with the position of its document's
 /// [`DocMeta`], and their analyses (language tag, term counts), in order.
 pub(crate) type Analyzed = (Vec<(u32, RawPassage)>, Counted);
 
 impl Index {
-    /// Walks `paths`, reads every text file and indexes it.
+    /// Walks `paths`, reads every text file and indexes it, in memory;
+    /// [`IndexWriter::build`](super::IndexWriter::build) builds straight
+    /// into a file instead, holding much less.
     pub fn build(
         paths: &[std::path::PathBuf],
         opts: &BuildOptions,
         reporter: &dyn Reporter,
     ) -> Result<(Index, BuildReport)> {
-        let started = Instant::now();
-        let files = files_under(paths, &opts.walk)?;
-        let (docs, mut report) = read_files(&files, opts, reporter);
-        let (index, passages) =
-            Self::from_documents(docs, opts, reporter).map_err(|e| match e {
-                Error::NoPassages { .. } if !report.skipped.is_empty() => Error::NoPassages {
-                    reason: format!(
-                        "all {} file(s) were skipped or held no text",
-                        report.files_seen
-                    ),
-                },
-                e => e,
-            })?;
-        report.documents = index.corpus.docs.len();
-        report.passages = passages;
-        report.seconds = started.elapsed().as_secs_f64();
-        Ok((index, report))
+        let (built, report) = Built::from_paths(paths, opts, None, reporter)?;
+        Ok((built.into_index(), report))
     }
 
     /// Indexes documents already in memory; returns the passage count too.
@@ -53,62 +44,265 @@ impl Index {
         opts: &BuildOptions,
         reporter: &dyn Reporter,
     ) -> Result<(Index, usize)> {
+        let built = Built::from_documents(docs, opts, None, reporter)?;
+        let n = built.passages();
+        Ok((built.into_index(), n))
+    }
+}
+
+/// A fresh build: the index's parts, with its bulk rows held in memory or
+/// staged in scratch files for the file being written (`staged.rs`).
+pub(crate) struct Built {
+    config: IndexConfig,
+    docs: Vec<DocMeta>,
+    rows: BuiltRows,
+    weighting: Weighting,
+    graph: Option<(Hnsw, HnswParams)>,
+}
+
+enum BuiltRows {
+    Held(PassageTable, Dense, TermRows),
+    Staged(StagedTable, StagedRows),
+}
+
+impl Built {
+    fn passages(&self) -> usize {
+        match &self.rows {
+            BuiltRows::Held(p, ..) => p.len(),
+            BuiltRows::Staged(p, _) => p.len,
+        }
+    }
+}
+
+impl Built {
+    /// Walks `paths`, reads every text file and indexes it; with `staged`,
+    /// the file to be written, the bulk rows go to scratch beside it. The
+    /// files are read, cut and analyzed a batch at a time, so the text of
+    /// the documents is never held all at once.
+    pub(crate) fn from_paths(
+        paths: &[std::path::PathBuf],
+        opts: &BuildOptions,
+        staged: Option<&Path>,
+        reporter: &dyn Reporter,
+    ) -> Result<(Built, BuildReport)> {
+        let started = Instant::now();
+        let files = files_under(paths, &opts.walk)?;
+        let mut report = BuildReport {
+            files_seen: files.len(),
+            ..Default::default()
+        };
+        let batches = file_batches(&files)
+            .into_iter()
+            .map(|batch| read_files(batch, opts, reporter, &mut report));
+        let built = Self::from_batches(batches, opts, staged, reporter);
+        let built = built.map_err(|e| match e {
+            Error::NoPassages { .. } if !report.skipped.is_empty() => Error::NoPassages {
+                reason: format!(
+                    "all {} file(s) were skipped or held no text",
+                    report.files_seen
+                ),
+            },
+            e => e,
+        })?;
+        report.documents = built.docs.len();
+        report.passages = built.passages();
+        report.seconds = started.elapsed().as_secs_f64();
+        Ok((built, report))
+    }
+
+    fn from_documents(
+        docs: Vec<Document>,
+        opts: &BuildOptions,
+        staged: Option<&Path>,
+        reporter: &dyn Reporter,
+    ) -> Result<Built> {
+        Self::from_batches(std::iter::once(docs), opts, staged, reporter)
+    }
+
+    /// Indexes the documents of `batches`: each batch is cut, analyzed and
+    /// put in the passage table (its text compressed) before the next one
+    /// is read; what needs the whole corpus (document frequencies, the
+    /// sorted languages) is gathered as they go.
+    fn from_batches(
+        batches: impl Iterator<Item = Vec<Document>>,
+        opts: &BuildOptions,
+        staged: Option<&Path>,
+        reporter: &dyn Reporter,
+    ) -> Result<Built> {
         check_options(opts)?;
         let embedder = Embedder::new(opts.embedder.clone());
-        let mut doc_meta = Vec::with_capacity(docs.len());
-        let spill = opts
-            .spill_beside
-            .as_deref()
+        let spill = staged
+            .or(opts.spill_beside.as_deref())
             .map(Spill::create)
             .transpose()?;
-        let (raw, mut counted) = cut_and_analyze(&embedder, &docs, &mut doc_meta, spill, reporter)?;
-        if raw.is_empty() {
+        let mut doc_meta = Vec::new();
+        let mut counted = Counted::default();
+        let mut table = match staged {
+            Some(path) => TableBuilder::staged(path)?,
+            None => TableBuilder::default(),
+        };
+        // Languages in the order met; renumbered in sorted order at the end.
+        let mut seen: Vec<&'static str> = Vec::new();
+        for docs in batches {
+            let (raw, batch) =
+                cut_and_analyze(&embedder, &docs, &mut doc_meta, spill.as_ref(), reporter)?;
+            drop(docs);
+            put_passages(&mut table, raw, &batch.langs, &mut seen)?;
+            counted.append(batch);
+            // The batch's texts and temporaries are freed among the
+            // table's growing arrays: hand their pages back before the
+            // next batch, or the residue grows with every batch.
+            give_back_freed_memory();
+            if table.len() > u32::MAX as usize {
+                return Err(Error::TooManyPassages);
+            }
+        }
+        counted.spill = spill;
+        if table.len() == 0 {
             return Err(Error::NoPassages {
                 reason: "the input holds no text".into(),
             });
         }
-        if raw.len() > u32::MAX as usize {
-            return Err(Error::TooManyPassages);
-        }
-        drop(docs);
         reporter.stage("weighting terms", 0);
         let live_df = counted.live_df()?;
         let idf = counted.weighting_idf(&live_df)?;
-        let mut langs: Vec<String> = counted.langs.iter().map(|l| l.to_string()).collect();
+        let mut langs: Vec<String> = seen.iter().map(|l| l.to_string()).collect();
         langs.sort();
-        langs.dedup();
-        // The passage table takes the texts now, so they are not held
-        // beside the vectors; the counts' arenas are freed (or their
-        // spill closed) as they are embedded.
-        let passages = passage_table(raw, &counted.langs, &langs);
+        let renumber: Vec<u16> = seen
+            .iter()
+            .map(|l| {
+                langs
+                    .binary_search_by(|s| s.as_str().cmp(l))
+                    .expect("collected above") as u16
+            })
+            .collect();
+        let n = table.len();
         give_back_freed_memory();
-        reporter.stage("embedding", passages.len() as u64);
-        let rows = RowsToEmbed::Counted(counted);
-        let (dense, sparse) = embed_rows(&embedder, &idf, rows, opts.codes(), reporter)?;
-        let n = passages.len();
-        let graph = match opts.kind {
-            IndexKind::Hnsw => Vectors::link(&dense, &opts.hnsw, reporter),
-            IndexKind::Flat => None,
-        };
+        reporter.stage("embedding", n as u64);
+        let counts = RowsToEmbed::Counted(counted);
+        let (rows, graph) = embed_and_link(
+            &embedder, &idf, counts, table, &renumber, opts, staged, reporter,
+        )?;
         reporter.finish();
         let (settings, embedder) = keep_pruned_bridge(&opts.embedder, &embedder, &idf);
-        let index = Index::assemble(
-            IndexConfig {
+        Ok(Built {
+            config: IndexConfig {
                 embedder: settings,
                 kind: opts.kind,
                 langs,
             },
-            Corpus::fresh(doc_meta, passages),
-            Weighting::fresh(embedder, idf, live_df, n),
+            docs: doc_meta,
+            rows,
+            weighting: Weighting::fresh(embedder, idf, live_df, n),
+            graph,
+        })
+    }
+
+    /// The index held in memory (a build without staging).
+    fn into_index(self) -> Index {
+        let BuiltRows::Held(passages, dense, sparse) = self.rows else {
+            unreachable!("a staged build is saved, not opened");
+        };
+        Index::assemble(
+            self.config,
+            Corpus::fresh(self.docs, passages),
+            self.weighting,
             Vectors {
                 dense,
                 sparse,
-                graph,
+                graph: self.graph,
             },
             Origin::memory(None),
-        );
-        Ok((index, n))
+        )
     }
+
+    /// Writes the build to `path` (atomically, see `persist`); returns the
+    /// bytes written.
+    pub(crate) fn save(&self, path: &Path) -> Result<u64> {
+        match &self.rows {
+            BuiltRows::Staged(passages, staged) => persist::save_staged(
+                &self.config,
+                &self.docs,
+                &self.weighting,
+                (passages, staged),
+                self.graph.as_ref(),
+                path,
+            ),
+            BuiltRows::Held(..) => unreachable!("a held build becomes an index first"),
+        }
+    }
+}
+
+/// Puts a batch's passages in `table`, numbering their languages in the
+/// order `seen` met them.
+fn put_passages(
+    table: &mut TableBuilder,
+    raw: Vec<(u32, RawPassage)>,
+    tags: &[&'static str],
+    seen: &mut Vec<&'static str>,
+) -> Result<()> {
+    for ((doc, p), &tag) in raw.into_iter().zip(tags) {
+        let lang = match seen.iter().position(|&l| l == tag) {
+            Some(l) => l,
+            None => {
+                seen.push(tag);
+                seen.len() - 1
+            }
+        };
+        table.push(PassageMeta {
+            doc,
+            lang: lang as u16,
+            line_start: p.line_start,
+            line_end: p.line_end,
+            byte_start: p.byte_start,
+            byte_end: p.byte_end,
+            text: p.text,
+        })?;
+    }
+    Ok(())
+}
+
+/// Finishes the passage table (its languages renumbered by `renumber`)
+/// and embeds the rows, held or staged beside the file `staged`, then
+/// links the graph of an HNSW index.
+#[allow(clippy::too_many_arguments)]
+fn embed_and_link(
+    embedder: &Embedder,
+    idf: &Idf,
+    counts: RowsToEmbed,
+    table: TableBuilder,
+    renumber: &[u16],
+    opts: &BuildOptions,
+    staged: Option<&Path>,
+    reporter: &dyn Reporter,
+) -> Result<(BuiltRows, Option<(Hnsw, HnswParams)>)> {
+    let linked = opts.kind == IndexKind::Hnsw;
+    Ok(match staged {
+        None => {
+            let passages = table.finish(Some(renumber));
+            let (dense, sparse) = embed_rows(embedder, idf, counts, opts.codes(), reporter)?;
+            let graph = linked
+                .then(|| Vectors::link(&dense, &opts.hnsw, reporter))
+                .flatten();
+            (BuiltRows::Held(passages, dense, sparse), graph)
+        }
+        Some(path) => {
+            let passages = table.finish_staged(renumber)?;
+            let rows = embed_rows_staged(
+                embedder,
+                idf,
+                counts,
+                opts.codes(),
+                (path, linked),
+                reporter,
+            )?;
+            let graph = match &rows.dense {
+                StagedDense::Held(dense) if linked => Vectors::link(dense, &opts.hnsw, reporter),
+                _ => None,
+            };
+            (BuiltRows::Staged(passages, rows), graph)
+        }
+    })
 }
 
 /// The files to read under `paths`; none at all is an error naming the
@@ -144,13 +338,33 @@ fn check_options(opts: &BuildOptions) -> Result<()> {
     Ok(())
 }
 
+/// Text bytes (as the files' sizes say) read, cut and analyzed together:
+/// enough to keep every thread busy, small enough that the documents'
+/// text and their passages' texts are a small part of a build's memory.
+const BATCH_BYTES: u64 = 32 << 20;
+
+/// `files` in runs of about [`BATCH_BYTES`] (at least one file each).
+fn file_batches(files: &[std::path::PathBuf]) -> Vec<&[std::path::PathBuf]> {
+    let mut batches = Vec::new();
+    let (mut start, mut bytes) = (0, 0);
+    for (i, f) in files.iter().enumerate() {
+        bytes += std::fs::metadata(f).map_or(0, |m| m.len());
+        if bytes >= BATCH_BYTES || i + 1 == files.len() {
+            batches.push(&files[start..=i]);
+            (start, bytes) = (i + 1, 0);
+        }
+    }
+    batches
+}
+
 /// Reads `files` in parallel; the ones that cannot be read are reported
-/// and counted as skipped.
+/// and counted as skipped in `report`.
 fn read_files(
     files: &[std::path::PathBuf],
     opts: &BuildOptions,
     reporter: &dyn Reporter,
-) -> (Vec<Document>, BuildReport) {
+    report: &mut BuildReport,
+) -> Vec<Document> {
     reporter.stage("reading", files.len() as u64);
     let read: Vec<_> = files
         .par_iter()
@@ -160,10 +374,6 @@ fn read_files(
             (f, r)
         })
         .collect();
-    let mut report = BuildReport {
-        files_seen: files.len(),
-        ..Default::default()
-    };
     let mut docs = Vec::new();
     for (f, r) in read {
         match r {
@@ -174,7 +384,7 @@ fn read_files(
             }
         }
     }
-    (docs, report)
+    docs
 }
 
 /// Returns the heap's free pages to the system. The texts of a million
@@ -190,28 +400,6 @@ fn give_back_freed_memory() {
     unsafe {
         libc::malloc_trim(0);
     }
-}
-
-/// The passage table of freshly cut passages, with their language tags as
-/// positions in the sorted `langs`.
-fn passage_table(
-    raw: Vec<(u32, RawPassage)>,
-    tags: &[&'static str],
-    langs: &[String],
-) -> PassageTable {
-    PassageTable::build(raw.into_iter().zip(tags).map(|((doc, p), lang)| {
-        PassageMeta {
-            doc,
-            lang: langs
-                .binary_search_by(|l| l.as_str().cmp(lang))
-                .expect("collected above") as u16,
-            line_start: p.line_start,
-            line_end: p.line_end,
-            byte_start: p.byte_start,
-            byte_end: p.byte_end,
-            text: p.text,
-        }
-    }))
 }
 
 /// The settings to record and the embedder to keep: the index keeps only
@@ -237,12 +425,13 @@ fn keep_pruned_bridge(
 /// weights). Every document with text gets a `DocMeta` appended to
 /// `doc_meta`, and its passages carry that entry's position. Builds and
 /// updates both come through here, so both cut and analyze identically.
-/// With a `spill`, each arena of counts goes there as soon as it is made.
+/// With a `spill`, each arena of counts goes there as soon as it is made
+/// (the caller puts the spill in the counts once all are made).
 pub(crate) fn cut_and_analyze(
     embedder: &Embedder,
     docs: &[Document],
     doc_meta: &mut Vec<DocMeta>,
-    spill: Option<Spill>,
+    spill: Option<&Spill>,
     reporter: &dyn Reporter,
 ) -> Result<Analyzed> {
     reporter.stage("cutting passages", docs.len() as u64);
@@ -295,7 +484,7 @@ pub(crate) fn cut_and_analyze(
                 })
                 .collect();
             let arena = CountArena::of(counts.iter().map(Vec::as_slice));
-            Ok((langs, keep_or_spill(arena, spill.as_ref(), &df)?))
+            Ok((langs, keep_or_spill(arena, spill, &df)?))
         })
         .collect::<Result<_>>()?;
     let mut analyzed = Counted {
@@ -315,7 +504,6 @@ pub(crate) fn cut_and_analyze(
             Arena::Spilled(s) => analyzed.spilled.push(s),
         }
     }
-    analyzed.spill = spill;
     settle_short_tags(&raw, &mut analyzed.langs, &trigrams);
     Ok((raw, analyzed))
 }

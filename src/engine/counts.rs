@@ -94,6 +94,19 @@ impl Counted {
         self.langs.len()
     }
 
+    /// Appends the passages `more` analyzed after these (whose arenas are
+    /// in the same spill, if any).
+    pub(crate) fn append(&mut self, more: Counted) {
+        debug_assert!(more.spill.is_none(), "one spill for all");
+        self.langs.extend(more.langs);
+        self.arenas.extend(more.arenas);
+        self.spilled.extend(more.spilled);
+        self.df = match (self.df.take(), more.df) {
+            (Some(a), Some(b)) => Some(DfCount::merge(a, b)),
+            (a, b) => a.or(b),
+        };
+    }
+
     /// Every passage's counts, in order (held arenas only: callers that
     /// borrow rows never spill).
     pub(crate) fn rows(&self) -> impl Iterator<Item = &Terms> + '_ {

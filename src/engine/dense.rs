@@ -10,6 +10,7 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::counts::RowsToEmbed;
+use super::staged::{ScratchSection, StagedDense, StagedRows};
 use super::Reporter;
 use crate::embed::{Embedder, Idf, Terms};
 use crate::error::Result;
@@ -164,40 +165,147 @@ pub(crate) fn embed_rows(
     codes: Codes,
     reporter: &dyn Reporter,
 ) -> Result<(Dense, TermRows)> {
-    let dim = embedder.dim();
+    let mut sparse = TermRowsBuilder::with_capacity(counts.len(), counts.terms());
+    let mut dense = HeldRows::new(embedder.dim(), codes, counts.len());
+    embed_batches(embedder, idf, counts, codes, reporter, |rows, made| {
+        dense.extend(rows);
+        made.into_iter().for_each(|r| sparse.push(r));
+        Ok(())
+    })?;
+    Ok((dense.finish(), sparse.finish()))
+}
+
+/// [`embed_rows`] for a fresh build that writes a file: each batch's rows
+/// go to scratch files beside `index` as soon as they are made (see
+/// `staged.rs`), the dense ones too unless `hold_dense` (a graph is to be
+/// linked over them).
+pub(crate) fn embed_rows_staged(
+    embedder: &Embedder,
+    idf: &Idf,
+    counts: RowsToEmbed,
+    codes: Codes,
+    (index, hold_dense): (&std::path::Path, bool),
+    reporter: &dyn Reporter,
+) -> Result<StagedRows> {
+    let mut words = ScratchSection::create(index, "terms")?;
+    let mut scratch = match hold_dense {
+        true => None,
+        false => Some(ScratchSection::create(index, "dense")?),
+    };
     let n = counts.len();
-    let mut sparse = TermRowsBuilder::with_capacity(n, counts.terms());
+    let mut held = HeldRows::new(embedder.dim(), codes, if hold_dense { n } else { 0 });
+    let mut sparse = TermRowsBuilder::with_capacity(n, 0);
+    embed_batches(embedder, idf, counts, codes, reporter, |rows, made| {
+        match &mut scratch {
+            Some(s) => s.append(rows.bytes())?,
+            None => held.extend(rows),
+        }
+        made.into_iter().for_each(|r| sparse.push(r));
+        sparse.flush_words(|w| words.append(bytemuck::cast_slice(w)))
+    })?;
+    Ok(StagedRows {
+        dense: match scratch {
+            Some(s) => StagedDense::Scratch(codes, s),
+            None => StagedDense::Held(held.finish()),
+        },
+        offsets: sparse.into_offsets(),
+        words,
+    })
+}
+
+/// One batch's dense rows, in their stored form.
+enum BatchRows<'a> {
+    F32(&'a [f32]),
+    Bits(&'a [u64]),
+}
+
+impl BatchRows<'_> {
+    /// The bytes the file stores for these rows.
+    fn bytes(&self) -> &[u8] {
+        match self {
+            BatchRows::F32(r) => bytemuck::cast_slice(r),
+            BatchRows::Bits(c) => bytemuck::cast_slice(c),
+        }
+    }
+}
+
+/// Dense rows gathered in memory, sized up front for `n` rows.
+enum HeldRows {
+    F32(usize, AlignedVec),
+    Bits(usize, Vec<u64>),
+}
+
+impl HeldRows {
+    fn new(dim: usize, codes: Codes, n: usize) -> HeldRows {
+        match codes {
+            Codes::F32 => HeldRows::F32(dim, AlignedVec::with_capacity(n * dim)),
+            Codes::Bits => HeldRows::Bits(dim, Vec::with_capacity(n * bits::code_words(dim))),
+        }
+    }
+
+    fn extend(&mut self, rows: BatchRows) {
+        match (self, rows) {
+            (HeldRows::F32(_, a), BatchRows::F32(r)) => a.extend_from_slice(r),
+            (HeldRows::Bits(_, a), BatchRows::Bits(c)) => a.extend_from_slice(c),
+            _ => unreachable!("rows of one build share one form"),
+        }
+    }
+
+    fn finish(self) -> Dense {
+        match self {
+            HeldRows::F32(dim, a) => Dense::F32(
+                FlatIndex::new(dim, Slab::from_aligned(a))
+                    .expect("rows built here are whole rows of dim"),
+            ),
+            HeldRows::Bits(dim, c) => Dense::Bits(
+                BitIndex::new(dim, Slab::from_vec(c))
+                    .expect("rows built here are whole rows of dim"),
+            ),
+        }
+    }
+}
+
+/// Embeds `counts` a batch at a time (in parallel within a batch) and
+/// hands each batch's dense rows and compacted sparse rows to `out`, in
+/// order; the first error `out` returns ends the embedding.
+fn embed_batches(
+    embedder: &Embedder,
+    idf: &Idf,
+    counts: RowsToEmbed,
+    codes: Codes,
+    reporter: &dyn Reporter,
+    mut out: impl FnMut(BatchRows, Vec<Vec<(u32, f32)>>) -> Result<()> + Send,
+) -> Result<()> {
+    let dim = embedder.dim();
     let embed = |c: &Terms, row: &mut [f32]| {
         let sparse = embedder.embed_passage(c, idf, row);
         reporter.inc(1);
         compact_row(&sparse)
     };
-    let mut done = 0;
-    let dense = match codes {
-        Codes::F32 => {
-            let mut arena = AlignedVec::zeroed(n * dim);
-            counts.for_each_batch(|batch| {
-                let rows = &mut arena.as_mut_slice()[done * dim..(done + batch.len()) * dim];
-                let made: Vec<Vec<(u32, f32)>> = rows
+    let rotation = (codes == Codes::Bits).then(|| bits::Rotation::new(dim));
+    let words = bits::code_words(dim);
+    // One buffer for every batch, zeroed before each.
+    let (mut f32s, mut code_words) = (Vec::new(), Vec::new());
+    let mut failed = None;
+    counts.for_each_batch(|batch| {
+        if failed.is_some() {
+            return;
+        }
+        let done = match &rotation {
+            None => {
+                f32s.clear();
+                f32s.resize(batch.len() * dim, 0.0f32);
+                let made: Vec<Vec<(u32, f32)>> = f32s
                     .par_chunks_mut(dim)
                     .zip(batch.par_iter())
                     .map(|(row, c)| embed(c, row))
                     .collect();
-                made.into_iter().for_each(|r| sparse.push(r));
-                done += batch.len();
-            })?;
-            Dense::F32(
-                FlatIndex::new(dim, Slab::from_aligned(arena))
-                    .expect("rows built here are whole rows of dim"),
-            )
-        }
-        Codes::Bits => {
-            let rotation = bits::Rotation::new(dim);
-            let words = bits::code_words(dim);
-            let mut codes = vec![0u64; n * words];
-            counts.for_each_batch(|batch| {
-                let out = &mut codes[done * words..(done + batch.len()) * words];
-                let made: Vec<Vec<(u32, f32)>> = out
+                out(BatchRows::F32(&f32s), made)
+            }
+            Some(rotation) => {
+                code_words.clear();
+                code_words.resize(batch.len() * words, 0u64);
+                let made: Vec<Vec<(u32, f32)>> = code_words
                     .par_chunks_mut(words)
                     .zip(batch.par_iter())
                     .map_init(
@@ -209,16 +317,12 @@ pub(crate) fn embed_rows(
                         },
                     )
                     .collect();
-                made.into_iter().for_each(|r| sparse.push(r));
-                done += batch.len();
-            })?;
-            Dense::Bits(
-                BitIndex::new(dim, Slab::from_vec(codes))
-                    .expect("rows built here are whole rows of dim"),
-            )
-        }
-    };
-    Ok((dense, sparse.finish()))
+                out(BatchRows::Bits(&code_words), made)
+            }
+        };
+        failed = done.err();
+    })?;
+    failed.map_or(Ok(()), Err)
 }
 
 /// The f32 vector of one passage, from stored rows or, for codes, by

@@ -16,8 +16,9 @@ use std::sync::{Arc, OnceLock};
 
 use bytemuck::{Pod, Zeroable};
 
+use super::staged::ScratchSection;
 use super::PassageMeta;
-use crate::error::Malformed;
+use crate::error::{Malformed, Result};
 use crate::vector::Slab;
 
 #[repr(C)]
@@ -133,8 +134,12 @@ struct Framer {
     pending: Vec<u8>,
     /// Plain bytes compressed so far.
     framed: u64,
+    /// The compressed frames, held (`data`) or in scratch (`sink`).
     data: Vec<u8>,
-    /// Where each frame's compressed bytes end in `data`.
+    sink: Option<ScratchSection>,
+    /// Compressed bytes so far.
+    compressed: u64,
+    /// Where each frame's compressed bytes end.
     ends: Vec<u64>,
 }
 
@@ -147,35 +152,48 @@ impl Framer {
         self.framed + self.pending.len() as u64
     }
 
-    fn push(&mut self, text: &[u8]) {
+    fn push(&mut self, text: &[u8]) -> Result<()> {
         self.pending.extend_from_slice(text);
         if self.pending.len() >= FRAME_BATCH * FRAME {
             let whole = self.pending.len() / FRAME * FRAME;
-            self.compress(whole);
+            self.compress(whole)?;
         }
+        Ok(())
     }
 
     /// Compresses `pending[..n]` into frames of [`FRAME`] bytes (the last
     /// one shorter only at the end of the text).
-    fn compress(&mut self, n: usize) {
+    fn compress(&mut self, n: usize) -> Result<()> {
         use rayon::prelude::*;
         let frames: Vec<Vec<u8>> = self.pending[..n]
             .par_chunks(FRAME)
             .map(|c| zstd::bulk::compress(c, LEVEL).expect("compressing to memory"))
             .collect();
         for f in frames {
-            self.data.extend_from_slice(&f);
-            self.ends.push(self.data.len() as u64);
+            match &mut self.sink {
+                Some(s) => s.append(&f)?,
+                None => self.data.extend_from_slice(&f),
+            }
+            self.compressed += f.len() as u64;
+            self.ends.push(self.compressed);
         }
         self.pending.drain(..n);
         self.framed += n as u64;
+        Ok(())
     }
 
-    fn finish(mut self) -> Text {
-        self.compress(self.pending.len());
+    /// The frame table (the text's length, then each frame's end), the
+    /// pending text compressed first.
+    fn close(&mut self) -> Result<Vec<u64>> {
+        self.compress(self.pending.len())?;
         let mut ends = Vec::with_capacity(self.ends.len() + 1);
         ends.push(self.framed);
         ends.extend_from_slice(&self.ends);
+        Ok(ends)
+    }
+
+    fn finish(mut self) -> Text {
+        let ends = self.close().expect("held frames are not written");
         self.data.shrink_to_fit();
         Text::Frames {
             data: Slab::from_vec(self.data),
@@ -301,35 +319,138 @@ impl Text {
     }
 }
 
-impl PassageTable {
-    pub fn build(metas: impl IntoIterator<Item = PassageMeta>) -> Self {
-        let metas = metas.into_iter();
-        let mut records = Vec::with_capacity(metas.size_hint().0);
-        let mut text = Framer::default();
-        let (mut docs, mut langs) = (0, 0);
-        for m in metas {
-            docs = docs.max(m.doc as usize + 1);
-            langs = langs.max(m.lang as usize + 1);
-            records.push(PassageRecord {
-                doc: m.doc,
-                lang: m.lang,
-                _pad: 0,
-                line_start: m.line_start,
-                line_end: m.line_end,
-                byte_start: m.byte_start,
-                byte_end: m.byte_end,
-                text_start: text.len(),
-                text_len: m.text.len() as u64,
-            });
-            text.push(m.text.as_bytes());
+/// Builds a passage table a passage at a time, its text compressed as it
+/// comes; a build that reads its documents in batches pushes each batch's
+/// passages as they are analyzed, before the corpus's languages are all
+/// known, and renumbers their languages at the end. A staged builder
+/// (for a build that writes a file) puts its records and compressed text
+/// in scratch files as it goes (see `staged.rs`).
+#[derive(Default)]
+pub(crate) struct TableBuilder {
+    records: Vec<PassageRecord>,
+    /// Where records go, [`RECORD_RUN`] at a time, when staged.
+    record_sink: Option<ScratchSection>,
+    count: usize,
+    text: Framer,
+    docs: usize,
+}
+
+/// Records a staged builder holds before writing them out.
+const RECORD_RUN: usize = 1 << 14;
+
+/// A finished staged table: what the file's passage sections hold.
+#[derive(Debug)]
+pub(crate) struct StagedTable {
+    pub(crate) records: ScratchSection,
+    pub(crate) text: ScratchSection,
+    pub(crate) frame_ends: Vec<u64>,
+    pub(crate) len: usize,
+}
+
+impl TableBuilder {
+    pub(crate) fn with_capacity(n: usize) -> Self {
+        TableBuilder {
+            records: Vec::with_capacity(n),
+            ..Default::default()
         }
+    }
+
+    /// A builder whose records and text go to scratch beside `index`.
+    pub(crate) fn staged(index: &std::path::Path) -> Result<Self> {
+        Ok(TableBuilder {
+            record_sink: Some(ScratchSection::create(index, "records")?),
+            text: Framer {
+                sink: Some(ScratchSection::create(index, "text")?),
+                ..Default::default()
+            },
+            ..Default::default()
+        })
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        self.count
+    }
+
+    pub(crate) fn push(&mut self, m: PassageMeta) -> Result<()> {
+        self.docs = self.docs.max(m.doc as usize + 1);
+        self.count += 1;
+        self.records.push(PassageRecord {
+            doc: m.doc,
+            lang: m.lang,
+            _pad: 0,
+            line_start: m.line_start,
+            line_end: m.line_end,
+            byte_start: m.byte_start,
+            byte_end: m.byte_end,
+            text_start: self.text.len(),
+            text_len: m.text.len() as u64,
+        });
+        if self.records.len() >= RECORD_RUN {
+            self.write_records()?;
+        }
+        self.text.push(m.text.as_bytes())
+    }
+
+    /// Writes the held records out, when staged.
+    fn write_records(&mut self) -> Result<()> {
+        if let Some(sink) = &mut self.record_sink {
+            sink.append(bytemuck::cast_slice(&self.records))?;
+            self.records.clear();
+        }
+        Ok(())
+    }
+
+    /// The table; with `langs`, each record's language `l` becomes
+    /// `langs[l]`.
+    pub(crate) fn finish(mut self, langs: Option<&[u16]>) -> PassageTable {
+        debug_assert!(
+            self.record_sink.is_none(),
+            "a staged table is finished staged"
+        );
+        if let Some(map) = langs {
+            self.records
+                .iter_mut()
+                .for_each(|r| r.lang = map[r.lang as usize]);
+        }
+        let langs = self.records.iter().map(|r| r.lang as usize + 1).max();
         PassageTable {
-            records: Slab::from_vec(records),
-            text: text.finish(),
-            bounds: (docs, langs),
+            records: Slab::from_vec(self.records),
+            text: self.text.finish(),
+            bounds: (self.docs, langs.unwrap_or(0)),
             lazy: false,
             checked_all: Arc::default(),
         }
+    }
+
+    /// The staged table, each record's language `l` renumbered `langs[l]`
+    /// (in place in the scratch file).
+    pub(crate) fn finish_staged(mut self, langs: &[u16]) -> Result<StagedTable> {
+        self.write_records()?;
+        let frame_ends = self.text.close()?;
+        let (Some(mut records), Some(text)) = (self.record_sink, self.text.sink) else {
+            unreachable!("finish_staged of a staged builder");
+        };
+        records.rewrite(RECORD_RUN * std::mem::size_of::<PassageRecord>(), |bytes| {
+            let run: &mut [PassageRecord] = bytemuck::cast_slice_mut(bytes);
+            run.iter_mut().for_each(|r| r.lang = langs[r.lang as usize]);
+        })?;
+        Ok(StagedTable {
+            records,
+            text,
+            frame_ends,
+            len: self.count,
+        })
+    }
+}
+
+impl PassageTable {
+    pub fn build(metas: impl IntoIterator<Item = PassageMeta>) -> Self {
+        let metas = metas.into_iter();
+        let mut table = TableBuilder::with_capacity(metas.size_hint().0);
+        for m in metas {
+            table.push(m).expect("held passages are not written");
+        }
+        table.finish(None)
     }
 
     /// Takes what a file supplied. Records with block checksums are

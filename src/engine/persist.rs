@@ -1,22 +1,23 @@
 //! Index ⇄ file: which section holds what, and the consistency checks that
 //! stand between a file that merely has valid checksums and one we trust.
 
+use std::borrow::Cow;
 use std::path::Path;
-
 use std::sync::Arc;
 
-use super::dense::Dense;
+use super::dense::{Codes, Dense};
 use super::migrate;
 use super::parts::{Corpus, Origin, Vectors, Weighting};
-use super::passages::{PassageRecord, PassageTable};
+use super::passages::{PassageRecord, PassageTable, StagedTable};
 use super::paths;
-use super::types::{DocMeta, IndexKind, SectionBytes};
+use super::staged::{StagedDense, StagedRows};
+use super::types::{DocMeta, IndexConfig, IndexKind, SectionBytes};
 use super::update::UpdateState;
 use super::Index;
 use crate::embed::{Bridge, Embedder, Idf};
 use crate::error::{Error, Result};
-use crate::index::{BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors, TermRows};
-use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, Verify};
+use crate::index::{BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors};
+use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, SectionSource, Verify};
 use crate::vector::BlockSum;
 
 /// Block size of the per-block checksums of sections read front to back
@@ -40,24 +41,106 @@ struct HnswMeta {
 }
 
 pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
+    let sparse = index.vectors.sparse.packed();
+    let (offsets, words) = sparse.parts().expect("packed rows");
+    let rows = Rows {
+        dense: DenseRows::Held(&index.vectors.dense),
+        offsets,
+        words: Words::Held(words),
+        graph: index.vectors.graph.as_ref(),
+    };
+    write(
+        &index.config,
+        &index.corpus.docs,
+        Passages::Held(&index.corpus.passages, &index.corpus.deleted),
+        &index.weighting,
+        rows,
+        path,
+    )
+}
+
+/// Writes a fresh build whose bulk rows are in scratch files: the file is
+/// byte for byte the one [`save`] writes for the same index held whole.
+pub(super) fn save_staged(
+    config: &IndexConfig,
+    docs: &[DocMeta],
+    weighting: &Weighting,
+    (passages, staged): (&StagedTable, &StagedRows),
+    graph: Option<&(Hnsw, HnswParams)>,
+    path: &Path,
+) -> Result<u64> {
+    let rows = Rows {
+        dense: match &staged.dense {
+            StagedDense::Held(d) => DenseRows::Held(d),
+            StagedDense::Scratch(codes, s) => DenseRows::Streamed(*codes, s),
+        },
+        offsets: &staged.offsets,
+        words: Words::Streamed(&staged.words),
+        graph,
+    };
+    write(
+        config,
+        docs,
+        Passages::Staged(passages),
+        weighting,
+        rows,
+        path,
+    )
+}
+
+/// The passage table and tombstones an index file holds, wherever they
+/// are (a fresh build's have no tombstones).
+enum Passages<'a> {
+    Held(&'a PassageTable, &'a [bool]),
+    Staged(&'a StagedTable),
+}
+
+/// The rows an index file holds, wherever they are.
+struct Rows<'a> {
+    dense: DenseRows<'a>,
+    /// The packed sparse rows' offsets and words.
+    offsets: &'a [u64],
+    words: Words<'a>,
+    graph: Option<&'a (Hnsw, HnswParams)>,
+}
+
+enum DenseRows<'a> {
+    Held(&'a Dense),
+    Streamed(Codes, &'a dyn SectionSource),
+}
+
+enum Words<'a> {
+    Held(&'a [u32]),
+    Streamed(&'a dyn SectionSource),
+}
+
+fn write(
+    config: &IndexConfig,
+    docs: &[DocMeta],
+    passages: Passages,
+    weighting: &Weighting,
+    rows: Rows,
+    path: &Path,
+) -> Result<u64> {
     let mut w = FileWriter::new(Header {
-        kind: match index.config.kind {
+        kind: match config.kind {
             IndexKind::Flat => 0,
             IndexKind::Hnsw => 1,
         },
-        dim: index.config.embedder.dim,
-        n_passages: index.corpus.passages.len() as u64,
-        n_docs: index.corpus.docs.len() as u64,
-        seed: index.config.embedder.seed,
+        dim: config.embedder.dim,
+        n_passages: match passages {
+            Passages::Held(p, _) => p.len(),
+            Passages::Staged(p) => p.len,
+        } as u64,
+        n_docs: docs.len() as u64,
+        seed: config.embedder.seed,
         ..Default::default()
     });
-    w.add(SectionId::Config, codec::encode(&index.config));
-    let (docs, typed_absolute) = paths::to_stored(&index.corpus.docs, path);
-    w.add(SectionId::Docs, codec::encode(&docs));
+    w.add(SectionId::Config, codec::encode(config));
+    let (stored, typed_absolute) = paths::to_stored(docs, path);
+    w.add(SectionId::Docs, codec::encode(&stored));
     w.add(SectionId::DocPaths, codec::encode(&typed_absolute));
-    let pages: Vec<(u32, &[u64])> = index
-        .corpus
-        .docs
+    let pages: Vec<(u32, &[u64])> = docs
         .iter()
         .enumerate()
         .filter(|(_, d)| !d.pages.is_empty())
@@ -66,48 +149,20 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     if !pages.is_empty() {
         w.add(SectionId::DocPages, codec::encode(&pages));
     }
-    let (records, text) = index.corpus.passages.parts();
-    w.add_blocked(
-        SectionId::Passages,
-        bytemuck::cast_slice::<PassageRecord, u8>(records),
-        SCAN_BLOCK,
-        BlockSum::Fletcher,
-    );
-    w.add_blocked(
-        SectionId::PassageText,
-        &*text.data,
-        RANDOM_BLOCK,
-        BlockSum::Xxh3,
-    );
-    w.add(
-        SectionId::TextFrames,
-        bytemuck::cast_slice::<u64, u8>(&text.ends),
-    );
-    add_idf(&mut w, &index.weighting.idf, IDF_SECTIONS);
-    let sparse = index.vectors.sparse.packed();
-    add_vectors(&mut w, &index.vectors, &sparse);
-    add_idf(&mut w, &index.weighting.live_df, LIVE_DF_SECTIONS);
-    w.add(
-        SectionId::UpdateState,
-        codec::encode(&index.weighting.state),
-    );
-    w.add(
-        SectionId::Deleted,
-        index
-            .corpus
-            .deleted
-            .iter()
-            .map(|&d| d as u8)
-            .collect::<Vec<u8>>(),
-    );
-    let parts = index.vectors.graph.as_ref().map(|(g, p)| (g.to_parts(), p));
+    let deleted = add_passages(&mut w, &passages);
+    add_idf(&mut w, &weighting.idf, IDF_SECTIONS);
+    add_vectors(&mut w, &rows);
+    add_idf(&mut w, &weighting.live_df, LIVE_DF_SECTIONS);
+    w.add(SectionId::UpdateState, codec::encode(&weighting.state));
+    w.add(SectionId::Deleted, deleted);
+    let parts = rows.graph.map(|(g, p)| (g.to_parts(), p));
     if let Some((parts, params)) = &parts {
         add_graph(&mut w, parts, params);
     }
-    let bridge = index.weighting.embedder.bridge().map(|b| &**b);
+    let bridge = weighting.embedder.bridge().map(|b| &**b);
     w.add(
         SectionId::Crosslang,
-        codec::encode(&migrate::Crosslang::of(&index.config, bridge)),
+        codec::encode(&migrate::Crosslang::of(config, bridge)),
     );
     if let Some(b) = bridge {
         add_bridge(&mut w, b);
@@ -115,41 +170,94 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     w.save(path)
 }
 
-/// The dense rows (f32 or codes) and the sparse rows (packed: rows read
-/// from a format-5 file are packed first, into `sparse`).
-fn add_vectors<'a>(w: &mut FileWriter<'a>, v: &'a Vectors, sparse: &'a TermRows) {
-    match &v.dense {
+/// The passage records and their text; returns the tombstone section.
+fn add_passages<'a>(w: &mut FileWriter<'a>, passages: &Passages<'a>) -> Vec<u8> {
+    match passages {
+        Passages::Held(table, deleted) => {
+            let (records, text) = table.parts();
+            w.add_blocked(
+                SectionId::Passages,
+                bytemuck::cast_slice::<PassageRecord, u8>(records),
+                SCAN_BLOCK,
+                BlockSum::Fletcher,
+            );
+            w.add_blocked(
+                SectionId::PassageText,
+                text.data,
+                RANDOM_BLOCK,
+                BlockSum::Xxh3,
+            );
+            w.add(
+                SectionId::TextFrames,
+                match text.ends {
+                    Cow::Borrowed(e) => Cow::Borrowed(bytemuck::cast_slice::<u64, u8>(e)),
+                    Cow::Owned(e) => Cow::Owned(bytemuck::cast_slice::<u64, u8>(&e).to_vec()),
+                },
+            );
+            deleted.iter().map(|&d| d as u8).collect()
+        }
+        Passages::Staged(t) => {
+            let blocks = Some((SCAN_BLOCK, BlockSum::Fletcher));
+            w.add_streamed(SectionId::Passages, &t.records, blocks);
+            let blocks = Some((RANDOM_BLOCK, BlockSum::Xxh3));
+            w.add_streamed(SectionId::PassageText, &t.text, blocks);
+            w.add(
+                SectionId::TextFrames,
+                bytemuck::cast_slice::<u64, u8>(&t.frame_ends),
+            );
+            vec![0; t.len]
+        }
+    }
+}
+
+/// The dense rows (f32 or codes) and the packed sparse rows.
+fn add_vectors<'a>(w: &mut FileWriter<'a>, rows: &Rows<'a>) {
+    match rows.dense {
         // A graph walk reads single rows: their blocks are one row long, so
         // verifying a visited node hashes just its vector.
-        Dense::F32(flat) => w.add_blocked(
+        DenseRows::Held(Dense::F32(flat)) => w.add_blocked(
             SectionId::Vectors,
             bytemuck::cast_slice::<f32, u8>(flat.vectors()),
-            match v.graph {
+            match rows.graph {
                 Some(_) => (flat.dim() * 4).next_power_of_two().max(RANDOM_BLOCK),
                 None => SCAN_BLOCK,
             },
             BlockSum::Fletcher,
         ),
-        Dense::Bits(b) => w.add_blocked(
+        DenseRows::Held(Dense::Bits(b)) => w.add_blocked(
             SectionId::Codes,
             bytemuck::cast_slice::<u64, u8>(b.codes()),
             SCAN_BLOCK,
             BlockSum::Fletcher,
         ),
+        DenseRows::Streamed(codes, source) => {
+            debug_assert!(rows.graph.is_none(), "a graph's rows are held");
+            let id = match codes {
+                Codes::F32 => SectionId::Vectors,
+                Codes::Bits => SectionId::Codes,
+            };
+            w.add_streamed(id, source, Some((SCAN_BLOCK, BlockSum::Fletcher)));
+        }
     }
-    let (offsets, words) = sparse.parts().expect("packed rows");
     w.add_blocked(
         SectionId::SparseOffsets,
-        bytemuck::cast_slice::<u64, u8>(offsets),
+        bytemuck::cast_slice::<u64, u8>(rows.offsets),
         RANDOM_BLOCK,
         BlockSum::Xxh3,
     );
-    w.add_blocked(
-        SectionId::TermWords,
-        bytemuck::cast_slice::<u32, u8>(words),
-        RANDOM_BLOCK,
-        BlockSum::Xxh3,
-    );
+    match rows.words {
+        Words::Held(words) => w.add_blocked(
+            SectionId::TermWords,
+            bytemuck::cast_slice::<u32, u8>(words),
+            RANDOM_BLOCK,
+            BlockSum::Xxh3,
+        ),
+        Words::Streamed(source) => w.add_streamed(
+            SectionId::TermWords,
+            source,
+            Some((RANDOM_BLOCK, BlockSum::Xxh3)),
+        ),
+    }
 }
 
 /// The graph's scalars and its link arrays.
@@ -227,13 +335,35 @@ pub(super) fn open(path: &Path, full: bool) -> Result<Index> {
 }
 
 pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
-    if !full {
-        verify_small_sections(file)?;
-    }
-    let (config, bridge_meta) = migrate::config(file)?;
-    let docs = open_docs(file)?;
+    // Checksumming and decoding the metadata is most of a plain open, and
+    // a search command opens once per query: the independent parts run on
+    // both cores. Errors are still reported in this fixed order.
+    let ((small, config), (docs, (idf, live_df))) = rayon::join(
+        || {
+            let small = if full {
+                Ok(())
+            } else {
+                verify_small_sections(file)
+            };
+            (small, migrate::config(file))
+        },
+        || {
+            rayon::join(
+                || open_docs(file),
+                || {
+                    rayon::join(
+                        || open_idf(file, IDF_SECTIONS),
+                        || open_idf(file, LIVE_DF_SECTIONS),
+                    )
+                },
+            )
+        },
+    );
+    small?;
+    let (config, bridge_meta) = config?;
+    let docs = docs?;
     let records = file.slab::<PassageRecord>(SectionId::Passages)?;
-    let idf = open_idf(file, IDF_SECTIONS)?;
+    let idf = idf?;
     check_header(file, &config, records.len(), docs.len())?;
     let dim = config.embedder.dim as usize;
     let frame_ends = match file.has_section(SectionId::TextFrames) {
@@ -266,7 +396,7 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
         }
         IndexKind::Hnsw => Some(open_graph(file, passages.len(), full)?),
     };
-    let live_df = open_idf(file, LIVE_DF_SECTIONS)?;
+    let live_df = live_df?;
     let state: UpdateState = file.decode(SectionId::UpdateState)?;
     let deleted: Vec<bool> = file
         .section(SectionId::Deleted)?
@@ -357,7 +487,7 @@ fn origin_of(file: &MappedFile) -> Origin {
 /// The header's counts and settings must be the config's and the tables'.
 fn check_header(
     file: &MappedFile,
-    config: &super::IndexConfig,
+    config: &IndexConfig,
     passages: usize,
     docs: usize,
 ) -> Result<()> {
@@ -463,7 +593,7 @@ fn open_bridge(
     file: &MappedFile,
     seed: u64,
     katakana: Vec<String>,
-    config: &super::IndexConfig,
+    config: &IndexConfig,
     full: bool,
 ) -> Result<Arc<Bridge>> {
     let sources = file.slab::<u64>(SectionId::LexiconSources)?;

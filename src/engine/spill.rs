@@ -48,34 +48,8 @@ impl Spill {
     /// Makes the scratch file for the index `index` in its folder, and
     /// unlinks it. The name is the index's, hidden, with the process id.
     pub(crate) fn create(index: &Path) -> Result<Spill> {
-        let dir = match index.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p,
-            _ => Path::new("."),
-        };
-        let name = index.file_name().unwrap_or(index.as_os_str());
-        let path = dir.join(format!(
-            ".{}.counts-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        // Made and unlinked under the clean-up list's lock, so a signal's
-        // clean-up (which holds that lock until the process exits) never
-        // finds the file named.
-        let held = crate::store::pending();
-        let file = OpenOptions::new()
-            .read(true)
-            .write(true)
-            .create(true)
-            .truncate(true)
-            .open(&path)
-            .and_then(|f| std::fs::remove_file(&path).map(|()| f));
-        drop(held);
-        let file = file.map_err(|e| {
-            let _ = std::fs::remove_file(&path);
-            scratch(index, e)
-        })?;
         Ok(Spill {
-            file,
+            file: unlinked_beside(index, "counts")?,
             end: AtomicU64::new(0),
             index: index.to_path_buf(),
         })
@@ -127,7 +101,38 @@ impl Spill {
     }
 }
 
-fn scratch(index: &Path, source: io::Error) -> Error {
+/// A file in the folder of the index `index`, opened for reading and
+/// writing and already unlinked: `.NAME.WHAT-PID` for the moment between.
+pub(crate) fn unlinked_beside(index: &Path, what: &str) -> Result<File> {
+    let dir = match index.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p,
+        _ => Path::new("."),
+    };
+    let name = index.file_name().unwrap_or(index.as_os_str());
+    let path = dir.join(format!(
+        ".{}.{what}-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    // Made and unlinked under the clean-up list's lock, so a signal's
+    // clean-up (which holds that lock until the process exits) never
+    // finds the file named.
+    let held = crate::store::pending();
+    let file = OpenOptions::new()
+        .read(true)
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .open(&path)
+        .and_then(|f| std::fs::remove_file(&path).map(|()| f));
+    drop(held);
+    file.map_err(|e| {
+        let _ = std::fs::remove_file(&path);
+        scratch(index, e)
+    })
+}
+
+pub(crate) fn scratch(index: &Path, source: io::Error) -> Error {
     Error::Scratch {
         index: index.to_path_buf(),
         source,

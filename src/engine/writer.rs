@@ -6,7 +6,8 @@
 
 use std::path::{Path, PathBuf};
 
-use super::types::{IndexInfo, Reporter};
+use super::build::Built;
+use super::types::{BuildOptions, BuildReport, IndexInfo, Reporter};
 use super::update::UpdateReport;
 use super::{persist, Index};
 use crate::corpus::WalkOptions;
@@ -64,6 +65,26 @@ impl IndexWriter {
         index.origin.file_bytes = Some(bytes);
         index.origin.format_version = store::FORMAT_VERSION;
         Ok(bytes)
+    }
+
+    /// Builds a fresh index of `paths` (see [`Index::build`]) straight
+    /// into the file: the rows that grow with the corpus go to unlinked
+    /// scratch files beside it as they are made and are copied into the
+    /// file as it is written, so the build's memory does not grow with
+    /// them. The file is the one [`IndexWriter::save`] would write for the
+    /// index [`Index::build`] gives. Returns what the build did and the
+    /// bytes written.
+    pub fn build(
+        &self,
+        paths: &[PathBuf],
+        opts: &BuildOptions,
+        reporter: &dyn Reporter,
+    ) -> Result<(BuildReport, u64)> {
+        let (built, report) = Built::from_paths(paths, opts, Some(&self.path), reporter)?;
+        reporter.stage("writing index", 0);
+        store::ensure_replaceable(&self.path, &store::MAGIC)?;
+        let bytes = built.save(&self.path)?;
+        Ok((report, bytes))
     }
 
     /// Brings the file up to date with `paths` (see [`Index::update`]) and

@@ -68,6 +68,21 @@ impl BitIndex {
         self.codes.check_all()
     }
 
+    /// The same index with its codes copied into huge-page-backed memory,
+    /// for a long-running process; `None` if a block of the codes fails
+    /// its check (the copy would carry no checks).
+    pub fn resident(&self) -> Option<BitIndex> {
+        if !self.codes.check_all() {
+            return None;
+        }
+        Some(BitIndex {
+            dim: self.dim,
+            words: self.words,
+            codes: Slab::copy_huge(&self.codes),
+            rotation: self.rotation.clone(),
+        })
+    }
+
     pub fn dim(&self) -> usize {
         self.dim
     }

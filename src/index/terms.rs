@@ -90,6 +90,8 @@ impl Default for TermRows {
 pub struct TermRowsBuilder {
     offsets: Vec<u64>,
     words: Vec<u32>,
+    /// Words handed out by [`TermRowsBuilder::flush_words`] so far.
+    flushed: u64,
 }
 
 impl TermRowsBuilder {
@@ -101,6 +103,7 @@ impl TermRowsBuilder {
         TermRowsBuilder {
             offsets,
             words: Vec::with_capacity(terms),
+            flushed: 0,
         }
     }
 
@@ -108,7 +111,23 @@ impl TermRowsBuilder {
     /// (what [`compact_row`](super::compact_row) gives).
     pub fn push(&mut self, row: impl IntoIterator<Item = (u32, f32)>) {
         self.words.extend(row.into_iter().map(|(k, w)| pack(k, w)));
-        self.offsets.push(self.words.len() as u64);
+        self.offsets.push(self.flushed + self.words.len() as u64);
+    }
+
+    /// Hands the words pushed since the last call to `store` (which keeps
+    /// them elsewhere, e.g. a build's scratch file) and forgets them; the
+    /// row offsets still count them.
+    pub fn flush_words<E>(&mut self, store: impl FnOnce(&[u32]) -> Result<(), E>) -> Result<(), E> {
+        store(&self.words)?;
+        self.flushed += self.words.len() as u64;
+        self.words.clear();
+        Ok(())
+    }
+
+    /// The row offsets, once every word has been flushed.
+    pub fn into_offsets(self) -> Vec<u64> {
+        debug_assert!(self.words.is_empty(), "words not flushed");
+        self.offsets
     }
 
     /// Appends row `id` of `rows`, packing it if it is not.
@@ -126,10 +145,11 @@ impl TermRowsBuilder {
                 self.words.extend(row.into_iter().map(|(k, w)| pack(k, w)));
             }
         }
-        self.offsets.push(self.words.len() as u64);
+        self.offsets.push(self.flushed + self.words.len() as u64);
     }
 
     pub fn finish(self) -> TermRows {
+        assert_eq!(self.flushed, 0, "a builder whose words were flushed");
         TermRows::Packed {
             offsets: Slab::from_vec(self.offsets),
             words: Slab::from_vec(self.words),
@@ -140,15 +160,21 @@ impl TermRowsBuilder {
 use super::sparse::{SparseWeight, TermRowsV5};
 
 impl TermRows {
-    /// Checks packed arrays a file supplied: `rows` rows, offsets monotone
-    /// and in bounds, and with `check_order` keys strictly increasing
-    /// within each row (O(terms); without it O(rows): unsorted keys can
-    /// only give wrong scores, never an out-of-bounds read).
+    /// Checks packed arrays a file supplied: `rows` rows and the offsets'
+    /// two ends, in O(1). With `full` also every offset (monotone, in
+    /// bounds) and every row's keys (strictly increasing), in O(terms).
+    ///
+    /// Why a plain open may skip the offsets: a search reads a few
+    /// thousand rows of millions, and each read checks its own offsets
+    /// (their block checksum, then the range, see `packed_row`), so a bad
+    /// offset can only make that row empty and the answer refused, never
+    /// an out-of-bounds read. Walking 1.5M offsets at every open cost a
+    /// whole-command search a few percent.
     pub fn from_parts_checked(
         rows: usize,
         offsets: Slab<u64>,
         words: Slab<u32>,
-        check_order: bool,
+        full: bool,
     ) -> Result<Self, Malformed> {
         if offsets.len() != rows + 1 || offsets[0] != 0 {
             return Err("sparse offsets do not match the passage count".into());
@@ -156,12 +182,14 @@ impl TermRows {
         if *offsets.last().expect("rows + 1 > 0") != words.len() as u64 {
             return Err("sparse offsets and terms differ in length".into());
         }
-        for w in offsets.windows(2) {
-            if w[1] < w[0] {
-                return Err("sparse offsets go backwards".into());
-            }
-            if check_order {
-                let row = &words[w[0] as usize..w[1] as usize];
+        if full {
+            for w in offsets.windows(2) {
+                if w[1] < w[0] {
+                    return Err("sparse offsets go backwards".into());
+                }
+                let Some(row) = words.get(w[0] as usize..w[1] as usize) else {
+                    return Err("sparse offsets run past the terms".into());
+                };
                 if row.windows(2).any(|p| key_of(p[0]) >= key_of(p[1])) {
                     return Err("sparse keys are not sorted".into());
                 }
@@ -213,7 +241,9 @@ impl TermRows {
 
     /// The packed words of row `id` (of packed rows). Each read verifies
     /// the blocks it touches (once per process); a failure is latched in
-    /// the file's slabs for the engine to report.
+    /// the file's slabs for the engine to report. Offsets that are out of
+    /// order or bounds (a file whose checksums hold but whose writer was
+    /// wrong) give an empty row and latch a failure too.
     fn packed_row(&self, id: u32) -> &[u32] {
         let TermRows::Packed { offsets, words } = self else {
             unreachable!("called on packed rows only")
@@ -223,8 +253,16 @@ impl TermRows {
             offsets[id as usize] as usize,
             offsets[id as usize + 1] as usize,
         );
-        words.check(s, e - s);
-        &words[s..e]
+        match words.get(s..e) {
+            Some(row) => {
+                words.check(s, e - s);
+                row
+            }
+            None => {
+                offsets.fail(id as usize);
+                &[]
+            }
+        }
     }
 
     /// Hints that row `id` will be read soon (its first 512 bytes); a
@@ -270,6 +308,20 @@ impl TermRows {
         match self {
             TermRows::Packed { offsets, words } => offsets.check_all() & words.check_all(),
             TermRows::Wide(w) => w.check_all(),
+        }
+    }
+
+    /// The same rows copied into huge-page-backed memory, for a
+    /// long-running process; `None` if a block fails its check (the copy
+    /// carries no checks) or the rows are in the format-5 form, which is
+    /// left mapped.
+    pub fn resident(&self) -> Option<TermRows> {
+        match self {
+            TermRows::Packed { offsets, words } if self.check_all() => Some(TermRows::Packed {
+                offsets: Slab::copy_huge(offsets),
+                words: Slab::copy_huge(words),
+            }),
+            _ => None,
         }
     }
 
@@ -438,5 +490,25 @@ mod tests {
             true,
         );
         assert!(short.is_err());
+    }
+
+    #[test]
+    fn a_plain_open_reads_bad_offsets_as_empty_rows_without_panicking() {
+        let words = vec![pack(1, 0.5), pack(2, 0.5)];
+        let bad = vec![0, 5, 2];
+        assert!(TermRows::from_parts_checked(
+            2,
+            Slab::from_vec(bad.clone()),
+            Slab::from_vec(words.clone()),
+            true
+        )
+        .is_err());
+        let rows =
+            TermRows::from_parts_checked(2, Slab::from_vec(bad), Slab::from_vec(words), false)
+                .expect("only the ends are checked");
+        assert_eq!(rows.row_len(0), 0);
+        assert_eq!(rows.row_len(1), 0);
+        let q = rows.query(&[(1u64 << 40, 1.0)]);
+        assert_eq!(rows.dot(0, &q), 0.0);
     }
 }

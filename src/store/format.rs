@@ -207,8 +207,31 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
 /// Collects sections, then writes the whole file atomically.
 pub struct FileWriter<'a> {
     header: Header,
-    sections: Vec<(u32, Cow<'a, [u8]>)>,
+    sections: Vec<(u32, Body<'a>)>,
 }
+
+/// A section's bytes: in memory, or read from a [`SectionSource`] as the
+/// file is written (with its block checksums, if any, made on the way).
+enum Body<'a> {
+    Bytes(Cow<'a, [u8]>),
+    Stream(&'a dyn SectionSource, Option<(usize, BlockSum)>),
+}
+
+/// Bytes of a section that live outside the process's memory (a build's
+/// scratch file, see `engine/staged.rs`): the writer copies them into the
+/// file through a bounded buffer, so a section of any size costs
+/// 1 MiB of memory to write.
+pub trait SectionSource: Sync {
+    /// The section's length in bytes.
+    fn size(&self) -> u64;
+    /// Fills `buf` with the bytes at `at`.
+    fn read_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()>;
+}
+
+/// Bytes copied at a time from a [`SectionSource`]: a multiple of every
+/// block size a section is checked by (up to 64 KiB in practice), so each
+/// buffer holds whole blocks.
+const COPY_BUFFER: usize = 1 << 20;
 
 /// The id of the section holding the block checksums of section `id`.
 pub fn block_sums_id(id: SectionId) -> u32 {
@@ -240,7 +263,27 @@ impl<'a> FileWriter<'a> {
     }
 
     pub fn add(&mut self, id: SectionId, bytes: impl Into<Cow<'a, [u8]>>) {
-        self.sections.push((id as u32, bytes.into()));
+        self.sections.push((id as u32, Body::Bytes(bytes.into())));
+    }
+
+    /// Adds a section read from `source` while the file is written, with
+    /// block checksums as [`FileWriter::add_blocked`] makes them when
+    /// `blocks` is given (the file is byte for byte the one those bytes
+    /// added from memory would give).
+    pub fn add_streamed(
+        &mut self,
+        id: SectionId,
+        source: &'a dyn SectionSource,
+        blocks: Option<(usize, BlockSum)>,
+    ) {
+        if let Some((block, _)) = blocks {
+            assert!(
+                block.is_power_of_two() && COPY_BUFFER.is_multiple_of(block),
+                "block size {block}"
+            );
+        }
+        self.sections
+            .push((id as u32, Body::Stream(source, blocks)));
     }
 
     /// Adds a bulk section together with XXH3-64 checksums of each `block`
@@ -257,16 +300,11 @@ impl<'a> FileWriter<'a> {
     ) {
         assert!(block.is_power_of_two(), "block size {block}");
         let bytes = bytes.into();
-        let mut sums = Vec::with_capacity(1 + algo.width() * bytes.len().div_ceil(block));
-        sums.push(block as u64 | (algo as u64) << 32);
-        for chunk in bytes.chunks(block) {
-            sums.extend_from_slice(&algo.sum(chunk)[..algo.width()]);
-        }
-        self.sections.push((id as u32, bytes));
-        self.sections.push((
-            block_sums_id(id),
-            Cow::Owned(bytemuck::cast_slice::<u64, u8>(&sums).to_vec()),
-        ));
+        let mut sums = BlockSums::new(block, algo, bytes.len());
+        sums.add(&bytes);
+        self.sections.push((id as u32, Body::Bytes(bytes)));
+        self.sections
+            .push((block_sums_id(id), Body::Bytes(Cow::Owned(sums.bytes()))));
     }
 
     /// Writes everything to `w`, returning nothing but I/O errors.
@@ -278,22 +316,29 @@ impl<'a> FileWriter<'a> {
         };
         out.write_all(&self.header.encode())?;
         let mut table = Vec::with_capacity(self.sections.len() * ENTRY_LEN);
-        for (id, bytes) in &self.sections {
-            out.pad_to(ALIGN)?;
-            let offset = out.written;
-            out.write_all(bytes)?;
-            table.extend_from_slice(&id.to_le_bytes());
-            table.extend_from_slice(&0u32.to_le_bytes());
-            table.extend_from_slice(&offset.to_le_bytes());
-            table.extend_from_slice(&(bytes.len() as u64).to_le_bytes());
-            table.extend_from_slice(&xxh3_64(bytes).to_le_bytes());
+        for (id, body) in &self.sections {
+            match body {
+                Body::Bytes(bytes) => write_section(&mut out, &mut table, *id, bytes)?,
+                Body::Stream(source, blocks) => {
+                    out.pad_to(ALIGN)?;
+                    let offset = out.written;
+                    let (len, sum, sums) = copy_section(&mut out, *source, *blocks)?;
+                    push_entry(&mut table, *id, offset, len, sum);
+                    if let Some(sums) = sums {
+                        let covered = SectionId::from_u32(*id).expect("added by its id");
+                        let id = block_sums_id(covered);
+                        write_section(&mut out, &mut table, id, &sums.bytes())?;
+                    }
+                }
+            }
         }
         out.pad_to(8)?;
         let table_offset = out.written;
+        let count = table.len() / ENTRY_LEN;
         out.write_all(&table)?;
         let mut footer = [0u8; FOOTER_LEN];
         footer[0..8].copy_from_slice(&table_offset.to_le_bytes());
-        footer[8..12].copy_from_slice(&(self.sections.len() as u32).to_le_bytes());
+        footer[8..12].copy_from_slice(&(count as u32).to_le_bytes());
         footer[12..16].copy_from_slice(&self.header.version.to_le_bytes());
         footer[16..24].copy_from_slice(&xxh3_64(&table).to_le_bytes());
         out.write_all(&footer[..24])?;
@@ -306,6 +351,85 @@ impl<'a> FileWriter<'a> {
 
     pub fn save(&self, path: &Path) -> Result<u64> {
         super::write_atomically(path, |w| self.write_to(w))
+    }
+}
+
+/// Writes a section held in memory, and its table entry.
+fn write_section(
+    out: &mut HashingWriter,
+    table: &mut Vec<u8>,
+    id: u32,
+    bytes: &[u8],
+) -> std::io::Result<()> {
+    out.pad_to(ALIGN)?;
+    let offset = out.written;
+    out.write_all(bytes)?;
+    push_entry(table, id, offset, bytes.len() as u64, xxh3_64(bytes));
+    Ok(())
+}
+
+/// Appends a section table entry.
+fn push_entry(table: &mut Vec<u8>, id: u32, offset: u64, len: u64, sum: u64) {
+    table.extend_from_slice(&id.to_le_bytes());
+    table.extend_from_slice(&0u32.to_le_bytes());
+    table.extend_from_slice(&offset.to_le_bytes());
+    table.extend_from_slice(&len.to_le_bytes());
+    table.extend_from_slice(&sum.to_le_bytes());
+}
+
+/// Copies `source` to `out` a buffer at a time, returning its length, its
+/// XXH3-64 (the same as of the bytes whole) and its block checksums.
+fn copy_section(
+    out: &mut HashingWriter,
+    source: &dyn SectionSource,
+    blocks: Option<(usize, BlockSum)>,
+) -> std::io::Result<(u64, u64, Option<BlockSums>)> {
+    let len = source.size();
+    let mut sums = blocks.map(|(block, algo)| BlockSums::new(block, algo, len as usize));
+    let mut hasher = Xxh3::new();
+    let mut buf = vec![0u8; COPY_BUFFER.min(len as usize)];
+    let mut at = 0;
+    while at < len {
+        let n = COPY_BUFFER.min((len - at) as usize);
+        let chunk = &mut buf[..n];
+        source.read_at(chunk, at)?;
+        hasher.update(chunk);
+        if let Some(s) = &mut sums {
+            s.add(chunk);
+        }
+        out.write_all(chunk)?;
+        at += n as u64;
+    }
+    Ok((len, hasher.digest(), sums))
+}
+
+/// The companion section of block checksums (see
+/// [`FileWriter::add_blocked`]): the block size with the algorithm in its
+/// high half, then each block's sum.
+struct BlockSums {
+    block: usize,
+    algo: BlockSum,
+    sums: Vec<u64>,
+}
+
+impl BlockSums {
+    fn new(block: usize, algo: BlockSum, len: usize) -> BlockSums {
+        let mut sums = Vec::with_capacity(1 + algo.width() * len.div_ceil(block));
+        sums.push(block as u64 | (algo as u64) << 32);
+        BlockSums { block, algo, sums }
+    }
+
+    /// Sums the blocks of `bytes`, the section's next bytes: every call
+    /// but the last must add whole blocks.
+    fn add(&mut self, bytes: &[u8]) {
+        for chunk in bytes.chunks(self.block) {
+            self.sums
+                .extend_from_slice(&self.algo.sum(chunk)[..self.algo.width()]);
+        }
+    }
+
+    fn bytes(&self) -> Vec<u8> {
+        bytemuck::cast_slice::<u64, u8>(&self.sums).to_vec()
     }
 }
 
@@ -676,6 +800,65 @@ mod tests {
         let s: Slab<f32> = f.slab(SectionId::Vectors).unwrap();
         assert_eq!(&s[..], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(s.as_ptr() as usize % 64, 0);
+    }
+
+    /// Bytes in memory, read as a stream.
+    struct Streamed(Vec<u8>);
+    impl SectionSource for Streamed {
+        fn size(&self) -> u64 {
+            self.0.len() as u64
+        }
+        fn read_at(&self, buf: &mut [u8], at: u64) -> std::io::Result<()> {
+            buf.copy_from_slice(&self.0[at as usize..at as usize + buf.len()]);
+            Ok(())
+        }
+    }
+
+    #[test]
+    fn a_streamed_section_writes_the_bytes_of_one_held_in_memory() {
+        // Lengths around the block sizes and the copy buffer, past it.
+        for (len, block, algo) in [
+            (0, 1 << 10, BlockSum::Xxh3),
+            (1, 1 << 16, BlockSum::Fletcher),
+            (1023, 1 << 10, BlockSum::Xxh3),
+            (COPY_BUFFER, 1 << 16, BlockSum::Fletcher),
+            (COPY_BUFFER * 2 + 4_099, 1 << 10, BlockSum::Xxh3),
+            (COPY_BUFFER + 65_541, 1 << 16, BlockSum::Fletcher),
+        ] {
+            let bytes: Vec<u8> = (0..len as u64)
+                .map(|i| (i.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 56) as u8)
+                .collect();
+            let header = Header {
+                dim: 8,
+                n_passages: 1,
+                ..Default::default()
+            };
+            let mut held = FileWriter::new(header);
+            held.add(SectionId::Config, b"before".to_vec());
+            held.add_blocked(SectionId::Codes, bytes.clone(), block, algo);
+            held.add_blocked(SectionId::TermWords, bytes.clone(), block, algo);
+            held.add(SectionId::Deleted, b"after".to_vec());
+            let source = Streamed(bytes.clone());
+            let mut streamed = FileWriter::new(header);
+            streamed.add(SectionId::Config, b"before".to_vec());
+            streamed.add_streamed(SectionId::Codes, &source, Some((block, algo)));
+            streamed.add_streamed(SectionId::TermWords, &source, Some((block, algo)));
+            streamed.add(SectionId::Deleted, b"after".to_vec());
+            let (mut a, mut b) = (Vec::new(), Vec::new());
+            held.write_to(&mut a).unwrap();
+            streamed.write_to(&mut b).unwrap();
+            assert!(a == b, "length {len}, block {block}");
+        }
+        // Without block sums, the section alone.
+        let source = Streamed(vec![7u8; 3 * COPY_BUFFER / 2]);
+        let mut held = FileWriter::new(Header::default());
+        held.add(SectionId::Vectors, source.0.clone());
+        let mut streamed = FileWriter::new(Header::default());
+        streamed.add_streamed(SectionId::Vectors, &source, None);
+        let (mut a, mut b) = (Vec::new(), Vec::new());
+        held.write_to(&mut a).unwrap();
+        streamed.write_to(&mut b).unwrap();
+        assert!(a == b);
     }
 
     #[test]

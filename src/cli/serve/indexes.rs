@@ -76,8 +76,8 @@ impl Served {
     pub fn open(name: String, path: PathBuf) -> Result<Served> {
         let stamp = Stamp::of(&path)
             .map_err(|e| anyhow::anyhow!("{}: cannot read: {e}", path.display()))?;
-        let index = Index::open_verified(&path)?;
-        let info = Arc::new(index.info()?);
+        let (index, info) = open_resident(&path)?;
+        let info = Arc::new(info);
         Ok(Served {
             name,
             path,
@@ -137,12 +137,7 @@ impl Served {
             return;
         }
         let path = self.path.clone();
-        let opened = tokio::task::spawn_blocking(move || {
-            let index = Index::open_verified(&path)?;
-            let info = index.info()?;
-            Ok::<_, vecsearch::Error>((index, info))
-        })
-        .await;
+        let opened = tokio::task::spawn_blocking(move || open_resident(&path)).await;
         let generation = self.current().generation;
         match opened {
             Ok(Ok((index, info))) => {
@@ -199,4 +194,15 @@ pub async fn watch(
             _ = stop.changed() => return,
         }
     }
+}
+
+/// Opens a served index with every check, and copies the sections each
+/// query reads into huge-page memory (`Index::make_resident`): a server idles
+/// between requests, and a query that finds its pages' TLB entries gone
+/// costs several times one that does not (BENCHMARKS.md, "Serving").
+fn open_resident(path: &Path) -> vecsearch::Result<(Index, IndexInfo)> {
+    let mut index = Index::open_verified(path)?;
+    index.make_resident()?;
+    let info = index.info()?;
+    Ok((index, info))
 }
