@@ -27,6 +27,9 @@ const SCAN_BLOCK: usize = 64 << 10;
 /// text): a re-score of thousands of candidates verifies about 1 KiB per
 /// row read rather than whole pages; the sums cost 0.8% of the section.
 const RANDOM_BLOCK: usize = 1 << 10;
+/// Block size of the codes of an HNSW index: a walk visits thousands of
+/// scattered codes and verifies the block of each.
+const GRAPH_CODE_BLOCK: usize = 256;
 
 /// The scalars of the graph; its arrays are raw sections beside it.
 #[derive(serde::Serialize, serde::Deserialize)]
@@ -130,10 +133,15 @@ fn add_vectors<'a>(w: &mut FileWriter<'a>, v: &'a Vectors, sparse: &'a TermRows)
             },
             BlockSum::Fletcher,
         ),
+        // Likewise a walk over codes verifies small blocks around the codes
+        // it visits, not 64 KiB each.
         Dense::Bits(b) => w.add_blocked(
             SectionId::Codes,
             bytemuck::cast_slice::<u64, u8>(b.codes()),
-            SCAN_BLOCK,
+            match v.graph {
+                Some(_) => GRAPH_CODE_BLOCK,
+                None => SCAN_BLOCK,
+            },
             BlockSum::Fletcher,
         ),
     }
@@ -261,9 +269,6 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
     }
     let graph = match config.kind {
         IndexKind::Flat => None,
-        IndexKind::Hnsw if dense.f32().is_none() => {
-            return Err(corrupt(file, "an HNSW index without f32 vectors"));
-        }
         IndexKind::Hnsw => Some(open_graph(file, passages.len(), full)?),
     };
     let live_df = open_idf(file, LIVE_DF_SECTIONS)?;

@@ -19,6 +19,9 @@
 //! * [`reorder`]: the locality renumbering ([`locality_order`]);
 //! * [`filter`]: the planner for filtered searches ([`plan_filtered`]).
 //!
+//! [`Hnsw::build_codes`] and [`Hnsw::search_codes`] (`codes`) build and
+//! walk a graph over 1-bit codes alone, for indexes that store no f32 rows.
+//!
 //! [`Hnsw::search_sq8`] walks on 8-bit codes ([`crate::vector::sq8`]) and
 //! re-ranks the beam on the f32 rows.
 //!
@@ -47,6 +50,7 @@
 #![deny(clippy::missing_safety_doc)]
 
 pub mod build;
+pub mod codes;
 pub mod filter;
 mod layer;
 pub mod layout;
@@ -57,6 +61,7 @@ pub mod search;
 use std::fmt;
 
 pub use crate::vector::Rows;
+pub use codes::CodeRows;
 pub use filter::{plan_filtered, scan_allowed, FilterPlan};
 pub use layout::{HnswError, HnswParts};
 pub use reorder::{locality_order, Reordered};

@@ -74,7 +74,7 @@ impl Searcher {
 
     /// What the last walk kept, best first: the nodes that passed its
     /// filter when it had one, else its whole pool.
-    fn found(&self, filtered: bool) -> &[Cand] {
+    pub(super) fn found(&self, filtered: bool) -> &[Cand] {
         if filtered {
             &self.hits.items
         } else {
@@ -462,7 +462,7 @@ impl Hnsw {
     /// Greedy descent and the layer-0 beam (width `ef`), leaving the beam
     /// in `s.pool` and, with a filter, the best `hits` passing nodes in
     /// `s.hits`. The graph must not be empty.
-    fn walk<S: Scorer>(
+    pub(super) fn walk<S: Scorer>(
         &self,
         scorer: &S,
         ef: usize,
