@@ -120,6 +120,13 @@ impl Graph {
     }
 
     fn from_hnsw(h: &Hnsw) -> Graph {
+        // The builder reads records unchecked: a graph opened lazily is
+        // validated whole first (the engine extends only graphs it opened
+        // with every check, so this does not fail there).
+        if h.lazy_layer0 {
+            super::layout::check_layer0(&h.layer0, h.m, h.n)
+                .expect("hnsw: extending a graph whose links are corrupt");
+        }
         let stride = 1 + h.m;
         let mut g = Graph::new(h.m, h.seed);
         g.n = h.n;
@@ -418,6 +425,7 @@ impl Graph {
             upper_offsets: Slab::from_vec(offsets),
             upper_ids: Slab::from_vec(ids),
             upper_links: Slab::from_vec(links),
+            lazy_layer0: false,
         }
     }
 }

@@ -268,7 +268,7 @@ impl Hnsw {
             kernel: vector::best().bits_scores,
         };
         let keep = ef.max(k);
-        self.walk(&scorer, keep, keep, filter, searcher);
+        self.walk_wide(&scorer, keep, keep, filter, searcher);
         searcher
             .found(filter.is_some())
             .iter()

@@ -102,7 +102,9 @@ impl Default for HnswParams {
 ///
 /// Invariant (checked by [`Hnsw::from_parts`], kept by the builder): every
 /// neighbour id in every record is below `n`, every record's count is below
-/// its stride, and `n < 2^31`.
+/// its stride, and `n < 2^31`. A graph opened by
+/// [`Hnsw::from_parts_lazy`] has it for the upper layers only; its layer-0
+/// records are checked one by one as they are read.
 #[derive(Clone)]
 pub struct Hnsw {
     n: usize,
@@ -114,6 +116,9 @@ pub struct Hnsw {
     upper_offsets: Slab<u32>,
     upper_ids: Slab<u32>,
     upper_links: Slab<u32>,
+    /// Layer 0's records were not validated when the graph was opened
+    /// ([`Hnsw::from_parts_lazy`]): each is checked as a walk reads it.
+    lazy_layer0: bool,
 }
 
 impl fmt::Debug for Hnsw {
@@ -168,7 +173,11 @@ impl Hnsw {
     }
 
     fn layer0(&self) -> Dense<'_> {
-        // SAFETY: every id in `layer0` is below `n` (the type's invariant).
+        if self.lazy_layer0 {
+            return Dense::checked(&self.layer0, 1 + 2 * self.m, self.n);
+        }
+        // SAFETY: every id in `layer0` is below `n` (the type's invariant,
+        // validated by `from_parts` or written so by the builder).
         unsafe { Dense::new(&self.layer0, 1 + 2 * self.m, self.n) }
     }
 
