@@ -413,7 +413,7 @@ impl Best {
     fn drain_into(self, out: &mut Vec<Cand>) {
         out.clear();
         out.extend(self.heap.into_iter().map(|r| r.0 .0));
-        out.sort_unstable_by(|a, b| Ranked(*b).cmp(&Ranked(*a)));
+        out.sort_unstable_by_key(|c| Reverse(Ranked(*c)));
     }
 }
 
