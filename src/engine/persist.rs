@@ -105,13 +105,7 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     );
     let parts = index.vectors.graph.as_ref().map(|(g, p)| (g.to_parts(), p));
     if let Some((parts, params)) = &parts {
-        // A walk over codes visits tens of thousands of nodes: a 1 KiB
-        // block of links hashed per visit was a quarter of its time.
-        let link_block = match index.vectors.dense {
-            Dense::F32(_) => RANDOM_BLOCK,
-            Dense::Bits(_) => GRAPH_CODE_BLOCK,
-        };
-        add_graph(&mut w, parts, params, link_block);
+        add_graph(&mut w, parts, params, &index.vectors.dense);
     }
     let bridge = index.weighting.embedder.bridge().map(|b| &**b);
     w.add(
@@ -167,12 +161,13 @@ fn add_vectors<'a>(w: &mut FileWriter<'a>, v: &'a Vectors, sparse: &'a TermRows)
 }
 
 /// The graph's scalars and its link arrays.
-fn add_graph<'a>(
-    w: &mut FileWriter<'a>,
-    parts: &'a HnswParts,
-    params: &HnswParams,
-    link_block: usize,
-) {
+fn add_graph<'a>(w: &mut FileWriter<'a>, parts: &'a HnswParts, params: &HnswParams, dense: &Dense) {
+    // A walk over codes visits tens of thousands of nodes: a 1 KiB block
+    // of links hashed per visit was a quarter of its time.
+    let link_block = match dense {
+        Dense::F32(_) => RANDOM_BLOCK,
+        Dense::Bits(_) => GRAPH_CODE_BLOCK,
+    };
     let meta = HnswMeta {
         n: parts.n,
         m: parts.m,
