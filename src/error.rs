@@ -153,9 +153,6 @@ pub enum Error {
         /// The largest allowed.
         max: u32,
     },
-    /// An HNSW graph over 1-bit codes was asked for.
-    #[error("an HNSW graph walks on f32 vectors: build it with f32 codes")]
-    GraphNeedsF32,
     /// More passages than ids.
     #[error("more than 2^32 passages in one index")]
     TooManyPassages,

@@ -146,25 +146,89 @@ fn update_keeps_the_codes_and_refuses_to_change_them() {
     );
 }
 
+/// The top-10 passages of every query of `queries`, by `search --queries`.
+fn top10s(dir: &Path, index: &str, queries: &str) -> Vec<Vec<u64>> {
+    let r = run_in(
+        dir,
+        &["search", "--queries", queries, "--index", index, "--json"],
+    );
+    assert_eq!(r.code, 0, "{index}: {}", r.stderr);
+    let mut out: Vec<Vec<u64>> = Vec::new();
+    for h in json_lines(&r.stdout) {
+        let q = h["query_id"].as_u64().unwrap() as usize;
+        if out.len() <= q {
+            out.resize(q + 1, Vec::new());
+        }
+        out[q].push(h["passage"].as_u64().unwrap());
+    }
+    out
+}
+
+/// `--kind hnsw` builds its graph on the 1-bit codes by default: no f32
+/// rows in the file, and on the sample and the seeds the graph's answers
+/// to the sample queries are the flat code scan's.
 #[test]
-fn an_hnsw_graph_over_codes_is_refused_before_anything_is_written() {
+fn an_hnsw_graph_over_codes_answers_like_the_flat_code_scan() {
+    use vecsearch::internals::store::SectionId;
     let dir = tempfile::tempdir().unwrap();
-    let corpus = write_corpus(dir.path());
-    let line = assert_error(&run_in(
-        dir.path(),
-        &[
-            "index",
-            corpus.to_str().unwrap(),
-            "--index",
-            "g.vsx",
-            "--kind",
-            "hnsw",
-            "--codes",
-            "bits",
-        ],
-    ));
-    assert!(line.contains("--codes f32"), "{line}");
-    assert!(!dir.path().join("g.vsx").exists());
+    let sample = Path::new(env!("CARGO_MANIFEST_DIR")).join("data/sample");
+    let queries: Vec<String> = std::fs::read_to_string(sample.join("queries.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| {
+            serde_json::from_str::<serde_json::Value>(l).unwrap()["query"]
+                .as_str()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
+    std::fs::write(dir.path().join("q.txt"), queries.join("\n") + "\n").unwrap();
+    let mut corpora = vec![("sample", sample.clone())];
+    corpora.extend(seeds().map(|s| ("seeds", s)));
+    for (name, corpus) in corpora {
+        let c = corpus.to_str().unwrap();
+        for (index, kind) in [("flat.vsx", "flat"), ("graph.vsx", "hnsw")] {
+            let r = run_in(
+                dir.path(),
+                &["index", c, "--index", index, "--kind", kind, "-q"],
+            );
+            assert_eq!(r.code, 0, "{name} {kind}: {}", r.stderr);
+        }
+        let info = run_in(dir.path(), &["info", "--index", "graph.vsx", "--json"]);
+        let v: serde_json::Value = serde_json::from_str(info.stdout.trim()).unwrap();
+        assert_eq!(
+            (v["kind"].as_str(), v["codes"].as_str()),
+            (Some("hnsw"), Some("bits"))
+        );
+        let file = std::fs::read(dir.path().join("graph.vsx")).unwrap();
+        let ids: Vec<u32> = sections(&file).iter().map(|s| s.0).collect();
+        assert!(ids.contains(&(SectionId::Codes as u32)), "{name}: no codes");
+        assert!(
+            ids.contains(&(SectionId::HnswLayer0 as u32)),
+            "{name}: no graph"
+        );
+        assert!(
+            !ids.contains(&(SectionId::Vectors as u32)),
+            "{name}: f32 rows stored"
+        );
+        let (flat, graph) = (
+            top10s(dir.path(), "flat.vsx", "q.txt"),
+            top10s(dir.path(), "graph.vsx", "q.txt"),
+        );
+        assert_eq!(flat.len(), graph.len(), "{name}");
+        let mut agree = 0.0;
+        for (f, g) in flat.iter().zip(&graph) {
+            let shared = f.iter().filter(|id| g.contains(id)).count();
+            agree += if f.is_empty() {
+                1.0
+            } else {
+                shared as f64 / f.len() as f64
+            };
+        }
+        let mean = agree / flat.len() as f64;
+        eprintln!("{name}: top-10 overlap of the graph with the flat scan {mean:.3}");
+        assert!(mean >= 0.98, "{name}: overlap {mean}");
+    }
 }
 
 /// A flipped bit in a block the query reads: exit 2, one line naming the
@@ -234,29 +298,45 @@ fn ef_on_a_flat_index_says_it_does_nothing() {
     assert!(r.stderr.is_empty(), "{}", r.stderr);
 }
 
-/// A graph walk verifies the vectors and links of the nodes it visits: a
-/// flipped bit in either stops the answer (the small corpus's walk visits
-/// every node).
+/// A graph walk verifies the rows (codes or f32) and links of the nodes
+/// it visits: a flipped bit in either stops the answer (the small corpus's
+/// walk visits every node).
 #[test]
 fn a_damaged_vector_or_link_a_graph_walk_reads_stops_the_answer() {
     use vecsearch::internals::store::SectionId;
     let dir = tempfile::tempdir().unwrap();
-    build(dir.path(), "g.vsx", &["--kind", "hnsw", "--dim", "64"]);
-    let q = "vector database";
-    assert_eq!(search(dir.path(), "g.vsx", q).code, 0);
-    let file = std::fs::read(dir.path().join("g.vsx")).unwrap();
-    for (id, name) in [
-        (SectionId::Vectors, "vector section"),
-        (SectionId::HnswLayer0, "HNSW layer-0 section"),
+    for (codes, rows, rows_name) in [
+        ("f32", SectionId::Vectors, "vector section"),
+        ("bits", SectionId::Codes, "code section"),
     ] {
+        build(
+            dir.path(),
+            "g.vsx",
+            &["--kind", "hnsw", "--dim", "64", "--codes", codes],
+        );
+        damage_graph_index(
+            dir.path(),
+            [
+                (rows, rows_name),
+                (SectionId::HnswLayer0, "HNSW layer-0 section"),
+            ],
+        );
+    }
+}
+
+fn damage_graph_index(dir: &Path, targets: [(vecsearch::internals::store::SectionId, &str); 2]) {
+    let q = "vector database";
+    assert_eq!(search(dir, "g.vsx", q).code, 0);
+    let file = std::fs::read(dir.join("g.vsx")).unwrap();
+    for (id, name) in targets {
         let (off, len) = section(&file, id);
         // A count word of a link record is bounds-checked at open; flip a
         // low bit of a vector coordinate or of a neighbour id instead.
         let at = off + (len / 2) / 4 * 4 + 4;
         let mut bad = file.clone();
         bad[at] ^= 0x01;
-        std::fs::write(dir.path().join("bad.vsx"), &bad).unwrap();
-        let r = search(dir.path(), "bad.vsx", q);
+        std::fs::write(dir.join("bad.vsx"), &bad).unwrap();
+        let r = search(dir, "bad.vsx", q);
         let named = r.code == 2 && r.stderr.lines().count() == 1 && r.stderr.contains(name);
         // A changed neighbour id may instead fail the open's range check.
         let refused_at_open = r.code == 2 && r.stderr.contains("graph");

@@ -1,8 +1,12 @@
 //! HNSW behaviour through the public API: recall against brute force,
 //! determinism across thread counts, parts round trips and corrupt parts.
 
-use vecsearch::internals::index::hnsw::{Hnsw, HnswError, HnswParams, HnswParts, Rows, Searcher};
+use proptest::prelude::*;
+use vecsearch::internals::index::hnsw::{
+    CodeRows, Hnsw, HnswError, HnswParams, HnswParts, Rows, Searcher,
+};
 use vecsearch::internals::index::testing as synth;
+use vecsearch::internals::index::BitIndex;
 use vecsearch::internals::vector::Slab;
 
 const DIM: usize = 32;
@@ -70,6 +74,36 @@ fn builds_are_identical_across_thread_counts() {
         &|_| {},
     );
     assert!(!same(&a, &other.to_parts()));
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(6))]
+
+    /// A graph over 1-bit codes is the same whatever the thread count,
+    /// for any data, dimension (odd ones too) and seed.
+    #[test]
+    fn code_graphs_are_identical_for_one_and_two_threads(
+        n in 1usize..1500,
+        dim in prop::sample::select(vec![7usize, 64, 100, 256]),
+        data_seed in any::<u64>(),
+        seed in any::<u64>(),
+    ) {
+        let vectors = synth::clustered(n, dim, 8, 0.15, data_seed);
+        let codes = BitIndex::encode_rows(dim, &vectors);
+        let words = codes.len() / n;
+        let params = HnswParams { m: 6, ef_construction: 24, seed };
+        let build = |threads| {
+            rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap()
+                .install(|| Hnsw::build_codes(CodeRows::new(&codes, words), &params, &|_| {}))
+                .to_parts()
+        };
+        let (a, b) = (build(1), build(2));
+        prop_assert!(same(&a, &b));
+        Hnsw::from_parts(a).unwrap();
+    }
 }
 
 #[test]

@@ -163,8 +163,8 @@ pub struct IndexArgs {
     #[arg(long, value_enum)]
     pub kind: Option<KindArg>,
     /// How the dense candidate vectors are stored: 1-bit codes (32x
-    /// smaller, re-scored exactly) or f32 [default: bits for flat, f32 for
-    /// hnsw]. With --update, the index's own.
+    /// smaller, re-scored exactly; an HNSW graph is built and walked on
+    /// them) or f32 [default: bits]. With --update, the index's own.
     #[arg(long, value_enum)]
     pub codes: Option<CodesArg>,
     /// Also read files whose name matches GLOB (repeatable), e.g. '*.rst'.

@@ -172,9 +172,6 @@ fn index(a: IndexArgs) -> Result<Outcome> {
         }),
         spill_beside: Some(out.clone()),
     };
-    if opts.kind == IndexKind::Hnsw && opts.codes() == Codes::Bits {
-        bail!("--kind hnsw walks its graph on f32 vectors: use --codes f32 (the default for hnsw)");
-    }
     // Before anything is created or read, the writer checks that a swapped
     // argument costs nothing (the save checks again, in case the file
     // changed meanwhile); it then holds the lock from reading the input to

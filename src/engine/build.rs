@@ -15,7 +15,7 @@ use super::persist;
 use super::spill::Spill;
 use super::staged::{StagedDense, StagedRows};
 use super::types::{BuildOptions, BuildReport, DocMeta, IndexConfig, IndexKind, PassageMeta};
-use super::{Codes, Index, Reporter};
+use super::{Index, Reporter};
 use crate::corpus::{self, Document, RawPassage};
 use crate::embed::{DfCount, Embedder, EmbedderSettings, Idf, TermCounts};
 use crate::error::{Error, Result};
@@ -331,9 +331,6 @@ fn check_options(opts: &BuildOptions) -> Result<()> {
             dim: opts.embedder.dim,
             max: crate::embed::MAX_DIM,
         });
-    }
-    if opts.kind == IndexKind::Hnsw && opts.codes() != Codes::F32 {
-        return Err(Error::GraphNeedsF32);
     }
     Ok(())
 }

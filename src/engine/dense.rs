@@ -21,7 +21,7 @@ use crate::vector::{bits, AlignedVec, Slab};
 /// recorded in the file (by which of the two sections it holds).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub enum Codes {
-    /// 4 bytes a dimension; exact dense scores; what HNSW walks on.
+    /// 4 bytes a dimension; exact dense scores.
     F32,
     /// One bit per dimension (rounded up to a power of two) of the
     /// rotated vector; estimated scores, re-scored exactly.
@@ -80,11 +80,11 @@ impl Dense {
         }
     }
 
-    /// The f32 rows, for the graph; `None` for codes.
-    pub(crate) fn f32(&self) -> Option<&FlatIndex> {
+    /// Rows held.
+    pub(crate) fn len(&self) -> usize {
         match self {
-            Dense::F32(f) => Some(f),
-            Dense::Bits(_) => None,
+            Dense::F32(f) => f.len(),
+            Dense::Bits(b) => b.len(),
         }
     }
 
@@ -141,7 +141,7 @@ impl Dense {
 
 /// Turns the kernel's integer scores into estimated cosines, so a hit
 /// shown without the exact re-score still carries a similarity.
-fn estimates(planes: &bits::QueryPlanes, hits: Vec<Scored>) -> Vec<Scored> {
+pub(crate) fn estimates(planes: &bits::QueryPlanes, hits: Vec<Scored>) -> Vec<Scored> {
     hits.into_iter()
         .map(|s| Scored {
             id: s.id,

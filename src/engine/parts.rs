@@ -203,22 +203,44 @@ pub(crate) struct Vectors {
     /// pre-idf term weights: the analysis is deterministic and the text is
     /// a fifth of their size.
     pub(crate) sparse: TermRows,
-    /// The graph over the f32 dense rows, for HNSW indexes.
+    /// The graph over the dense rows (codes or f32), for HNSW indexes.
     pub(crate) graph: Option<(Hnsw, HnswParams)>,
 }
 
 impl Vectors {
-    /// Links a new graph over the f32 rows of `dense`, reporting progress.
+    /// Links a new graph over the rows of `dense` (by Hamming distance
+    /// for codes), reporting progress.
     pub(crate) fn link(
         dense: &Dense,
         params: &HnswParams,
         reporter: &dyn Reporter,
     ) -> Option<(Hnsw, HnswParams)> {
-        let flat = dense.f32()?;
-        reporter.stage("linking graph", flat.len() as u64);
+        reporter.stage("linking graph", dense.len() as u64);
         let progress = GraphProgress::new(reporter, 0);
-        let g = Hnsw::build(flat.rows(), params, &|n| progress.at(n));
+        let at = |n| progress.at(n);
+        let g = match dense {
+            Dense::F32(flat) => Hnsw::build(flat.rows(), params, &at),
+            Dense::Bits(b) => Hnsw::build_codes(b.rows(), params, &at),
+        };
         Some((g, params.clone()))
+    }
+
+    /// `g` with the rows of `dense` past its nodes inserted.
+    pub(crate) fn extend_graph(
+        g: &Hnsw,
+        dense: &Dense,
+        ef_construction: usize,
+        reporter: &dyn Reporter,
+    ) -> Hnsw {
+        let mut g = g.clone();
+        reporter.stage("linking graph", (dense.len() - g.len()) as u64);
+        let progress = GraphProgress::new(reporter, g.len());
+        let at = |n| progress.at(n);
+        match dense {
+            Dense::F32(flat) => g.insert(flat.rows(), ef_construction, &at),
+            Dense::Bits(b) => g.insert_codes(b.rows(), ef_construction, &at),
+        }
+        g
     }
 }
 

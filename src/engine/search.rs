@@ -272,38 +272,49 @@ impl Index {
         parallel: bool,
     ) -> Vec<Scored> {
         let fetch = self.fetch_count(opts);
-        match (&self.vectors.graph, self.vectors.dense.f32()) {
-            (Some((g, _)), Some(flat)) if !opts.exact => {
-                let ef = opts.ef.unwrap_or(DEFAULT_EF).max(fetch);
-                // A selective filter starves a walk of passing nodes: widen
-                // the beam for it, or scan exactly when that reads fewer.
-                let ef = match plan_filtered(g.len(), self.allowed(opts), fetch, ef) {
-                    FilterPlan::Scan => {
-                        return self.vectors.dense.search(q, fetch, filter, parallel)
-                    }
-                    FilterPlan::Graph { ef } => ef,
-                };
-                thread_local! {
-                    static SEARCHER: std::cell::RefCell<Searcher> = std::cell::RefCell::new(Searcher::tracking());
-                }
-                SEARCHER
-                    .with(|s| {
-                        let mut s = s.borrow_mut();
-                        let found =
-                            g.search_filtered(flat.rows(), q, fetch, ef, Some(filter), &mut s);
-                        // The walk read the vectors and links of every node
-                        // it visited: verify those blocks (once per process
-                        // each); a bad one is latched and the answer refused.
-                        flat.check_rows(s.trail());
-                        g.check_links(s.trail());
-                        found
-                    })
-                    .into_iter()
-                    .map(|(id, score)| Scored { id, score })
-                    .collect()
-            }
-            _ => self.vectors.dense.search(q, fetch, filter, parallel),
+        let Some((g, _)) = self.vectors.graph.as_ref().filter(|_| !opts.exact) else {
+            return self.vectors.dense.search(q, fetch, filter, parallel);
+        };
+        let ef = opts.ef.unwrap_or(DEFAULT_EF).max(fetch);
+        // A selective filter starves a walk of passing nodes: widen the
+        // beam for it, or scan exactly when that reads fewer.
+        let ef = match plan_filtered(g.len(), self.allowed(opts), fetch, ef) {
+            FilterPlan::Scan => return self.vectors.dense.search(q, fetch, filter, parallel),
+            FilterPlan::Graph { ef } => ef,
+        };
+        thread_local! {
+            static SEARCHER: std::cell::RefCell<Searcher> = std::cell::RefCell::new(Searcher::tracking());
         }
+        SEARCHER.with(|s| {
+            let mut s = s.borrow_mut();
+            // The walk read the rows and links of every node it visited:
+            // verify those blocks (once per process each); a bad one is
+            // latched and the answer refused.
+            let found = match &self.vectors.dense {
+                Dense::F32(flat) => {
+                    let found = g.search_filtered(flat.rows(), q, fetch, ef, Some(filter), &mut s);
+                    flat.check_rows(s.trail());
+                    found
+                        .into_iter()
+                        .map(|(id, score)| Scored { id, score })
+                        .collect()
+                }
+                Dense::Bits(b) => {
+                    // The beam is the pool: the walk's best `ef` by
+                    // estimate, re-scored exactly as the scan's pool is.
+                    let planes = b.query(q);
+                    let found = g.search_codes(b.rows(), &planes, fetch, ef, Some(filter), &mut s);
+                    b.check_rows(s.trail());
+                    let found = found.into_iter().take(fetch).map(|(id, score)| Scored {
+                        id,
+                        score: score as f32,
+                    });
+                    super::dense::estimates(&planes, found.collect())
+                }
+            };
+            g.check_links(s.trail());
+            found
+        })
     }
 
     /// How many live passages `opts`' filters (language, documents) let

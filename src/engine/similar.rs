@@ -86,7 +86,16 @@ impl Index {
         if !rerank {
             return scored;
         }
-        let (keys, weights) = self.vectors.sparse.row_f32(id);
+        let (mut keys, mut weights) = self.vectors.sparse.row_f32(id);
+        if !keys.windows(2).all(|w| w[0] < w[1]) {
+            // Only a damaged row is out of order: its block failed its
+            // checksum and the answer will be refused (`intact`), but the
+            // query row must still be well formed until then.
+            let mut pairs: Vec<(u32, f32)> = keys.into_iter().zip(weights).collect();
+            pairs.sort_by_key(|p| p.0);
+            pairs.dedup_by_key(|p| p.0);
+            (keys, weights) = pairs.into_iter().unzip();
+        }
         // Length prior: cosine over a few shared terms favours fragments (a
         // two-word table cell "データ" beats a whole paragraph), but a
         // passage's counterpart is about as long as it is. Term counts of

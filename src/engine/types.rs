@@ -14,7 +14,7 @@ use crate::index::HnswParams;
 pub enum IndexKind {
     /// An exact scan of every row.
     Flat,
-    /// A walk of an HNSW graph over f32 rows.
+    /// A walk of an HNSW graph over the dense rows (1-bit codes or f32).
     Hnsw,
 }
 
@@ -108,8 +108,8 @@ pub struct BuildOptions {
     pub walk: WalkOptions,
     /// Graph parameters, used when `kind` is HNSW.
     pub hnsw: HnswParams,
-    /// How the dense vectors are stored; `None` picks [`Codes::Bits`] for
-    /// flat indexes and [`Codes::F32`] for HNSW, whose graph walks on f32.
+    /// How the dense vectors are stored; `None` picks [`Codes::Bits`],
+    /// which a flat scan and a graph walk both read.
     pub codes: Option<Codes>,
     /// The file the index will be saved to, if any: the build then keeps
     /// its term counts in an unlinked scratch file in that folder rather
@@ -120,10 +120,7 @@ pub struct BuildOptions {
 impl BuildOptions {
     /// The stored form of the dense vectors these options ask for.
     pub fn codes(&self) -> Codes {
-        self.codes.unwrap_or(match self.kind {
-            IndexKind::Flat => Codes::Bits,
-            IndexKind::Hnsw => Codes::F32,
-        })
+        self.codes.unwrap_or(Codes::Bits)
     }
 }
 

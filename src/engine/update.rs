@@ -26,7 +26,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::build::cut_and_analyze;
 use super::counts::{Counted, RowsToEmbed};
 use super::dense::{embed_rows, Dense};
-use super::parts::{weighting_idf, Corpus, GraphProgress, Origin, Vectors, Weighting};
+use super::parts::{weighting_idf, Corpus, Origin, Vectors, Weighting};
 use super::passages::PassageTable;
 use super::paths;
 use super::types::{DocMeta, IndexConfig, PassageMeta, Reporter};
@@ -387,11 +387,8 @@ impl Index {
         reporter: &dyn Reporter,
     ) -> Option<(crate::index::Hnsw, crate::index::HnswParams)> {
         let (g, params) = self.vectors.graph.as_ref()?;
-        let flat = dense.f32()?;
-        let mut g = g.clone();
-        reporter.stage("linking graph", added as u64);
-        let progress = GraphProgress::new(reporter, g.len());
-        g.insert(flat.rows(), params.ef_construction, &|n| progress.at(n));
+        debug_assert_eq!(g.len() + added, dense.len());
+        let g = Vectors::extend_graph(g, dense, params.ef_construction, reporter);
         Some((g, params.clone()))
     }
 

@@ -63,6 +63,19 @@ impl BitIndex {
         codes
     }
 
+    /// Verifies the codes of rows `ids` against their block checksums (a
+    /// graph walk's trail); a failure is latched for the engine to report.
+    pub fn check_rows(&self, ids: &[u32]) -> bool {
+        ids.iter().fold(true, |ok, &id| {
+            self.codes.check(id as usize * self.words, self.words) & ok
+        })
+    }
+
+    /// The codes as the graph reads them.
+    pub fn rows(&self) -> crate::index::hnsw::CodeRows<'_> {
+        crate::index::hnsw::CodeRows::new(&self.codes, self.words)
+    }
+
     /// Verifies every block checksum of the codes (for a full check).
     pub fn check_all(&self) -> bool {
         self.codes.check_all()

@@ -256,6 +256,15 @@ pub(crate) fn score_words(planes: &[u64], code: &[u64], w: usize, from: usize) -
     s - ZERO_POINT * p
 }
 
+/// The reference kernel of [`Kernels::hamming`](super::Kernels): the bits
+/// that differ between codes `a` and `b`, the symmetric distance the graph
+/// over codes links by (for sign codes of unit vectors it estimates the
+/// angle between them: `π · hamming / bits`).
+pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
+    assert_eq!(a.len(), b.len(), "hamming: codes of different lengths");
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
 /// Checks the lengths every `bits_scores` kernel relies on; returns the
 /// words per code.
 pub(crate) fn check_shape(planes: &[u64], codes: &[u64], out: &[i32]) -> usize {
@@ -324,6 +333,38 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn every_hamming_kernel_matches_the_definition_on_odd_lengths() {
+        let mut next = rng(11);
+        for w in [0usize, 1, 2, 3, 7, 8, 9, 15, 16, 17, 24, 31, 32, 33] {
+            for _ in 0..4 {
+                let a: Vec<u64> = (0..w).map(|_| next()).collect();
+                let b: Vec<u64> = (0..w).map(|_| next()).collect();
+                let want: u32 = (0..w * 64)
+                    .filter(|i| (a[i / 64] >> (i % 64) & 1) != (b[i / 64] >> (i % 64) & 1))
+                    .count() as u32;
+                let ones = vec![u64::MAX; w];
+                let zeros = vec![0u64; w];
+                for k in available() {
+                    assert_eq!((k.hamming)(&a, &b), want, "{} w {w}", k.name);
+                    assert_eq!((k.hamming)(&a, &a), 0, "{} w {w}", k.name);
+                    assert_eq!(
+                        (k.hamming)(&ones, &zeros),
+                        64 * w as u32,
+                        "{} w {w}",
+                        k.name
+                    );
+                }
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "different lengths")]
+    fn hamming_rejects_codes_of_different_lengths() {
+        crate::vector::hamming(&[0; 8], &[0; 7]);
     }
 
     #[test]
@@ -528,6 +569,18 @@ mod tests {
                 let mut out = vec![0; rows];
                 (k.bits_scores)(&q.planes, &codes, &mut out);
                 prop_assert_eq!(&out, &want, "{}", k.name);
+            }
+        }
+
+        #[test]
+        fn prop_hamming_kernels_agree(w in 0usize..40, seed in any::<u64>()) {
+            let mut next = rng(seed);
+            let a: Vec<u64> = (0..w).map(|_| next()).collect();
+            let b: Vec<u64> = (0..w).map(|_| next()).collect();
+            let want = hamming(&a, &b);
+            for k in available() {
+                prop_assert_eq!((k.hamming)(&a, &b), want, "{}", k.name);
+                prop_assert_eq!((k.hamming)(&b, &a), want, "{}", k.name);
             }
         }
     }

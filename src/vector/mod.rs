@@ -55,6 +55,10 @@ pub struct Kernels {
     /// [`bits::QueryPlanes`]) against `out.len()` consecutive 1-bit codes:
     /// exactly [`bits::scores`], whichever set runs it.
     pub bits_scores: fn(&[u64], &[u64], &mut [i32]),
+    /// `hamming(a, b)`: the bits that differ between two codes of equal
+    /// length, exactly [`bits::hamming`] whichever set runs it (the graph
+    /// over 1-bit codes links nodes by it).
+    pub hamming: fn(&[u64], &[u64]) -> u32,
     /// `dot_u8(weights, codes)`: `Σ weights[d] * codes[d]` in `i32` with
     /// wrapping adds, exactly [`sq8::dot_u8`] whichever set runs it (see
     /// [`sq8`] for the weights that keep it from wrapping).
@@ -249,6 +253,13 @@ pub(crate) fn tile_shape(
 #[inline]
 pub fn bits_scores(planes: &[u64], codes: &[u64], out: &mut [i32]) {
     (best().bits_scores)(planes, codes, out)
+}
+
+/// Bits that differ between two codes, with the best kernel; see
+/// [`Kernels::hamming`].
+#[inline]
+pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
+    (best().hamming)(a, b)
 }
 
 /// Scales `v` to unit L2 length; a zero vector stays zero.

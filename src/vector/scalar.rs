@@ -10,6 +10,7 @@ pub const KERNELS: Kernels = Kernels {
     dot_tile,
     dot_tile_packed,
     bits_scores: super::bits::scores,
+    hamming: super::bits::hamming,
     dot_u8: super::sq8::dot_u8,
     rotate: super::bits::rotate,
     sign_bits: super::bits::encode,

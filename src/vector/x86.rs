@@ -27,6 +27,7 @@ pub fn avx2() -> Option<Kernels> {
             dot_tile: avx2_dot_tile,
             dot_tile_packed: avx2_dot_tile_packed,
             bits_scores: super::x86_bits::avx2_scores,
+            hamming: super::x86_bits::hamming_popcnt(),
             dot_u8: super::x86_sq8::avx2_dot_u8,
             rotate: super::x86_rotate::avx2_rotate,
             sign_bits: super::x86_rotate::avx2_sign_bits,
@@ -55,6 +56,11 @@ pub fn avx512() -> Option<Kernels> {
                 super::x86_bits::avx512_scores
             } else {
                 super::x86_bits::avx2_scores
+            },
+            hamming: if super::x86_bits::has_avx512_popcnt() {
+                super::x86_bits::avx512_hamming
+            } else {
+                super::x86_bits::hamming_popcnt()
             },
             dot_u8: if super::x86_sq8::has_avx512bw() {
                 super::x86_sq8::avx512_dot_u8

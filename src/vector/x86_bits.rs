@@ -35,6 +35,64 @@ pub fn avx512_scores(planes: &[u64], codes: &[u64], out: &mut [i32]) {
     }
 }
 
+/// The Hamming kernel for machines without VPOPCNTDQ: the scalar loop
+/// compiled with the POPCNT instruction where the CPU has it (the crate's
+/// baseline target lacks it, and its software popcount is several times
+/// slower), else the scalar kernel itself.
+pub fn hamming_popcnt() -> fn(&[u64], &[u64]) -> u32 {
+    if is_x86_feature_detected!("popcnt") {
+        popcnt_hamming
+    } else {
+        super::bits::hamming
+    }
+}
+
+fn popcnt_hamming(a: &[u64], b: &[u64]) -> u32 {
+    assert_eq!(a.len(), b.len(), "hamming: codes of different lengths");
+    // SAFETY: handed out by `hamming_popcnt` only after detection
+    // confirmed POPCNT.
+    unsafe { popcnt_hamming_body(a, b) }
+}
+
+#[target_feature(enable = "popcnt")]
+fn popcnt_hamming_body(a: &[u64], b: &[u64]) -> u32 {
+    a.iter().zip(b).map(|(x, y)| (x ^ y).count_ones()).sum()
+}
+
+/// Hamming distance with VPOPCNTDQ, eight words a register.
+pub fn avx512_hamming(a: &[u64], b: &[u64]) -> u32 {
+    assert_eq!(a.len(), b.len(), "hamming: codes of different lengths");
+    // SAFETY: handed out only when `has_avx512_popcnt()` held; both slices
+    // have the length the kernel reads.
+    unsafe { avx512_hamming_body(a, b) }
+}
+
+/// # Safety
+/// The CPU has AVX-512F and VPOPCNTDQ.
+#[target_feature(enable = "avx512f,avx512vpopcntdq")]
+unsafe fn avx512_hamming_body(a: &[u64], b: &[u64]) -> u32 {
+    let whole = a.len().min(b.len()) / 8 * 8;
+    let mut acc = _mm512_setzero_si512();
+    let mut i = 0;
+    while i < whole {
+        // SAFETY: `i + 8 <= whole <= len` of both slices.
+        let (x, y) = unsafe {
+            (
+                _mm512_loadu_si512(a.as_ptr().add(i) as *const __m512i),
+                _mm512_loadu_si512(b.as_ptr().add(i) as *const __m512i),
+            )
+        };
+        acc = _mm512_add_epi64(acc, _mm512_popcnt_epi64(_mm512_xor_si512(x, y)));
+        i += 8;
+    }
+    let tail: u32 = a[whole..]
+        .iter()
+        .zip(&b[whole..])
+        .map(|(x, y)| (x ^ y).count_ones())
+        .sum();
+    _mm512_reduce_add_epi64(acc) as u32 + tail
+}
+
 pub fn avx2_scores(planes: &[u64], codes: &[u64], out: &mut [i32]) {
     let w = check_shape(planes, codes, out);
     if w < 4 {

@@ -4,9 +4,24 @@
 use rayon::prelude::*;
 
 use super::layer::{Dense, Layer, Sparse};
-use super::search::{greedy, search_layer, Cand, Exact, Scorer, Searcher};
+use super::search::{greedy, search_layer, Cand, Scorer, Searcher};
 use super::{Hnsw, HnswParams, Rows, SplitMix64, EXPANDED, MAX_LEVEL};
 use crate::vector::{self, Slab};
+
+/// What a graph is built over: `len()` nodes and a symmetric similarity
+/// between any two (higher = nearer). The f32 rows score exact inner
+/// products; 1-bit codes their Hamming agreement (`codes.rs`).
+pub(super) trait Space: Sync {
+    /// Scores nodes against one node, for the walks that find its links.
+    type Scorer<'s>: Scorer
+    where
+        Self: 's;
+    fn len(&self) -> usize;
+    /// A scorer of every node against node `id`.
+    fn scorer_of(&self, id: u32) -> Self::Scorer<'_>;
+    /// The similarity of nodes `a` and `b`, what `scorer_of(a)` gives `b`.
+    fn similarity(&self, a: u32, b: u32) -> f32;
+}
 
 /// A batch is at most this fraction (1/BATCH_DIV) of the nodes already in the
 /// graph, so a new node misses few links to its batch siblings.
@@ -27,19 +42,20 @@ fn level_of(seed: u64, id: u32, m: usize) -> usize {
 /// walking `cands` best first, keep one only if it is closer to the base than
 /// to every neighbour kept so far, which spreads links across directions.
 /// `cands` must be sorted best first and hold scores against the base.
-fn select_neighbours(rows: Rows<'_>, cands: &[Cand], cap: usize, out: &mut Vec<u32>) {
+fn select_neighbours<S: Space>(space: &S, cands: &[Cand], cap: usize, out: &mut Vec<u32>) {
     out.clear();
     if cands.len() <= cap {
         out.extend(cands.iter().map(|c| c.id));
         return;
     }
-    let dot = vector::best().dot;
     for c in cands {
         if out.len() >= cap {
             break;
         }
-        let cv = rows.row(c.id);
-        if out.iter().all(|&kept| dot(cv, rows.row(kept)) <= c.score) {
+        if out
+            .iter()
+            .all(|&kept| space.similarity(c.id, kept) <= c.score)
+        {
             out.push(c.id);
         }
     }
@@ -104,6 +120,13 @@ impl Graph {
     }
 
     fn from_hnsw(h: &Hnsw) -> Graph {
+        // The builder reads records unchecked: a graph opened lazily is
+        // validated whole first (the engine extends only graphs it opened
+        // with every check, so this does not fail there).
+        if h.lazy_layer0 {
+            super::layout::check_layer0(&h.layer0, h.m, h.n)
+                .expect("hnsw: extending a graph whose links are corrupt");
+        }
         let stride = 1 + h.m;
         let mut g = Graph::new(h.m, h.seed);
         g.n = h.n;
@@ -197,14 +220,13 @@ impl Graph {
 
     /// Greedy descent from the entry point to `level + 1`: the seed of the
     /// beam searches on the levels a new node with `level` links into.
-    fn descend(&self, rows: Rows<'_>, query: &[f32], level: usize, s: &mut Searcher) {
+    fn descend<Q: Scorer>(&self, scorer: &Q, level: usize, s: &mut Searcher) {
         s.seeds.clear();
         if let Some(entry) = self.entry {
-            let scorer = Exact::new(rows, query);
             let mut cur = entry;
             let mut cur_score = scorer.score(cur);
             for l in (level + 1..=self.max_level).rev() {
-                (cur, cur_score) = greedy(&self.sparse(l), &scorer, cur, cur_score);
+                (cur, cur_score) = greedy(&self.sparse(l), scorer, cur, cur_score);
             }
             s.seeds.push(Cand {
                 score: cur_score,
@@ -215,7 +237,7 @@ impl Graph {
 
     /// Beam search on level `l` from `s.seeds`; the results become the next
     /// level's seeds and this level's candidates.
-    fn search_level(&self, rows: Rows<'_>, query: &[f32], l: usize, ef: usize, s: &mut Searcher) {
+    fn search_level<Q: Scorer>(&self, scorer: &Q, l: usize, ef: usize, s: &mut Searcher) {
         s.begin(self.n);
         s.pool.reset(ef);
         for i in 0..s.seeds.len() {
@@ -223,11 +245,10 @@ impl Graph {
             s.visit(c.id);
             s.pool.insert(c.id, c.score);
         }
-        let scorer = Exact::new(rows, query);
         if l == 0 {
-            search_layer(&self.dense(), &scorer, s, None);
+            search_layer(&self.dense(), scorer, s, None);
         } else {
-            search_layer(&self.sparse(l), &scorer, s, None);
+            search_layer(&self.sparse(l), scorer, s, None);
         }
         s.seeds.clear();
         s.seeds.extend(s.pool.items.iter().map(|c| Cand {
@@ -240,44 +261,43 @@ impl Graph {
     /// Finds the links of new node `q` against the frozen graph plus the
     /// earlier members of its batch (by brute force, since they are not in
     /// the graph yet) — what sequential insertion would have seen.
-    fn find_links(
+    fn find_links<S: Space>(
         &self,
-        rows: Rows<'_>,
+        space: &S,
         q: u32,
         earlier: &[u32],
         ef: usize,
         s: &mut Searcher,
     ) -> NewLinks {
-        let dot = vector::best().dot;
-        let query = rows.row(q);
+        let scorer = space.scorer_of(q);
         let level = self.levels[q as usize] as usize;
         let mut out: NewLinks = vec![Vec::new(); level + 1];
 
-        self.descend(rows, query, level, s);
+        self.descend(&scorer, level, s);
         for l in (0..=level).rev() {
             s.cands.clear();
             if self.entry.is_some() && l <= self.max_level {
-                self.search_level(rows, query, l, ef, s);
+                self.search_level(&scorer, l, ef, s);
             }
             for &j in earlier {
                 if self.levels[j as usize] as usize >= l {
                     s.cands.push(Cand {
-                        score: dot(query, rows.row(j)),
+                        score: scorer.score(j),
                         id: j,
                     });
                 }
             }
             sort_best_first(&mut s.cands, q);
-            select_neighbours(rows, &s.cands, self.m, &mut out[l]);
+            select_neighbours(space, &s.cands, self.m, &mut out[l]);
         }
         out
     }
 
     /// New list for `target` on `level` after adding `sources`, pruned with
     /// the heuristic if it overflows.
-    fn merged_links(
+    fn merged_links<S: Space>(
         &self,
-        rows: Rows<'_>,
+        space: &S,
         level: usize,
         target: u32,
         sources: impl Iterator<Item = u32>,
@@ -292,22 +312,20 @@ impl Graph {
         if ids.len() <= cap {
             return ids;
         }
-        let dot = vector::best().dot;
-        let base = rows.row(target);
         let mut cands: Vec<Cand> = ids
             .iter()
             .map(|&id| Cand {
-                score: dot(base, rows.row(id)),
+                score: space.similarity(target, id),
                 id,
             })
             .collect();
         sort_best_first(&mut cands, target);
         let mut out = Vec::with_capacity(cap);
-        select_neighbours(rows, &cands, cap, &mut out);
+        select_neighbours(space, &cands, cap, &mut out);
         out
     }
 
-    fn apply(&mut self, rows: Rows<'_>, batch: &[u32], found: Vec<NewLinks>) {
+    fn apply<S: Space>(&mut self, space: &S, batch: &[u32], found: Vec<NewLinks>) {
         let mut edges: Vec<(u8, u32, u32)> = Vec::new();
         for (&q, per_level) in batch.iter().zip(&found) {
             for (l, ids) in per_level.iter().enumerate() {
@@ -334,7 +352,7 @@ impl Graph {
             .par_iter()
             .map(|r| {
                 let (l, t, _) = edges[r.start];
-                this.merged_links(rows, l as usize, t, edges[r.clone()].iter().map(|e| e.2))
+                this.merged_links(space, l as usize, t, edges[r.clone()].iter().map(|e| e.2))
             })
             .collect();
         for (r, ids) in groups.iter().zip(&updates) {
@@ -353,15 +371,15 @@ impl Graph {
     /// Inserts the nodes of `seq`, in that order, in batches.
     ///
     /// # Panics
-    /// If `rows` does not hold the graph's `n` rows.
-    pub(super) fn insert_range(
+    /// If `space` does not hold the graph's `n` nodes.
+    pub(super) fn insert_range<S: Space>(
         &mut self,
-        rows: Rows<'_>,
+        space: &S,
         seq: &[u32],
         ef: usize,
         progress: &(dyn Fn(usize) + Sync),
     ) {
-        assert_eq!(rows.len(), self.n, "hnsw: vector arena size");
+        assert_eq!(space.len(), self.n, "hnsw: vector arena size");
         let mut next = 0;
         let before = self.inserted;
         while next < seq.len() {
@@ -373,10 +391,10 @@ impl Graph {
             let found: Vec<NewLinks> = (0..size)
                 .into_par_iter()
                 .map_init(Searcher::new, |s, i| {
-                    this.find_links(rows, batch[i], &batch[..i], ef, s)
+                    this.find_links(space, batch[i], &batch[..i], ef, s)
                 })
                 .collect();
-            self.apply(rows, batch, found);
+            self.apply(space, batch, found);
             next += size;
             progress(before + next);
         }
@@ -407,6 +425,7 @@ impl Graph {
             upper_offsets: Slab::from_vec(offsets),
             upper_ids: Slab::from_vec(ids),
             upper_links: Slab::from_vec(links),
+            lazy_layer0: false,
         }
     }
 }
@@ -419,12 +438,21 @@ impl Hnsw {
     /// # Panics
     /// If `m < 2` or there are 2^31 or more rows.
     pub fn build(rows: Rows<'_>, params: &HnswParams, progress: &(dyn Fn(usize) + Sync)) -> Hnsw {
+        Hnsw::build_in(&rows, params, progress)
+    }
+
+    /// [`Hnsw::build`] over any [`Space`].
+    pub(super) fn build_in<S: Space>(
+        space: &S,
+        params: &HnswParams,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Hnsw {
         assert!(params.m >= 2, "hnsw: m must be at least 2");
-        let n = rows.len();
+        let n = space.len();
         let mut g = Graph::new(params.m, params.seed);
         g.grow(n);
         let seq: Vec<u32> = (0..n as u32).collect();
-        g.insert_range(rows, &seq, params.ef_construction.max(1), progress);
+        g.insert_range(space, &seq, params.ef_construction.max(1), progress);
         g.finish()
     }
 
@@ -436,13 +464,23 @@ impl Hnsw {
         ef_construction: usize,
         progress: &(dyn Fn(usize) + Sync),
     ) {
-        let n = rows.len();
+        self.insert_in(&rows, ef_construction, progress)
+    }
+
+    /// [`Hnsw::insert`] over any [`Space`].
+    pub(super) fn insert_in<S: Space>(
+        &mut self,
+        space: &S,
+        ef_construction: usize,
+        progress: &(dyn Fn(usize) + Sync),
+    ) {
+        let n = space.len();
         assert!(n >= self.n, "hnsw: insert cannot remove vectors");
         let mut g = Graph::from_hnsw(self);
         let old = g.n;
         g.grow(n);
         let seq: Vec<u32> = (old as u32..n as u32).collect();
-        g.insert_range(rows, &seq, ef_construction.max(1), progress);
+        g.insert_range(space, &seq, ef_construction.max(1), progress);
         *self = g.finish();
     }
 }

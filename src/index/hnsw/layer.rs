@@ -21,6 +21,8 @@ pub(super) struct Dense<'a> {
     data: &'a [u32],
     stride: usize,
     bound: usize,
+    /// Check each record as it is read (records not validated up front).
+    check: bool,
 }
 
 impl<'a> Dense<'a> {
@@ -33,12 +35,27 @@ impl<'a> Dense<'a> {
             data,
             stride,
             bound,
+            check: false,
+        }
+    }
+
+    /// Records that were not validated: each is checked as it is read,
+    /// and a bad one (a count past the stride, an id not below `bound`)
+    /// reads as no links. The file's block checksums over the records a
+    /// walk read then refuse its answer (`Hnsw::check_links`).
+    pub(super) fn checked(data: &'a [u32], stride: usize, bound: usize) -> Self {
+        Dense {
+            data,
+            stride,
+            bound,
+            check: true,
         }
     }
 }
 
 // SAFETY: `links` returns ids stored in `data`, which `Dense::new`'s caller
-// guarantees are below `bound`.
+// guarantees are below `bound`, or, for `Dense::checked`, which `links`
+// itself has just compared with `bound`.
 unsafe impl<'a> Layer<'a> for Dense<'a> {
     #[inline(always)]
     fn bound(&self) -> usize {
@@ -49,7 +66,14 @@ unsafe impl<'a> Layer<'a> for Dense<'a> {
     fn links(&self, id: u32) -> &'a [u32] {
         let start = id as usize * self.stride;
         let rec = &self.data[start..start + self.stride];
-        // Counts were validated (or written by us) to be < stride.
+        if self.check {
+            let count = rec[0] as usize;
+            if count >= self.stride || rec[1..1 + count].iter().any(|&x| x as usize >= self.bound) {
+                return &[];
+            }
+        }
+        // Counts were validated (or written by us, or checked just above)
+        // to be < stride.
         &rec[1..1 + rec[0] as usize]
     }
 

@@ -19,6 +19,9 @@
 //! * [`reorder`]: the locality renumbering ([`locality_order`]);
 //! * [`filter`]: the planner for filtered searches ([`plan_filtered`]).
 //!
+//! [`Hnsw::build_codes`] and [`Hnsw::search_codes`] (`codes`) build and
+//! walk a graph over 1-bit codes alone, for indexes that store no f32 rows.
+//!
 //! [`Hnsw::search_sq8`] walks on 8-bit codes ([`crate::vector::sq8`]) and
 //! re-ranks the beam on the f32 rows.
 //!
@@ -47,6 +50,7 @@
 #![deny(clippy::missing_safety_doc)]
 
 pub mod build;
+pub mod codes;
 pub mod filter;
 mod layer;
 pub mod layout;
@@ -57,6 +61,7 @@ pub mod search;
 use std::fmt;
 
 pub use crate::vector::Rows;
+pub use codes::CodeRows;
 pub use filter::{plan_filtered, scan_allowed, FilterPlan};
 pub use layout::{HnswError, HnswParts};
 pub use reorder::{locality_order, Reordered};
@@ -97,7 +102,9 @@ impl Default for HnswParams {
 ///
 /// Invariant (checked by [`Hnsw::from_parts`], kept by the builder): every
 /// neighbour id in every record is below `n`, every record's count is below
-/// its stride, and `n < 2^31`.
+/// its stride, and `n < 2^31`. A graph opened by
+/// [`Hnsw::from_parts_lazy`] has it for the upper layers only; its layer-0
+/// records are checked one by one as they are read.
 #[derive(Clone)]
 pub struct Hnsw {
     n: usize,
@@ -109,6 +116,9 @@ pub struct Hnsw {
     upper_offsets: Slab<u32>,
     upper_ids: Slab<u32>,
     upper_links: Slab<u32>,
+    /// Layer 0's records were not validated when the graph was opened
+    /// ([`Hnsw::from_parts_lazy`]): each is checked as a walk reads it.
+    lazy_layer0: bool,
 }
 
 impl fmt::Debug for Hnsw {
@@ -163,7 +173,11 @@ impl Hnsw {
     }
 
     fn layer0(&self) -> Dense<'_> {
-        // SAFETY: every id in `layer0` is below `n` (the type's invariant).
+        if self.lazy_layer0 {
+            return Dense::checked(&self.layer0, 1 + 2 * self.m, self.n);
+        }
+        // SAFETY: every id in `layer0` is below `n` (the type's invariant,
+        // validated by `from_parts` or written so by the builder).
         unsafe { Dense::new(&self.layer0, 1 + 2 * self.m, self.n) }
     }
 

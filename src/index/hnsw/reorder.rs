@@ -55,7 +55,7 @@ impl Hnsw {
         g.grow(n);
         // `inv` lists the new ids in old order: insertion in the input order.
         let ef = params.ef_construction.max(1);
-        g.insert_range(Rows::new(&arena, dim), &inv, ef, progress);
+        g.insert_range(&Rows::new(&arena, dim), &inv, ef, progress);
         Reordered {
             graph: g.finish(),
             order,

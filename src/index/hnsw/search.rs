@@ -1,6 +1,9 @@
 //! Queries: the per-thread [`Searcher`] state, the beam search on one layer
 //! and the greedy descent through the upper layers.
 
+use std::cmp::Reverse;
+use std::collections::BinaryHeap;
+
 use super::layer::{prefetch, prefetch_rest, Layer};
 use super::{Hnsw, Rows, EXPANDED};
 use crate::vector::{self, sq8::Sq8Codes, sq8::Sq8Query};
@@ -74,7 +77,7 @@ impl Searcher {
 
     /// What the last walk kept, best first: the nodes that passed its
     /// filter when it had one, else its whole pool.
-    fn found(&self, filtered: bool) -> &[Cand] {
+    pub(super) fn found(&self, filtered: bool) -> &[Cand] {
         if filtered {
             &self.hits.items
         } else {
@@ -349,6 +352,138 @@ pub(super) fn search_layer<'a, L: Layer<'a>, S: Scorer>(
     }
 }
 
+/// A candidate in a binary heap: ordered by score, then by lower id, so a
+/// wide walk's answer never depends on the order of equal scores.
+#[derive(Clone, Copy, Debug)]
+struct Ranked(Cand);
+
+impl PartialEq for Ranked {
+    fn eq(&self, other: &Self) -> bool {
+        self.cmp(other) == std::cmp::Ordering::Equal
+    }
+}
+impl Eq for Ranked {}
+impl PartialOrd for Ranked {
+    fn partial_cmp(&self, other: &Self) -> Option<std::cmp::Ordering> {
+        Some(self.cmp(other))
+    }
+}
+impl Ord for Ranked {
+    fn cmp(&self, other: &Self) -> std::cmp::Ordering {
+        self.0
+            .score
+            .total_cmp(&other.0.score)
+            .then(other.0.id.cmp(&self.0.id))
+    }
+}
+
+/// Keeps the best `cap` of what it is offered: a min-heap on the worst.
+struct Best {
+    heap: BinaryHeap<Reverse<Ranked>>,
+    cap: usize,
+}
+
+impl Best {
+    fn new(cap: usize) -> Self {
+        Best {
+            heap: BinaryHeap::with_capacity(cap + 1),
+            cap: cap.max(1),
+        }
+    }
+
+    /// Whether `c` would be kept now.
+    #[inline(always)]
+    fn admits(&self, c: Cand) -> bool {
+        self.heap.len() < self.cap || self.heap.peek().is_some_and(|w| Ranked(c) > w.0)
+    }
+
+    #[inline(always)]
+    fn offer(&mut self, c: Cand) -> bool {
+        if !self.admits(c) {
+            return false;
+        }
+        self.heap.push(Reverse(Ranked(c)));
+        if self.heap.len() > self.cap {
+            self.heap.pop();
+        }
+        true
+    }
+
+    /// Best first (ties by id), into `out`.
+    fn drain_into(self, out: &mut Vec<Cand>) {
+        out.clear();
+        out.extend(self.heap.into_iter().map(|r| r.0 .0));
+        out.sort_unstable_by_key(|c| Reverse(Ranked(*c)));
+    }
+}
+
+/// Beam search on one layer for wide beams (the thousands of candidates a
+/// walk over 1-bit codes hands to the exact re-score), from `start`, which
+/// the caller marked visited. The sorted [`Pool`] of [`search_layer`] costs
+/// O(ef) per accepted node (its memmove and the rescan for the next node to
+/// expand), which dominated such walks; here two binary heaps cost
+/// O(log ef). Leaves the best `ef` nodes in `s.pool.items` and, with a
+/// filter, the best `hits` passing nodes in `s.hits.items`, best first,
+/// ties by id.
+///
+/// # Panics
+/// If `scorer` or the visited marks cover fewer than `layer.bound()` nodes.
+pub(super) fn search_layer_wide<'a, L: Layer<'a>, S: Scorer>(
+    layer: &L,
+    scorer: &S,
+    s: &mut Searcher,
+    start: Cand,
+    (ef, hits): (usize, usize),
+    filter: Option<&dyn Fn(u32) -> bool>,
+) {
+    let bound = layer.bound();
+    assert!(
+        bound <= scorer.len(),
+        "hnsw: fewer vectors than graph nodes"
+    );
+    assert!(bound <= s.visited.len(), "hnsw: searcher not begun");
+    let mut frontier = BinaryHeap::with_capacity(ef);
+    let mut best = Best::new(ef);
+    let mut passing = Best::new(hits);
+    frontier.push(Ranked(start));
+    best.offer(start);
+    if filter.is_some_and(|f| f(start.id)) {
+        passing.offer(start);
+    }
+    while let Some(Ranked(c)) = frontier.pop() {
+        // The best of the frontier fell out of a full beam: so did the rest.
+        if best.heap.len() >= best.cap && best.heap.peek().is_some_and(|w| Ranked(c) < w.0) {
+            break;
+        }
+        s.fresh.clear();
+        for &nb in layer.links(c.id) {
+            // SAFETY: `nb < bound <= visited.len()` (Layer contract, assert above).
+            if unsafe { s.visit_unchecked(nb) } {
+                s.fresh.push(nb);
+                scorer.prefetch(nb);
+            }
+        }
+        for i in 0..s.fresh.len() {
+            let nb = s.fresh[i];
+            if let Some(&next) = s.fresh.get(i + 1) {
+                scorer.prefetch_rest(next);
+            }
+            // SAFETY: `nb < bound <= scorer.len()` (Layer contract, assert above).
+            let score = unsafe { scorer.score_unchecked(nb) };
+            let cand = Cand { score, id: nb };
+            if filter.is_some_and(|f| f(nb)) {
+                passing.offer(cand);
+            }
+            if best.offer(cand) {
+                layer.prefetch_links(nb);
+                frontier.push(Ranked(cand));
+            }
+        }
+    }
+    best.drain_into(&mut s.pool.items);
+    passing.drain_into(&mut s.hits.items);
+}
+
 /// Greedy walk (beam width 1) used above the target layer.
 pub(super) fn greedy<'a, L: Layer<'a>, S: Scorer>(
     layer: &L,
@@ -459,10 +594,33 @@ impl Hnsw {
         out
     }
 
+    /// [`walk`](Self::walk) with [`search_layer_wide`] on layer 0.
+    pub(super) fn walk_wide<S: Scorer>(
+        &self,
+        scorer: &S,
+        ef: usize,
+        hits: usize,
+        filter: Option<&dyn Fn(u32) -> bool>,
+        s: &mut Searcher,
+    ) {
+        let mut cur = self.entry;
+        let mut cur_score = scorer.score(cur);
+        for level in (1..=self.max_level).rev() {
+            (cur, cur_score) = greedy(&self.upper(level), scorer, cur, cur_score);
+        }
+        s.begin(self.n);
+        s.visit(cur);
+        let start = Cand {
+            score: cur_score,
+            id: cur,
+        };
+        search_layer_wide(&self.layer0(), scorer, s, start, (ef, hits), filter);
+    }
+
     /// Greedy descent and the layer-0 beam (width `ef`), leaving the beam
     /// in `s.pool` and, with a filter, the best `hits` passing nodes in
     /// `s.hits`. The graph must not be empty.
-    fn walk<S: Scorer>(
+    pub(super) fn walk<S: Scorer>(
         &self,
         scorer: &S,
         ef: usize,
