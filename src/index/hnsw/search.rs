@@ -594,6 +594,17 @@ impl Hnsw {
         out
     }
 
+    /// The greedy descent through the upper layers: the layer-0 entry
+    /// point of a walk and its score.
+    fn descend<S: Scorer>(&self, scorer: &S) -> (u32, f32) {
+        let mut cur = self.entry;
+        let mut cur_score = scorer.score(cur);
+        for level in (1..=self.max_level).rev() {
+            (cur, cur_score) = greedy(&self.upper(level), scorer, cur, cur_score);
+        }
+        (cur, cur_score)
+    }
+
     /// [`walk`](Self::walk) with [`search_layer_wide`] on layer 0.
     pub(super) fn walk_wide<S: Scorer>(
         &self,
@@ -603,11 +614,7 @@ impl Hnsw {
         filter: Option<&dyn Fn(u32) -> bool>,
         s: &mut Searcher,
     ) {
-        let mut cur = self.entry;
-        let mut cur_score = scorer.score(cur);
-        for level in (1..=self.max_level).rev() {
-            (cur, cur_score) = greedy(&self.upper(level), scorer, cur, cur_score);
-        }
+        let (cur, cur_score) = self.descend(scorer);
         s.begin(self.n);
         s.visit(cur);
         let start = Cand {
@@ -628,11 +635,7 @@ impl Hnsw {
         filter: Option<&dyn Fn(u32) -> bool>,
         s: &mut Searcher,
     ) {
-        let mut cur = self.entry;
-        let mut cur_score = scorer.score(cur);
-        for level in (1..=self.max_level).rev() {
-            (cur, cur_score) = greedy(&self.upper(level), scorer, cur, cur_score);
-        }
+        let (cur, cur_score) = self.descend(scorer);
         s.begin(self.n);
         s.pool.reset(ef);
         s.hits.reset(hits);
