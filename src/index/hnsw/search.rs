@@ -581,8 +581,15 @@ impl Hnsw {
         let q = codes.quantizer().query(query);
         let keep = ef.max(k);
         self.walk(&Quantized::new(codes, &q), keep, keep, filter, searcher);
-        let mut out: Vec<(u32, f32)> = searcher
-            .found(filter.is_some())
+        let found = searcher.found(filter.is_some());
+        // The re-rank reads a whole f32 row per candidate, each a miss to
+        // memory: ask for all of them first so the misses overlap.
+        for c in found {
+            let id = c.id & !EXPANDED;
+            exact.prefetch(id);
+            exact.prefetch_rest(id);
+        }
+        let mut out: Vec<(u32, f32)> = found
             .iter()
             .map(|c| {
                 let id = c.id & !EXPANDED;
