@@ -287,6 +287,30 @@ unsafe impl Scorer for Quantized<'_> {
     }
 }
 
+/// Marks `id`'s unvisited neighbours visited and collects them in
+/// `s.fresh`, prefetching each, so their first cache lines are all in
+/// flight before any is scored (both beams expand a node this way).
+///
+/// # Safety
+/// Every link of `layer` is below `layer.bound()` (the `Layer` contract),
+/// and `layer.bound() <= ` the length of `s`'s visited marks.
+#[inline(always)]
+unsafe fn collect_fresh<'a, L: Layer<'a>, S: Scorer>(
+    layer: &L,
+    id: u32,
+    scorer: &S,
+    s: &mut Searcher,
+) {
+    s.fresh.clear();
+    for &nb in layer.links(id) {
+        // SAFETY: `nb < bound <= visited.len()` (the caller's guarantee).
+        if unsafe { s.visit_unchecked(nb) } {
+            s.fresh.push(nb);
+            scorer.prefetch(nb);
+        }
+    }
+}
+
 /// Beam search on one layer, starting from the entries already in
 /// `s.pool` (marked visited by the caller). Leaves the best `s.pool.cap`
 /// nodes in `s.pool`; with a filter, passing nodes also go to `s.hits`.
@@ -318,16 +342,8 @@ pub(super) fn search_layer<'a, L: Layer<'a>, S: Scorer>(
         let id = s.pool.items[cursor].id;
         s.pool.items[cursor].id = id | EXPANDED;
 
-        // Mark and collect the unvisited neighbours first so their first
-        // cache lines are all in flight before any is scored.
-        s.fresh.clear();
-        for &nb in layer.links(id) {
-            // SAFETY: `nb < bound <= visited.len()` (Layer contract, assert above).
-            if unsafe { s.visit_unchecked(nb) } {
-                s.fresh.push(nb);
-                scorer.prefetch(nb);
-            }
-        }
+        // SAFETY: the asserts above give `bound <= visited.len()`.
+        unsafe { collect_fresh(layer, id, scorer, s) };
         for i in 0..s.fresh.len() {
             let nb = s.fresh[i];
             if let Some(&next) = s.fresh.get(i + 1) {
@@ -455,14 +471,8 @@ pub(super) fn search_layer_wide<'a, L: Layer<'a>, S: Scorer>(
         if best.heap.len() >= best.cap && best.heap.peek().is_some_and(|w| Ranked(c) < w.0) {
             break;
         }
-        s.fresh.clear();
-        for &nb in layer.links(c.id) {
-            // SAFETY: `nb < bound <= visited.len()` (Layer contract, assert above).
-            if unsafe { s.visit_unchecked(nb) } {
-                s.fresh.push(nb);
-                scorer.prefetch(nb);
-            }
-        }
+        // SAFETY: the asserts above give `bound <= visited.len()`.
+        unsafe { collect_fresh(layer, c.id, scorer, s) };
         for i in 0..s.fresh.len() {
             let nb = s.fresh[i];
             if let Some(&next) = s.fresh.get(i + 1) {
