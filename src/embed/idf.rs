@@ -80,6 +80,91 @@ impl DfCount {
     }
 }
 
+/// [`DfCount`] and [`GroupMasks`] at once: each term's document frequency
+/// and the language groups it occurs in, counted as the passages are
+/// analyzed, so a build that spills its counts need not read them all back
+/// to find which languages hold each term. Groups are numbered as the
+/// caller likes (below 64); [`DfGroupCount::finish`] renumbers them.
+#[derive(Debug, Default)]
+pub struct DfGroupCount {
+    entries: std::collections::HashMap<u64, (u32, u64), std::hash::BuildHasherDefault<HashIsKey>>,
+    n_docs: u64,
+}
+
+impl DfGroupCount {
+    /// One passage of group `group` (below 64) with terms `p` (unique).
+    pub fn add(&mut self, p: &Terms, group: usize) {
+        debug_assert!(group < 64, "group numbers are below 64");
+        let bit = 1u64 << group.min(63);
+        for &(h, _) in p.iter() {
+            let e = self.entries.entry(h).or_insert((0, 0));
+            e.0 += 1;
+            e.1 |= bit;
+        }
+        self.n_docs += 1;
+    }
+
+    /// The two counts together; the order of merging does not matter.
+    pub fn merge(a: DfGroupCount, b: DfGroupCount) -> DfGroupCount {
+        let (mut big, small) = if a.entries.len() >= b.entries.len() {
+            (a, b)
+        } else {
+            (b, a)
+        };
+        for (h, (c, m)) in small.entries {
+            let e = big.entries.entry(h).or_insert((0, 0));
+            e.0 += c;
+            e.1 |= m;
+        }
+        big.n_docs += small.n_docs;
+        big
+    }
+
+    /// The table sorted by hash, and its masks with the groups renumbered:
+    /// the caller's group `g` becomes `renumber[g]` (above 63 sharing the
+    /// last bit, as [`GroupMasks::add`] does), with `per_group` passages in
+    /// each renumbered group. Exactly what [`DfCount::finish`] and
+    /// [`GroupMasks::add`] over every passage give.
+    pub fn finish(self, renumber: &[usize], per_group: &[u64]) -> (Idf, GroupMasks) {
+        let mut rows: Vec<(u64, u32, u64)> = self
+            .entries
+            .into_iter()
+            .map(|(h, (c, m))| (h, c, m))
+            .collect();
+        rows.par_sort_unstable_by_key(|r| r.0);
+        let mut hashes = Vec::with_capacity(rows.len());
+        let mut df = Vec::with_capacity(rows.len());
+        let mut masks = Vec::with_capacity(rows.len());
+        for (h, c, m) in rows {
+            hashes.push(h);
+            df.push(c);
+            let mut out = 0u64;
+            let mut bits = m;
+            while bits != 0 {
+                let g = bits.trailing_zeros() as usize;
+                bits &= bits - 1;
+                out |= 1u64 << renumber.get(g).copied().unwrap_or(63).min(63);
+            }
+            masks.push(out);
+        }
+        let mut counts = [0u64; 64];
+        let mut groups = 0;
+        for (g, &n) in per_group.iter().enumerate() {
+            counts[g.min(63)] += n;
+            if n > 0 {
+                groups = groups.max(g.min(63) + 1);
+            }
+        }
+        let idf = Idf::from_columns(self.n_docs, hashes, df);
+        let masks = GroupMasks {
+            masks,
+            per_group: counts,
+            groups,
+        };
+        (idf, masks)
+    }
+}
+
 /// Which language groups hold each term of an [`Idf`] (a bit per group,
 /// groups beyond 64 sharing the last), and the passages of each group:
 /// what [`Idf::relative_to`] needs. One per thread, merged at the end.
@@ -415,6 +500,56 @@ mod tests {
         }
         assert_eq!(masks.masks, want);
         assert!(want.iter().any(|&m| m.count_ones() > 1));
+    }
+
+    /// Counting frequencies and groups together, under other group
+    /// numbers merged in any order, gives the table and the masks the two
+    /// passes give.
+    #[test]
+    fn df_and_groups_counted_together_match_the_two_passes() {
+        let mut s = 0x9e37_79b9u64;
+        let mut next = move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s ^ (s >> 29)
+        };
+        let vocab: Vec<u64> = (0..700).map(|_| next()).collect();
+        let rows: Vec<(usize, TermCounts)> = (0..900)
+            .map(|_| {
+                let g = (next() % 7) as usize;
+                let mut r: TermCounts = (0..1 + next() % 20)
+                    .map(|_| (vocab[(next() % 700) as usize], 1.0))
+                    .collect();
+                r.sort_by_key(|t| t.0);
+                r.dedup_by_key(|t| t.0);
+                (g, r)
+            })
+            .collect();
+        // The two passes, groups numbered 0..7.
+        let mut d = DfCount::default();
+        rows.iter().for_each(|(_, r)| d.add(r));
+        let live = d.finish();
+        let mut masks = GroupMasks::new(&live);
+        rows.iter().for_each(|(g, r)| masks.add(&live, *g, r));
+        // Together, in three parts merged out of order, groups numbered
+        // backwards (6 - g) and renumbered by the finish.
+        let mut parts: Vec<DfGroupCount> = (0..3).map(|_| DfGroupCount::default()).collect();
+        for (i, (g, r)) in rows.iter().enumerate() {
+            parts[i % 3].add(r, 6 - g);
+        }
+        let c = parts.pop().unwrap();
+        let merged = DfGroupCount::merge(
+            c,
+            DfGroupCount::merge(parts.pop().unwrap(), parts.pop().unwrap()),
+        );
+        let renumber: Vec<usize> = (0..7).map(|g| 6 - g).collect();
+        let (got, got_masks) = merged.finish(&renumber, &masks.per_group[..7]);
+        assert_eq!(got, live);
+        assert_eq!(got_masks.masks, masks.masks);
+        assert_eq!(got_masks.per_group, masks.per_group);
+        assert_eq!(got_masks.groups, masks.groups);
+        assert_eq!(live.relative_to(&got_masks), live.relative_to(&masks));
     }
 
     #[test]

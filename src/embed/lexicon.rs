@@ -204,6 +204,12 @@ impl SourceTable {
         (h ^ (h >> 32)) as usize
     }
 
+    /// Hints that `h`'s slot will be read soon.
+    #[inline]
+    fn prefetch(&self, h: u64) {
+        crate::vector::prefetch(self.slots.as_ptr().wrapping_add(Self::slot(h) & self.mask));
+    }
+
     /// The span of `h`'s row in the target arrays.
     #[inline]
     fn find(&self, h: u64) -> Option<(usize, usize)> {
@@ -495,7 +501,25 @@ impl Bridge {
         }
         let ExpandScratch { extra, merged } = scratch;
         extra.clear();
-        for (h, s) in strengths.iter().copied().chain(hidden) {
+        // Each lookup misses the cache twice (its slot, then its row), so
+        // slots are fetched a few terms ahead and rows half as far.
+        const AHEAD: usize = 8;
+        for (i, &(h, s)) in strengths.iter().enumerate() {
+            if let Some(t) = &self.table {
+                if let Some(&(far, _)) = strengths.get(i + AHEAD) {
+                    t.prefetch(far);
+                }
+                if let Some((start, _)) = strengths.get(i + AHEAD / 2).and_then(|n| t.find(n.0)) {
+                    let (_, keys, weights) = self.rows.parts();
+                    crate::vector::prefetch(keys.as_ptr().wrapping_add(start));
+                    crate::vector::prefetch(weights.as_ptr().wrapping_add(start));
+                }
+            }
+            if let Some((keys, weights)) = self.lookup(h) {
+                extra.extend(keys.iter().zip(weights).map(|(&t, &w)| (t, w * s)));
+            }
+        }
+        for (h, s) in hidden {
             if let Some((keys, weights)) = self.lookup(h) {
                 extra.extend(keys.iter().zip(weights).map(|(&t, &w)| (t, w * s)));
             }

@@ -7,7 +7,7 @@ use std::time::Instant;
 use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
-use super::counts::{CountArena, Counted, RowsToEmbed, ARENA_ROWS};
+use super::counts::{group_id, CountArena, Counted, RowsToEmbed, ARENA_ROWS};
 use super::dense::{embed_rows, embed_rows_staged, Dense};
 use super::parts::{Corpus, Origin, Vectors, Weighting};
 use super::passages::{PassageTable, StagedTable, TableBuilder};
@@ -17,7 +17,7 @@ use super::staged::{StagedDense, StagedRows};
 use super::types::{BuildOptions, BuildReport, DocMeta, IndexConfig, IndexKind, PassageMeta};
 use super::{Index, Reporter};
 use crate::corpus::{self, Document, RawPassage};
-use crate::embed::{DfCount, Embedder, EmbedderSettings, Idf, TermCounts};
+use crate::embed::{DfGroupCount, Embedder, EmbedderSettings, Idf, TermCounts};
 use crate::error::{Error, Result};
 use crate::index::{Hnsw, HnswParams, TermRows};
 
@@ -164,8 +164,7 @@ impl Built {
             });
         }
         reporter.stage("weighting terms", 0);
-        let live_df = counted.live_df()?;
-        let idf = counted.weighting_idf(&live_df)?;
+        let (live_df, idf) = counted.weights()?;
         let mut langs: Vec<String> = seen.iter().map(|l| l.to_string()).collect();
         langs.sort();
         let renumber: Vec<u16> = seen
@@ -458,30 +457,50 @@ pub(crate) fn cut_and_analyze(
         raw.extend(ps.into_iter().map(|p| (id, p)));
     }
     reporter.stage("analyzing", raw.len() as u64);
-    // Arenas of up to ARENA_ROWS passages, but enough of them to keep
-    // every thread busy on a small input.
+    // Pieces of about ARENA_ROWS passages, but enough of them to keep
+    // every thread busy on a small input, cut at document boundaries so
+    // each piece settles its own documents' tags.
     let per = raw
         .len()
         .div_ceil(4 * rayon::current_num_threads())
         .clamp(1, ARENA_ROWS);
-    // Spilled counts have their document frequencies counted here, while
-    // they are in cache, rather than read back for it.
-    let df = std::sync::Mutex::new(DfCount::default());
-    let parts: Vec<(Vec<Detected>, Arena)> = raw
-        .par_chunks(per)
-        .map(|chunk| -> Result<_> {
-            let mut langs = Vec::with_capacity(chunk.len());
-            let counts: Vec<TermCounts> = chunk
+    // Spilled counts have their document frequencies and language groups
+    // counted here, while they are in cache, rather than read back for it.
+    let df = std::sync::Mutex::new(DfGroupCount::default());
+    let parts: Vec<(Vec<&'static str>, Vec<Arena>)> = document_pieces(&raw, per)
+        .into_par_iter()
+        .map(|piece| -> Result<_> {
+            let mut langs = Vec::with_capacity(piece.len());
+            let mut trigrams = Vec::with_capacity(piece.len());
+            let counts: Vec<TermCounts> = piece
                 .iter()
                 .map(|(_, p)| {
-                    langs.push(crate::text::detect_lang_counted(&p.text));
+                    let (tag, n) = crate::text::detect_lang_counted(&p.text);
+                    langs.push(tag);
+                    trigrams.push(n);
                     let c = embedder.term_counts(&p.text);
                     reporter.inc(1);
                     c
                 })
                 .collect();
-            let arena = CountArena::of(counts.iter().map(Vec::as_slice));
-            Ok((langs, keep_or_spill(arena, spill, &df)?))
+            // Settled with the trigram counts already found, so the short
+            // passages' tags are not scored again.
+            crate::text::settle_short_tags(
+                piece
+                    .iter()
+                    .zip(langs.iter_mut())
+                    .zip(&trigrams)
+                    .map(|(((d, p), l), t)| (*d, p.text.as_str(), l, *t)),
+            );
+            let arenas = counts
+                .chunks(ARENA_ROWS)
+                .zip(langs.chunks(ARENA_ROWS))
+                .map(|(c, l)| {
+                    let arena = CountArena::of(c.iter().map(Vec::as_slice));
+                    keep_or_spill(arena, l, spill, &df)
+                })
+                .collect::<Result<_>>()?;
+            Ok((langs, arenas))
         })
         .collect::<Result<_>>()?;
     let mut analyzed = Counted {
@@ -490,75 +509,66 @@ pub(crate) fn cut_and_analyze(
             .then(|| df.into_inner().unwrap_or_else(|p| p.into_inner())),
         ..Counted::default()
     };
-    // How many trigrams each Latin tag was found by, so settling the short
-    // passages' tags does not score them again.
-    let mut trigrams = Vec::with_capacity(raw.len());
-    for (langs, arena) in parts {
-        analyzed.langs.extend(langs.iter().map(|l| l.0));
-        trigrams.extend(langs.iter().map(|l| l.1));
-        match arena {
-            Arena::Held(a) => analyzed.arenas.push(a),
-            Arena::Spilled(s) => analyzed.spilled.push(s),
+    for (langs, arenas) in parts {
+        analyzed.langs.extend(langs);
+        for arena in arenas {
+            match arena {
+                Arena::Held(a) => analyzed.arenas.push(a),
+                Arena::Spilled(s) => analyzed.spilled.push(s),
+            }
         }
     }
-    settle_short_tags(&raw, &mut analyzed.langs, &trigrams);
     Ok((raw, analyzed))
 }
 
-/// [`crate::text::settle_short_tags`] in parallel: documents are settled
-/// independently, so the passages are cut at document boundaries into
-/// pieces for every thread (serial, it was a few percent of a build's
-/// time with the other core idle).
-fn settle_short_tags(
-    raw: &[(u32, RawPassage)],
-    langs: &mut [&'static str],
-    trigrams: &[Option<u32>],
-) {
-    let target = raw.len().div_ceil(4 * rayon::current_num_threads()).max(1);
+/// `raw` in pieces of about `target` passages, cut at document boundaries
+/// ([`crate::text::settle_short_tags`] settles a document's passages
+/// together, and documents independently).
+fn document_pieces(raw: &[(u32, RawPassage)], target: usize) -> Vec<&[(u32, RawPassage)]> {
     let mut pieces = Vec::new();
-    let (mut r, mut l, mut t) = (raw, langs, trigrams);
-    while !r.is_empty() {
-        let mut cut = target.min(r.len());
-        while cut < r.len() && r[cut].0 == r[cut - 1].0 {
+    let mut rest = raw;
+    while !rest.is_empty() {
+        let mut cut = target.max(1).min(rest.len());
+        while cut < rest.len() && rest[cut].0 == rest[cut - 1].0 {
             cut += 1;
         }
-        let (ra, rb) = r.split_at(cut);
-        let (la, lb) = std::mem::take(&mut l).split_at_mut(cut);
-        let (ta, tb) = t.split_at(cut);
-        pieces.push((ra, la, ta));
-        (r, l, t) = (rb, lb, tb);
+        let (piece, tail) = rest.split_at(cut);
+        pieces.push(piece);
+        rest = tail;
     }
-    pieces.into_par_iter().for_each(|(r, l, t)| {
-        crate::text::settle_short_tags(
-            r.iter()
-                .zip(l.iter_mut())
-                .zip(t)
-                .map(|(((d, p), l), t)| (*d, p.text.as_str(), l, *t)),
-        )
-    });
+    pieces
 }
 
-/// Holds `arena`, or spills it, counting its document frequencies into
-/// `df` first.
+/// Holds `arena`, or spills it, counting its document frequencies and
+/// its terms' language groups (its passages' tags are `langs`) into `df`
+/// first.
 fn keep_or_spill(
     arena: CountArena,
+    langs: &[&'static str],
     spill: Option<&Spill>,
-    df: &std::sync::Mutex<DfCount>,
+    df: &std::sync::Mutex<DfGroupCount>,
 ) -> Result<Arena> {
     let Some(spill) = spill else {
         return Ok(Arena::Held(arena));
     };
-    let mut d = DfCount::default();
-    arena.rows().for_each(|r| d.add(r));
+    let mut d = DfGroupCount::default();
+    let mut ids: Vec<(&'static str, usize)> = Vec::new();
+    for (r, &tag) in arena.rows().zip(langs) {
+        let g = match ids.iter().find(|(t, _)| *t == tag) {
+            Some(&(_, g)) => g,
+            None => {
+                let g = group_id(tag);
+                ids.push((tag, g));
+                g
+            }
+        };
+        d.add(r, g.min(63));
+    }
     let mut all = df.lock().unwrap_or_else(|p| p.into_inner());
-    *all = DfCount::merge(std::mem::take(&mut *all), d);
+    *all = DfGroupCount::merge(std::mem::take(&mut *all), d);
     drop(all);
     Ok(Arena::Spilled(spill.put(&arena)?))
 }
-
-/// A passage's language tag, and the trigrams the Latin model scored it
-/// by (see [`crate::text::detect_lang_counted`]).
-type Detected = (&'static str, Option<u32>);
 
 /// An arena of counts as analysis made it: held, or already spilled.
 enum Arena {

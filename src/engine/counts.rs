@@ -13,7 +13,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 
 use super::spill::{Spill, SpilledArena};
-use crate::embed::{DfCount, GroupMasks, Idf, Terms};
+use crate::embed::{DfCount, DfGroupCount, GroupMasks, Idf, Terms};
 use crate::error::Result;
 
 /// Passages per arena: the rows embedded per parallel batch.
@@ -84,9 +84,10 @@ pub(crate) struct Counted {
     pub(crate) arenas: Vec<CountArena>,
     pub(crate) spilled: Vec<SpilledArena>,
     pub(crate) spill: Option<Spill>,
-    /// The document frequencies, when analysis counted them as it went
-    /// (spilled counts: it saves reading them all back once).
-    pub(crate) df: Option<DfCount>,
+    /// The document frequencies and each term's language groups (by
+    /// [`group_id`]), when analysis counted them as it went (spilled
+    /// counts: it saves reading them all back, twice).
+    pub(crate) df: Option<DfGroupCount>,
 }
 
 impl Counted {
@@ -102,7 +103,7 @@ impl Counted {
         self.arenas.extend(more.arenas);
         self.spilled.extend(more.spilled);
         self.df = match (self.df.take(), more.df) {
-            (Some(a), Some(b)) => Some(DfCount::merge(a, b)),
+            (Some(a), Some(b)) => Some(DfGroupCount::merge(a, b)),
             (a, b) => a.or(b),
         };
     }
@@ -157,38 +158,88 @@ impl Counted {
             .try_reduce(&init, |a, b| Ok(merge(a, b)))
     }
 
-    /// The raw document frequencies of every passage's terms.
-    pub(crate) fn live_df(&mut self) -> Result<Idf> {
-        if let Some(df) = self.df.take() {
-            return Ok(df.finish());
-        }
-        let df = self.fold_arenas(
-            DfCount::default,
-            |mut d, _, arena| {
-                arena.rows().for_each(|r| d.add(r));
-                d
-            },
-            DfCount::merge,
-        )?;
-        Ok(df.finish())
-    }
-
-    /// The weighting idf (see `parts::weighting_idf`) of these passages,
-    /// from their raw document frequencies `live_df`.
-    pub(crate) fn weighting_idf(&self, live_df: &Idf) -> Result<Idf> {
+    /// The raw document frequencies of every passage's terms, and the
+    /// weighting idf (see `parts::weighting_idf`) made from them.
+    pub(crate) fn weights(&mut self) -> Result<(Idf, Idf)> {
         let groups = super::parts::language_groups(self.langs.iter().map(|l| &**l));
+        if let Some(counted) = self.df.take() {
+            if let Some(renumber) = renumbering(&self.langs) {
+                let mut per_group = vec![0u64; renumber.iter().max().map_or(0, |g| g + 1)];
+                for &g in &groups {
+                    per_group[g] += 1;
+                }
+                let (live_df, masks) = counted.finish(&renumber, &per_group);
+                let idf = live_df.relative_to(&masks);
+                return Ok((live_df, idf));
+            }
+        }
+        let live_df = self
+            .fold_arenas(
+                DfCount::default,
+                |mut d, _, arena| {
+                    arena.rows().for_each(|r| d.add(r));
+                    d
+                },
+                DfCount::merge,
+            )?
+            .finish();
         let masks = self.fold_arenas(
-            || GroupMasks::new(live_df),
+            || GroupMasks::new(&live_df),
             |mut m, start, arena| {
                 for (g, r) in groups[start..].iter().zip(arena.rows()) {
-                    m.add(live_df, *g, r);
+                    m.add(&live_df, *g, r);
                 }
                 m
             },
             GroupMasks::merge,
         )?;
-        Ok(live_df.relative_to(&masks))
+        let idf = live_df.relative_to(&masks);
+        Ok((live_df, idf))
     }
+}
+
+/// The base language tags (`zh` for `zh-Hans`) numbered in the order this
+/// process first met them, so analysis can mark each term's groups before
+/// the whole corpus's first-met order is known. Tags come from a small
+/// fixed set; past 64 numbers [`Counted::weights`] counts again instead.
+static GROUP_NAMES: std::sync::Mutex<Vec<&'static str>> = std::sync::Mutex::new(Vec::new());
+
+/// The process-wide number of `tag`'s language group (see [`GROUP_NAMES`]).
+pub(crate) fn group_id(tag: &'static str) -> usize {
+    let base = tag.split('-').next().unwrap_or(tag);
+    let mut names = GROUP_NAMES.lock().unwrap_or_else(|p| p.into_inner());
+    match names.iter().position(|n| *n == base) {
+        Some(g) => g,
+        None => {
+            names.push(base);
+            names.len() - 1
+        }
+    }
+}
+
+/// Each [`group_id`] number's group in `parts::language_groups` of `langs`
+/// (the corpus's first-met order), or `None` when the numbers ran past 64.
+fn renumbering(langs: &[&'static str]) -> Option<Vec<usize>> {
+    let names = GROUP_NAMES
+        .lock()
+        .unwrap_or_else(|p| p.into_inner())
+        .clone();
+    if names.len() > 64 {
+        return None;
+    }
+    let mut order: Vec<&str> = Vec::new();
+    for l in langs {
+        let base = l.split('-').next().unwrap_or(l);
+        if !order.contains(&base) {
+            order.push(base);
+        }
+    }
+    Some(
+        names
+            .iter()
+            .map(|n| order.iter().position(|o| o == n).unwrap_or(63))
+            .collect(),
+    )
 }
 
 /// Rows for `embed_rows`: analyzed passages it frees (or drops the

@@ -262,7 +262,6 @@ pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
     (best().hamming)(a, b)
 }
 
-/// Scales `v` to unit L2 length; a zero vector stays zero.
 /// Hints that the cache line holding `p` will be read soon. A hint only:
 /// any address is fine, nothing is dereferenced.
 #[inline(always)]
@@ -286,6 +285,7 @@ pub fn prefetch_slice<T>(s: &[T], max_lines: usize) {
     }
 }
 
+/// Scales `v` to unit L2 length; a zero vector stays zero.
 pub fn normalize(v: &mut [f32]) {
     let norm = v.iter().map(|x| x * x).sum::<f32>().sqrt();
     if norm > 0.0 {
