@@ -112,6 +112,26 @@ fn decompress_frame(src: &[u8]) -> std::io::Result<Vec<u8>> {
     })
 }
 
+/// One frame compressed with this thread's zstd context: making a context
+/// (and clearing its tables) cost a 32 KiB frame about as much as
+/// compressing it. The frame is the one a new context makes.
+fn compress_frame(src: &[u8]) -> Vec<u8> {
+    thread_local! {
+        static CONTEXT: std::cell::RefCell<Option<zstd::bulk::Compressor<'static>>> =
+            const { std::cell::RefCell::new(None) };
+    }
+    CONTEXT.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.is_none() {
+            *c = Some(zstd::bulk::Compressor::new(LEVEL).expect("a zstd context"));
+        }
+        c.as_mut()
+            .expect("made above")
+            .compress(src)
+            .expect("compressing to memory")
+    })
+}
+
 /// The last frame a thread decompressed: (its table's data address, its
 /// number, its bytes).
 type CachedFrame = (usize, usize, std::rc::Rc<Vec<u8>>);
@@ -167,7 +187,7 @@ impl Framer {
         use rayon::prelude::*;
         let frames: Vec<Vec<u8>> = self.pending[..n]
             .par_chunks(FRAME)
-            .map(|c| zstd::bulk::compress(c, LEVEL).expect("compressing to memory"))
+            .map(compress_frame)
             .collect();
         for f in frames {
             match &mut self.sink {
@@ -294,7 +314,7 @@ impl Text {
                 use rayon::prelude::*;
                 let frames: Vec<Vec<u8>> = blob
                     .par_chunks(FRAME)
-                    .map(|c| zstd::bulk::compress(c, LEVEL).expect("compressing to memory"))
+                    .map(compress_frame)
                     .collect();
                 let mut ends = Vec::with_capacity(frames.len() + 1);
                 ends.push(blob.len() as u64);

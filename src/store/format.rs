@@ -378,29 +378,62 @@ fn push_entry(table: &mut Vec<u8>, id: u32, offset: u64, len: u64, sum: u64) {
 }
 
 /// Copies `source` to `out` a buffer at a time, returning its length, its
-/// XXH3-64 (the same as of the bytes whole) and its block checksums.
+/// XXH3-64 (the same as of the bytes whole) and its block checksums. A
+/// second thread reads and sums the next buffers while this one hashes
+/// the last into the file's checksum and writes it: a build's largest
+/// sections pass through here, and done in turn they kept a core idle.
 fn copy_section(
     out: &mut HashingWriter,
     source: &dyn SectionSource,
     blocks: Option<(usize, BlockSum)>,
 ) -> std::io::Result<(u64, u64, Option<BlockSums>)> {
+    use std::sync::mpsc::sync_channel;
     let len = source.size();
-    let mut sums = blocks.map(|(block, algo)| BlockSums::new(block, algo, len as usize));
-    let mut hasher = Xxh3::new();
-    let mut buf = vec![0u8; COPY_BUFFER.min(len as usize)];
-    let mut at = 0;
-    while at < len {
-        let n = COPY_BUFFER.min((len - at) as usize);
-        let chunk = &mut buf[..n];
-        source.read_at(chunk, at)?;
-        hasher.update(chunk);
-        if let Some(s) = &mut sums {
-            s.add(chunk);
-        }
-        out.write_all(chunk)?;
-        at += n as u64;
+    let size = COPY_BUFFER.min(len as usize);
+    // Two buffers go round: filled by the reader, emptied by the writer.
+    let (filled_tx, filled) = sync_channel::<Vec<u8>>(2);
+    let (empty_tx, empty) = sync_channel::<Vec<u8>>(2);
+    for _ in 0..2 {
+        empty_tx.send(vec![0u8; size]).expect("the receiver is here");
     }
-    Ok((len, hasher.digest(), sums))
+    std::thread::scope(|scope| {
+        let reader = scope.spawn(move || -> std::io::Result<(u64, Option<BlockSums>)> {
+            let mut sums = blocks.map(|(block, algo)| BlockSums::new(block, algo, len as usize));
+            let mut hasher = Xxh3::new();
+            let mut at = 0;
+            while at < len {
+                // The writer stopped (a write failed): stop reading.
+                let Ok(mut buf) = empty.recv() else { break };
+                let n = COPY_BUFFER.min((len - at) as usize);
+                buf.truncate(n);
+                source.read_at(&mut buf, at)?;
+                hasher.update(&buf);
+                if let Some(s) = &mut sums {
+                    s.add(&buf);
+                }
+                at += n as u64;
+                if filled_tx.send(buf).is_err() {
+                    break;
+                }
+            }
+            Ok((hasher.digest(), sums))
+        });
+        let mut wrote = Ok(());
+        for buf in filled.iter() {
+            if let Err(e) = out.write_all(&buf) {
+                wrote = Err(e);
+                break;
+            }
+            // The reader may be done and gone: the buffer is not needed.
+            let _ = empty_tx.send(buf);
+        }
+        drop(empty_tx);
+        drop(filled);
+        let read = reader.join().expect("the section reader does not panic");
+        wrote?;
+        let (sum, sums) = read?;
+        Ok((len, sum, sums))
+    })
 }
 
 /// The companion section of block checksums (see
