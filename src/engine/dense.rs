@@ -267,7 +267,9 @@ impl HeldRows {
 
 /// Embeds `counts` a batch at a time (in parallel within a batch) and
 /// hands each batch's dense rows and compacted sparse rows to `out`, in
-/// order; the first error `out` returns ends the embedding.
+/// order; the first error `out` returns ends the embedding. `out` (which
+/// packs and stores the rows, on one core) takes each batch while the next
+/// one is embedded: done in turn, the other core idled.
 fn embed_batches(
     embedder: &Embedder,
     idf: &Idf,
@@ -284,28 +286,21 @@ fn embed_batches(
     };
     let rotation = (codes == Codes::Bits).then(|| bits::Rotation::new(dim));
     let words = bits::code_words(dim);
-    // One buffer for every batch, zeroed before each.
-    let (mut f32s, mut code_words) = (Vec::new(), Vec::new());
-    let mut failed = None;
-    counts.for_each_batch(|batch| {
-        if failed.is_some() {
-            return;
-        }
-        let done = match &rotation {
-            None => {
+    // Embeds a batch into `buf` (zeroed first), returning its sparse rows.
+    let embed_batch = |batch: &[&Terms], buf: &mut BatchBuffer| -> Vec<Vec<(u32, f32)>> {
+        match (&rotation, buf) {
+            (None, BatchBuffer::F32(f32s)) => {
                 f32s.clear();
                 f32s.resize(batch.len() * dim, 0.0f32);
-                let made: Vec<Vec<(u32, f32)>> = f32s
-                    .par_chunks_mut(dim)
+                f32s.par_chunks_mut(dim)
                     .zip(batch.par_iter())
                     .map(|(row, c)| embed(c, row))
-                    .collect();
-                out(BatchRows::F32(&f32s), made)
+                    .collect()
             }
-            Some(rotation) => {
+            (Some(rotation), BatchBuffer::Bits(code_words)) => {
                 code_words.clear();
                 code_words.resize(batch.len() * words, 0u64);
-                let made: Vec<Vec<(u32, f32)>> = code_words
+                code_words
                     .par_chunks_mut(words)
                     .zip(batch.par_iter())
                     .map_init(
@@ -316,13 +311,56 @@ fn embed_batches(
                             sparse
                         },
                     )
-                    .collect();
-                out(BatchRows::Bits(&code_words), made)
+                    .collect()
             }
-        };
-        failed = done.err();
+            _ => unreachable!("the buffers are made for the codes"),
+        }
+    };
+    let fresh = || match rotation {
+        None => BatchBuffer::F32(Vec::new()),
+        Some(_) => BatchBuffer::Bits(Vec::new()),
+    };
+    // Two buffers go round: one being embedded, one being handed out.
+    let (mut current, mut previous) = (fresh(), fresh());
+    let mut pending: Option<Vec<Vec<(u32, f32)>>> = None;
+    let mut failed = None;
+    counts.for_each_batch(|batch| {
+        if failed.is_some() {
+            return;
+        }
+        let (made, handed) = rayon::join(
+            || embed_batch(batch, &mut current),
+            || match pending.take() {
+                Some(made) => out(previous.rows(), made),
+                None => Ok(()),
+            },
+        );
+        if let Err(e) = handed {
+            failed = Some(e);
+            return;
+        }
+        pending = Some(made);
+        std::mem::swap(&mut current, &mut previous);
     })?;
+    if let (None, Some(made)) = (&failed, pending.take()) {
+        failed = out(previous.rows(), made).err();
+    }
     failed.map_or(Ok(()), Err)
+}
+
+/// The buffer one batch's dense rows are embedded into.
+enum BatchBuffer {
+    F32(Vec<f32>),
+    Bits(Vec<u64>),
+}
+
+impl BatchBuffer {
+    fn rows(&self) -> BatchRows<'_> {
+        match self {
+            BatchBuffer::F32(r) => BatchRows::F32(r),
+            BatchBuffer::Bits(c) => BatchRows::Bits(c),
+        }
+    }
 }
 
 /// The f32 vector of one passage, from stored rows or, for codes, by
