@@ -91,9 +91,17 @@ impl Built {
             files_seen: files.len(),
             ..Default::default()
         };
+        // Batches after the first are read while the one before is
+        // analyzed, so they report only what they skip: their progress
+        // would replace the analysis's on the one bar.
+        let quiet = WarnOnly(reporter);
         let batches = file_batches(&files)
             .into_iter()
-            .map(|batch| read_files(batch, opts, reporter, &mut report));
+            .enumerate()
+            .map(|(i, batch)| {
+                let reporter: &dyn Reporter = if i == 0 { reporter } else { &quiet };
+                read_files(batch, opts, reporter, &mut report)
+            });
         let built = Self::from_batches(batches, opts, staged, reporter);
         let built = built.map_err(|e| match e {
             Error::NoPassages { .. } if !report.skipped.is_empty() => Error::NoPassages {
@@ -124,7 +132,7 @@ impl Built {
     /// is read; what needs the whole corpus (document frequencies, the
     /// sorted languages) is gathered as they go.
     fn from_batches(
-        batches: impl Iterator<Item = Vec<Document>>,
+        mut batches: impl Iterator<Item = Vec<Document>> + Send,
         opts: &BuildOptions,
         staged: Option<&Path>,
         reporter: &dyn Reporter,
@@ -143,19 +151,29 @@ impl Built {
         };
         // Languages in the order met; renumbered in sorted order at the end.
         let mut seen: Vec<&'static str> = Vec::new();
-        for docs in batches {
-            let (raw, batch) =
-                cut_and_analyze(&embedder, &docs, &mut doc_meta, spill.as_ref(), reporter)?;
-            drop(docs);
-            put_passages(&mut table, raw, &batch.langs, &mut seen)?;
-            counted.append(batch);
-            // The batch's texts and temporaries are freed among the
-            // table's growing arrays: hand their pages back before the
-            // next batch, or the residue grows with every batch.
-            give_back_freed_memory();
-            if table.len() > u32::MAX as usize {
-                return Err(Error::TooManyPassages);
-            }
+        // Each batch is analyzed while the next one is read.
+        let mut next = batches.next();
+        while let Some(docs) = next {
+            let (ahead, done) = rayon::join(
+                || batches.next(),
+                || -> Result<()> {
+                    let (raw, batch) =
+                        cut_and_analyze(&embedder, &docs, &mut doc_meta, spill.as_ref(), reporter)?;
+                    drop(docs);
+                    put_passages(&mut table, raw, &batch.langs, &mut seen)?;
+                    counted.append(batch);
+                    // The batch's texts and temporaries are freed among the
+                    // table's growing arrays: hand their pages back before
+                    // the next batch, or the residue grows with every batch.
+                    give_back_freed_memory();
+                    if table.len() > u32::MAX as usize {
+                        return Err(Error::TooManyPassages);
+                    }
+                    Ok(())
+                },
+            );
+            done?;
+            next = ahead;
         }
         counted.spill = spill;
         if table.len() == 0 {
@@ -381,6 +399,15 @@ fn read_files(
         }
     }
     docs
+}
+
+/// Passes on only a reporter's warnings.
+struct WarnOnly<'a>(&'a dyn Reporter);
+
+impl Reporter for WarnOnly<'_> {
+    fn warn(&self, message: &str) {
+        self.0.warn(message)
+    }
 }
 
 /// Returns the heap's free pages to the system. The texts of a million
