@@ -351,16 +351,27 @@ impl Embedder {
     }
 
     pub fn term_counts(&self, text: &str) -> TermCounts {
+        self.with_term_counts(text, <[_]>::to_vec)
+    }
+
+    /// Calls `f` with [`Embedder::term_counts`] of `text`, borrowed from
+    /// this thread's buffers: a build copies them straight into an arena
+    /// rather than allocating a vector per passage.
+    pub fn with_term_counts<T>(&self, text: &str, f: impl FnOnce(&Terms) -> T) -> T {
         thread_local! {
             static SCRATCH: RefCell<CountScratch> = RefCell::default();
         }
-        SCRATCH.with(|s| self.term_counts_with(text, &mut s.borrow_mut()))
+        SCRATCH.with(|s| {
+            let mut s = s.borrow_mut();
+            self.term_counts_with(text, &mut s);
+            f(&s.counts)
+        })
     }
 
     /// [`Embedder::term_counts`] with its buffers in `s`: a build counts
     /// the terms of a million passages, and fresh buffers for each (a
     /// dozen vectors and strings) cost as much as the counting.
-    fn term_counts_with(&self, text: &str, s: &mut CountScratch) -> TermCounts {
+    fn term_counts_with(&self, text: &str, s: &mut CountScratch) {
         let CountScratch {
             analyzer,
             hashes,
@@ -408,7 +419,6 @@ impl Embedder {
         if let Some(b) = bridge {
             b.expand_with(counts, parts, expand);
         }
-        counts.as_slice().to_vec()
     }
 
     /// Each term's weight, strength × idf, where strength is 1 + ln tf. Terms the corpus never saw are

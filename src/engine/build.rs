@@ -17,7 +17,7 @@ use super::staged::{StagedDense, StagedRows};
 use super::types::{BuildOptions, BuildReport, DocMeta, IndexConfig, IndexKind, PassageMeta};
 use super::{Index, Reporter};
 use crate::corpus::{self, Document, RawPassage};
-use crate::embed::{DfGroupCount, Embedder, EmbedderSettings, Idf, TermCounts};
+use crate::embed::{DfGroupCount, Embedder, EmbedderSettings, Idf};
 use crate::error::{Error, Result};
 use crate::index::{Hnsw, HnswParams, TermRows};
 
@@ -499,17 +499,18 @@ pub(crate) fn cut_and_analyze(
         .map(|piece| -> Result<_> {
             let mut langs = Vec::with_capacity(piece.len());
             let mut trigrams = Vec::with_capacity(piece.len());
-            let counts: Vec<TermCounts> = piece
-                .iter()
-                .map(|(_, p)| {
-                    let (tag, n) = crate::text::detect_lang_counted(&p.text);
-                    langs.push(tag);
-                    trigrams.push(n);
-                    let c = embedder.term_counts(&p.text);
-                    reporter.inc(1);
-                    c
-                })
-                .collect();
+            let mut arenas = vec![CountArena::new()];
+            for (_, p) in piece {
+                let (tag, n) = crate::text::detect_lang_counted(&p.text);
+                langs.push(tag);
+                trigrams.push(n);
+                if arenas.last().is_some_and(|a| a.len() == ARENA_ROWS) {
+                    arenas.push(CountArena::new());
+                }
+                let arena = arenas.last_mut().expect("one at least");
+                embedder.with_term_counts(&p.text, |c| arena.push(c));
+                reporter.inc(1);
+            }
             // Settled with the trigram counts already found, so the short
             // passages' tags are not scored again.
             crate::text::settle_short_tags(
@@ -519,13 +520,10 @@ pub(crate) fn cut_and_analyze(
                     .zip(&trigrams)
                     .map(|(((d, p), l), t)| (*d, p.text.as_str(), l, *t)),
             );
-            let arenas = counts
-                .chunks(ARENA_ROWS)
+            let arenas = arenas
+                .into_iter()
                 .zip(langs.chunks(ARENA_ROWS))
-                .map(|(c, l)| {
-                    let arena = CountArena::of(c.iter().map(Vec::as_slice));
-                    keep_or_spill(arena, l, spill, &df)
-                })
+                .map(|(arena, l)| keep_or_spill(arena, l, spill, &df))
                 .collect::<Result<_>>()?;
             Ok((langs, arenas))
         })
@@ -576,6 +574,8 @@ fn keep_or_spill(
     df: &std::sync::Mutex<DfGroupCount>,
 ) -> Result<Arena> {
     let Some(spill) = spill else {
+        let mut arena = arena;
+        arena.shrink_to_fit();
         return Ok(Arena::Held(arena));
     };
     let mut d = DfGroupCount::default();

@@ -2,9 +2,10 @@
 //! arenas of [`ARENA_ROWS`] passages: one allocation per arena instead of
 //! one per passage. A build of 1.5 million passages makes about 90 million
 //! counts, 1.4 GB in memory: a build that writes a file spills each arena
-//! to a [`Spill`] as soon as it is made, and reads them back one at a time
-//! (document frequencies, language masks, embedding), so they sit in the
-//! page cache rather than in the process. Other callers (updates, small
+//! to a [`Spill`] as soon as it is made (its document frequencies and
+//! language groups counted first, while it is in cache), and reads them
+//! back one at a time to embed them, so they sit in the page cache rather
+//! than in the process. Other callers (updates, small
 //! in-memory builds) hold them, and an arena is freed as soon as its rows
 //! are embedded.
 
@@ -28,23 +29,31 @@ pub(crate) struct CountArena {
 }
 
 impl CountArena {
-    /// An arena of `rows`, sized exactly.
-    pub(crate) fn of<'a>(rows: impl Iterator<Item = &'a Terms> + Clone) -> CountArena {
-        let n: usize = rows.clone().map(<[_]>::len).sum();
-        let mut arena = CountArena {
-            offsets: Vec::with_capacity(rows.size_hint().0 + 1),
-            terms: Vec::with_capacity(n),
-        };
-        arena.offsets.push(0);
-        for r in rows {
-            arena.terms.extend_from_slice(r);
-            arena.offsets.push(arena.terms.len() as u32);
+    /// An empty arena to [`CountArena::push`] rows into.
+    pub(crate) fn new() -> CountArena {
+        CountArena {
+            offsets: vec![0],
+            terms: Vec::new(),
         }
-        arena
+    }
+
+    /// Appends one row.
+    pub(crate) fn push(&mut self, row: &Terms) {
+        if self.offsets.is_empty() {
+            self.offsets.push(0);
+        }
+        self.terms.extend_from_slice(row);
+        self.offsets.push(self.terms.len() as u32);
     }
 
     pub(crate) fn len(&self) -> usize {
         self.offsets.len().saturating_sub(1)
+    }
+
+    /// Gives back the room left by growing it a row at a time.
+    pub(crate) fn shrink_to_fit(&mut self) {
+        self.offsets.shrink_to_fit();
+        self.terms.shrink_to_fit();
     }
 
     pub(crate) fn rows(&self) -> impl Iterator<Item = &Terms> + '_ {

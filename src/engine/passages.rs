@@ -312,10 +312,7 @@ impl Text {
             },
             Text::Plain(blob) => {
                 use rayon::prelude::*;
-                let frames: Vec<Vec<u8>> = blob
-                    .par_chunks(FRAME)
-                    .map(compress_frame)
-                    .collect();
+                let frames: Vec<Vec<u8>> = blob.par_chunks(FRAME).map(compress_frame).collect();
                 let mut ends = Vec::with_capacity(frames.len() + 1);
                 ends.push(blob.len() as u64);
                 let mut data = Vec::with_capacity(frames.iter().map(Vec::len).sum());

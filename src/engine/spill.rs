@@ -151,7 +151,11 @@ mod tests {
                     .collect()
             })
             .collect();
-        CountArena::of(rows.iter().map(Vec::as_slice))
+        {
+            let mut a = CountArena::new();
+            rows.iter().for_each(|r| a.push(r));
+            a
+        }
     }
 
     fn same(a: &CountArena, b: &CountArena) -> bool {
@@ -168,7 +172,7 @@ mod tests {
         for (a, s) in arenas.iter().zip(&put).rev() {
             assert!(same(a, &spill.load(s).unwrap()));
         }
-        let empty = spill.put(&CountArena::of(std::iter::empty())).unwrap();
+        let empty = spill.put(&CountArena::new()).unwrap();
         assert_eq!(spill.load(&empty).unwrap().len(), 0);
     }
 

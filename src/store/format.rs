@@ -394,7 +394,9 @@ fn copy_section(
     let (filled_tx, filled) = sync_channel::<Vec<u8>>(2);
     let (empty_tx, empty) = sync_channel::<Vec<u8>>(2);
     for _ in 0..2 {
-        empty_tx.send(vec![0u8; size]).expect("the receiver is here");
+        empty_tx
+            .send(vec![0u8; size])
+            .expect("the receiver is here");
     }
     std::thread::scope(|scope| {
         let reader = scope.spawn(move || -> std::io::Result<(u64, Option<BlockSums>)> {
