@@ -168,7 +168,14 @@ pub struct Bridge {
 struct SourceTable {
     mask: usize,
     slots: Vec<(u64, u32, u32)>,
+    /// A bit per [`FILTER_BITS`] range of hashes (top bits) that holds a
+    /// source: most terms of a passage are in no lexicon, and this 128 KiB
+    /// stays in cache where the slots (megabytes) do not.
+    filter: Vec<u64>,
 }
+
+/// log2 of the bits of [`SourceTable::filter`].
+const FILTER_BITS: u32 = 20;
 
 const EMPTY: u32 = u32::MAX;
 
@@ -188,8 +195,11 @@ impl SourceTable {
         let mut t = SourceTable {
             mask: cap - 1,
             slots: vec![(0, EMPTY, EMPTY); cap],
+            filter: vec![0; 1 << (FILTER_BITS - 6)],
         };
         for (i, &h) in sources.iter().enumerate() {
+            let f = Self::filter_bit(h);
+            t.filter[f >> 6] |= 1 << (f & 63);
             let mut p = Self::slot(h) & t.mask;
             while t.slots[p].1 != EMPTY {
                 p = (p + 1) & t.mask;
@@ -204,15 +214,32 @@ impl SourceTable {
         (h ^ (h >> 32)) as usize
     }
 
+    #[inline]
+    fn filter_bit(h: u64) -> usize {
+        (h >> (64 - FILTER_BITS)) as usize
+    }
+
+    /// Whether `h` may be a source (false: surely not).
+    #[inline]
+    fn may_hold(&self, h: u64) -> bool {
+        let f = Self::filter_bit(h);
+        self.filter[f >> 6] >> (f & 63) & 1 == 1
+    }
+
     /// Hints that `h`'s slot will be read soon.
     #[inline]
     fn prefetch(&self, h: u64) {
-        crate::vector::prefetch(self.slots.as_ptr().wrapping_add(Self::slot(h) & self.mask));
+        if self.may_hold(h) {
+            crate::vector::prefetch(self.slots.as_ptr().wrapping_add(Self::slot(h) & self.mask));
+        }
     }
 
     /// The span of `h`'s row in the target arrays.
     #[inline]
     fn find(&self, h: u64) -> Option<(usize, usize)> {
+        if !self.may_hold(h) {
+            return None;
+        }
         let mut p = Self::slot(h) & self.mask;
         loop {
             let (k, start, end) = self.slots[p];
