@@ -239,6 +239,32 @@ fn latin_lang(text: &str) -> &'static str {
     latin_lang_counted(text).0
 }
 
+/// For a letter (`char::is_alphabetic`), whether it is in Latin script
+/// ([`script_of`]); `None` for anything else. The accented letters of
+/// Latin-1 and Latin Extended-A/B, most of the non-ASCII characters of
+/// Latin text, are decided without the Unicode tables.
+#[inline]
+fn letter_script(c: char) -> Option<bool> {
+    match c as u32 {
+        0xD7 | 0xF7 => None,
+        0xC0..=0x24F => Some(true),
+        _ if c.is_alphabetic() => Some(script_of(c) == Script::Latin),
+        _ => None,
+    }
+}
+
+/// `c.to_lowercase()` for the Latin-1 letters, whose lowercase is one
+/// character (`None` for others).
+#[inline]
+fn latin1_lowercase(c: char) -> Option<char> {
+    match c as u32 {
+        0xD7 => Some(c),
+        u @ 0xC0..=0xDE => char::from_u32(u + 0x20),
+        0xDF..=0xFF => Some(c),
+        _ => None,
+    }
+}
+
 /// [`latin_lang`] and the number of trigrams it went by.
 fn latin_lang_counted(text: &str) -> (&'static str, usize) {
     let m = trigram_model();
@@ -247,8 +273,8 @@ fn latin_lang_counted(text: &str) -> (&'static str, usize) {
     let mut word: Vec<char> = vec![' '];
     let mut latin = true;
     let mut letter = |l: char, word: &mut Vec<char>, score: &mut [f32; LANES], n: &mut usize| {
-        if l.is_alphabetic() {
-            latin = latin && script_of(l) == Script::Latin;
+        if let Some(is_latin) = letter_script(l) {
+            latin = latin && is_latin;
             word.push(l);
         } else {
             if word.len() > 1 && latin {
@@ -264,6 +290,8 @@ fn latin_lang_counted(text: &str) -> (&'static str, usize) {
     for c in text.chars() {
         if c.is_ascii() {
             letter(c.to_ascii_lowercase(), &mut word, &mut score, &mut n);
+        } else if let Some(l) = latin1_lowercase(c) {
+            letter(l, &mut word, &mut score, &mut n);
         } else {
             for l in c.to_lowercase() {
                 letter(l, &mut word, &mut score, &mut n);
@@ -480,6 +508,36 @@ pub fn is_valid_tag(tag: &str) -> bool {
 
 #[cfg(test)]
 mod tests {
+    /// The shortcuts agree with the Unicode tables on every character.
+    #[test]
+    fn letter_shortcuts_match_the_unicode_tables() {
+        for u in 0..=0x10FFFFu32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            // script_of's rule for Latin, from the tables alone.
+            let latin = c.is_ascii_alphabetic()
+                || (!c.is_ascii()
+                    && c.is_alphabetic()
+                    && (u < 0x0250
+                        || (0x1E00..=0x1EFF).contains(&u)
+                        || (0xFF21..=0xFF5A).contains(&u)));
+            if c.is_ascii() || (0x80..0x250).contains(&u) {
+                assert_eq!(
+                    super::script_of(c) == super::Script::Latin,
+                    latin,
+                    "U+{u:04X}"
+                );
+            }
+            let want = c
+                .is_alphabetic()
+                .then(|| super::script_of(c) == super::Script::Latin);
+            assert_eq!(super::letter_script(c), want, "U+{u:04X}");
+            if let Some(l) = super::latin1_lowercase(c) {
+                let mut low = c.to_lowercase();
+                assert_eq!((low.next(), low.next()), (Some(l), None), "U+{u:04X}");
+            }
+        }
+    }
+
     use super::*;
 
     #[test]

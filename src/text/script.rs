@@ -49,6 +49,9 @@ pub fn script_of(c: char) -> Script {
         | 0x3007 => Script::Han,
         0x1100..=0x11FF | 0x3130..=0x318F | 0xAC00..=0xD7AF => Script::Hangul,
         0x0400..=0x04FF => Script::Cyrillic,
+        // Latin-1 and Latin Extended-A/B letters, without the tables.
+        0xD7 | 0xF7 => Script::Other,
+        0xC0..=0x24F => Script::Latin,
         _ if c.is_alphabetic()
             && (u < 0x0250 || (0x1E00..=0x1EFF).contains(&u) || (0xFF21..=0xFF5A).contains(&u)) =>
         {
