@@ -369,10 +369,12 @@ unsafe fn row_lanes(
     let zero = _mm256_setzero_si256();
     let mut acc = zero;
     let mut z = 0;
-    // SAFETY (all blocks below): chunk `z < chunks` is words `4z..4z + 4`
-    // of the code and of each plane, inside both by the contract.
+    // SAFETY: called for chunks `z < chunks` only, words `4z..4z + 4` of
+    // the code, inside it by the contract.
     let load = |z: usize| unsafe { _mm256_loadu_si256(code.add(4 * z) as *const __m256i) };
     while z + 2 <= chunks {
+        // SAFETY: chunks `z` and `z + 1 < chunks` are words `4z..4z + 8`
+        // of the code and of each plane, inside both by the contract.
         let v = unsafe {
             _mm256_add_epi8(
                 chunk_bytes(lo, hi, w, 4 * z, load(z), t),
@@ -383,6 +385,7 @@ unsafe fn row_lanes(
         z += 2;
     }
     if z < chunks {
+        // SAFETY: chunk `z < chunks`, inside the code and planes as above.
         let v = unsafe { chunk_bytes(lo, hi, w, 4 * z, load(z), t) };
         acc = _mm256_add_epi64(acc, _mm256_sad_epu8(v, zero));
     }
@@ -450,10 +453,10 @@ unsafe fn avx2(planes: &[u64], w: usize, codes: &[u64], out: &mut [i32]) {
             out[r + i] = (l - bias) as i32 + tail(r + i);
         }
     }
-    for r in groups * 4..out.len() {
+    for (r, o) in out.iter_mut().enumerate().skip(groups * 4) {
         let mut lanes = [0i64; 4];
         // SAFETY: `lanes` is 32 writable bytes.
         unsafe { _mm256_storeu_si256(lanes.as_mut_ptr() as *mut __m256i, row(r)) };
-        out[r] = (lanes.iter().sum::<i64>() - bias) as i32 + tail(r);
+        *o = (lanes.iter().sum::<i64>() - bias) as i32 + tail(r);
     }
 }
