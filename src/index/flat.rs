@@ -227,22 +227,20 @@ impl FlatIndex {
 }
 
 /// Scores compared against the threshold at once, as one bit each.
-const OFFER_GROUP: usize = 64;
+const OFFER_GROUP: usize = vector::MASK_LANES;
 
 /// Pushes into `top` every score of `scores` (for ids `first..`) that can
 /// enter it. A group of scores is compared with the threshold branch-free
-/// (the compare compiles to SIMD) into a bit mask, and only the set bits are
+/// into a bit mask, and only the set bits are
 /// visited: once the pool is full almost no bit is set, and while a pool of
 /// thousands fills, a third of the groups hold some candidate, where a
-/// score-by-score loop mispredicted its branch on every one of them.
+/// score-by-score loop mispredicted its branch on every one of them. The
+/// mask is SIMD compares (see `vector::at_least_mask`).
 pub(super) fn offer(top: &mut impl Collect, scores: &[f32], first: usize, filter: Option<Filter>) {
     let mut threshold = top.threshold();
     for (g, group) in scores.chunks(OFFER_GROUP).enumerate() {
         // `>=` keeps equal scores, whose tie-break by id is the heap's.
-        let mut mask = group
-            .iter()
-            .enumerate()
-            .fold(0u64, |m, (i, &s)| m | ((s >= threshold) as u64) << i);
+        let mut mask = vector::at_least_mask(group, threshold);
         while mask != 0 {
             let i = mask.trailing_zeros() as usize;
             mask &= mask - 1;

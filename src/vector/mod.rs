@@ -7,6 +7,8 @@
 
 mod aligned;
 pub mod bits;
+mod mask;
+pub use mask::{at_least_mask, MASK_LANES};
 mod packed;
 pub(crate) use packed::interleave_queries;
 mod rows;
