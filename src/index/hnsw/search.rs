@@ -6,8 +6,8 @@ use std::collections::BinaryHeap;
 
 use super::layer::{prefetch, prefetch_rest, Layer};
 use super::{Hnsw, Rows, EXPANDED};
-use crate::vector::sq8::{self, DotU8Ids, Sq8Codes, Sq8Query};
 use crate::vector;
+use crate::vector::sq8::{self, DotU8Ids, Sq8Codes, Sq8Query};
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Cand {
