@@ -132,7 +132,13 @@ impl Sq8Query {
     /// encodes (`code.len() == dim`).
     #[inline(always)]
     pub fn score(&self, dot_u8: fn(&[i16], &[u8]) -> i32, code: &[u8]) -> f32 {
-        self.bias + self.scale * dot_u8(&self.weights, code) as f32
+        self.finish(dot_u8(&self.weights, code))
+    }
+
+    /// The score of a code whose integer product with the weights is `dot`.
+    #[inline(always)]
+    pub fn finish(&self, dot: i32) -> f32 {
+        self.bias + self.scale * dot as f32
     }
 
     pub fn weights(&self) -> &[i16] {
@@ -212,6 +218,61 @@ pub fn dot_u8(w: &[i16], c: &[u8]) -> i32 {
         .fold(0i32, |acc, (&w, &c)| acc.wrapping_add(w as i32 * c as i32))
 }
 
+/// `dot_u8_ids(weights, codes, ids, out)`: `out[i] = dot_u8(weights, code
+/// ids[i])`, the codes being `weights.len()` bytes each, back to back in
+/// `codes`. Exactly [`dot_u8`] per code whichever set runs it.
+pub type DotU8Ids = fn(&[i16], &[u8], &[u32], &mut [i32]);
+
+/// Checks what every [`DotU8Ids`] kernel relies on: `out` as long as `ids`
+/// and every id a whole code of `codes`.
+///
+/// # Panics
+/// If not.
+#[inline(always)]
+pub(super) fn check_ids(dim: usize, codes: &[u8], ids: &[u32], out: &[i32]) {
+    assert_eq!(ids.len(), out.len(), "dot_u8_ids: output length");
+    let rows = codes.len().checked_div(dim).unwrap_or(usize::MAX);
+    assert!(
+        ids.iter().all(|&id| (id as usize) < rows),
+        "dot_u8_ids: id past the codes"
+    );
+}
+
+/// The scalar [`DotU8Ids`].
+pub fn dot_u8_ids(w: &[i16], codes: &[u8], ids: &[u32], out: &mut [i32]) {
+    check_ids(w.len(), codes, ids, out);
+    let dim = w.len();
+    for (o, &id) in out.iter_mut().zip(ids) {
+        let start = id as usize * dim;
+        *o = dot_u8(w, &codes[start..start + dim]);
+    }
+}
+
+/// The [`DotU8Ids`] of the kernel set called `name` (as in
+/// [`Kernels::name`](super::Kernels::name)); the scalar one for any other.
+/// Kept beside the table rather than in it: it is the SQ8 walk's alone.
+pub fn dot_u8_ids_for(name: &str) -> DotU8Ids {
+    #[cfg(target_arch = "x86_64")]
+    {
+        let avx2 = is_x86_feature_detected!("avx2");
+        match name {
+            "avx512" if avx2 && super::x86_sq8::has_avx512bw() => {
+                return super::x86_sq8::avx512_dot_u8_ids
+            }
+            "avx512" | "avx2" if avx2 => return super::x86_sq8::avx2_dot_u8_ids,
+            _ => {}
+        }
+    }
+    let _ = name;
+    dot_u8_ids
+}
+
+/// [`dot_u8_ids_for`] the kernel set [`best`](super::best) picked.
+pub fn best_dot_u8_ids() -> DotU8Ids {
+    static BEST: std::sync::OnceLock<DotU8Ids> = std::sync::OnceLock::new();
+    *BEST.get_or_init(|| dot_u8_ids_for(super::best().name))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -251,6 +312,44 @@ mod tests {
                 );
             }
         }
+    }
+
+    #[test]
+    fn every_ids_kernel_matches_scalar_on_odd_lengths() {
+        let mut seed = 11u64;
+        let mut next = || {
+            seed = seed
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (seed >> 33) as u32
+        };
+        for dim in [
+            1, 3, 15, 16, 17, 31, 33, 64, 65, 100, 127, 128, 129, 255, 256, 257,
+        ] {
+            let limit = weight_limit(dim) as i32;
+            let n = 37;
+            let w: Vec<i16> = (0..dim)
+                .map(|_| ((next() as i32 % (2 * limit + 1)) - limit) as i16)
+                .collect();
+            let codes: Vec<u8> = (0..n * dim).map(|_| next() as u8).collect();
+            let ids: Vec<u32> = (0..23).map(|_| next() % n as u32).collect();
+            let want: Vec<i32> = ids
+                .iter()
+                .map(|&id| dot_u8(&w, &codes[id as usize * dim..][..dim]))
+                .collect();
+            for k in crate::vector::available() {
+                let mut got = vec![0; ids.len()];
+                dot_u8_ids_for(k.name)(&w, &codes, &ids, &mut got);
+                assert_eq!(got, want, "{} dim {dim}", k.name);
+            }
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "id past the codes")]
+    fn ids_kernel_refuses_an_id_past_the_codes() {
+        let mut out = [0; 1];
+        best_dot_u8_ids()(&[1; 8], &[0; 16], &[2], &mut out);
     }
 
     #[test]

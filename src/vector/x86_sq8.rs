@@ -47,9 +47,50 @@ unsafe fn step16(w: *const i16, c: *const u8) -> __m256i {
     }
 }
 
+/// [`avx2_dot_u8`] of `w` with each code `codes[id * w.len()..]` of `ids`,
+/// into `out` (one kernel call for a node's neighbours, so the weights stay
+/// in L1 and nothing is called through a pointer per neighbour).
+pub fn avx2_dot_u8_ids(w: &[i16], codes: &[u8], ids: &[u32], out: &mut [i32]) {
+    super::sq8::check_ids(w.len(), codes, ids, out);
+    // SAFETY: handed out only after detection confirmed AVX2; `check_ids`
+    // checked every `id < codes.len() / w.len()`, so each code is in bounds.
+    unsafe { avx2_ids(w, codes, ids, out) }
+}
+
+pub fn avx512_dot_u8_ids(w: &[i16], codes: &[u8], ids: &[u32], out: &mut [i32]) {
+    super::sq8::check_ids(w.len(), codes, ids, out);
+    // SAFETY: handed out only when `has_avx512bw()` (and AVX2) held;
+    // `check_ids` checked every code to be in bounds.
+    unsafe { avx512_ids(w, codes, ids, out) }
+}
+
+/// # Safety
+/// AVX2 is available; every `id * w.len() + w.len() <= codes.len()`, and
+/// `out.len() == ids.len()`.
+#[target_feature(enable = "avx2")]
+unsafe fn avx2_ids(w: &[i16], codes: &[u8], ids: &[u32], out: &mut [i32]) {
+    let dim = w.len();
+    for (o, &id) in out.iter_mut().zip(ids) {
+        // SAFETY: the caller's bounds: code `id` is `dim` readable bytes.
+        *o = unsafe { avx2(w.as_ptr(), codes.as_ptr().add(id as usize * dim), dim) };
+    }
+}
+
+/// # Safety
+/// As [`avx2_ids`], with AVX-512F and AVX-512BW available too.
+#[target_feature(enable = "avx512f,avx512bw,avx2")]
+unsafe fn avx512_ids(w: &[i16], codes: &[u8], ids: &[u32], out: &mut [i32]) {
+    let dim = w.len();
+    for (o, &id) in out.iter_mut().zip(ids) {
+        // SAFETY: the caller's bounds: code `id` is `dim` readable bytes.
+        *o = unsafe { avx512(w.as_ptr(), codes.as_ptr().add(id as usize * dim), dim) };
+    }
+}
+
 /// # Safety
 /// AVX2 is available; `w` and `c` are valid for `n` reads.
 #[target_feature(enable = "avx2")]
+#[inline]
 unsafe fn avx2(w: *const i16, c: *const u8, n: usize) -> i32 {
     let (mut a0, mut a1) = (_mm256_setzero_si256(), _mm256_setzero_si256());
     let mut i = 0;
@@ -78,6 +119,7 @@ unsafe fn avx2(w: *const i16, c: *const u8, n: usize) -> i32 {
 /// AVX-512F, AVX-512BW and AVX2 are available; `w` and `c` are valid for `n`
 /// reads.
 #[target_feature(enable = "avx512f,avx512bw,avx2")]
+#[inline]
 unsafe fn avx512(w: *const i16, c: *const u8, n: usize) -> i32 {
     let (mut a0, mut a1) = (_mm512_setzero_si512(), _mm512_setzero_si512());
     let mut i = 0;

@@ -12,8 +12,13 @@ pub(super) unsafe trait Layer<'a> {
     /// Every link id is below this.
     fn bound(&self) -> usize;
     fn links(&self, id: u32) -> &'a [u32];
-    /// Hints that `id`'s record will be read soon.
+    /// Hints that `id`'s record will be read soon (its first line).
     fn prefetch_links(&self, _id: u32) {}
+    /// Hints `id`'s whole record: at m = 16 a layer-0 record is 132 bytes
+    /// over three or four lines, all read when the node is expanded.
+    fn prefetch_record(&self, id: u32) {
+        self.prefetch_links(id);
+    }
 }
 
 /// Fixed-stride records addressed by node id.
@@ -81,6 +86,19 @@ unsafe impl<'a> Layer<'a> for Dense<'a> {
     fn prefetch_links(&self, id: u32) {
         let p = self.data.as_ptr().wrapping_add(id as usize * self.stride);
         prefetch(p as *const f32);
+    }
+
+    #[inline(always)]
+    fn prefetch_record(&self, id: u32) {
+        let p = self.data.as_ptr().wrapping_add(id as usize * self.stride) as *const u8;
+        let bytes = self.stride * 4;
+        let mut off = 0;
+        while off < bytes {
+            prefetch(p.wrapping_add(off) as *const f32);
+            off += 64;
+        }
+        // The last line, when the record does not start on a line boundary.
+        prefetch(p.wrapping_add(bytes - 1) as *const f32);
     }
 }
 

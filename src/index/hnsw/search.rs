@@ -6,7 +6,8 @@ use std::collections::BinaryHeap;
 
 use super::layer::{prefetch, prefetch_rest, Layer};
 use super::{Hnsw, Rows, EXPANDED};
-use crate::vector::{self, sq8::Sq8Codes, sq8::Sq8Query};
+use crate::vector;
+use crate::vector::sq8::{self, DotU8Ids, Sq8Codes, Sq8Query};
 
 #[derive(Clone, Copy, Debug)]
 pub(super) struct Cand {
@@ -62,6 +63,8 @@ pub struct Searcher {
     /// Results that pass the caller's filter.
     hits: Pool,
     fresh: Vec<u32>,
+    /// Scores of `fresh`, for scorers that score them together.
+    scores: Vec<f32>,
     /// Every node the last search visited on layer 0, when tracking: the
     /// engine verifies their vectors and links after the walk.
     trail: Option<Vec<u32>>,
@@ -170,6 +173,17 @@ pub(super) unsafe trait Scorer {
     fn prefetch(&self, id: u32);
     /// Hints the rest of `id`'s data.
     fn prefetch_rest(&self, id: u32);
+    /// Whether the walk scores a node's unvisited neighbours together
+    /// ([`score_all`](Scorer::score_all)) rather than one at a time.
+    const BATCH: bool = false;
+    /// The scores of `ids` into `out` (cleared first).
+    ///
+    /// # Panics
+    /// If an id is not below `len()`.
+    fn score_all(&self, ids: &[u32], out: &mut Vec<f32>) {
+        out.clear();
+        out.extend(ids.iter().map(|&id| self.score(id)));
+    }
 }
 
 /// Exact inner products with the f32 rows.
@@ -229,6 +243,7 @@ pub(super) struct Quantized<'a> {
     n: usize,
     query: &'a Sq8Query,
     dot_u8: fn(&[i16], &[u8]) -> i32,
+    dot_u8_ids: DotU8Ids,
 }
 
 impl<'a> Quantized<'a> {
@@ -242,6 +257,7 @@ impl<'a> Quantized<'a> {
             n,
             query,
             dot_u8: vector::best().dot_u8,
+            dot_u8_ids: sq8::best_dot_u8_ids(),
         }
     }
 
@@ -274,16 +290,29 @@ unsafe impl Scorer for Quantized<'_> {
         self.query.score(self.dot_u8, code)
     }
 
+    /// The whole code: a few lines (2 at dim 128, 4 at 256), and every
+    /// fresh neighbour's are asked for before the first is scored, so all
+    /// their misses overlap.
     #[inline(always)]
     fn prefetch(&self, id: u32) {
         prefetch(self.ptr(id) as *const f32);
+        prefetch_rest(self.ptr(id) as *const f32, self.dim / 4);
     }
 
     #[inline(always)]
-    fn prefetch_rest(&self, id: u32) {
-        // Bytes, so a 64-byte line is 16 "floats" of the f32 helper: a row
-        // of `dim` bytes spans `dim / 4` floats.
-        prefetch_rest(self.ptr(id) as *const f32, self.dim / 4);
+    fn prefetch_rest(&self, _id: u32) {}
+
+    const BATCH: bool = true;
+
+    /// One kernel call for all of a node's fresh neighbours.
+    fn score_all(&self, ids: &[u32], out: &mut Vec<f32>) {
+        out.clear();
+        let mut dots = [0i32; 64];
+        for chunk in ids.chunks(dots.len()) {
+            let dots = &mut dots[..chunk.len()];
+            (self.dot_u8_ids)(self.query.weights(), self.codes, chunk, dots);
+            out.extend(dots.iter().map(|&d| self.query.finish(d)));
+        }
     }
 }
 
@@ -344,14 +373,31 @@ pub(super) fn search_layer<'a, L: Layer<'a>, S: Scorer>(
 
         // SAFETY: the asserts above give `bound <= visited.len()`.
         unsafe { collect_fresh(layer, id, scorer, s) };
+        if S::BATCH {
+            // The node expanded next, unless one of these neighbours beats
+            // it: its whole record, a walk step ahead. On codes the walk is
+            // bound by the misses in flight, so records are asked for only
+            // for the nodes about to be expanded (see the accept below).
+            if let Some(next) = s.pool.items[cursor + 1..]
+                .iter()
+                .find(|c| c.id & EXPANDED == 0)
+            {
+                layer.prefetch_record(next.id);
+            }
+            scorer.score_all(&s.fresh, &mut s.scores);
+        }
         for i in 0..s.fresh.len() {
             let nb = s.fresh[i];
-            if let Some(&next) = s.fresh.get(i + 1) {
-                // Pull in the rest of the next row while scoring this one.
-                scorer.prefetch_rest(next);
-            }
-            // SAFETY: `nb < bound <= scorer.len()` (Layer contract, assert above).
-            let score = unsafe { scorer.score_unchecked(nb) };
+            let score = if S::BATCH {
+                s.scores[i]
+            } else {
+                if let Some(&next) = s.fresh.get(i + 1) {
+                    // Pull in the rest of the next row while scoring this one.
+                    scorer.prefetch_rest(next);
+                }
+                // SAFETY: `nb < bound <= scorer.len()` (Layer contract, assert above).
+                unsafe { scorer.score_unchecked(nb) }
+            };
             if let Some(f) = filter {
                 if f(nb) {
                     s.hits.insert(nb, score);
@@ -361,7 +407,12 @@ pub(super) fn search_layer<'a, L: Layer<'a>, S: Scorer>(
             if pos != usize::MAX {
                 // Accepted nodes are likely to be expanded; reading a link
                 // record was the single largest stall before this hint.
-                layer.prefetch_links(nb);
+                if !S::BATCH {
+                    layer.prefetch_links(nb);
+                } else if pos <= cursor {
+                    // Ahead of every unexpanded node: expanded next.
+                    layer.prefetch_record(nb);
+                }
                 cursor = cursor.min(pos);
             }
         }
