@@ -86,7 +86,13 @@ impl Built {
         reporter: &dyn Reporter,
     ) -> Result<(Built, BuildReport)> {
         let started = Instant::now();
-        let files = files_under(paths, &opts.walk)?;
+        check_options(opts)?;
+        // The walk and the lexicon bridge's tables, at once.
+        let (files, embedder) = rayon::join(
+            || files_under(paths, &opts.walk),
+            || Embedder::new(opts.embedder.clone()),
+        );
+        let files = files?;
         let mut report = BuildReport {
             files_seen: files.len(),
             ..Default::default()
@@ -102,7 +108,7 @@ impl Built {
                 let reporter: &dyn Reporter = if i == 0 { reporter } else { &quiet };
                 read_files(batch, opts, reporter, &mut report)
             });
-        let built = Self::from_batches(batches, opts, staged, reporter);
+        let built = Self::from_batches(batches, embedder, opts, staged, reporter);
         let built = built.map_err(|e| match e {
             Error::NoPassages { .. } if !report.skipped.is_empty() => Error::NoPassages {
                 reason: format!(
@@ -124,7 +130,8 @@ impl Built {
         staged: Option<&Path>,
         reporter: &dyn Reporter,
     ) -> Result<Built> {
-        Self::from_batches(std::iter::once(docs), opts, staged, reporter)
+        let embedder = Embedder::new(opts.embedder.clone());
+        Self::from_batches(std::iter::once(docs), embedder, opts, staged, reporter)
     }
 
     /// Indexes the documents of `batches`: each batch is cut, analyzed and
@@ -133,12 +140,12 @@ impl Built {
     /// sorted languages) is gathered as they go.
     fn from_batches(
         mut batches: impl Iterator<Item = Vec<Document>> + Send,
+        embedder: Embedder,
         opts: &BuildOptions,
         staged: Option<&Path>,
         reporter: &dyn Reporter,
     ) -> Result<Built> {
         check_options(opts)?;
-        let embedder = Embedder::new(opts.embedder.clone());
         let spill = staged
             .or(opts.spill_beside.as_deref())
             .map(Spill::create)

@@ -87,14 +87,47 @@ const CHUNK: usize = 4 << 20;
 struct ChunkWriter {
     file: File,
     buf: Vec<u8>,
+    /// Bytes written, and how many of them the disk was asked to take.
+    written: u64,
+    started: u64,
 }
+
+/// Bytes after which [`ChunkWriter`] starts their writeback: the
+/// `sync_all` that makes the file durable then finds little left to
+/// write (on the 711 MB index it was a third of a second at the end of
+/// every build, with both cores idle).
+const WRITEBACK_EVERY: u64 = 64 << 20;
 
 impl ChunkWriter {
     fn new(file: File) -> Self {
         ChunkWriter {
             file,
             buf: Vec::with_capacity(CHUNK),
+            written: 0,
+            started: 0,
         }
+    }
+
+    /// Asks the system to start writing the bytes written so far to the
+    /// disk, without waiting for it. Only a head start for `sync_all`, so a
+    /// file system that refuses is no error.
+    fn start_writeback(&mut self) {
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let (from, len) = (self.started, self.written - self.started);
+            // SAFETY: sync_file_range only reads its integer arguments; the
+            // descriptor is this writer's open file.
+            unsafe {
+                libc::sync_file_range(
+                    self.file.as_raw_fd(),
+                    from as libc::off64_t,
+                    len as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+        }
+        self.started = self.written;
     }
 
     /// Writes what is buffered and hands the file back.
@@ -112,6 +145,10 @@ impl Write for ChunkWriter {
         if self.buf.len() == CHUNK {
             self.file.write_all(&self.buf)?;
             self.buf.clear();
+            self.written += CHUNK as u64;
+            if self.written - self.started >= WRITEBACK_EVERY {
+                self.start_writeback();
+            }
         }
         Ok(n)
     }
