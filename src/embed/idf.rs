@@ -1,6 +1,9 @@
 //! Document frequencies by term hash, stored in the index so a query is
 //! weighted exactly like the documents it is compared with.
 
+use std::collections::HashMap;
+use std::hash::BuildHasherDefault;
+
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -59,16 +62,10 @@ impl DfCount {
 
     /// The two counts together; the order of merging does not matter.
     pub fn merge(a: DfCount, b: DfCount) -> DfCount {
-        let (mut big, small) = if a.counts.len() >= b.counts.len() {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        for (h, c) in small.counts {
-            *big.counts.entry(h).or_insert(0) += c;
+        DfCount {
+            counts: merge_maps(a.counts, b.counts, |x, y| *x += y),
+            n_docs: a.n_docs + b.n_docs,
         }
-        big.n_docs += small.n_docs;
-        big
     }
 
     /// The table, sorted by hash.
@@ -87,7 +84,7 @@ impl DfCount {
 /// caller likes (below 64); [`DfGroupCount::finish`] renumbers them.
 #[derive(Debug, Default)]
 pub struct DfGroupCount {
-    entries: std::collections::HashMap<u64, (u32, u64), std::hash::BuildHasherDefault<HashIsKey>>,
+    entries: HashMap<u64, (u32, u64), BuildHasherDefault<HashIsKey>>,
     n_docs: u64,
 }
 
@@ -106,18 +103,13 @@ impl DfGroupCount {
 
     /// The two counts together; the order of merging does not matter.
     pub fn merge(a: DfGroupCount, b: DfGroupCount) -> DfGroupCount {
-        let (mut big, small) = if a.entries.len() >= b.entries.len() {
-            (a, b)
-        } else {
-            (b, a)
-        };
-        for (h, (c, m)) in small.entries {
-            let e = big.entries.entry(h).or_insert((0, 0));
-            e.0 += c;
-            e.1 |= m;
+        DfGroupCount {
+            entries: merge_maps(a.entries, b.entries, |x, y| {
+                x.0 += y.0;
+                x.1 |= y.1;
+            }),
+            n_docs: a.n_docs + b.n_docs,
         }
-        big.n_docs += small.n_docs;
-        big
     }
 
     /// The table sorted by hash, and its masks with the groups renumbered:
@@ -428,10 +420,24 @@ impl Idf {
     }
 }
 
+/// The entries of two maps keyed by term hash in one, `add` combining the
+/// values of a key both hold: the smaller map goes into the larger.
+fn merge_maps<V: Default>(
+    a: HashMap<u64, V, BuildHasherDefault<HashIsKey>>,
+    b: HashMap<u64, V, BuildHasherDefault<HashIsKey>>,
+    add: impl Fn(&mut V, V),
+) -> HashMap<u64, V, BuildHasherDefault<HashIsKey>> {
+    let (mut big, small) = if a.len() >= b.len() { (a, b) } else { (b, a) };
+    for (h, v) in small {
+        add(big.entry(h).or_default(), v);
+    }
+    big
+}
+
 /// Document frequencies by term hash while they are counted. The keys are
 /// XXH3 hashes already, so the map uses them as they are; its order is
 /// never seen (the table is sorted by hash).
-type Counter = std::collections::HashMap<u64, u32, std::hash::BuildHasherDefault<HashIsKey>>;
+type Counter = HashMap<u64, u32, BuildHasherDefault<HashIsKey>>;
 
 /// A `Hasher` for keys that are already uniform 64-bit hashes.
 #[derive(Default)]

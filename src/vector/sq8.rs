@@ -278,15 +278,19 @@ mod tests {
     use super::*;
     use crate::index::testing;
 
-    #[test]
-    fn every_kernel_matches_scalar_on_odd_lengths() {
-        let mut seed = 7u64;
-        let mut next = || {
+    /// A fixed-seed generator of test values.
+    fn numbers(mut seed: u64) -> impl FnMut() -> u32 {
+        move || {
             seed = seed
                 .wrapping_mul(6364136223846793005)
                 .wrapping_add(1442695040888963407);
             (seed >> 33) as u32
-        };
+        }
+    }
+
+    #[test]
+    fn every_kernel_matches_scalar_on_odd_lengths() {
+        let mut next = numbers(7);
         for dim in [
             0, 1, 3, 15, 16, 17, 31, 32, 33, 63, 64, 65, 100, 255, 256, 257, 1000, 1024,
         ] {
@@ -316,13 +320,7 @@ mod tests {
 
     #[test]
     fn every_ids_kernel_matches_scalar_on_odd_lengths() {
-        let mut seed = 11u64;
-        let mut next = || {
-            seed = seed
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (seed >> 33) as u32
-        };
+        let mut next = numbers(11);
         for dim in [
             1, 3, 15, 16, 17, 31, 33, 64, 65, 100, 127, 128, 129, 255, 256, 257,
         ] {
