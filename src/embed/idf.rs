@@ -465,18 +465,22 @@ fn rayon_sort(v: &mut [u64]) {
 
 #[cfg(test)]
 mod tests {
+    /// A fixed-seed generator of test hashes.
+    fn numbers(mut s: u64) -> impl FnMut() -> u64 {
+        move || {
+            s = s
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            s ^ (s >> 29)
+        }
+    }
+
     /// The masks found through the thread's idf hint (built after a few
     /// hundred passages) are the masks a binary search per term gives,
     /// with terms absent from the table among them.
     #[test]
     fn group_masks_match_a_binary_search_per_term() {
-        let mut s = 0x1234_5678u64;
-        let mut next = move || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            s ^ (s >> 29)
-        };
+        let mut next = numbers(0x1234_5678);
         let mut hashes: Vec<u64> = (0..5000).map(|_| next()).collect();
         hashes.sort_unstable();
         hashes.dedup();
@@ -513,13 +517,7 @@ mod tests {
     /// passes give.
     #[test]
     fn df_and_groups_counted_together_match_the_two_passes() {
-        let mut s = 0x9e37_79b9u64;
-        let mut next = move || {
-            s = s
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            s ^ (s >> 29)
-        };
+        let mut next = numbers(0x9e37_79b9);
         let vocab: Vec<u64> = (0..700).map(|_| next()).collect();
         let rows: Vec<(usize, TermCounts)> = (0..900)
             .map(|_| {
