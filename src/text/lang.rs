@@ -381,11 +381,19 @@ pub fn detect_lang(text: &str) -> &'static str {
     detect_lang_counted(text).0
 }
 
-/// [`detect_lang`], and when the tag came from the Latin trigram model,
-/// the number of trigrams it went by (for [`settle_short_tags`]).
+/// The characters outside Latin script (by [`script_of`]) whose lowercase
+/// is a Latin letter, so the trigram model may count them (the Kelvin and
+/// Angstrom signs, three letters of Latin Extended-C and -D; the test
+/// checks every character).
+const LOWERS_TO_LATIN: [char; 5] = ['\u{212A}', '\u{212B}', '\u{2C7E}', '\u{2C7F}', '\u{A7DC}'];
+
+/// [`detect_lang`], and when the tag came from the Latin trigram model
+/// (or the text has no Latin letter: 0), the number of trigrams it went
+/// by (for [`settle_short_tags`]).
 pub fn detect_lang_counted(text: &str) -> (&'static str, Option<u32>) {
     let (mut kana, mut han, mut hangul, mut latin) = (0usize, 0usize, 0usize, 0usize);
     let (mut trad, mut simp) = (0usize, 0usize);
+    let mut lowers_to_latin = false;
     let table = han_script();
     for c in text.chars() {
         match script_of(c) {
@@ -400,12 +408,16 @@ pub fn detect_lang_counted(text: &str) -> (&'static str, Option<u32>) {
             }
             Script::Hangul => hangul += 1,
             Script::Latin => latin += 1,
+            Script::Other if LOWERS_TO_LATIN.contains(&c) => lowers_to_latin = true,
             _ => {}
         }
     }
     let cjk = kana + han + hangul;
     if cjk == 0 && latin == 0 {
-        return ("und", None);
+        // No Latin character, so no Latin word: the trigram model would
+        // count none. Saying so spares `settle_short_tags` running it on
+        // every Cyrillic, Greek or Arabic passage.
+        return ("und", (!lowers_to_latin).then_some(0));
     }
     // One CJK character carries about as much as a short Latin word.
     if cjk * 3 >= latin {
@@ -535,7 +547,40 @@ mod tests {
                 let mut low = c.to_lowercase();
                 assert_eq!((low.next(), low.next()), (Some(l), None), "U+{u:04X}");
             }
+            // What `detect_lang_counted` relies on when a text has no Latin
+            // character: only these become Latin letters when lowercased.
+            if super::script_of(c) != super::Script::Latin {
+                let latin_lower = c
+                    .to_lowercase()
+                    .any(|l| super::letter_script(l) == Some(true));
+                assert_eq!(
+                    latin_lower,
+                    super::LOWERS_TO_LATIN.contains(&c),
+                    "U+{u:04X}"
+                );
+            }
         }
+    }
+
+    /// A text without Latin characters counts no trigrams, as the model
+    /// itself finds.
+    #[test]
+    fn text_without_latin_letters_counts_no_trigrams() {
+        for text in [
+            "Русский текст о пакетах",
+            "Ελληνικά 123 αρχεία",
+            "عربي",
+            "1234 — !",
+            "",
+        ] {
+            assert_eq!(super::detect_lang_counted(text), ("und", Some(0)));
+            assert_eq!(super::latin_lang_counted(text), ("und", 0));
+        }
+        // The Kelvin sign lowercases to k: left to the model.
+        assert_eq!(
+            super::detect_lang_counted("\u{212A}\u{212A}"),
+            ("und", None)
+        );
     }
 
     use super::*;
