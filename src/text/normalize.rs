@@ -62,12 +62,16 @@ pub fn normalize_into(text: &str, out: &mut String, buf: &mut String) {
 /// (normalized start, original start, original end) for each that wrote
 /// something.
 ///
-/// Grapheme segmentation is the costly part, and most text is ASCII: two
-/// adjacent ASCII characters other than CR LF are always separated by a
-/// grapheme boundary (no UAX #29 rule joins them, and no rule looks back
-/// past an ASCII character), so only the stretches between such
-/// boundaries that hold a non-ASCII character or CR LF go through the
-/// segmenter, which cuts them exactly as it cuts the whole text.
+/// Grapheme segmentation is the costly part, and most characters need
+/// none: between two characters of Grapheme_Cluster_Break "Other" (ASCII
+/// but CR LF, and the [`simple`] letters of the big scripts) there is
+/// always a boundary, since every rule of UAX #29 that joins two
+/// characters needs a CR, LF, control, Hangul jamo, Extend, ZWJ,
+/// SpacingMark, Prepend or regional indicator right at the join. A simple
+/// character with boundaries on both sides is a grapheme of its own, and
+/// normalizes to its lowercase; only the stretches between such boundaries
+/// that hold anything else go through the segmenter, which cuts them
+/// exactly as it cuts the whole text.
 fn for_each_grapheme(
     text: &str,
     out: &mut String,
@@ -75,24 +79,45 @@ fn for_each_grapheme(
     mut mapped: impl FnMut(u32, usize, usize),
 ) {
     let bytes = text.as_bytes();
-    // A boundary between i - 1 and i that no rule can remove.
-    let split = |i: usize| {
-        i == bytes.len()
-            || (bytes[i - 1] < 0x80
-                && bytes[i] < 0x80
-                && !(bytes[i - 1] == b'\r' && bytes[i] == b'\n'))
+    // The character at `i`, if simple.
+    let simple_at = |i: usize| -> Option<char> {
+        let b = *bytes.get(i)?;
+        if b < 0x80 {
+            return Some(b as char);
+        }
+        let c = text[i..].chars().next().expect("a char boundary");
+        simple(c).then_some(c)
+    };
+    // A boundary that no rule can remove between the simple `before`
+    // (ending at `i`) and what starts at `i`.
+    let split_after = |before: char, i: usize| match simple_at(i) {
+        _ if i == bytes.len() => true,
+        Some(next) => !(before == '\r' && next == '\n'),
+        None => false,
     };
     let mut i = 0;
     while i < bytes.len() {
-        if bytes[i] < 0x80 && split(i + 1) {
-            mapped(out.len() as u32, i, i + 1);
-            out.push(bytes[i].to_ascii_lowercase() as char);
-            i += 1;
-            continue;
+        if let Some(c) = simple_at(i) {
+            let end = i + c.len_utf8();
+            if split_after(c, end) {
+                mapped(out.len() as u32, i, end);
+                if c.is_ascii() {
+                    out.push(c.to_ascii_lowercase());
+                } else {
+                    out.extend(c.to_lowercase());
+                }
+                i = end;
+                continue;
+            }
         }
-        let mut j = i + 1;
-        while !split(j) {
-            j += 1;
+        // To the next boundary no rule can remove.
+        let mut j = i;
+        loop {
+            let c = text[j..].chars().next().expect("a char boundary");
+            j += c.len_utf8();
+            if j == bytes.len() || (simple(c) && split_after(c, j)) {
+                break;
+            }
         }
         for (start, g) in text[i..j].grapheme_indices(true) {
             let norm_start = out.len() as u32;
@@ -111,6 +136,30 @@ fn for_each_grapheme(
         }
         i = j;
     }
+}
+
+/// Characters of Grapheme_Cluster_Break "Other" that NFKC leaves alone and
+/// that lowercase to one character: ASCII (CR LF aside, see
+/// [`for_each_grapheme`]) and the letters of the scripts most text here is
+/// in. The test checks every one of them against the segmenter and the
+/// normalizer.
+#[inline]
+fn simple(c: char) -> bool {
+    matches!(c as u32,
+        0x00..=0x7F
+        // Latin-1 letters (not the NFKC-changed ª º ¹ etc. below 0xC0).
+        | 0xC0..=0xD6 | 0xD8..=0xF6 | 0xF8..=0xFF
+        // Latin Extended-A (not İ, whose lowercase is two characters, nor
+        // Ĳ ĳ ŀ Ŀ ŉ ſ, which NFKC changes).
+        | 0x100..=0x12F | 0x131 | 0x134..=0x13E | 0x141..=0x148 | 0x14A..=0x17E
+        // Greek and Cyrillic letters (no combining marks, no tonos forms).
+        | 0x391..=0x3A1 | 0x3A3..=0x3A9 | 0x3B1..=0x3C9
+        | 0x400..=0x482 | 0x48A..=0x4FF
+        // Hiragana and Katakana letters, the prolonged sound mark.
+        | 0x3041..=0x3096 | 0x30A1..=0x30FA | 0x30FC
+        // CJK Unified Ideographs (and Extension A).
+        | 0x3400..=0x4DBF | 0x4E00..=0x9FFF
+    )
 }
 
 #[cfg(test)]
@@ -181,6 +230,44 @@ mod tests {
         #[test]
         fn the_ascii_shortcut_agrees_on_any_text(
             t in "[aZ1 \r\n.\u{301}\u{200d}\u{600}\u{1f600}\u{1f1eb}\u{1f1f7}ｶﾞＡﬁé\u{1100}\u{1161}क्]{0,40}"
+        ) {
+            agrees(&t);
+        }
+    }
+
+    /// Every character `simple` names is a grapheme of its own next to
+    /// ASCII, to another of them and to itself (were it Extend, SpacingMark,
+    /// ZWJ, Prepend, a jamo or a regional indicator, one of these would
+    /// join), NFKC leaves it alone and it lowercases to one character.
+    #[test]
+    fn simple_characters_are_graphemes_of_their_own_that_normalize_to_their_lowercase() {
+        let mut n = 0;
+        for u in 0..=0x10FFFFu32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            if !simple(c) || c.is_ascii() {
+                continue;
+            }
+            n += 1;
+            for t in [format!("a{c}a"), format!("{c}{c}"), format!("{c}\u{4E00}")] {
+                let g: Vec<&str> = t.graphemes(true).collect();
+                let want: Vec<String> = t.chars().map(String::from).collect();
+                assert_eq!(g, want, "U+{u:04X}");
+            }
+            assert_eq!(
+                c.to_string().nfkc().collect::<String>(),
+                c.to_string(),
+                "U+{u:04X}"
+            );
+            assert_eq!(c.to_lowercase().count(), 1, "U+{u:04X}");
+            agrees(&format!("{c}Ab{c}\r\n{c}\u{301}{c}\u{200d}{c}{c}"));
+        }
+        assert!(n > 28_000, "{n}");
+    }
+
+    proptest::proptest! {
+        #[test]
+        fn the_shortcut_agrees_on_mixed_scripts(
+            t in "[aZ1 \r\n.\u{301}\u{200d}\u{3099}ｶﾞÀßœŀДдΣσ\u{483}あア一丁\u{3000}\u{F900}\u{1100}\u{1161}]{0,40}"
         ) {
             agrees(&t);
         }
