@@ -14,25 +14,67 @@ use unicode_segmentation::UnicodeSegmentation;
 /// as `text.unicode_word_indices()` would yield them.
 pub fn for_each_word<'t>(text: &'t str, mut emit: impl FnMut(usize, &'t str)) {
     let bytes = text.as_bytes();
-    let mut start = 0;
-    let mut i = 1;
-    while i <= bytes.len() {
-        let split = i == bytes.len()
-            || (matches!(bytes[i - 1], b' ' | b'\t' | b'\n')
-                && bytes[i] < 0x80
-                && bytes[i] != b' ');
-        if split {
-            let chunk = &text[start..i];
-            if chunk.is_ascii() {
-                ascii_words(chunk, |s, w| emit(start + s, w));
-            } else {
-                for (s, w) in chunk.unicode_word_indices() {
-                    emit(start + s, w);
-                }
+    let chunk = |from: usize, to: usize, emit: &mut dyn FnMut(usize, &'t str)| {
+        let chunk = &text[from..to];
+        if chunk.is_ascii() {
+            ascii_words(chunk, |s, w| emit(from + s, w));
+        } else {
+            for (s, w) in chunk.unicode_word_indices() {
+                emit(from + s, w);
             }
+        }
+    };
+    let mut start = 0;
+    let mut i = 0;
+    while i < bytes.len() {
+        let b = bytes[i];
+        // A lone ideograph or hiragana: a word of its own when what
+        // follows cannot attach to it (see `lone_char`).
+        if (0xE3..=0xE9).contains(&b) && lone_char(text, i) && lone_after(text, i + 3) {
+            chunk(start, i, &mut emit);
+            emit(i, &text[i..i + 3]);
+            i += 3;
             start = i;
+            continue;
+        }
+        if matches!(b, b' ' | b'\t' | b'\n')
+            && bytes.get(i + 1).is_some_and(|&n| n < 0x80 && n != b' ')
+        {
+            chunk(start, i + 1, &mut emit);
+            start = i + 1;
         }
         i += 1;
+    }
+    chunk(start, bytes.len(), &mut emit);
+}
+
+/// Whether the character at byte `i` is a CJK ideograph (Unified and
+/// Extension A) or a hiragana letter. Their Word_Break is Other: no rule of
+/// UAX #29 joins one to what precedes it, or joins what surrounds it across
+/// it, and only Extend, Format or ZWJ after it join it to what follows
+/// (WB4). So one followed by ASCII, by another such character or by
+/// nothing is a word of its own, and the text on either side is segmented
+/// alone exactly as within the whole (the test checks every such
+/// character).
+#[inline]
+fn lone_char(text: &str, i: usize) -> bool {
+    let b = text.as_bytes();
+    if i + 3 > b.len() || !(0xE3..=0xE9).contains(&b[i]) {
+        return false;
+    }
+    let c =
+        ((b[i] as u32 & 0x0F) << 12) | ((b[i + 1] as u32 & 0x3F) << 6) | (b[i + 2] as u32 & 0x3F);
+    matches!(c, 0x3041..=0x3096 | 0x3400..=0x4DBF | 0x4E00..=0x9FFF)
+}
+
+/// Whether what starts at byte `i` cannot attach to a [`lone_char`]
+/// before it: the end, ASCII, or another such character.
+#[inline]
+fn lone_after(text: &str, i: usize) -> bool {
+    match text.as_bytes().get(i) {
+        None => true,
+        Some(&n) if n < 0x80 => true,
+        Some(_) => lone_char(text, i),
     }
 }
 
@@ -140,7 +182,45 @@ mod tests {
         }
     }
 
+    /// Every character `lone_char` names is a word of its own before and
+    /// after ASCII, another of them and the end, and the text around it
+    /// segments as within the whole.
+    #[test]
+    fn lone_characters_are_words_of_their_own() {
+        let mut n = 0;
+        for u in 0..=0x10FFFFu32 {
+            let Some(c) = char::from_u32(u) else { continue };
+            let s = c.to_string();
+            if !lone_char(&s, 0) {
+                continue;
+            }
+            n += 1;
+            for t in [
+                format!("a{c}b"),
+                format!("{c}{c}"),
+                format!("1.{c}.2"),
+                format!("a.{c}:b"),
+                format!("_{c}_"),
+                format!("{c}\u{301}{c}"),
+                format!("ア{c}ア{c}\u{200d}"),
+            ] {
+                agrees(&t);
+            }
+        }
+        assert_eq!(
+            n,
+            0x96 - 0x41 + 1 + 0x4DBF - 0x3400 + 1 + 0x9FFF - 0x4E00 + 1
+        );
+    }
+
     proptest::proptest! {
+        #[test]
+        fn words_agree_on_cjk_text(
+            t in "[a0 .:_\n一丁龥㐀あんアー・。\u{301}\u{200d}\u{3099}\u{FE00}\u{E0100}]{0,40}"
+        ) {
+            agrees(&t);
+        }
+
         #[test]
         fn words_agree_on_any_text(
             t in "[aZ09 _.,:;'\"\t\r\n-]{0,40}"
