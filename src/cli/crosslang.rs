@@ -63,10 +63,18 @@ impl AnalyzerFlags {
         s.analyzer.whole_katakana = !self.katakana_bigrams;
         s.lexicon = match self.lexicon.as_deref().unwrap_or("builtin") {
             "none" => None,
-            "builtin" => Some(Arc::new(Lexicon {
-                bridge,
-                ..(*Lexicon::builtin()).clone()
-            })),
+            "builtin" => {
+                let builtin = Lexicon::builtin();
+                // A copy (390,000 strings) only for another bridge weight.
+                Some(if builtin.bridge.to_bits() == bridge.to_bits() {
+                    builtin
+                } else {
+                    Arc::new(Lexicon {
+                        bridge,
+                        ..(*builtin).clone()
+                    })
+                })
+            }
             file => Some(Arc::new(Lexicon::load(Path::new(file), bridge)?)),
         };
         Ok(())
