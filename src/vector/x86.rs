@@ -488,11 +488,15 @@ mod v256 {
 
     /// Adds terms `d0..d1` of `M` interleaved queries times one panel to
     /// the accumulators, one fused multiply-add a lane a term, in order.
+    /// Not inlined: in `micro_bounded` the bound tests need more than the
+    /// 16 ymm registers beside the 12 accumulators, and inlined, the
+    /// compiler spilled accumulators inside this loop; as a call, they are
+    /// loaded once and stored once around it.
     ///
     /// # Safety
     /// AVX2 and FMA are available; `d1 <= dim` of the `M * dim` queries at
     /// `q` and of the `PANEL * dim` panel at `panel`.
-    #[inline]
+    #[inline(never)]
     #[target_feature(enable = "avx2,fma")]
     unsafe fn accumulate<const M: usize>(
         acc: &mut [[__m256; 2]; M],
