@@ -236,10 +236,10 @@ mod tests {
                 } else {
                     want.fill(0.0);
                 }
-                for j in 0..nj {
+                for (j, &w) in want.iter().enumerate() {
                     assert_eq!(
                         p.residuals()[base + j * PANEL],
-                        want[j],
+                        w,
                         "rows {rows} r {r} j {j}"
                     );
                 }
