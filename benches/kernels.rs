@@ -118,6 +118,43 @@ fn bench_dot_tile_packed(c: &mut Criterion) {
     g.finish();
 }
 
+/// The bounded kernel where no test can drop anything (every limit `−∞`):
+/// what the tests cost over `dot_tile_packed` when they never pay.
+fn bench_dot_tile_bounded(c: &mut Criterion) {
+    let nq = vector::TILE_QUERIES;
+    let nv = vector::TILE_ROWS;
+    let rows = data(nv * DIM, 5);
+    let queries = data(nq * DIM, 6);
+    let checks = vector::bound::checkpoints(DIM);
+    let nj = checks.len();
+    let mut packed = PackedRows::new();
+    packed.pack_bounded(&rows, DIM, &checks);
+    let limit = vec![f32::NEG_INFINITY; nq];
+    let margin = vec![0.0f32; nq];
+    let residual = vec![1.0f32; nq * nj];
+    let bounds = vector::QueryBounds {
+        limit: &limit,
+        margin: &margin,
+        residual: &residual,
+    };
+    let reps = ROWS / nv;
+    let mut out = vec![0.0f32; nq * nv];
+    let mut g = c.benchmark_group("dot_tile_bounded_64q_x_100k_x_256");
+    g.sample_size(10);
+    g.throughput(Throughput::Elements((2 * nq * reps * nv * DIM) as u64));
+    for k in vector::available() {
+        g.bench_function(k.name, |bch| {
+            bch.iter(|| {
+                for _ in 0..reps {
+                    (k.dot_tile_bounded)(black_box(&queries), &packed, &bounds, &mut out);
+                    black_box(&out);
+                }
+            })
+        });
+    }
+    g.finish();
+}
+
 /// 1-bit codes at dim 1024 (16 words), scored against a 4-bit query:
 /// from L2 (2,048 codes, 256 KiB) and streamed from memory (200,000
 /// codes, 25.6 MB, the size of a 178k-passage index's code section).
@@ -161,6 +198,7 @@ criterion_group!(
     bench_dot,
     bench_dot_block,
     bench_dot_tile,
-    bench_dot_tile_packed
+    bench_dot_tile_packed,
+    bench_dot_tile_bounded
 );
 criterion_main!(benches);

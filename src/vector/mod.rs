@@ -7,6 +7,7 @@
 
 mod aligned;
 pub mod bits;
+pub mod bound;
 mod mask;
 pub use mask::{at_least_mask, MASK_LANES};
 mod packed;
@@ -25,6 +26,7 @@ mod x86_rotate;
 mod x86_sq8;
 
 pub use aligned::AlignedVec;
+pub use bound::QueryBounds;
 pub use packed::{PackedRows, PANEL};
 pub use rows::Rows;
 pub use slab::{advise_huge, fletcher, BlockCheck, BlockSum, Failure, Slab, SlabError};
@@ -53,6 +55,17 @@ pub struct Kernels {
     /// `out[i * nv + j] = query_i · row_j` with `nv = rows.rows()` and
     /// `nq = queries.len() / rows.dim()`.
     pub dot_tile_packed: fn(&[f32], &PackedRows, &mut [f32]),
+    /// `dot_tile_bounded(queries, rows, bounds, out)`: the scores of
+    /// `dot_tile_packed`, bit for bit, except where the kernel proves a
+    /// score cannot reach its query's limit: rows packed by
+    /// [`PackedRows::pack_bounded`]; at each of their checkpoints `c` a
+    /// kernel tests its block (some queries × one or two panels, its
+    /// choice) lane by lane with `fl(fl(acc + rq · rx) + margin) < limit`,
+    /// where `acc` is the lane's sum of the first `c` terms and `rq`, `rx`
+    /// the query's and the row's residual bounds, and if the test holds for
+    /// every lane of the block it stops and writes `−∞` for the block's
+    /// scores. See [`bound`] for why such a score is below the limit.
+    pub dot_tile_bounded: fn(&[f32], &PackedRows, &QueryBounds, &mut [f32]),
     /// `bits_scores(planes, codes, out)` scores a quantized query (see
     /// [`bits::QueryPlanes`]) against `out.len()` consecutive 1-bit codes:
     /// exactly [`bits::scores`], whichever set runs it.
@@ -180,6 +193,31 @@ pub(crate) fn packed_shape(
         "dot_tile_packed: out must hold nq * nv scores"
     );
     assert_eq!(rows.as_slice().len(), rows.panels() * PANEL * dim);
+    (nq, nv, dim)
+}
+
+/// Scores a tile of queries against packed rows, giving up on blocks that
+/// cannot reach the queries' limits; see [`Kernels::dot_tile_bounded`].
+#[inline]
+pub fn dot_tile_bounded(queries: &[f32], rows: &PackedRows, bounds: &QueryBounds, out: &mut [f32]) {
+    (best().dot_tile_bounded)(queries, rows, bounds, out)
+}
+
+/// [`packed_shape`], and the lengths of the bounds every
+/// `dot_tile_bounded` kernel relies on.
+pub(crate) fn bounded_shape(
+    queries: &[f32],
+    rows: &PackedRows,
+    bounds: &QueryBounds,
+    out: &[f32],
+) -> (usize, usize, usize) {
+    let (nq, nv, dim) = packed_shape(queries, rows, out);
+    let nj = rows.checks().len();
+    assert!(
+        bounds.limit.len() == nq && bounds.margin.len() == nq && bounds.residual.len() == nq * nj,
+        "dot_tile_bounded: bounds must cover every query and checkpoint"
+    );
+    assert_eq!(rows.residuals().len(), rows.panels() * nj * PANEL);
     (nq, nv, dim)
 }
 
@@ -514,6 +552,168 @@ mod tests {
                 }
             }
         }
+    }
+
+    /// Runs `k`'s bounded kernel and checks it against its own unbounded
+    /// one: every score the same bits, or `−∞` where that score is below the
+    /// query's limit. Returns how many scores were dropped.
+    fn check_bounded(k: &Kernels, q: &[f32], v: &[f32], dim: usize, limit: &[f32]) -> usize {
+        let (nq, nv) = (q.len() / dim, v.len() / dim);
+        let checks = bound::checkpoints(dim);
+        let nj = checks.len();
+        let mut packed = PackedRows::new();
+        packed.pack_bounded(v, dim, &checks);
+        let mut residual = vec![0.0f32; nq * nj];
+        let margin: Vec<f32> = q
+            .chunks_exact(dim)
+            .enumerate()
+            .map(|(i, qi)| {
+                let n = bound::suffix_norms(qi, &checks, &mut residual[i * nj..(i + 1) * nj]);
+                bound::margin(dim, n, packed.max_norm())
+            })
+            .collect();
+        let bounds = QueryBounds {
+            limit,
+            margin: &margin,
+            residual: &residual,
+        };
+        let mut full = vec![f32::NAN; nq * nv];
+        (k.dot_tile_packed)(q, &packed, &mut full);
+        let mut got = vec![f32::NAN; nq * nv];
+        (k.dot_tile_bounded)(q, &packed, &bounds, &mut got);
+        let mut dropped = 0;
+        for i in 0..nq {
+            for j in 0..nv {
+                let (g, f) = (got[i * nv + j], full[i * nv + j]);
+                if g == f32::NEG_INFINITY && f != f32::NEG_INFINITY {
+                    assert!(
+                        f < limit[i],
+                        "{} nq {nq} nv {nv} dim {dim} ({i},{j}): dropped {f} against {}",
+                        k.name,
+                        limit[i]
+                    );
+                    dropped += 1;
+                } else {
+                    assert_eq!(g.to_bits(), f.to_bits(), "{} ({i},{j})", k.name);
+                }
+            }
+        }
+        dropped
+    }
+
+    /// Limits at chosen ranks of each query's own scores (so some blocks
+    /// fail the tests and some pass), at a score itself (ties must stay),
+    /// `−∞` (a pool not yet full) and NaN; with `pick == usize::MAX` every
+    /// limit is its query's best score.
+    fn limits(k: &Kernels, q: &[f32], v: &[f32], dim: usize, pick: usize) -> Vec<f32> {
+        let (nq, nv) = (q.len() / dim, v.len() / dim);
+        let mut packed = PackedRows::new();
+        packed.pack(v, dim);
+        let mut full = vec![0.0f32; nq * nv];
+        (k.dot_tile_packed)(q, &packed, &mut full);
+        (0..nq)
+            .map(|i| {
+                let mut row = full[i * nv..(i + 1) * nv].to_vec();
+                row.sort_by(|a, b| b.total_cmp(a));
+                if pick == usize::MAX {
+                    // Every query at its best score: whole blocks can fail.
+                    return row[0];
+                }
+                match (i + pick) % 5 {
+                    0 => f32::NEG_INFINITY,
+                    1 if i % 2 == 0 => f32::NAN,
+                    1 => row[0],
+                    2 => row[row.len() / 20],
+                    _ => row[(pick % 3).min(row.len() - 1)],
+                }
+            })
+            .collect()
+    }
+
+    /// Clustered unit rows: a few random centres plus noise, the shape
+    /// where the tests drop most blocks.
+    fn clustered(rng: &mut Rng, n: usize, dim: usize, centres: &[f32]) -> Vec<f32> {
+        let nc = centres.len() / dim;
+        let mut out = vec![0.0f32; n * dim];
+        for row in out.chunks_exact_mut(dim) {
+            let c = (rng.next_u64() % nc as u64) as usize;
+            for (x, &m) in row.iter_mut().zip(&centres[c * dim..(c + 1) * dim]) {
+                *x = m + 0.3 * rng.f32() / (dim as f32).sqrt();
+            }
+            normalize(row);
+        }
+        out
+    }
+
+    #[test]
+    fn dot_tile_bounded_keeps_the_packed_bits_and_drops_only_losers() {
+        let mut rng = Rng(31);
+        for k in available() {
+            let mut dropped = 0;
+            for &dim in &[1usize, 17, 32, 33, 100, 255, 256, 257] {
+                let mut centres = rng.vec(4 * dim);
+                centres.chunks_exact_mut(dim).for_each(normalize);
+                for nq in [1usize, 5, 6, 7, 12, 13, 17] {
+                    for nv in [1usize, 15, 16, 17, 33, 50, 97] {
+                        let q = clustered(&mut rng, nq, dim, &centres);
+                        let v = clustered(&mut rng, nv, dim, &centres);
+                        let lim = limits(&k, &q, &v, dim, nq + nv);
+                        check_bounded(&k, &q, &v, dim, &lim);
+                        let lim = limits(&k, &q, &v, dim, usize::MAX);
+                        dropped += check_bounded(&k, &q, &v, dim, &lim);
+                        // Unnormalised, uniform data too.
+                        let q = rng.vec(nq * dim);
+                        let v = rng.vec(nv * dim);
+                        let lim = limits(&k, &q, &v, dim, nq * nv);
+                        dropped += check_bounded(&k, &q, &v, dim, &lim);
+                    }
+                }
+            }
+            // Blocks are 1 × 16 (scalar), 6 × 16 (AVX2) and 12 × 16
+            // (AVX-512) scores, each dropped whole or not at all.
+            assert!(dropped > 200, "{}: only {dropped} scores dropped", k.name);
+        }
+    }
+
+    /// Rows with equal scores (copies of one row), rows holding NaN or
+    /// infinities, and a row that is all zero: nothing at the limit and
+    /// nothing unprovable is dropped.
+    #[test]
+    fn dot_tile_bounded_keeps_ties_and_odd_values() {
+        let mut rng = Rng(37);
+        let dim = 64;
+        for k in available() {
+            let mut v = rng.vec(40 * dim);
+            let copy = v[..dim].to_vec();
+            for r in [5usize, 20, 21, 39] {
+                v[r * dim..(r + 1) * dim].copy_from_slice(&copy);
+            }
+            let q = rng.vec(7 * dim);
+            let lim = limits(&k, &q, &v, dim, 3);
+            check_bounded(&k, &q, &v, dim, &lim);
+            v[10 * dim + 3] = f32::NAN;
+            v[11 * dim + 60] = f32::INFINITY;
+            v[12 * dim..13 * dim].fill(0.0);
+            let lim = limits(&k, &q, &v, dim, 4);
+            check_bounded(&k, &q, &v, dim, &lim);
+            let mut q = q;
+            q[dim + 50] = f32::INFINITY;
+            check_bounded(&k, &q, &v, dim, &lim);
+        }
+    }
+
+    #[test]
+    #[should_panic(expected = "bounds must cover")]
+    fn dot_tile_bounded_rejects_short_bounds() {
+        let mut packed = PackedRows::new();
+        packed.pack_bounded(&[0.0; 64 * 3], 64, &bound::checkpoints(64));
+        let mut out = vec![0.0f32; 6];
+        let b = QueryBounds {
+            limit: &[0.0; 2],
+            margin: &[0.0; 2],
+            residual: &[0.0; 3],
+        };
+        dot_tile_bounded(&[0.0; 128], &packed, &b, &mut out);
     }
 
     #[test]

@@ -23,6 +23,14 @@ pub struct PackedRows {
     data: AlignedVec,
     rows: usize,
     dim: usize,
+    /// The checkpoints of [`PackedRows::pack_bounded`] (empty after a plain
+    /// [`PackedRows::pack`]).
+    checks: Vec<usize>,
+    /// Per panel, per checkpoint `j`, the [`PANEL`] rows' residual norm
+    /// bounds from `checks[j]` on (zero for padding rows).
+    residual: AlignedVec,
+    /// An upper bound of every row's norm (NaN if a row holds a NaN).
+    max_norm: f32,
 }
 
 impl PackedRows {
@@ -32,6 +40,42 @@ impl PackedRows {
 
     /// Packs `vectors` (row-major, `dim` floats a row), reusing the buffer.
     pub fn pack(&mut self, vectors: &[f32], dim: usize) {
+        self.checks.clear();
+        self.residual.truncate(0);
+        self.max_norm = 0.0;
+        self.pack_data(vectors, dim);
+    }
+
+    /// [`PackedRows::pack`], and for the bounded kernels the rows' residual
+    /// norm bounds at `checks` (see [`super::bound`]) and their largest norm.
+    /// One more read of a tile that packing has just brought into cache.
+    pub fn pack_bounded(&mut self, vectors: &[f32], dim: usize, checks: &[usize]) {
+        self.pack_data(vectors, dim);
+        assert!(
+            checks.windows(2).all(|w| w[0] < w[1]) && checks.last().is_none_or(|&c| c < dim),
+            "PackedRows::pack_bounded: checkpoints must increase below dim"
+        );
+        self.checks.clear();
+        self.checks.extend_from_slice(checks);
+        let nj = checks.len();
+        let len = self.panels() * nj * PANEL;
+        self.residual.truncate(0);
+        self.residual.resize_zeroed(len);
+        let residual = self.residual.as_mut_slice();
+        let mut norms = vec![0.0f32; nj];
+        let mut max = 0.0f32;
+        for (r, row) in vectors.chunks_exact(dim).enumerate() {
+            let full = super::bound::suffix_norms(row, checks, &mut norms);
+            max = super::bound::max_norm(max, full);
+            let base = r / PANEL * nj * PANEL + r % PANEL;
+            for (j, &n) in norms.iter().enumerate() {
+                residual[base + j * PANEL] = n;
+            }
+        }
+        self.max_norm = max;
+    }
+
+    fn pack_data(&mut self, vectors: &[f32], dim: usize) {
         assert!(dim > 0, "PackedRows::pack: dim must be positive");
         assert_eq!(
             vectors.len() % dim,
@@ -99,6 +143,24 @@ impl PackedRows {
         &self.data
     }
 
+    /// The checkpoints the residual norms were taken at (see
+    /// [`PackedRows::pack_bounded`]).
+    pub fn checks(&self) -> &[usize] {
+        &self.checks
+    }
+
+    /// The residual norm bounds: `panels() * checks().len() * PANEL`
+    /// floats, panel by panel, checkpoint by checkpoint.
+    pub fn residuals(&self) -> &[f32] {
+        &self.residual
+    }
+
+    /// An upper bound of the norm of every packed row (NaN if one holds a
+    /// NaN; 0 unless packed by [`PackedRows::pack_bounded`]).
+    pub fn max_norm(&self) -> f32 {
+        self.max_norm
+    }
+
     /// Panel `p`: `dim` lines of [`PANEL`] floats.
     pub fn panel(&self, p: usize) -> &[f32] {
         let n = PANEL * self.dim;
@@ -145,6 +207,47 @@ mod tests {
                     assert_eq!(got, want, "rows {rows} dim {dim} r {r} d {d}");
                 }
             }
+        }
+    }
+
+    #[test]
+    fn bounded_packing_keeps_each_rows_residuals() {
+        for (rows, dim) in [(1usize, 40usize), (17, 33), (40, 64)] {
+            let v: Vec<f32> = (0..rows * dim)
+                .map(|i| ((i * 7919) % 97) as f32 / 50.0 - 1.0)
+                .collect();
+            let checks = crate::vector::bound::checkpoints(dim);
+            let nj = checks.len();
+            let mut p = PackedRows::new();
+            p.pack_bounded(&v, dim, &checks);
+            assert_eq!(p.checks(), &checks[..]);
+            assert_eq!(p.residuals().len(), p.panels() * nj * PANEL);
+            let mut want = vec![0.0f32; nj];
+            let mut max = 0.0f32;
+            for r in 0..p.panels() * PANEL {
+                let base = r / PANEL * nj * PANEL + r % PANEL;
+                if r < rows {
+                    let n = crate::vector::bound::suffix_norms(
+                        &v[r * dim..(r + 1) * dim],
+                        &checks,
+                        &mut want,
+                    );
+                    max = max.max(n);
+                } else {
+                    want.fill(0.0);
+                }
+                for (j, &w) in want.iter().enumerate() {
+                    assert_eq!(
+                        p.residuals()[base + j * PANEL],
+                        w,
+                        "rows {rows} r {r} j {j}"
+                    );
+                }
+            }
+            assert_eq!(p.max_norm(), max);
+            // A plain pack afterwards forgets the bounds.
+            p.pack(&v, dim);
+            assert!(p.checks().is_empty() && p.residuals().is_empty());
         }
     }
 }

@@ -15,7 +15,10 @@
 
 use std::arch::x86_64::*;
 
-use super::{dot_tile_by_packing, interleave_queries, packed_shape, Kernels, PackedRows, PANEL};
+use super::{
+    bounded_shape, dot_tile_by_packing, interleave_queries, packed_shape, Kernels, PackedRows,
+    QueryBounds, PANEL,
+};
 
 /// The AVX2+FMA kernel set, if this CPU has both features.
 pub fn avx2() -> Option<Kernels> {
@@ -26,6 +29,7 @@ pub fn avx2() -> Option<Kernels> {
             dot_block: avx2_dot_block,
             dot_tile: avx2_dot_tile,
             dot_tile_packed: avx2_dot_tile_packed,
+            dot_tile_bounded: avx2_dot_tile_bounded,
             bits_scores: super::x86_bits::avx2_scores,
             hamming: super::x86_bits::hamming_popcnt(),
             dot_u8: super::x86_sq8::avx2_dot_u8,
@@ -50,6 +54,7 @@ pub fn avx512() -> Option<Kernels> {
             dot_block: avx512_dot_block,
             dot_tile: avx512_dot_tile,
             dot_tile_packed: avx512_dot_tile_packed,
+            dot_tile_bounded: avx512_dot_tile_bounded,
             // Native 64-bit popcount came after AVX-512F (Ice Lake, Zen 4);
             // without it the AVX2 table popcount is the faster choice.
             bits_scores: if super::x86_bits::has_avx512_popcnt() {
@@ -115,6 +120,22 @@ fn avx2_dot_tile_packed(queries: &[f32], rows: &PackedRows, out: &mut [f32]) {
     unsafe { v256::dot_tile_packed(queries.as_ptr(), nq, rows.as_slice().as_ptr(), nv, dim, out) }
 }
 
+fn avx2_dot_tile_bounded(
+    queries: &[f32],
+    rows: &PackedRows,
+    bounds: &QueryBounds,
+    out: &mut [f32],
+) {
+    let (nq, nv, _) = bounded_shape(queries, rows, bounds, out);
+    if nq == 0 || nv == 0 {
+        return;
+    }
+    // SAFETY: features detected as above; `bounded_shape` checked, beyond
+    // `packed_shape`, that the bounds hold `nq` limits and margins and
+    // `nq * checks` query residuals, and the rows `panels * checks * PANEL`.
+    unsafe { v256::dot_tile_bounded(queries.as_ptr(), nq, rows, bounds, out) }
+}
+
 fn avx512_dot(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len(), "dot: length mismatch");
     // SAFETY: reachable only via `avx512()`, which detected AVX-512F, AVX2
@@ -151,6 +172,50 @@ fn avx512_dot_tile_packed(queries: &[f32], rows: &PackedRows, out: &mut [f32]) {
     }
     // SAFETY: as for `avx2_dot_tile_packed`, with AVX-512F detected.
     unsafe { v512::dot_tile_packed(queries.as_ptr(), nq, rows.as_slice().as_ptr(), nv, dim, out) }
+}
+
+fn avx512_dot_tile_bounded(
+    queries: &[f32],
+    rows: &PackedRows,
+    bounds: &QueryBounds,
+    out: &mut [f32],
+) {
+    let (nq, nv, _) = bounded_shape(queries, rows, bounds, out);
+    if nq == 0 || nv == 0 {
+        return;
+    }
+    // SAFETY: as for `avx2_dot_tile_bounded`, with AVX-512F detected.
+    unsafe { v512::dot_tile_bounded(queries.as_ptr(), nq, rows, bounds, out) }
+}
+
+/// The bound tests of one block of queries (see [`Kernels::dot_tile_bounded`]):
+/// pointers to the block's first query's residuals (`checks.len()` a query),
+/// limit and margin.
+#[derive(Clone, Copy)]
+struct Tests<'a> {
+    checks: &'a [usize],
+    residual: *const f32,
+    limit: *const f32,
+    margin: *const f32,
+}
+
+impl<'a> Tests<'a> {
+    /// The tests of queries `i..` of `bounds`, whose checkpoints are `checks`.
+    ///
+    /// # Safety
+    /// `i` is below the number of queries `bounds` covers.
+    unsafe fn at(bounds: &QueryBounds, checks: &'a [usize], i: usize) -> Self {
+        // SAFETY: `i < nq`, and the slices hold `nq` and `nq * checks`
+        // elements, so every offset stays inside them.
+        unsafe {
+            Tests {
+                checks,
+                residual: bounds.residual.as_ptr().add(i * checks.len()),
+                limit: bounds.limit.as_ptr().add(i),
+                margin: bounds.margin.as_ptr().add(i),
+            }
+        }
+    }
 }
 
 /// Runs `$run::<M>($args)` for the `M` in `1..=$max` equal to `$m`, so the
@@ -421,6 +486,216 @@ mod v256 {
         }
     }
 
+    /// Adds terms `d0..d1` of `M` interleaved queries times one panel to
+    /// the accumulators, one fused multiply-add a lane a term, in order.
+    /// Not inlined: in `micro_bounded` the bound tests need more than the
+    /// 16 ymm registers beside the 12 accumulators, and inlined, the
+    /// compiler spilled accumulators inside this loop; as a call, they are
+    /// loaded once and stored once around it.
+    ///
+    /// # Safety
+    /// AVX2 and FMA are available; `d1 <= dim` of the `M * dim` queries at
+    /// `q` and of the `PANEL * dim` panel at `panel`.
+    #[inline(never)]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn accumulate<const M: usize>(
+        acc: &mut [[__m256; 2]; M],
+        q: *const f32,
+        panel: *const f32,
+        d0: usize,
+        d1: usize,
+    ) {
+        for d in d0..d1 {
+            // SAFETY: line `d < dim` of the panel, `PANEL = 2W` elements.
+            let (b0, b1) = unsafe {
+                (
+                    _mm256_loadu_ps(panel.add(d * PANEL)),
+                    _mm256_loadu_ps(panel.add(d * PANEL + W)),
+                )
+            };
+            for (m, acc) in acc.iter_mut().enumerate() {
+                // SAFETY: element `d * M + m < M * dim` of the queries.
+                let a = _mm256_broadcast_ss(unsafe { &*q.add(d * M + m) });
+                acc[0] = _mm256_fmadd_ps(a, b0, acc[0]);
+                acc[1] = _mm256_fmadd_ps(a, b1, acc[1]);
+            }
+        }
+    }
+
+    /// Stores the first `valid` lanes of each of the `M` score rows.
+    ///
+    /// # Safety
+    /// AVX2 is available; `out` is valid for writes of the first
+    /// `min(valid, PANEL)` elements of `M` rows `nv` apart.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn store<const M: usize>(
+        acc: &[[__m256; 2]; M],
+        out: *mut f32,
+        nv: usize,
+        valid: usize,
+    ) {
+        for (m, acc) in acc.iter().enumerate() {
+            // SAFETY: the start of output row `m < M`.
+            let o = unsafe { out.add(m * nv) };
+            for (h, v) in acc.iter().enumerate() {
+                let lanes = valid.saturating_sub(h * W).min(W);
+                // SAFETY: lanes `h * W .. h * W + lanes` of the row, all
+                // below `min(valid, PANEL)`; the mask store touches only the
+                // enabled lanes.
+                unsafe {
+                    if lanes == W {
+                        _mm256_storeu_ps(o.add(h * W), *v);
+                    } else if lanes > 0 {
+                        _mm256_maskstore_ps(o.add(h * W), tail_mask(lanes), *v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `micro` with the bound tests: at each checkpoint the block gives up,
+    /// storing `−∞`, when no lane can reach its query's limit. The sums are
+    /// `micro`'s, term for term, so the scores it keeps are `micro`'s bits.
+    ///
+    /// # Safety
+    /// As `micro`; besides, `res` is valid for `checks * PANEL` reads (this
+    /// panel's residuals) and `t` points at `M` queries' tests.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn micro_bounded<const M: usize>(
+        q: *const f32,
+        dim: usize,
+        panel: *const f32,
+        res: *const f32,
+        t: Tests,
+        out: *mut f32,
+        nv: usize,
+        valid: usize,
+    ) {
+        let nj = t.checks.len();
+        let mut acc = [[_mm256_setzero_ps(); 2]; M];
+        let mut d = 0;
+        for (j, &c) in t.checks.iter().enumerate() {
+            // SAFETY: `c < dim`, within the queries and panel.
+            unsafe { accumulate::<M>(&mut acc, q, panel, d, c) };
+            d = c;
+            // SAFETY: line `j < checks` of this panel's residuals.
+            let (x0, x1) = unsafe {
+                (
+                    _mm256_loadu_ps(res.add(j * PANEL)),
+                    _mm256_loadu_ps(res.add(j * PANEL + W)),
+                )
+            };
+            let mut live = _mm256_setzero_ps();
+            for (m, acc) in acc.iter().enumerate() {
+                // SAFETY: query `m < M` of the block's tests.
+                let (rq, margin, limit) = unsafe {
+                    (
+                        _mm256_broadcast_ss(&*t.residual.add(m * nj + j)),
+                        _mm256_broadcast_ss(&*t.margin.add(m)),
+                        _mm256_broadcast_ss(&*t.limit.add(m)),
+                    )
+                };
+                let b0 = _mm256_add_ps(_mm256_fmadd_ps(rq, x0, acc[0]), margin);
+                let b1 = _mm256_add_ps(_mm256_fmadd_ps(rq, x1, acc[1]), margin);
+                // "Not less than", true for NaN: only a proven lane is dropped.
+                let keep = _mm256_or_ps(
+                    _mm256_cmp_ps::<_CMP_NLT_UQ>(b0, limit),
+                    _mm256_cmp_ps::<_CMP_NLT_UQ>(b1, limit),
+                );
+                live = _mm256_or_ps(live, keep);
+            }
+            if _mm256_movemask_ps(live) == 0 {
+                let none = [[_mm256_set1_ps(f32::NEG_INFINITY); 2]; M];
+                // SAFETY: the caller's bound on `out`.
+                unsafe { store::<M>(&none, out, nv, valid) };
+                return;
+            }
+        }
+        // SAFETY: terms `d..dim` of the queries and panel.
+        unsafe {
+            accumulate::<M>(&mut acc, q, panel, d, dim);
+            store::<M>(&acc, out, nv, valid);
+        }
+    }
+
+    /// `block` with the bound tests, one panel a block.
+    ///
+    /// # Safety
+    /// As `block`; besides, `res` holds `checks * PANEL` residuals a panel
+    /// for every panel, and `t` points at `M` queries' tests.
+    #[inline]
+    #[target_feature(enable = "avx2,fma")]
+    unsafe fn block_bounded<const M: usize>(
+        q: *const f32,
+        dim: usize,
+        packed: *const f32,
+        res: *const f32,
+        t: Tests,
+        nv: usize,
+        out: *mut f32,
+    ) {
+        let step = t.checks.len() * PANEL;
+        let mut j = 0;
+        while j < nv {
+            // SAFETY: panel `j / PANEL` is whole inside `packed`, its
+            // residuals inside `res`, and its outputs as in `block`.
+            unsafe {
+                micro_bounded::<M>(
+                    q,
+                    dim,
+                    packed.add(j * dim),
+                    res.add(j / PANEL * step),
+                    t,
+                    out.add(j),
+                    nv,
+                    nv - j,
+                )
+            };
+            j += PANEL;
+        }
+    }
+
+    /// # Safety
+    /// AVX2 and FMA are available; `q` is valid for `nq * dim` reads, and
+    /// `bounded_shape` has checked `rows`, `bounds` and `out` against `nq`.
+    #[target_feature(enable = "avx2,fma")]
+    pub(super) unsafe fn dot_tile_bounded(
+        q: *const f32,
+        nq: usize,
+        rows: &PackedRows,
+        bounds: &QueryBounds,
+        out: &mut [f32],
+    ) {
+        let (nv, dim) = (rows.rows(), rows.dim());
+        let (packed, res) = (rows.as_slice().as_ptr(), rows.residuals().as_ptr());
+        let o = out.as_mut_ptr();
+        let mut block_q = vec![0.0f32; MR * dim];
+        let mut i = 0;
+        while i < nq {
+            let m = (nq - i).min(MR);
+            let qb = &mut block_q[..m * dim];
+            // SAFETY: queries `i..i + m <= nq`, `m * dim` elements.
+            let queries = unsafe { std::slice::from_raw_parts(q.add(i * dim), m * dim) };
+            interleave_queries(queries, m, dim, qb);
+            // SAFETY: output rows `i..i + m <= nq` of `nv`; `qb` holds the
+            // `m` interleaved queries; `i < nq` for the tests.
+            unsafe {
+                let (qi, oi) = (qb.as_ptr(), o.add(i * nv));
+                let t = Tests::at(bounds, rows.checks(), i);
+                dispatch_rows!(
+                    m,
+                    block_bounded,
+                    [1, 2, 3, 4, 5, 6],
+                    (qi, dim, packed, res, t, nv, oi)
+                );
+            }
+            i += m;
+        }
+    }
+
     /// # Safety
     /// AVX2 and FMA are available; `q` is valid for `nq * dim` reads,
     /// `packed` holds the whole panels covering `nv` rows of `dim`, and
@@ -679,6 +954,172 @@ mod v512 {
         if j < nv {
             // SAFETY: as above, for the one panel left.
             unsafe { micro::<M, 1>(q, dim, packed.add(j * dim), out.add(j), nv, nv - j) };
+        }
+    }
+
+    /// `micro` with the bound tests (see the AVX2 `micro_bounded`): at each
+    /// checkpoint the `M × NP·16` block gives up, storing `−∞`, when no lane
+    /// can reach its query's limit; the scores it keeps are `micro`'s bits.
+    ///
+    /// # Safety
+    /// As `micro`; besides, `res` is valid for `NP * checks * PANEL` reads
+    /// (these panels' residuals) and `t` points at `M` queries' tests.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    #[allow(clippy::too_many_arguments)]
+    unsafe fn micro_bounded<const M: usize, const NP: usize>(
+        q: *const f32,
+        dim: usize,
+        panel: *const f32,
+        res: *const f32,
+        t: Tests,
+        out: *mut f32,
+        nv: usize,
+        valid: usize,
+    ) {
+        let nj = t.checks.len();
+        let mut acc = [[_mm512_setzero_ps(); NP]; M];
+        let stride = PANEL * dim;
+        let mut d = 0;
+        for (j, &c) in t.checks.iter().chain(std::iter::once(&dim)).enumerate() {
+            while d < c {
+                let mut b = [_mm512_setzero_ps(); NP];
+                for (p, b) in b.iter_mut().enumerate() {
+                    // SAFETY: line `d < dim` of panel `p < NP`.
+                    *b = unsafe { _mm512_loadu_ps(panel.add(p * stride + d * PANEL)) };
+                }
+                for (m, acc) in acc.iter_mut().enumerate() {
+                    // SAFETY: element `d * M + m < M * dim` of the queries.
+                    let a = _mm512_set1_ps(unsafe { *q.add(d * M + m) });
+                    for (acc, b) in acc.iter_mut().zip(b) {
+                        *acc = _mm512_fmadd_ps(a, b, *acc);
+                    }
+                }
+                d += 1;
+            }
+            if j == nj {
+                break;
+            }
+            let mut x = [_mm512_setzero_ps(); NP];
+            for (p, x) in x.iter_mut().enumerate() {
+                // SAFETY: line `j < checks` of panel `p < NP`'s residuals.
+                *x = unsafe { _mm512_loadu_ps(res.add((p * nj + j) * PANEL)) };
+            }
+            let mut live: __mmask16 = 0;
+            for (m, acc) in acc.iter().enumerate() {
+                // SAFETY: query `m < M` of the block's tests.
+                let (rq, margin, limit) = unsafe {
+                    (
+                        _mm512_set1_ps(*t.residual.add(m * nj + j)),
+                        _mm512_set1_ps(*t.margin.add(m)),
+                        _mm512_set1_ps(*t.limit.add(m)),
+                    )
+                };
+                for (acc, x) in acc.iter().zip(x) {
+                    let b = _mm512_add_ps(_mm512_fmadd_ps(rq, x, *acc), margin);
+                    // "Not less than", true for NaN: only a proven lane is dropped.
+                    live |= _mm512_cmp_ps_mask::<_CMP_NLT_UQ>(b, limit);
+                }
+            }
+            if live == 0 {
+                acc = [[_mm512_set1_ps(f32::NEG_INFINITY); NP]; M];
+                break;
+            }
+        }
+        for (m, acc) in acc.iter().enumerate() {
+            // SAFETY: the start of output row `m < M`.
+            let o = unsafe { out.add(m * nv) };
+            for (p, v) in acc.iter().enumerate() {
+                let lanes = valid.saturating_sub(p * W).min(W);
+                // SAFETY: lanes `p * W .. p * W + lanes` of the row, all
+                // below `min(valid, NP * PANEL)`; the mask store touches only
+                // the enabled lanes.
+                unsafe {
+                    if lanes == W {
+                        _mm512_storeu_ps(o.add(p * W), *v);
+                    } else if lanes > 0 {
+                        _mm512_mask_storeu_ps(o.add(p * W), tail_mask(lanes), *v);
+                    }
+                }
+            }
+        }
+    }
+
+    /// `block` with the bound tests, one panel a block: 12 queries × 16
+    /// rows is one more load per 12 multiply-adds than two panels, but a
+    /// block half as wide is dropped far more often (every lane must fail).
+    ///
+    /// # Safety
+    /// As `block`; besides, `res` holds `checks * PANEL` residuals a panel
+    /// for every panel, and `t` points at `M` queries' tests.
+    #[inline]
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    unsafe fn block_bounded<const M: usize>(
+        q: *const f32,
+        dim: usize,
+        packed: *const f32,
+        res: *const f32,
+        t: Tests,
+        nv: usize,
+        out: *mut f32,
+    ) {
+        let step = t.checks.len() * PANEL;
+        let mut j = 0;
+        while j < nv {
+            // SAFETY: panel `j / PANEL` is whole inside `packed` and its
+            // residuals inside `res` (`j < nv`); outputs as in `block`.
+            unsafe {
+                micro_bounded::<M, 1>(
+                    q,
+                    dim,
+                    packed.add(j * dim),
+                    res.add(j / PANEL * step),
+                    t,
+                    out.add(j),
+                    nv,
+                    nv - j,
+                )
+            };
+            j += PANEL;
+        }
+    }
+
+    /// # Safety
+    /// AVX-512F, AVX2 and FMA are available; `q` is valid for `nq * dim`
+    /// reads, and `bounded_shape` has checked `rows`, `bounds` and `out`
+    /// against `nq`.
+    #[target_feature(enable = "avx512f,avx2,fma")]
+    pub(super) unsafe fn dot_tile_bounded(
+        q: *const f32,
+        nq: usize,
+        rows: &PackedRows,
+        bounds: &QueryBounds,
+        out: &mut [f32],
+    ) {
+        let (nv, dim) = (rows.rows(), rows.dim());
+        let (packed, res) = (rows.as_slice().as_ptr(), rows.residuals().as_ptr());
+        let o = out.as_mut_ptr();
+        let mut block_q = vec![0.0f32; MR * dim];
+        let mut i = 0;
+        while i < nq {
+            let m = (nq - i).min(MR);
+            let qb = &mut block_q[..m * dim];
+            // SAFETY: queries `i..i + m <= nq`, `m * dim` elements.
+            let queries = unsafe { std::slice::from_raw_parts(q.add(i * dim), m * dim) };
+            interleave_queries(queries, m, dim, qb);
+            // SAFETY: output rows `i..i + m <= nq` of `nv`; `qb` holds the
+            // `m` interleaved queries; `i < nq` for the tests.
+            unsafe {
+                let (qi, oi) = (qb.as_ptr(), o.add(i * nv));
+                let t = Tests::at(bounds, rows.checks(), i);
+                dispatch_rows!(
+                    m,
+                    block_bounded,
+                    [1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11, 12],
+                    (qi, dim, packed, res, t, nv, oi)
+                );
+            }
+            i += m;
         }
     }
 
