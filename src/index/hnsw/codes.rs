@@ -205,15 +205,16 @@ impl Space for Rows<'_> {
             return true;
         };
         let row = self.row(c);
-        if !(vector::dot(row, self.row(first)) <= score) {
+        // `x <= score` negated, not `x > score`: the plain loop's test for
+        // every value, NaN included.
+        let within = |x: f32| x <= score;
+        if !within(vector::dot(row, self.row(first))) {
             return false;
         }
         let dot4 = vector::dot4::best_dot4();
         let mut blocks = rest.chunks_exact(4);
         for b in &mut blocks {
-            // `!(x <= score)` rather than `x > score`: the plain loop's test
-            // for every value, NaN included.
-            if dot4(row, rows4(self, b)).iter().any(|&x| !(x <= score)) {
+            if !dot4(row, rows4(self, b)).into_iter().all(within) {
                 return false;
             }
         }
