@@ -8,6 +8,7 @@
 mod aligned;
 pub mod bits;
 pub mod bound;
+pub mod dot4;
 mod mask;
 pub use mask::{at_least_mask, MASK_LANES};
 mod packed;
@@ -20,6 +21,8 @@ pub mod sq8;
 mod x86;
 #[cfg(target_arch = "x86_64")]
 mod x86_bits;
+#[cfg(target_arch = "x86_64")]
+mod x86_dot4;
 #[cfg(target_arch = "x86_64")]
 mod x86_rotate;
 #[cfg(target_arch = "x86_64")]

@@ -3,6 +3,7 @@
 
 use rayon::prelude::*;
 
+use super::codes::Coded;
 use super::layer::{Dense, Layer, Sparse};
 use super::search::{greedy, search_layer, Cand, Scorer, Searcher};
 use super::{Hnsw, HnswParams, Rows, SplitMix64, EXPANDED, MAX_LEVEL};
@@ -21,6 +22,20 @@ pub(super) trait Space: Sync {
     fn scorer_of(&self, id: u32) -> Self::Scorer<'_>;
     /// The similarity of nodes `a` and `b`, what `scorer_of(a)` gives `b`.
     fn similarity(&self, a: u32, b: u32) -> f32;
+    /// `out[i] = similarity(a, bs[i])`, each exactly that.
+    fn similarities(&self, a: u32, bs: &[u32], out: &mut [f32]) {
+        for (o, &b) in out.iter_mut().zip(bs) {
+            *o = self.similarity(a, b);
+        }
+    }
+    /// Replaces the walk's scores of `cands` against node `q` by the
+    /// exact similarities, for spaces whose walks score approximately.
+    fn rescore(&self, _q: u32, _cands: &mut [Cand]) {}
+    /// The selection heuristic's test: no node of `kept` is more similar
+    /// to `c` than `score`, by [`similarity`](Space::similarity)`(c, kept)`.
+    fn none_closer(&self, c: u32, score: f32, kept: &[u32]) -> bool {
+        kept.iter().all(|&k| self.similarity(c, k) <= score)
+    }
 }
 
 /// A batch is at most this fraction (1/BATCH_DIV) of the nodes already in the
@@ -52,10 +67,7 @@ fn select_neighbours<S: Space>(space: &S, cands: &[Cand], cap: usize, out: &mut 
         if out.len() >= cap {
             break;
         }
-        if out
-            .iter()
-            .all(|&kept| space.similarity(c.id, kept) <= c.score)
-        {
+        if space.none_closer(c.id, c.score, out) {
             out.push(c.id);
         }
     }
@@ -64,9 +76,14 @@ fn select_neighbours<S: Space>(space: &S, cands: &[Cand], cap: usize, out: &mut 
 /// Sorts best first. Exact ties (duplicate vectors) are broken by a hash of
 /// (base, id) rather than by id: with the id, every duplicate would keep the
 /// same lowest-id copies and the rest would become unreachable.
+///
+/// The hash is a bijection of distinct ids, so the order is total and the
+/// result unique whichever sort makes it. The stable sort is the one that
+/// finds the runs already sorted (a walk's beam, best first) and merges
+/// them with the rest instead of sorting everything again.
 fn sort_best_first(cands: &mut [Cand], base: u32) {
     let tie = |id: u32| SplitMix64(((base as u64) << 32) | id as u64).next_u64();
-    cands.sort_unstable_by(|a, b| {
+    cands.sort_by(|a, b| {
         b.score
             .total_cmp(&a.score)
             .then_with(|| tie(a.id).cmp(&tie(b.id)))
@@ -103,6 +120,51 @@ struct UpperLayer {
 
 /// Links chosen for one new node: `per_level[l]` for levels `0..=level`.
 type NewLinks = Vec<Vec<u32>>;
+
+/// Searchers kept for the whole build. Rayon calls a parallel loop's init
+/// once per piece of work it splits off, several times per batch; a fresh
+/// [`Searcher`] allocates and zeroes its visited marks (one byte per node)
+/// each time, which at hundreds of batches cost more than the walks' own
+/// marking. What a walk finds does not depend on which searcher runs it.
+#[derive(Default)]
+struct Searchers(std::sync::Mutex<Vec<Searcher>>);
+
+impl Searchers {
+    fn take(&self) -> Lent<'_> {
+        let s = self.0.lock().ok().and_then(|mut v| v.pop());
+        Lent {
+            home: self,
+            s: s.unwrap_or_default(),
+        }
+    }
+}
+
+/// A searcher borrowed from [`Searchers`], returned when dropped.
+struct Lent<'a> {
+    home: &'a Searchers,
+    s: Searcher,
+}
+
+impl std::ops::Deref for Lent<'_> {
+    type Target = Searcher;
+    fn deref(&self) -> &Searcher {
+        &self.s
+    }
+}
+
+impl std::ops::DerefMut for Lent<'_> {
+    fn deref_mut(&mut self) -> &mut Searcher {
+        &mut self.s
+    }
+}
+
+impl Drop for Lent<'_> {
+    fn drop(&mut self) {
+        if let Ok(mut v) = self.home.0.lock() {
+            v.push(std::mem::take(&mut self.s));
+        }
+    }
+}
 
 impl Graph {
     pub(super) fn new(m: usize, seed: u64) -> Graph {
@@ -287,6 +349,7 @@ impl Graph {
                     });
                 }
             }
+            space.rescore(q, &mut s.cands);
             sort_best_first(&mut s.cands, q);
             select_neighbours(space, &s.cands, self.m, &mut out[l]);
         }
@@ -312,12 +375,12 @@ impl Graph {
         if ids.len() <= cap {
             return ids;
         }
+        let mut scores = vec![0f32; ids.len()];
+        space.similarities(target, &ids, &mut scores);
         let mut cands: Vec<Cand> = ids
             .iter()
-            .map(|&id| Cand {
-                score: space.similarity(target, id),
-                id,
-            })
+            .zip(scores)
+            .map(|(&id, score)| Cand { score, id })
             .collect();
         sort_best_first(&mut cands, target);
         let mut out = Vec::with_capacity(cap);
@@ -382,6 +445,7 @@ impl Graph {
         assert_eq!(space.len(), self.n, "hnsw: vector arena size");
         let mut next = 0;
         let before = self.inserted;
+        let searchers = Searchers::default();
         while next < seq.len() {
             let size = ((before + next) / BATCH_DIV)
                 .clamp(1, MAX_BATCH)
@@ -390,9 +454,10 @@ impl Graph {
             let this = &*self;
             let found: Vec<NewLinks> = (0..size)
                 .into_par_iter()
-                .map_init(Searcher::new, |s, i| {
-                    this.find_links(space, batch[i], &batch[..i], ef, s)
-                })
+                .map_init(
+                    || searchers.take(),
+                    |s, i| this.find_links(space, batch[i], &batch[..i], ef, s),
+                )
                 .collect();
             self.apply(space, batch, found);
             next += size;
@@ -433,12 +498,14 @@ impl Graph {
 impl Hnsw {
     /// Builds a graph over `rows`, calling `progress` with the number of
     /// nodes inserted so far after each batch. Uses the current rayon pool;
-    /// the result does not depend on its size.
+    /// the result does not depend on its size. The walks run on SQ8 codes
+    /// of `rows` and the links are chosen on exact scores (see the module
+    /// docs).
     ///
     /// # Panics
     /// If `m < 2` or there are 2^31 or more rows.
     pub fn build(rows: Rows<'_>, params: &HnswParams, progress: &(dyn Fn(usize) + Sync)) -> Hnsw {
-        Hnsw::build_in(&rows, params, progress)
+        Hnsw::build_in(&Coded::new(rows), params, progress)
     }
 
     /// [`Hnsw::build`] over any [`Space`].
@@ -464,7 +531,7 @@ impl Hnsw {
         ef_construction: usize,
         progress: &(dyn Fn(usize) + Sync),
     ) {
-        self.insert_in(&rows, ef_construction, progress)
+        self.insert_in(&Coded::new(rows), ef_construction, progress)
     }
 
     /// [`Hnsw::insert`] over any [`Space`].

@@ -7,8 +7,11 @@
 
 use super::build::Space;
 use super::layer::{prefetch, prefetch_rest};
-use super::search::{Exact, Scorer};
+use super::search::{Cand, Exact, Quantized, Scorer};
+use std::borrow::Cow;
+
 use super::{Hnsw, HnswParams, Rows, EXPANDED};
+use crate::vector::sq8::Sq8Codes;
 use crate::vector::{self, bits};
 
 /// `len()` codes of `words()` u64 each, back to back: the graph's view of
@@ -150,6 +153,17 @@ impl Space for CodeRows<'_> {
     }
 }
 
+/// Rows `ids[0..4]`, for one [`vector::dot4`] call.
+#[inline(always)]
+fn rows4<'a>(rows: &Rows<'a>, ids: &[u32]) -> [&'a [f32]; 4] {
+    [
+        rows.row(ids[0]),
+        rows.row(ids[1]),
+        rows.row(ids[2]),
+        rows.row(ids[3]),
+    ]
+}
+
 impl Space for Rows<'_> {
     type Scorer<'s>
         = Exact<'s>
@@ -166,6 +180,110 @@ impl Space for Rows<'_> {
 
     fn similarity(&self, a: u32, b: u32) -> f32 {
         vector::dot(self.row(a), self.row(b))
+    }
+
+    /// Four rows per kernel call, each result exactly `dot`'s.
+    fn similarities(&self, a: u32, bs: &[u32], out: &mut [f32]) {
+        let (dot4, row) = (vector::dot4::best_dot4(), self.row(a));
+        let mut blocks = bs.chunks_exact(4);
+        let mut outs = out.chunks_exact_mut(4);
+        for (b, o) in (&mut blocks).zip(&mut outs) {
+            o.copy_from_slice(&dot4(row, rows4(self, b)));
+        }
+        for (o, &b) in outs.into_remainder().iter_mut().zip(blocks.remainder()) {
+            *o = vector::dot(row, self.row(b));
+        }
+    }
+
+    /// The first kept node (the most similar to the base, so the likeliest
+    /// to be closer to `c`) alone, then four per kernel call: a rejected
+    /// candidate usually stops at the first, a kept one is compared with
+    /// all of them. Each similarity is exactly `dot`'s, so the answer is
+    /// the plain loop's.
+    fn none_closer(&self, c: u32, score: f32, kept: &[u32]) -> bool {
+        let Some((&first, rest)) = kept.split_first() else {
+            return true;
+        };
+        let row = self.row(c);
+        // `x <= score` negated, not `x > score`: the plain loop's test for
+        // every value, NaN included.
+        let within = |x: f32| x <= score;
+        if !within(vector::dot(row, self.row(first))) {
+            return false;
+        }
+        let dot4 = vector::dot4::best_dot4();
+        let mut blocks = rest.chunks_exact(4);
+        for b in &mut blocks {
+            if !dot4(row, rows4(self, b)).into_iter().all(within) {
+                return false;
+            }
+        }
+        blocks
+            .remainder()
+            .iter()
+            .all(|&k| vector::dot(row, self.row(k)) <= score)
+    }
+}
+
+/// f32 rows with their SQ8 codes, the space [`Hnsw::build`] links: the
+/// walks that find a new node's candidates score codes (a quarter of the
+/// bytes, and the build is bound by the lines it reads), and the
+/// candidates are then re-scored exactly, so the links are chosen and
+/// pruned on exact inner products as before.
+pub(super) struct Coded<'a> {
+    rows: Rows<'a>,
+    codes: Sq8Codes,
+}
+
+impl<'a> Coded<'a> {
+    pub(super) fn new(rows: Rows<'a>) -> Self {
+        Coded {
+            rows,
+            codes: Sq8Codes::build(rows),
+        }
+    }
+}
+
+impl Space for Coded<'_> {
+    type Scorer<'s>
+        = Quantized<'s>
+    where
+        Self: 's;
+
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    fn scorer_of(&self, id: u32) -> Quantized<'_> {
+        let q = self.codes.quantizer().query(self.rows.row(id));
+        Quantized::new(&self.codes, Cow::Owned(q))
+    }
+
+    fn similarity(&self, a: u32, b: u32) -> f32 {
+        self.rows.similarity(a, b)
+    }
+
+    fn similarities(&self, a: u32, bs: &[u32], out: &mut [f32]) {
+        self.rows.similarities(a, bs, out)
+    }
+
+    fn rescore(&self, q: u32, cands: &mut [Cand]) {
+        let mut ids = [0u32; 64];
+        let mut scores = [0f32; 64];
+        for chunk in cands.chunks_mut(64) {
+            let n = chunk.len();
+            for (i, c) in ids.iter_mut().zip(chunk.iter()) {
+                *i = c.id;
+            }
+            self.rows.similarities(q, &ids[..n], &mut scores[..n]);
+            for (c, &s) in chunk.iter_mut().zip(&scores[..n]) {
+                c.score = s;
+            }
+        }
+    }
+
+    fn none_closer(&self, c: u32, score: f32, kept: &[u32]) -> bool {
+        self.rows.none_closer(c, score, kept)
     }
 }
 

@@ -39,6 +39,12 @@
 //! to its vectors and ids; arenas built here are backed by transparent huge
 //! pages where the OS allows ([`Slab::fill_huge`]), which cuts TLB misses.
 //!
+//! A graph over f32 rows is built on their SQ8 codes ([`crate::vector::sq8`],
+//! trained on the rows being linked): the walks that find a new node's
+//! candidates score codes, a quarter of the bytes (the build is bound by the
+//! cache lines it reads), and the candidates are re-scored exactly before
+//! the links are chosen, so selection and pruning use exact inner products.
+//!
 //! Building is parallel and deterministic: nodes are inserted in batches that
 //! are small relative to the graph; each batch searches the frozen graph in
 //! parallel, then forward links are written and back-links merged per target

@@ -4,6 +4,7 @@
 use rayon::prelude::*;
 
 use super::build::Graph;
+use super::codes::Coded;
 use super::{Hnsw, HnswParams, Rows};
 use crate::vector::{self, Slab};
 
@@ -55,7 +56,7 @@ impl Hnsw {
         g.grow(n);
         // `inv` lists the new ids in old order: insertion in the input order.
         let ef = params.ef_construction.max(1);
-        g.insert_range(&Rows::new(&arena, dim), &inv, ef, progress);
+        g.insert_range(&Coded::new(Rows::new(&arena, dim)), &inv, ef, progress);
         Reordered {
             graph: g.finish(),
             order,

@@ -1,6 +1,7 @@
 //! Queries: the per-thread [`Searcher`] state, the beam search on one layer
 //! and the greedy descent through the upper layers.
 
+use std::borrow::Cow;
 use std::cmp::Reverse;
 use std::collections::BinaryHeap;
 
@@ -241,13 +242,14 @@ pub(super) struct Quantized<'a> {
     codes: &'a [u8],
     dim: usize,
     n: usize,
-    query: &'a Sq8Query,
+    /// Borrowed by a search; owned by the build's scorer of one node.
+    query: Cow<'a, Sq8Query>,
     dot_u8: fn(&[i16], &[u8]) -> i32,
     dot_u8_ids: DotU8Ids,
 }
 
 impl<'a> Quantized<'a> {
-    pub(super) fn new(codes: &'a Sq8Codes, query: &'a Sq8Query) -> Self {
+    pub(super) fn new(codes: &'a Sq8Codes, query: Cow<'a, Sq8Query>) -> Self {
         let (dim, n) = (codes.dim(), codes.len());
         assert_eq!(query.weights().len(), dim, "hnsw: query length");
         assert_eq!(codes.as_bytes().len(), n * dim, "hnsw: code arena size");
@@ -374,15 +376,29 @@ pub(super) fn search_layer<'a, L: Layer<'a>, S: Scorer>(
         // SAFETY: the asserts above give `bound <= visited.len()`.
         unsafe { collect_fresh(layer, id, scorer, s) };
         if S::BATCH {
-            // The node expanded next, unless one of these neighbours beats
-            // it: its whole record, a walk step ahead. On codes the walk is
-            // bound by the misses in flight, so records are asked for only
-            // for the nodes about to be expanded (see the accept below).
-            if let Some(next) = s.pool.items[cursor + 1..]
+            // A software pipeline two expansions deep. The node expanded
+            // next (unless one of these neighbours beats it) had its record
+            // asked for one expansion ago: read it now and ask for the codes
+            // of its unvisited neighbours, so they arrive while this node's
+            // are scored rather than after the next expansion starts (+8–17%
+            // CPU-time QPS at 1M × 128, ef 80). The node after it gets its
+            // record asked for. On codes the walk is bound by the misses in
+            // flight, so records are asked for only for the nodes about to
+            // be expanded (see the accept below).
+            let mut ahead = s.pool.items[cursor + 1..]
                 .iter()
-                .find(|c| c.id & EXPANDED == 0)
-            {
-                layer.prefetch_record(next.id);
+                .filter(|c| c.id & EXPANDED == 0);
+            if let Some(next) = ahead.next() {
+                if let Some(after) = ahead.next() {
+                    layer.prefetch_record(after.id);
+                }
+                for &nb in layer.links(next.id) {
+                    // SAFETY: `nb < bound <= visited.len()` (Layer contract,
+                    // assert above).
+                    if unsafe { *s.visited.get_unchecked(nb as usize) } != s.epoch {
+                        scorer.prefetch(nb);
+                    }
+                }
             }
             scorer.score_all(&s.fresh, &mut s.scores);
         }
@@ -641,7 +657,13 @@ impl Hnsw {
         }
         let q = codes.quantizer().query(query);
         let keep = ef.max(k);
-        self.walk(&Quantized::new(codes, &q), keep, keep, filter, searcher);
+        self.walk(
+            &Quantized::new(codes, Cow::Borrowed(&q)),
+            keep,
+            keep,
+            filter,
+            searcher,
+        );
         let found = searcher.found(filter.is_some());
         // The re-rank reads a whole f32 row per candidate, each a miss to
         // memory: ask for all of them first so the misses overlap.
