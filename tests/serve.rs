@@ -712,7 +712,10 @@ fn server_timing_tells_where_a_search_spent_its_time() {
     let whole = dur("app");
     for part in ["wait", "handoff", "work"] {
         let d = dur(part);
-        assert!((0.0..=whole).contains(&d), "{part} {d} of {whole}: {timing}");
+        assert!(
+            (0.0..=whole).contains(&d),
+            "{part} {d} of {whole}: {timing}"
+        );
     }
     assert!(dur("work") > 0.0, "{timing}");
     // Other routes report the whole only.
