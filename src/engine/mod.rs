@@ -59,7 +59,6 @@ use rayon::prelude::*;
 
 use crate::error::{Error, Result};
 use crate::index::{FlatIndex, Hnsw, HnswParams};
-use crate::vector::Slab;
 use dense::Dense;
 use parts::{Corpus, Origin, Vectors, Weighting};
 
@@ -230,39 +229,29 @@ impl Index {
         }
     }
 
-    /// Copies the sections every query reads out of the file's mapping into
-    /// anonymous memory backed by transparent huge pages, checking every
-    /// block on the way: the 1-bit codes, the sparse term rows (either
-    /// format), and for a graph index its links and, over f32 rows, those
-    /// rows (a walk reads a few thousand of them at random).
+    /// Copies the sections every query reads (the 1-bit codes and the
+    /// sparse term rows) out of the file's mapping into anonymous memory
+    /// backed by transparent huge pages, checking every block on the way.
     ///
     /// For a long-running process (a server): a query then walks a few
     /// dozen 2 MiB pages instead of thousands of 4 KiB pages of the file,
     /// so it misses the TLB far less after the process has idled, and the
     /// answers no longer depend on the page cache keeping the file. It costs
-    /// the process the bytes of those sections (`info` lists them). The f32
-    /// rows of an index without a graph stay mapped: the scan reads them in
-    /// order, and a copy would double what the largest section costs. A
-    /// block that fails its check is an error and leaves the index as it
-    /// was.
+    /// the process the bytes of those sections (`info` lists them). An index
+    /// built in memory, or with f32 vectors or format-5 rows, keeps what it
+    /// cannot copy mapped. A block that fails its check is an error and
+    /// leaves the index as it was.
     pub fn make_resident(&mut self) -> Result<()> {
         let v = &self.vectors;
         let dense = match &v.dense {
-            Dense::Bits(b) => Some(b.resident().map(Dense::Bits)),
-            Dense::F32(f) if v.graph.is_some() => Some(f.check_all().then(|| {
-                Dense::F32(
-                    FlatIndex::new(f.dim(), Slab::copy_huge(f.vectors()))
-                        .expect("the same whole rows"),
-                )
-            })),
+            Dense::Bits(b) => Some(b.resident().ok_or(()).map(Dense::Bits)),
             Dense::F32(_) => None,
         };
-        let sparse = v.sparse.resident();
-        let graph = v
-            .graph
-            .as_ref()
-            .map(|(g, p)| g.resident().map(|g| (g, p.clone())));
-        if matches!(dense, Some(None)) || sparse.is_none() || matches!(graph, Some(None)) {
+        let sparse = match &v.sparse {
+            crate::index::TermRows::Packed { .. } => Some(v.sparse.resident().ok_or(())),
+            crate::index::TermRows::Wide(_) => None,
+        };
+        if matches!(dense, Some(Err(()))) || matches!(sparse, Some(Err(()))) {
             self.intact()?;
             return Err(Error::Corrupt {
                 path: (self.origin.failure.as_ref())
@@ -271,14 +260,11 @@ impl Index {
                 detail: "a block failed its check while it was copied".into(),
             });
         }
-        if let Some(Some(d)) = dense {
+        if let Some(Ok(d)) = dense {
             self.vectors.dense = d;
         }
-        if let Some(s) = sparse {
+        if let Some(Ok(s)) = sparse {
             self.vectors.sparse = s;
-        }
-        if let Some(Some(g)) = graph {
-            self.vectors.graph = Some(g);
         }
         Ok(())
     }

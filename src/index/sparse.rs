@@ -225,20 +225,6 @@ impl<K: SparseKey, W: SparseWeight> SparseVectors<K, W> {
         self.offsets.check_all() & self.keys.check_all() & self.weights.check_all()
     }
 
-    /// The same rows copied into huge-page-backed memory, for a
-    /// long-running process; `None` if a block fails its check (the copy
-    /// carries no checks).
-    pub fn resident(&self) -> Option<Self> {
-        if !self.check_all() {
-            return None;
-        }
-        Some(SparseVectors {
-            offsets: Slab::copy_huge(&self.offsets),
-            keys: Slab::copy_huge(&self.keys),
-            weights: Slab::copy_huge(&self.weights),
-        })
-    }
-
     /// Row `id` with its weights as `f32`.
     pub fn row_f32(&self, id: u32) -> (Vec<K>, Vec<f32>) {
         let (k, w) = self.row(id);

@@ -313,15 +313,15 @@ impl TermRows {
 
     /// The same rows copied into huge-page-backed memory, for a
     /// long-running process; `None` if a block fails its check (the copy
-    /// carries no checks).
+    /// carries no checks) or the rows are in the format-5 form, which is
+    /// left mapped.
     pub fn resident(&self) -> Option<TermRows> {
         match self {
             TermRows::Packed { offsets, words } if self.check_all() => Some(TermRows::Packed {
                 offsets: Slab::copy_huge(offsets),
                 words: Slab::copy_huge(words),
             }),
-            TermRows::Packed { .. } => None,
-            TermRows::Wide(w) => w.resident().map(TermRows::Wide),
+            _ => None,
         }
     }
 

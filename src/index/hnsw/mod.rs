@@ -162,28 +162,6 @@ impl Hnsw {
             + self.upper_links.len())
     }
 
-    /// The same graph with its links copied into huge-page-backed memory,
-    /// for a long-running process; `None` if a block fails its check (the
-    /// copy carries no checks).
-    pub fn resident(&self) -> Option<Hnsw> {
-        let all = [
-            &self.layer0,
-            &self.upper_offsets,
-            &self.upper_ids,
-            &self.upper_links,
-        ];
-        if !all.iter().fold(true, |ok, s| s.check_all() & ok) {
-            return None;
-        }
-        Some(Hnsw {
-            layer0: Slab::copy_huge(&self.layer0),
-            upper_offsets: Slab::copy_huge(&self.upper_offsets),
-            upper_ids: Slab::copy_huge(&self.upper_ids),
-            upper_links: Slab::copy_huge(&self.upper_links),
-            ..self.clone()
-        })
-    }
-
     /// Verifies the layer-0 link records of `ids` against their block
     /// checksums (graphs read from a file with them); a failure is latched
     /// for the engine to report.
