@@ -1,7 +1,7 @@
 //! `Index::make_resident` (what `vecsearch serve` does to every index it
 //! opens): the copied codes and term rows answer exactly as the mapped file
-//! does, and a damaged block found while copying is a one-line error that
-//! leaves nothing half-copied in use.
+//! does, over a flat scan or a graph walk, and a damaged block found while
+//! copying is a one-line error that leaves nothing half-copied in use.
 
 mod common;
 
@@ -20,7 +20,7 @@ const QUERIES: [&str; 6] = [
     "the passage that no word of this query is in: zzqx",
 ];
 
-fn build(dir: &Path, codes: &str) -> std::path::PathBuf {
+fn build_kind(dir: &Path, codes: &str, kind: &str) -> std::path::PathBuf {
     let corpus = write_corpus(dir);
     let r = run_in(
         dir,
@@ -31,6 +31,8 @@ fn build(dir: &Path, codes: &str) -> std::path::PathBuf {
             "r.vsx",
             "--codes",
             codes,
+            "--kind",
+            kind,
             "-q",
         ],
     );
@@ -48,25 +50,45 @@ fn answers(index: &Index) -> Vec<String> {
 
 #[test]
 fn a_resident_index_answers_exactly_as_the_mapped_file() {
-    for codes in ["bits", "f32"] {
+    for (codes, kind) in [
+        ("bits", "flat"),
+        ("f32", "flat"),
+        ("f32", "hnsw"),
+        ("bits", "hnsw"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
-        let path = build(dir.path(), codes);
+        let path = build_kind(dir.path(), codes, kind);
         let mut index = Index::open(&path).unwrap();
         let before = answers(&index);
         assert!(before.iter().any(|a| a.contains("rank: 1")), "{before:?}");
         index.make_resident().unwrap();
-        assert_eq!(answers(&index), before, "codes {codes}");
+        assert_eq!(answers(&index), before, "codes {codes}, {kind}");
         // Twice is harmless (the copies are copied again).
         index.make_resident().unwrap();
-        assert_eq!(answers(&index), before, "codes {codes}");
+        assert_eq!(answers(&index), before, "codes {codes}, {kind}");
     }
 }
 
 #[test]
+fn a_resident_format_5_index_answers_as_the_file() {
+    // Format 5 stores its term rows in the wide form, which stays mapped.
+    let golden = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden_v5.vsx");
+    let mut index = Index::open(&golden).unwrap();
+    let before = answers(&index);
+    assert!(before.iter().any(|a| a.contains("rank: 1")), "{before:?}");
+    index.make_resident().unwrap();
+    assert_eq!(answers(&index), before);
+}
+
+#[test]
 fn a_damaged_block_is_refused_while_copying() {
-    for section in [SectionId::Codes, SectionId::TermWords] {
+    for (section, codes, kind) in [
+        (SectionId::Codes, "bits", "flat"),
+        (SectionId::TermWords, "bits", "flat"),
+        (SectionId::Codes, "bits", "hnsw"),
+    ] {
         let dir = tempfile::tempdir().unwrap();
-        let path = build(dir.path(), "bits");
+        let path = build_kind(dir.path(), codes, kind);
         let ranges = MappedFile::open(&path, Verify::Full)
             .unwrap()
             .section_ranges();

@@ -684,3 +684,47 @@ fn a_request_past_its_deadline_gets_503() {
     let (status, _) = server.get("/health");
     assert_eq!(status, 200);
 }
+
+/// The server's own time in `Server-Timing`: the whole request, and for a
+/// search where it went (the gate, the handoff to a thread, the work), each
+/// part no longer than the whole.
+#[test]
+fn server_timing_tells_where_a_search_spent_its_time() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path();
+    corpus(dir);
+    let server = start(dir);
+    let (status, head, text) = http_with_head(server.addr, r#"{"query": "vector database"}"#);
+    assert_eq!(status, 200, "{text}");
+    let timing = head
+        .lines()
+        .find_map(|l| l.strip_prefix("server-timing:"))
+        .unwrap_or_else(|| panic!("no Server-Timing: {head}"));
+    let dur = |name: &str| -> f64 {
+        timing
+            .split(',')
+            .map(str::trim)
+            .find_map(|m| m.strip_prefix(&format!("{name};dur=")))
+            .unwrap_or_else(|| panic!("no {name} in {timing}"))
+            .parse()
+            .unwrap()
+    };
+    let whole = dur("app");
+    for part in ["wait", "handoff", "work"] {
+        let d = dur(part);
+        assert!(
+            (0.0..=whole).contains(&d),
+            "{part} {d} of {whole}: {timing}"
+        );
+    }
+    assert!(dur("work") > 0.0, "{timing}");
+    // Other routes report the whole only.
+    let mut s = TcpStream::connect(server.addr).unwrap();
+    s.write_all(b"GET /health HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+        .unwrap();
+    let mut raw = String::new();
+    s.read_to_string(&mut raw).unwrap();
+    let raw = raw.to_ascii_lowercase();
+    assert!(raw.contains("server-timing: app;dur="), "{raw}");
+    assert!(!raw.contains("work;dur="), "{raw}");
+}

@@ -389,6 +389,13 @@ impl Index {
             }
             top
         };
+        // A pool that is one task's worth is scored on the calling thread:
+        // handing it to the pool and waiting for it costs two thread
+        // wake-ups, which on an idle server are worth more than the work
+        // (a graph walk's pool of 80).
+        if candidates.len() <= RESCORE_CHUNK {
+            return score(&candidates).into_sorted();
+        }
         // A pool of thousands is split over the cores; the order of `TopK`
         // is total (score, then id), so the merged answer does not depend
         // on how the pool was split.

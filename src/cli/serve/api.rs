@@ -2,7 +2,7 @@
 //! failure as `{"error": "one line"}` with its status.
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use axum::extract::{FromRequest, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
@@ -183,14 +183,25 @@ pub fn router(app: Arc<App>) -> Router {
 }
 
 /// Counts every response (401s and 404s too) and tells the client the
-/// server's own time in `Server-Timing`.
+/// server's own time in `Server-Timing`: `app` is the whole request, and
+/// a request that searched adds its [`Stages`].
 async fn measure(State(app): State<Arc<App>>, req: Request, next: Next) -> Response {
     let start = Instant::now();
     let route = route_of(req.uri().path());
     let mut r = next.run(req).await;
     let took = start.elapsed();
     app.metrics.record(route, r.status().as_u16(), took);
-    if let Ok(v) = HeaderValue::from_str(&format!("app;dur={:.3}", took.as_secs_f64() * 1e3)) {
+    let ms = |d: Duration| d.as_secs_f64() * 1e3;
+    let mut timing = format!("app;dur={:.3}", ms(took));
+    if let Some(s) = r.extensions().get::<Stages>() {
+        timing.push_str(&format!(
+            ", wait;dur={:.3}, handoff;dur={:.3}, work;dur={:.3}",
+            ms(s.wait),
+            ms(s.handoff),
+            ms(s.work)
+        ));
+    }
+    if let Ok(v) = HeaderValue::from_str(&timing) {
         r.headers_mut().insert("server-timing", v);
     }
     r
@@ -259,19 +270,33 @@ fn check_k(app: &App, k: usize) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Where a searching request's time went, reported in `Server-Timing`:
+/// waiting for a turn at the gate, handing the work to a thread and its
+/// answer back, and the work itself (the engine's search).
+#[derive(Debug, Clone, Copy, Default)]
+struct Stages {
+    wait: Duration,
+    handoff: Duration,
+    work: Duration,
+}
+
 /// Runs `work` on a blocking thread once the gate lets it in, within the
 /// request's deadline. The turn goes with the work, so work that outlives
 /// its deadline still counts against the bound until it ends.
 async fn run<T: Send + 'static>(
     app: &App,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
-) -> Result<T, ApiError> {
+) -> Result<(T, Stages), ApiError> {
     let deadline = app.limits.timeout;
+    let start = Instant::now();
     let admitted = async {
         let turn = app.gate.enter().await?;
-        tokio::task::spawn_blocking(move || {
+        let admitted = Instant::now();
+        let (r, took) = tokio::task::spawn_blocking(move || {
             let _turn = turn;
-            work()
+            let began = Instant::now();
+            let r = work();
+            (r, began.elapsed())
         })
         .await
         .map_err(|_| {
@@ -279,7 +304,13 @@ async fn run<T: Send + 'static>(
                 StatusCode::INTERNAL_SERVER_ERROR,
                 "internal error while answering (the server's log says more)",
             )
-        })?
+        })?;
+        let stages = Stages {
+            wait: admitted - start,
+            handoff: admitted.elapsed().saturating_sub(took),
+            work: took,
+        };
+        r.map(|t| (t, stages))
     };
     match tokio::time::timeout(deadline, admitted).await {
         Ok(r) => r,
@@ -323,13 +354,15 @@ struct QueryResult<'a> {
     error: Option<String>,
 }
 
-fn answer(served: &Served, cur: &Current, body: impl Serialize) -> Response {
-    Json(Answer {
+fn answer(served: &Served, cur: &Current, stages: Stages, body: impl Serialize) -> Response {
+    let mut r = Json(Answer {
         index: &served.name,
         generation: cur.generation,
         body,
     })
-    .into_response()
+    .into_response();
+    r.extensions_mut().insert(stages);
+    r
 }
 
 async fn search(
@@ -399,13 +432,14 @@ async fn search_one(
     }
     let cur = served.current();
     let searcher = cur.searcher.clone();
-    let hits = run(app, move || {
+    let (hits, stages) = run(app, move || {
         searcher.search(&q, &opts).map_err(ApiError::engine)
     })
     .await?;
     Ok(answer(
         served,
         &cur,
+        stages,
         Hits {
             passage: None,
             hits: json_hits(&hits, None),
@@ -433,7 +467,7 @@ async fn search_batch(
     }
     let cur = served.current();
     let searcher = cur.searcher.clone();
-    let results = run(app, move || {
+    let (results, stages) = run(app, move || {
         let mut out = Vec::new();
         for r in searcher.search_batch(&queries, &opts) {
             out.push(match r {
@@ -464,7 +498,7 @@ async fn search_batch(
             },
         })
         .collect();
-    Ok(answer(served, &cur, Results { results }))
+    Ok(answer(served, &cur, stages, Results { results }))
 }
 
 async fn similar(
@@ -487,7 +521,7 @@ async fn similar(
     };
     let cur = served.current();
     let searcher = cur.searcher.clone();
-    let (id, hits) = run(&app, move || {
+    let ((id, hits), stages) = run(&app, move || {
         let id = searcher
             .index()
             .passage_at(&req.doc, req.line)
@@ -499,6 +533,7 @@ async fn similar(
     Ok(answer(
         &served,
         &cur,
+        stages,
         Hits {
             passage: Some(id),
             hits: json_hits(&hits, None),

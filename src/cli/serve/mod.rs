@@ -146,6 +146,7 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
         bail!("--max-concurrent must be at least 1");
     }
     let served = open_all(&a.index)?;
+    keep_freed_memory();
 
     let app = Arc::new(App {
         indexes: served,
@@ -169,6 +170,23 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
     // Requests are drained; a reload still checking a file is abandoned.
     rt.shutdown_background();
     result.map(|()| Outcome::Hits)
+}
+
+/// Has the allocator keep what a request frees for the next one. By
+/// default glibc gives the top of a heap back to the kernel once 128 KiB
+/// are free there, and serves blocks over its dynamic threshold with their
+/// own mappings, so a flat search's candidate pools (a few hundred KiB)
+/// were faulted in afresh by every request: 50–70 page faults each, on
+/// an idle server. Memory the server used once stays its own, which is
+/// bounded by the concurrency gate.
+fn keep_freed_memory() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `mallopt` only sets two of glibc's allocation thresholds;
+    // it is thread-safe and any value is valid.
+    unsafe {
+        libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
+        libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+    }
 }
 
 /// Opens every `--index` (or the default one), each under a unique name.
