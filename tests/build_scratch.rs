@@ -1,9 +1,8 @@
-//! A build's scratch files (term counts, passage records and text; see
-//! `engine/spill.rs` and `engine/staged.rs`) never keep a name in the
-//! folder: while a real build runs, every one it holds open is unlinked,
-//! and the file it writes its rows into (`store/placed.rs`) is its
-//! temporary file, so nothing is left after a success, an error or a
-//! signal. Looks at `/proc/PID/fd`; where there is none the test says
+//! A build's scratch files (term counts, passage records and text, dense
+//! rows, sparse term words; see `engine/spill.rs` and `engine/staged.rs`)
+//! never keep a name in the folder: while a real build runs, every one it
+//! holds open is unlinked, so nothing is left after a success, an error or
+//! a signal. Looks at `/proc/PID/fd`; where there is none the test says
 //! `skipped`.
 
 mod common;
@@ -14,7 +13,7 @@ use std::time::Duration;
 
 use common::*;
 
-const KINDS: [&str; 4] = ["counts", "records", "text", "tmp"];
+const KINDS: [&str; 5] = ["counts", "records", "text", "dense", "terms"];
 
 /// `files` files of `paras` distinct paragraphs.
 fn corpus(root: &Path, files: usize, paras: usize) {
@@ -78,11 +77,10 @@ fn scratch_files_are_unlinked_while_a_build_runs_and_gone_after_sigint() {
             .spawn()
             .unwrap();
         let pid = child.id();
-        // Interrupt once the index's temporary file is open (embedding:
-        // the rows go straight into it), or the counts' scratch on odd
-        // attempts (analysis).
+        // Interrupt once the dense rows' scratch is open (embedding), or
+        // the counts' on odd attempts (analysis).
         let wanted = if attempt % 2 == 0 {
-            ".tmp-"
+            ".dense-"
         } else {
             ".counts-"
         };
@@ -90,10 +88,7 @@ fn scratch_files_are_unlinked_while_a_build_runs_and_gone_after_sigint() {
         while child.try_wait().unwrap().is_none() {
             let open = open_scratch(pid);
             for (fd, t) in &open {
-                // The temporary file is named until it is renamed over
-                // the index (and listed for a signal's clean-up).
-                let temporary = t.contains(".n.vsx.tmp-");
-                if !temporary && !t.ends_with(" (deleted)") {
+                if !t.ends_with(" (deleted)") {
                     assert!(!stays_named(fd, t), "a named scratch file: {t}");
                     continue;
                 }
@@ -108,9 +103,10 @@ fn scratch_files_are_unlinked_while_a_build_runs_and_gone_after_sigint() {
                 let again = named_scratch(d);
                 assert!(again.is_empty(), "scratch with a name: {again:?}");
             }
-            if open.iter().any(|(_, t)| {
-                t.contains(wanted) && (wanted == ".tmp-" || t.ends_with(" (deleted)"))
-            }) {
+            if open
+                .iter()
+                .any(|(_, t)| t.contains(wanted) && t.ends_with(" (deleted)"))
+            {
                 seen = true;
                 break;
             }

@@ -8,19 +8,18 @@ use rayon::prelude::*;
 use xxhash_rust::xxh3::xxh3_64;
 
 use super::counts::{group_id, CountArena, Counted, RowsToEmbed, ARENA_ROWS};
-use super::dense::{embed_rows, embed_rows_placed, embed_rows_staged, row_bytes, Dense};
+use super::dense::{embed_rows, embed_rows_staged, Dense};
 use super::parts::{Corpus, Origin, Vectors, Weighting};
 use super::passages::{PassageTable, StagedTable, TableBuilder};
 use super::persist;
 use super::spill::Spill;
-use super::staged::StagedRows;
+use super::staged::{StagedDense, StagedRows};
 use super::types::{BuildOptions, BuildReport, DocMeta, IndexConfig, IndexKind, PassageMeta};
 use super::{Index, Reporter};
 use crate::corpus::{self, Document, RawPassage};
 use crate::embed::{DfGroupCount, Embedder, EmbedderSettings, Idf};
 use crate::error::{Error, Result};
 use crate::index::{Hnsw, HnswParams, TermRows};
-use crate::store::WrittenFile;
 
 /// Passages cut from documents, each with the position of its document's
 /// [`DocMeta`], and their analyses (language tag, term counts), in order.
@@ -63,11 +62,7 @@ pub(crate) struct Built {
 
 enum BuiltRows {
     Held(PassageTable, Dense, TermRows),
-    /// An HNSW build's: the graph is linked after them.
     Staged(StagedTable, StagedRows),
-    /// A flat build's: already in the file, which waits to be renamed
-    /// into place; with the passage count.
-    Written(usize, WrittenFile),
 }
 
 impl Built {
@@ -75,7 +70,6 @@ impl Built {
         match &self.rows {
             BuiltRows::Held(p, ..) => p.len(),
             BuiltRows::Staged(p, _) => p.len,
-            BuiltRows::Written(n, _) => *n,
         }
     }
 }
@@ -208,31 +202,22 @@ impl Built {
             .collect();
         let n = table.len();
         give_back_freed_memory();
-        let (settings, kept) = keep_pruned_bridge(&opts.embedder, &embedder, &idf);
-        let config = IndexConfig {
-            embedder: settings,
-            kind: opts.kind,
-            langs,
-        };
-        let weighting = Weighting::fresh(kept, idf, live_df, n);
         reporter.stage("embedding", n as u64);
         let counts = RowsToEmbed::Counted(counted);
         let (rows, graph) = embed_and_link(
-            &embedder,
-            (&config, &doc_meta, &weighting),
-            counts,
-            table,
-            &renumber,
-            opts,
-            staged,
-            reporter,
+            &embedder, &idf, counts, table, &renumber, opts, staged, reporter,
         )?;
         reporter.finish();
+        let (settings, embedder) = keep_pruned_bridge(&opts.embedder, &embedder, &idf);
         Ok(Built {
-            config,
+            config: IndexConfig {
+                embedder: settings,
+                kind: opts.kind,
+                langs,
+            },
             docs: doc_meta,
             rows,
-            weighting,
+            weighting: Weighting::fresh(embedder, idf, live_df, n),
             graph,
         })
     }
@@ -255,19 +240,18 @@ impl Built {
         )
     }
 
-    /// Writes the build to `path` (atomically, see `persist`), or puts the
-    /// file already written in its place; returns the bytes written.
-    pub(crate) fn save(self, path: &Path) -> Result<u64> {
-        match self.rows {
+    /// Writes the build to `path` (atomically, see `persist`); returns the
+    /// bytes written.
+    pub(crate) fn save(&self, path: &Path) -> Result<u64> {
+        match &self.rows {
             BuiltRows::Staged(passages, staged) => persist::save_staged(
                 &self.config,
                 &self.docs,
                 &self.weighting,
-                (&passages, &staged),
+                (passages, staged),
                 self.graph.as_ref(),
                 path,
             ),
-            BuiltRows::Written(_, file) => file.commit(),
             BuiltRows::Held(..) => unreachable!("a held build becomes an index first"),
         }
     }
@@ -303,14 +287,12 @@ fn put_passages(
 }
 
 /// Finishes the passage table (its languages renumbered by `renumber`)
-/// and embeds the rows: held, written into the file `staged` as they are
-/// made (a flat build; the file is then whole but for its rename), or
-/// with the sparse rows staged beside it and the graph of an HNSW index
-/// linked over the held dense rows.
+/// and embeds the rows, held or staged beside the file `staged`, then
+/// links the graph of an HNSW index.
 #[allow(clippy::too_many_arguments)]
 fn embed_and_link(
     embedder: &Embedder,
-    (config, docs, weighting): (&IndexConfig, &[DocMeta], &Weighting),
+    idf: &Idf,
     counts: RowsToEmbed,
     table: TableBuilder,
     renumber: &[u16],
@@ -319,7 +301,6 @@ fn embed_and_link(
     reporter: &dyn Reporter,
 ) -> Result<(BuiltRows, Option<(Hnsw, HnswParams)>)> {
     let linked = opts.kind == IndexKind::Hnsw;
-    let idf = &weighting.idf;
     Ok(match staged {
         None => {
             let passages = table.finish(Some(renumber));
@@ -329,21 +310,21 @@ fn embed_and_link(
                 .flatten();
             (BuiltRows::Held(passages, dense, sparse), graph)
         }
-        Some(path) if linked => {
-            let passages = table.finish_staged(renumber)?;
-            let rows = embed_rows_staged(embedder, idf, counts, opts.codes(), path, reporter)?;
-            let graph = Vectors::link(&rows.dense, &opts.hnsw, reporter);
-            (BuiltRows::Staged(passages, rows), graph)
-        }
         Some(path) => {
             let passages = table.finish_staged(renumber)?;
-            let codes = opts.codes();
-            let form = (codes, row_bytes(embedder.dim(), codes));
-            let (mut file, placed) =
-                persist::start_placed(config, docs, weighting, &passages, form, path)?;
-            embed_rows_placed(embedder, idf, counts, codes, (&mut file, &placed), reporter)?;
-            reporter.stage("writing index", 0);
-            (BuiltRows::Written(passages.len, file.finish()?), None)
+            let rows = embed_rows_staged(
+                embedder,
+                idf,
+                counts,
+                opts.codes(),
+                (path, linked),
+                reporter,
+            )?;
+            let graph = match &rows.dense {
+                StagedDense::Held(dense) if linked => Vectors::link(dense, &opts.hnsw, reporter),
+                _ => None,
+            };
+            (BuiltRows::Staged(passages, rows), graph)
         }
     })
 }

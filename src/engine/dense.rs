@@ -10,13 +10,11 @@ use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::counts::RowsToEmbed;
-use super::persist::PlacedRows;
-use super::staged::{ScratchSection, StagedRows};
+use super::staged::{ScratchSection, StagedDense, StagedRows};
 use super::Reporter;
 use crate::embed::{Embedder, Idf, Terms};
 use crate::error::Result;
 use crate::index::{compact_row, BitIndex, FlatIndex, Scored, TermRows, TermRowsBuilder};
-use crate::store::StartedFile;
 use crate::vector::{bits, AlignedVec, Slab};
 
 /// How an index stores its dense vectors; chosen at build time and
@@ -177,60 +175,42 @@ pub(crate) fn embed_rows(
     Ok((dense.finish(), sparse.finish()))
 }
 
-/// [`embed_rows`] for a fresh HNSW build that writes a file: the dense
-/// rows are held (the graph is linked over them), and each batch's sparse
-/// rows go to a scratch file beside `index` as soon as they are made (see
-/// `staged.rs`).
+/// [`embed_rows`] for a fresh build that writes a file: each batch's rows
+/// go to scratch files beside `index` as soon as they are made (see
+/// `staged.rs`), the dense ones too unless `hold_dense` (a graph is to be
+/// linked over them).
 pub(crate) fn embed_rows_staged(
     embedder: &Embedder,
     idf: &Idf,
     counts: RowsToEmbed,
     codes: Codes,
-    index: &std::path::Path,
+    (index, hold_dense): (&std::path::Path, bool),
     reporter: &dyn Reporter,
 ) -> Result<StagedRows> {
     let mut words = ScratchSection::create(index, "terms")?;
+    let mut scratch = match hold_dense {
+        true => None,
+        false => Some(ScratchSection::create(index, "dense")?),
+    };
     let n = counts.len();
-    let mut held = HeldRows::new(embedder.dim(), codes, n);
+    let mut held = HeldRows::new(embedder.dim(), codes, if hold_dense { n } else { 0 });
     let mut sparse = TermRowsBuilder::with_capacity(n, 0);
     embed_batches(embedder, idf, counts, codes, reporter, |rows, made| {
-        held.extend(rows);
+        match &mut scratch {
+            Some(s) => s.append(rows.bytes())?,
+            None => held.extend(rows),
+        }
         made.into_iter().for_each(|r| sparse.push(r));
         sparse.flush_words(|w| words.append(bytemuck::cast_slice(w)))
     })?;
     Ok(StagedRows {
-        dense: held.finish(),
+        dense: match scratch {
+            Some(s) => StagedDense::Scratch(codes, s),
+            None => StagedDense::Held(held.finish()),
+        },
         offsets: sparse.into_offsets(),
         words,
     })
-}
-
-/// [`embed_rows`] for a fresh flat build: each batch's dense and sparse
-/// rows are written into `file` at their place as soon as they are made
-/// (see `store/placed.rs`), then the sparse rows' offsets.
-pub(crate) fn embed_rows_placed(
-    embedder: &Embedder,
-    idf: &Idf,
-    counts: RowsToEmbed,
-    codes: Codes,
-    (file, placed): (&mut StartedFile, &PlacedRows),
-    reporter: &dyn Reporter,
-) -> Result<()> {
-    let mut sparse = TermRowsBuilder::with_capacity(counts.len(), 0);
-    embed_batches(embedder, idf, counts, codes, reporter, |rows, made| {
-        file.append(placed.dense, rows.bytes())?;
-        made.into_iter().for_each(|r| sparse.push(r));
-        sparse.flush_words(|w| file.append(placed.words, bytemuck::cast_slice(w)))
-    })?;
-    file.append(placed.offsets, bytemuck::cast_slice(&sparse.into_offsets()))
-}
-
-/// The bytes one stored dense row takes in the form `codes`.
-pub(crate) fn row_bytes(dim: usize, codes: Codes) -> usize {
-    match codes {
-        Codes::F32 => dim * 4,
-        Codes::Bits => bits::code_words(dim) * 8,
-    }
 }
 
 /// One batch's dense rows, in their stored form.

@@ -10,16 +10,14 @@ use super::migrate;
 use super::parts::{Corpus, Origin, Vectors, Weighting};
 use super::passages::{PassageRecord, PassageTable, StagedTable};
 use super::paths;
-use super::staged::StagedRows;
+use super::staged::{StagedDense, StagedRows};
 use super::types::{DocMeta, IndexConfig, IndexKind, SectionBytes};
 use super::update::UpdateState;
 use super::Index;
 use crate::embed::{Bridge, Embedder, Idf};
 use crate::error::{Error, Result};
 use crate::index::{BitIndex, FlatIndex, Hnsw, HnswParams, HnswParts, SparseVectors};
-use crate::store::{
-    codec, FileWriter, Header, MappedFile, Placed, SectionId, SectionSource, StartedFile, Verify,
-};
+use crate::store::{codec, FileWriter, Header, MappedFile, SectionId, SectionSource, Verify};
 use crate::vector::BlockSum;
 
 /// Block size of the per-block checksums of sections read front to back
@@ -48,27 +46,24 @@ struct HnswMeta {
 pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     let sparse = index.vectors.sparse.packed();
     let (offsets, words) = sparse.parts().expect("packed rows");
-    let parts = graph_parts(index.vectors.graph.as_ref());
     let rows = Rows {
         dense: DenseRows::Held(&index.vectors.dense),
-        offsets: Offsets::Held(offsets),
+        offsets,
         words: Words::Held(words),
-        graph: parts.as_ref().map(|(g, p)| (g, *p)),
+        graph: index.vectors.graph.as_ref(),
     };
-    let (w, _) = sections(
+    write(
         &index.config,
         &index.corpus.docs,
         Passages::Held(&index.corpus.passages, &index.corpus.deleted),
         &index.weighting,
         rows,
         path,
-    );
-    w.save(path)
+    )
 }
 
-/// Writes a fresh build whose sparse rows are in a scratch file (the
-/// dense rows held for its graph): the file is byte for byte the one
-/// [`save`] writes for the same index held whole.
+/// Writes a fresh build whose bulk rows are in scratch files: the file is
+/// byte for byte the one [`save`] writes for the same index held whole.
 pub(super) fn save_staged(
     config: &IndexConfig,
     docs: &[DocMeta],
@@ -77,66 +72,23 @@ pub(super) fn save_staged(
     graph: Option<&(Hnsw, HnswParams)>,
     path: &Path,
 ) -> Result<u64> {
-    let parts = graph_parts(graph);
     let rows = Rows {
-        dense: DenseRows::Held(&staged.dense),
-        offsets: Offsets::Held(&staged.offsets),
+        dense: match &staged.dense {
+            StagedDense::Held(d) => DenseRows::Held(d),
+            StagedDense::Scratch(codes, s) => DenseRows::Streamed(*codes, s),
+        },
+        offsets: &staged.offsets,
         words: Words::Streamed(&staged.words),
-        graph: parts.as_ref().map(|(g, p)| (g, *p)),
+        graph,
     };
-    let (w, _) = sections(
+    write(
         config,
         docs,
         Passages::Staged(passages),
         weighting,
         rows,
         path,
-    );
-    w.save(path)
-}
-
-/// The sections of a fresh flat build's file that the embedding fills in
-/// as it goes: its dense rows (`n` of `row_bytes` each), the packed term
-/// rows' offsets (given last) and their words.
-pub(crate) struct PlacedRows {
-    pub(crate) dense: Placed,
-    pub(crate) offsets: Placed,
-    pub(crate) words: Placed,
-}
-
-/// Starts the file of a fresh flat build before its rows are embedded:
-/// every section but the rows is in hand, and the rows' lengths but the
-/// words' are known (see `store/placed.rs`). The file is byte for byte
-/// the one [`save`] writes for the same index held whole.
-pub(super) fn start_placed<'a>(
-    config: &'a IndexConfig,
-    docs: &[DocMeta],
-    weighting: &'a Weighting,
-    passages: &'a StagedTable,
-    (codes, row_bytes): (Codes, usize),
-    path: &Path,
-) -> Result<(StartedFile<'a>, PlacedRows)> {
-    let n = passages.len as u64;
-    let rows = Rows {
-        dense: DenseRows::Placed(codes, n * row_bytes as u64),
-        offsets: Offsets::Placed((n + 1) * 8),
-        words: Words::Placed,
-        graph: None,
-    };
-    let (w, placed) = sections(
-        config,
-        docs,
-        Passages::Staged(passages),
-        weighting,
-        rows,
-        path,
-    );
-    Ok((w.start(path)?, placed.expect("every row placed")))
-}
-
-/// A graph's arrays as the file stores them.
-fn graph_parts(graph: Option<&(Hnsw, HnswParams)>) -> Option<(HnswParts, &HnswParams)> {
-    graph.map(|(g, p)| (g.to_parts(), p))
+    )
 }
 
 /// The passage table and tombstones an index file holds, wherever they
@@ -150,39 +102,29 @@ enum Passages<'a> {
 struct Rows<'a> {
     dense: DenseRows<'a>,
     /// The packed sparse rows' offsets and words.
-    offsets: Offsets<'a>,
+    offsets: &'a [u64],
     words: Words<'a>,
-    graph: Option<(&'a HnswParts, &'a HnswParams)>,
+    graph: Option<&'a (Hnsw, HnswParams)>,
 }
 
 enum DenseRows<'a> {
     Held(&'a Dense),
-    /// Their form and byte length, filled in after the file is started.
-    Placed(Codes, u64),
-}
-
-enum Offsets<'a> {
-    Held(&'a [u64]),
-    /// Their byte length.
-    Placed(u64),
+    Streamed(Codes, &'a dyn SectionSource),
 }
 
 enum Words<'a> {
     Held(&'a [u32]),
     Streamed(&'a dyn SectionSource),
-    Placed,
 }
 
-/// An index file's sections, in their order; with the placed rows' handles
-/// when the rows are placed.
-fn sections<'a>(
-    config: &'a IndexConfig,
+fn write(
+    config: &IndexConfig,
     docs: &[DocMeta],
-    passages: Passages<'a>,
-    weighting: &'a Weighting,
-    rows: Rows<'a>,
+    passages: Passages,
+    weighting: &Weighting,
+    rows: Rows,
     path: &Path,
-) -> (FileWriter<'a>, Option<PlacedRows>) {
+) -> Result<u64> {
     let mut w = FileWriter::new(Header {
         kind: match config.kind {
             IndexKind::Flat => 0,
@@ -212,14 +154,15 @@ fn sections<'a>(
     }
     let deleted = add_passages(&mut w, &passages);
     add_idf(&mut w, &weighting.idf, IDF_SECTIONS);
-    let placed = add_vectors(&mut w, &rows);
+    add_vectors(&mut w, &rows);
     add_idf(&mut w, &weighting.live_df, LIVE_DF_SECTIONS);
     w.add(SectionId::UpdateState, codec::encode(&weighting.state));
     w.add(SectionId::Deleted, deleted);
-    if let Some((parts, params)) = rows.graph {
+    let parts = rows.graph.map(|(g, p)| (g.to_parts(), p));
+    if let Some((parts, params)) = &parts {
         let codes = match rows.dense {
             DenseRows::Held(d) => d.codes(),
-            DenseRows::Placed(c, _) => c,
+            DenseRows::Streamed(c, _) => c,
         };
         add_graph(&mut w, parts, params, codes);
     }
@@ -231,7 +174,7 @@ fn sections<'a>(
     if let Some(b) = bridge {
         add_bridge(&mut w, b);
     }
-    (w, placed)
+    w.save(path)
 }
 
 /// The passage records and their text; returns the tombstone section.
@@ -274,92 +217,59 @@ fn add_passages<'a>(w: &mut FileWriter<'a>, passages: &Passages<'a>) -> Vec<u8> 
     }
 }
 
-/// The dense rows (f32 or codes) and the packed sparse rows; the handles
-/// of placed rows.
-fn add_vectors<'a>(w: &mut FileWriter<'a>, rows: &Rows<'a>) -> Option<PlacedRows> {
-    let dense = match rows.dense {
+/// The dense rows (f32 or codes) and the packed sparse rows.
+fn add_vectors<'a>(w: &mut FileWriter<'a>, rows: &Rows<'a>) {
+    match rows.dense {
         // A graph walk reads single rows: their blocks are one row long, so
         // verifying a visited node hashes just its vector.
-        DenseRows::Held(Dense::F32(flat)) => {
-            w.add_blocked(
-                SectionId::Vectors,
-                bytemuck::cast_slice::<f32, u8>(flat.vectors()),
-                match rows.graph {
-                    Some(_) => (flat.dim() * 4).next_power_of_two().max(RANDOM_BLOCK),
-                    None => SCAN_BLOCK,
-                },
-                BlockSum::Fletcher,
-            );
-            None
-        }
+        DenseRows::Held(Dense::F32(flat)) => w.add_blocked(
+            SectionId::Vectors,
+            bytemuck::cast_slice::<f32, u8>(flat.vectors()),
+            match rows.graph {
+                Some(_) => (flat.dim() * 4).next_power_of_two().max(RANDOM_BLOCK),
+                None => SCAN_BLOCK,
+            },
+            BlockSum::Fletcher,
+        ),
         // Likewise a walk over codes verifies small blocks around the codes
         // it visits, not 64 KiB each.
-        DenseRows::Held(Dense::Bits(b)) => {
-            w.add_blocked(
-                SectionId::Codes,
-                bytemuck::cast_slice::<u64, u8>(b.codes()),
-                match rows.graph {
-                    Some(_) => GRAPH_CODE_BLOCK,
-                    None => SCAN_BLOCK,
-                },
-                BlockSum::Fletcher,
-            );
-            None
-        }
-        DenseRows::Placed(codes, len) => {
+        DenseRows::Held(Dense::Bits(b)) => w.add_blocked(
+            SectionId::Codes,
+            bytemuck::cast_slice::<u64, u8>(b.codes()),
+            match rows.graph {
+                Some(_) => GRAPH_CODE_BLOCK,
+                None => SCAN_BLOCK,
+            },
+            BlockSum::Fletcher,
+        ),
+        DenseRows::Streamed(codes, source) => {
             debug_assert!(rows.graph.is_none(), "a graph's rows are held");
             let id = match codes {
                 Codes::F32 => SectionId::Vectors,
                 Codes::Bits => SectionId::Codes,
             };
-            Some(w.add_placed(id, Some(len), Some((SCAN_BLOCK, BlockSum::Fletcher))))
+            w.add_streamed(id, source, Some((SCAN_BLOCK, BlockSum::Fletcher)));
         }
-    };
-    let offsets = match rows.offsets {
-        Offsets::Held(offsets) => {
-            w.add_blocked(
-                SectionId::SparseOffsets,
-                bytemuck::cast_slice::<u64, u8>(offsets),
-                RANDOM_BLOCK,
-                BlockSum::Xxh3,
-            );
-            None
-        }
-        Offsets::Placed(len) => Some(w.add_placed(
-            SectionId::SparseOffsets,
-            Some(len),
-            Some((RANDOM_BLOCK, BlockSum::Xxh3)),
-        )),
-    };
-    let words = match rows.words {
-        Words::Held(words) => {
-            w.add_blocked(
-                SectionId::TermWords,
-                bytemuck::cast_slice::<u32, u8>(words),
-                RANDOM_BLOCK,
-                BlockSum::Xxh3,
-            );
-            None
-        }
-        Words::Streamed(source) => {
-            w.add_streamed(
-                SectionId::TermWords,
-                source,
-                Some((RANDOM_BLOCK, BlockSum::Xxh3)),
-            );
-            None
-        }
-        Words::Placed => Some(w.add_placed(
+    }
+    w.add_blocked(
+        SectionId::SparseOffsets,
+        bytemuck::cast_slice::<u64, u8>(rows.offsets),
+        RANDOM_BLOCK,
+        BlockSum::Xxh3,
+    );
+    match rows.words {
+        Words::Held(words) => w.add_blocked(
             SectionId::TermWords,
-            None,
+            bytemuck::cast_slice::<u32, u8>(words),
+            RANDOM_BLOCK,
+            BlockSum::Xxh3,
+        ),
+        Words::Streamed(source) => w.add_streamed(
+            SectionId::TermWords,
+            source,
             Some((RANDOM_BLOCK, BlockSum::Xxh3)),
-        )),
-    };
-    Some(PlacedRows {
-        dense: dense?,
-        offsets: offsets?,
-        words: words?,
-    })
+        ),
+    }
 }
 
 /// The graph's scalars and its link arrays.

@@ -1,23 +1,20 @@
-//! A fresh build's bulk rows on their way to the file, when they cannot go
-//! straight into it (a flat build writes them in place: see
-//! `store/placed.rs`): the passage records and text, made during the
-//! analysis before the file's layout is known, and an HNSW build's packed
-//! term words (its graph, linked after them, comes later in the file).
-//! They are appended to unlinked scratch files beside the index, and the
-//! file writer copies them into the index through a bounded buffer
-//! (`store::SectionSource`). They are sections that grow with the corpus
-//! and are not read again during a build, so holding them made the build's
-//! peak memory grow with the corpus (BENCHMARKS.md, issue 10). Like the
-//! counts' spill (`spill.rs`) they are written with positioned I/O and
-//! never mapped: their pages stay in the page cache, not in the process,
-//! and the system reclaims the files however the process ends.
+//! A fresh build's bulk rows on their way to the file: the dense rows
+//! (1-bit codes or f32) and the packed sparse term words are appended to
+//! unlinked scratch files beside the index as each batch is embedded, and
+//! the file writer copies them into the index through a bounded buffer
+//! (`store::SectionSource`). They are the sections that grow with the
+//! corpus and are not read again during a build, so holding them made the
+//! build's peak memory grow with the corpus (BENCHMARKS.md, issue 10).
+//! Like the counts' spill (`spill.rs`) they are written with positioned
+//! I/O and never mapped: their pages stay in the page cache, not in the
+//! process, and the system reclaims the files however the process ends.
 
 use std::fs::File;
 use std::io;
 use std::os::unix::fs::FileExt;
 use std::path::{Path, PathBuf};
 
-use super::dense::Dense;
+use super::dense::{Codes, Dense};
 use super::spill::{scratch, unlinked_beside};
 use crate::error::Result;
 use crate::store::SectionSource;
@@ -82,12 +79,20 @@ impl SectionSource for ScratchSection {
     }
 }
 
-/// The rows of an HNSW build: the dense rows, held for linking, and the
-/// sparse rows packed as the file stores them (their row offsets, 8 bytes
-/// a passage, are held; their words are in scratch).
+/// The dense rows of a staged build: in scratch, or held when the build
+/// needs them again (a graph is linked over them).
+#[derive(Debug)]
+pub(crate) enum StagedDense {
+    Scratch(Codes, ScratchSection),
+    Held(Dense),
+}
+
+/// The rows of a staged build: the dense rows, and the sparse rows packed
+/// as the file stores them (their row offsets, 8 bytes a passage, are
+/// held; their words are in scratch).
 #[derive(Debug)]
 pub(crate) struct StagedRows {
-    pub(crate) dense: Dense,
+    pub(crate) dense: StagedDense,
     pub(crate) offsets: Vec<u64>,
     pub(crate) words: ScratchSection,
 }

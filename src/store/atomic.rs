@@ -15,121 +15,62 @@ pub fn write_atomically(
     path: &Path,
     fill: impl FnOnce(&mut dyn Write) -> std::io::Result<()>,
 ) -> Result<u64> {
-    let tmp = AtomicFile::create(path)?;
-    let written = (|| {
-        let mut w = ChunkWriter::new(tmp.file()?.try_clone()?);
-        fill(&mut w)?;
-        w.finish().map(drop)
-    })();
-    written.map_err(|e| Error::io(path, e))?;
-    tmp.commit()
-}
-
-/// A file on its way to replacing `path`: written under a temporary name
-/// in the same folder, listed for a signal's clean-up, and renamed over
-/// `path` by [`AtomicFile::commit`] once it is whole and on disk. Dropped
-/// uncommitted (an error, a panic), it removes its temporary file, so the
-/// old file is never touched.
-#[derive(Debug)]
-pub(crate) struct AtomicFile {
-    path: PathBuf,
-    dir: PathBuf,
-    tmp: PathBuf,
-    file: Option<File>,
-}
-
-impl AtomicFile {
-    /// Makes the temporary file `.NAME.tmp-PID` beside `path`, removing
-    /// strays a killed writer left.
-    pub(crate) fn create(path: &Path) -> Result<AtomicFile> {
-        let dir = match path.parent() {
-            Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        let name = path.file_name().ok_or_else(|| Error::BadInput {
+    let dir = match path.parent() {
+        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    let name = path.file_name().ok_or_else(|| Error::BadInput {
+        path: path.to_path_buf(),
+        detail: "not a file name".into(),
+    })?;
+    if path.is_dir() {
+        return Err(Error::IsADirectory {
             path: path.to_path_buf(),
-            detail: "not a file name".into(),
-        })?;
-        if path.is_dir() {
-            return Err(Error::IsADirectory {
-                path: path.to_path_buf(),
-                what: "an index file",
-            });
-        }
-        remove_stray_temps(path);
-        let tmp = dir.join(format!(
-            ".{}.tmp-{}",
-            name.to_string_lossy(),
-            std::process::id()
-        ));
-        // Listed before it exists, so a signal at any moment after this finds it.
-        pending().temps.push(tmp.clone());
-        let mut made = AtomicFile {
-            path: path.to_path_buf(),
-            dir,
-            tmp,
-            file: None,
-        };
+            what: "an index file",
+        });
+    }
+    remove_stray_temps(path);
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        name.to_string_lossy(),
+        std::process::id()
+    ));
+    // Listed before it exists, so a signal at any moment after this finds it.
+    pending().temps.push(tmp.clone());
+    let result = (|| -> std::io::Result<u64> {
         let file = OpenOptions::new()
-            .read(true)
             .write(true)
             .create(true)
             .truncate(true)
-            .open(&made.tmp)
-            .map_err(|e| Error::io(path, e))?;
-        made.file = Some(file);
-        Ok(made)
-    }
-
-    /// The file being written.
-    pub(crate) fn file(&self) -> std::io::Result<&File> {
-        self.file
-            .as_ref()
-            .ok_or_else(|| std::io::Error::other("the file was committed"))
-    }
-
-    /// The path the file will replace, for messages.
-    pub(crate) fn path(&self) -> &Path {
-        &self.path
-    }
-
-    /// Makes the file durable and renames it over `path`; returns its
-    /// length.
-    pub(crate) fn commit(mut self) -> Result<u64> {
-        let done = (|| -> std::io::Result<u64> {
-            let file = self.file.take().expect("committed once");
-            file.sync_all()?;
-            let len = file.metadata()?.len();
-            drop(file);
-            {
-                // Rename and unlist as one step for a signal's clean-up.
-                let mut pending = pending();
-                fs::rename(&self.tmp, &self.path)?;
-                pending.temps.retain(|t| t != &self.tmp);
-            }
-            // Make the rename itself durable.
-            if let Ok(d) = File::open(&self.dir) {
-                let _ = d.sync_all();
-            }
-            Ok(len)
-        })();
-        done.map_err(|e| Error::io(&self.path, e))
-    }
-}
-
-impl Drop for AtomicFile {
-    fn drop(&mut self) {
-        let mut pending = pending();
-        if pending.temps.contains(&self.tmp) {
-            self.file = None;
-            let _ = fs::remove_file(&self.tmp);
-            pending.temps.retain(|t| t != &self.tmp);
+            .open(&tmp)?;
+        let mut w = ChunkWriter::new(file);
+        fill(&mut w)?;
+        let file = w.finish()?;
+        file.sync_all()?;
+        let len = file.metadata()?.len();
+        drop(file);
+        {
+            // Rename and unlist as one step for a signal's clean-up.
+            let mut pending = pending();
+            fs::rename(&tmp, path)?;
+            pending.temps.retain(|t| t != &tmp);
         }
-    }
+        // Make the rename itself durable.
+        if let Ok(d) = File::open(&dir) {
+            let _ = d.sync_all();
+        }
+        Ok(len)
+    })();
+    result.map_err(|e| {
+        let mut pending = pending();
+        let _ = fs::remove_file(&tmp);
+        pending.temps.retain(|t| t != &tmp);
+        Error::io(path, e)
+    })
 }
 
 /// Bytes per `write` of [`ChunkWriter`]: a multiple of the 2 MiB huge page.
-pub(super) const CHUNK: usize = 4 << 20;
+const CHUNK: usize = 4 << 20;
 
 /// Passes everything to the file in writes of exactly [`CHUNK`] bytes at
 /// offsets that are multiples of it (the last write excepted), whatever
@@ -155,7 +96,7 @@ struct ChunkWriter {
 /// `sync_all` that makes the file durable then finds little left to
 /// write (on the 711 MB index it was a third of a second at the end of
 /// every build, with both cores idle).
-pub(super) const WRITEBACK_EVERY: u64 = 64 << 20;
+const WRITEBACK_EVERY: u64 = 64 << 20;
 
 impl ChunkWriter {
     fn new(file: File) -> Self {
@@ -167,9 +108,25 @@ impl ChunkWriter {
         }
     }
 
-    /// Starts the writeback of the bytes written since the last start.
+    /// Asks the system to start writing the bytes written so far to the
+    /// disk, without waiting for it. Only a head start for `sync_all`, so a
+    /// file system that refuses is no error.
     fn start_writeback(&mut self) {
-        start_writeback(&self.file, self.started, self.written - self.started);
+        #[cfg(target_os = "linux")]
+        {
+            use std::os::fd::AsRawFd;
+            let (from, len) = (self.started, self.written - self.started);
+            // SAFETY: sync_file_range only reads its integer arguments; the
+            // descriptor is this writer's open file.
+            unsafe {
+                libc::sync_file_range(
+                    self.file.as_raw_fd(),
+                    from as libc::off64_t,
+                    len as libc::off64_t,
+                    libc::SYNC_FILE_RANGE_WRITE,
+                );
+            }
+        }
         self.started = self.written;
     }
 
@@ -201,28 +158,6 @@ impl Write for ChunkWriter {
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
     }
-}
-
-/// Asks the system to start writing `len` bytes of `file` at `from` to
-/// the disk, without waiting for it. Only a head start for `sync_all`, so
-/// a file system that refuses is no error.
-pub(super) fn start_writeback(file: &File, from: u64, len: u64) {
-    #[cfg(target_os = "linux")]
-    {
-        use std::os::fd::AsRawFd;
-        // SAFETY: sync_file_range only reads its integer arguments; the
-        // descriptor is an open file the caller holds.
-        unsafe {
-            libc::sync_file_range(
-                file.as_raw_fd(),
-                from as libc::off64_t,
-                len as libc::off64_t,
-                libc::SYNC_FILE_RANGE_WRITE,
-            );
-        }
-    }
-    #[cfg(not(target_os = "linux"))]
-    let _ = (file, from, len);
 }
 
 /// Fails unless `path` may be replaced by a file that starts with `magic`:

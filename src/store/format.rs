@@ -27,9 +27,9 @@ pub const FORMAT_VERSION: u32 = 7;
 /// names the exact command that rebuilds them.
 pub const MIN_FORMAT_VERSION: u32 = 3;
 const HEADER_LEN: usize = 64;
-pub(super) const ENTRY_LEN: usize = 32;
+const ENTRY_LEN: usize = 32;
 const FOOTER_LEN: usize = 40;
-pub(super) const ALIGN: usize = 64;
+const ALIGN: usize = 64;
 
 /// What a section holds. Numbers are part of the format.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -181,7 +181,7 @@ pub struct Header {
 }
 
 impl Header {
-    pub(super) fn encode(&self) -> [u8; HEADER_LEN] {
+    fn encode(&self) -> [u8; HEADER_LEN] {
         let mut b = [0u8; HEADER_LEN];
         b[0..8].copy_from_slice(&MAGIC);
         b[8..12].copy_from_slice(&self.version.to_le_bytes());
@@ -204,26 +204,18 @@ fn u64_at(b: &[u8], at: usize) -> u64 {
     u64::from_le_bytes(b[at..at + 8].try_into().expect("8 bytes"))
 }
 
-/// Collects sections, then writes the whole file atomically, or starts it
-/// ([`FileWriter::start`]) when some sections' bytes come later.
+/// Collects sections, then writes the whole file atomically.
 pub struct FileWriter<'a> {
-    pub(super) header: Header,
-    pub(super) sections: Vec<(u32, Body<'a>)>,
+    header: Header,
+    sections: Vec<(u32, Body<'a>)>,
 }
 
-/// A section's bytes: in memory, read from a [`SectionSource`] as the
-/// file is written (with its block checksums, if any, made on the way),
-/// or placed: given after the file is started (see `placed.rs`).
-pub(super) enum Body<'a> {
+/// A section's bytes: in memory, or read from a [`SectionSource`] as the
+/// file is written (with its block checksums, if any, made on the way).
+enum Body<'a> {
     Bytes(Cow<'a, [u8]>),
     Stream(&'a dyn SectionSource, Option<(usize, BlockSum)>),
-    Placed(Option<u64>, Option<(usize, BlockSum)>),
 }
-
-/// A section added by [`FileWriter::add_placed`], to fill through
-/// [`StartedFile::append`](super::StartedFile::append).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Placed(pub(super) usize);
 
 /// Bytes of a section that live outside the process's memory (a build's
 /// scratch file, see `engine/staged.rs`): the writer copies them into the
@@ -294,30 +286,6 @@ impl<'a> FileWriter<'a> {
             .push((id as u32, Body::Stream(source, blocks)));
     }
 
-    /// Adds a section whose bytes are given after [`FileWriter::start`],
-    /// in order, by [`StartedFile::append`](super::StartedFile::append):
-    /// exactly `len` bytes, or, for the last placed section only, any
-    /// number (`None`). Block checksums are made as for
-    /// [`FileWriter::add_blocked`] when `blocks` is given. Such a writer
-    /// cannot [`FileWriter::save`].
-    pub fn add_placed(
-        &mut self,
-        id: SectionId,
-        len: Option<u64>,
-        blocks: Option<(usize, BlockSum)>,
-    ) -> Placed {
-        if let Some((block, _)) = blocks {
-            assert!(block.is_power_of_two(), "block size {block}");
-        }
-        let placed = self
-            .sections
-            .iter()
-            .filter(|(_, b)| matches!(b, Body::Placed(..)))
-            .count();
-        self.sections.push((id as u32, Body::Placed(len, blocks)));
-        Placed(placed)
-    }
-
     /// Adds a bulk section together with XXH3-64 checksums of each `block`
     /// bytes of it (a power of two), so readers can verify just the
     /// blocks they touch; see [`MappedFile::slab`]. The sums go in a
@@ -341,19 +309,43 @@ impl<'a> FileWriter<'a> {
 
     /// Writes everything to `w`, returning nothing but I/O errors.
     pub fn write_to(&self, w: &mut dyn Write) -> std::io::Result<()> {
-        let mut out = HashingWriter::new(w, 0);
+        let mut out = HashingWriter {
+            inner: w,
+            hasher: Xxh3::new(),
+            written: 0,
+        };
         out.write_all(&self.header.encode())?;
         let mut table = Vec::with_capacity(self.sections.len() * ENTRY_LEN);
         for (id, body) in &self.sections {
-            write_body(&mut out, &mut table, *id, body)?;
+            match body {
+                Body::Bytes(bytes) => write_section(&mut out, &mut table, *id, bytes)?,
+                Body::Stream(source, blocks) => {
+                    out.pad_to(ALIGN)?;
+                    let offset = out.written;
+                    let (len, sum, sums) = copy_section(&mut out, *source, *blocks)?;
+                    push_entry(&mut table, *id, offset, len, sum);
+                    if let Some(sums) = sums {
+                        let covered = SectionId::from_u32(*id).expect("added by its id");
+                        let id = block_sums_id(covered);
+                        write_section(&mut out, &mut table, id, &sums.bytes())?;
+                    }
+                }
+            }
         }
         out.pad_to(8)?;
         let table_offset = out.written;
-        let footer = footer_head(&table, table_offset, self.header.version);
+        let count = table.len() / ENTRY_LEN;
         out.write_all(&table)?;
-        out.write_all(&footer)?;
+        let mut footer = [0u8; FOOTER_LEN];
+        footer[0..8].copy_from_slice(&table_offset.to_le_bytes());
+        footer[8..12].copy_from_slice(&(count as u32).to_le_bytes());
+        footer[12..16].copy_from_slice(&self.header.version.to_le_bytes());
+        footer[16..24].copy_from_slice(&xxh3_64(&table).to_le_bytes());
+        out.write_all(&footer[..24])?;
         let file_sum = out.hasher.digest();
-        out.write_all(&footer_tail(file_sum))?;
+        footer[24..32].copy_from_slice(&file_sum.to_le_bytes());
+        footer[32..40].copy_from_slice(&FOOTER_MAGIC);
+        out.write_all(&footer[24..])?;
         out.inner.flush()
     }
 
@@ -362,60 +354,8 @@ impl<'a> FileWriter<'a> {
     }
 }
 
-/// Writes one section held or streamed, its block checksums after it, and
-/// their table entries.
-pub(super) fn write_body(
-    out: &mut HashingWriter,
-    table: &mut Vec<u8>,
-    id: u32,
-    body: &Body,
-) -> std::io::Result<()> {
-    match body {
-        Body::Bytes(bytes) => write_section(out, table, id, bytes),
-        Body::Stream(source, blocks) => {
-            out.pad_to(ALIGN)?;
-            let offset = out.written;
-            let (len, sum, sums) = copy_section(out, *source, *blocks)?;
-            push_entry(table, id, offset, len, sum);
-            match sums {
-                Some(sums) => write_section(out, table, companion(id), &sums.bytes()),
-                None => Ok(()),
-            }
-        }
-        Body::Placed(..) => Err(std::io::Error::other(
-            "a placed section is written through a started file",
-        )),
-    }
-}
-
-/// The id of the block checksums of the section `id`.
-pub(super) fn companion(id: u32) -> u32 {
-    let covered = SectionId::from_u32(id).expect("added by its id");
-    block_sums_id(covered)
-}
-
-/// The footer's first 24 bytes: table offset, section count, version and
-/// table checksum (the file checksum covers them).
-pub(super) fn footer_head(table: &[u8], table_offset: u64, version: u32) -> [u8; 24] {
-    let mut head = [0u8; 24];
-    head[0..8].copy_from_slice(&table_offset.to_le_bytes());
-    head[8..12].copy_from_slice(&((table.len() / ENTRY_LEN) as u32).to_le_bytes());
-    head[12..16].copy_from_slice(&version.to_le_bytes());
-    head[16..24].copy_from_slice(&xxh3_64(table).to_le_bytes());
-    head
-}
-
-/// The footer's last 16 bytes: the checksum of every byte before them,
-/// and the magic.
-pub(super) fn footer_tail(file_sum: u64) -> [u8; FOOTER_LEN - 24] {
-    let mut tail = [0u8; FOOTER_LEN - 24];
-    tail[0..8].copy_from_slice(&file_sum.to_le_bytes());
-    tail[8..16].copy_from_slice(&FOOTER_MAGIC);
-    tail
-}
-
 /// Writes a section held in memory, and its table entry.
-pub(super) fn write_section(
+fn write_section(
     out: &mut HashingWriter,
     table: &mut Vec<u8>,
     id: u32,
@@ -429,7 +369,7 @@ pub(super) fn write_section(
 }
 
 /// Appends a section table entry.
-pub(super) fn push_entry(table: &mut Vec<u8>, id: u32, offset: u64, len: u64, sum: u64) {
+fn push_entry(table: &mut Vec<u8>, id: u32, offset: u64, len: u64, sum: u64) {
     table.extend_from_slice(&id.to_le_bytes());
     table.extend_from_slice(&0u32.to_le_bytes());
     table.extend_from_slice(&offset.to_le_bytes());
@@ -501,14 +441,14 @@ fn copy_section(
 /// The companion section of block checksums (see
 /// [`FileWriter::add_blocked`]): the block size with the algorithm in its
 /// high half, then each block's sum.
-pub(super) struct BlockSums {
-    pub(super) block: usize,
+struct BlockSums {
+    block: usize,
     algo: BlockSum,
     sums: Vec<u64>,
 }
 
 impl BlockSums {
-    pub(super) fn new(block: usize, algo: BlockSum, len: usize) -> BlockSums {
+    fn new(block: usize, algo: BlockSum, len: usize) -> BlockSums {
         let mut sums = Vec::with_capacity(1 + algo.width() * len.div_ceil(block));
         sums.push(block as u64 | (algo as u64) << 32);
         BlockSums { block, algo, sums }
@@ -516,41 +456,26 @@ impl BlockSums {
 
     /// Sums the blocks of `bytes`, the section's next bytes: every call
     /// but the last must add whole blocks.
-    /// The length of the companion section of a section of `len` bytes.
-    pub(super) fn len_for(block: usize, algo: BlockSum, len: u64) -> u64 {
-        8 * (1 + algo.width() as u64 * len.div_ceil(block as u64))
-    }
-
-    pub(super) fn add(&mut self, bytes: &[u8]) {
+    fn add(&mut self, bytes: &[u8]) {
         for chunk in bytes.chunks(self.block) {
             self.sums
                 .extend_from_slice(&self.algo.sum(chunk)[..self.algo.width()]);
         }
     }
 
-    pub(super) fn bytes(&self) -> Vec<u8> {
+    fn bytes(&self) -> Vec<u8> {
         bytemuck::cast_slice::<u64, u8>(&self.sums).to_vec()
     }
 }
 
-pub(super) struct HashingWriter<'w> {
+struct HashingWriter<'w> {
     inner: &'w mut dyn Write,
     hasher: Xxh3,
-    /// Where the next byte goes in the file.
-    pub(super) written: u64,
+    written: u64,
 }
 
-impl<'w> HashingWriter<'w> {
-    /// Writes to `inner`, whose next byte is the file's byte `at`.
-    pub(super) fn new(inner: &'w mut dyn Write, at: u64) -> Self {
-        HashingWriter {
-            inner,
-            hasher: Xxh3::new(),
-            written: at,
-        }
-    }
-
-    pub(super) fn pad_to(&mut self, align: usize) -> std::io::Result<()> {
+impl HashingWriter<'_> {
+    fn pad_to(&mut self, align: usize) -> std::io::Result<()> {
         let pad = (align - (self.written as usize % align)) % align;
         self.write_all(&[0u8; ALIGN][..pad])
     }

@@ -19,17 +19,15 @@ mod cleanup;
 pub mod codec;
 mod format;
 mod lock;
-mod placed;
 
 pub use atomic::{ensure_replaceable, remove_stray_temps, write_atomically};
 pub(crate) use cleanup::pending;
 pub use cleanup::{abandon_writes, Abandoned};
 pub use format::{
-    block_sums_id, section_name, FileWriter, Header, MappedFile, Placed, SectionId, SectionSource,
-    Verify, FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION,
+    block_sums_id, section_name, FileWriter, Header, MappedFile, SectionId, SectionSource, Verify,
+    FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION,
 };
 pub use lock::{lock_path, WriterLock};
-pub use placed::{StartedFile, WrittenFile};
 
 #[cfg(target_endian = "big")]
 compile_error!("the vecsearch index format is little-endian; big-endian hosts are not supported");
