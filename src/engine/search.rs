@@ -132,6 +132,9 @@ impl Index {
         let filter = |id: u32| {
             self.corpus.visible(id, mask.as_deref()) && self.doc_allowed(docs.as_deref(), id)
         };
+        if let Some(pool) = self.whole_pool(docs.as_deref(), opts, &filter) {
+            return Ok(self.finish_hits(pool, &q_sparse, opts));
+        }
         let scored = self.dense_search(&q, opts, &filter, true);
         let hits = self.finish_hits(scored, &q_sparse, opts);
         Ok(self.exact_if_short(hits, &q, &q_sparse, opts, &filter, true))
@@ -165,6 +168,16 @@ impl Index {
         let filter = |id: u32| {
             self.corpus.visible(id, mask.as_deref()) && self.doc_allowed(docs.as_deref(), id)
         };
+        if let Some(pool) = self.whole_pool(docs.as_deref(), opts, &filter) {
+            return embedded
+                .into_iter()
+                .map(|e| match e {
+                    Err(e) => Err(e),
+                    Ok(None) => Ok(Vec::new()),
+                    Ok(Some((_, q_sparse))) => Ok(self.finish_hits(pool.clone(), &q_sparse, opts)),
+                })
+                .collect();
+        }
         let mut dense = self.dense_batch(&embedded, opts, &filter).into_iter();
         embedded
             .into_iter()
@@ -207,6 +220,29 @@ impl Index {
                 .map(|q| self.dense_search(q, opts, filter, false))
                 .collect(),
         }
+    }
+
+    /// Every passage the filters let through, as the pool to re-score,
+    /// when the documents they allow hold no more passages than a scan
+    /// would fetch: the scan would return them all, and the re-score
+    /// ranks them by their exact scores alone, so skipping the scan leaves
+    /// the answer as it was. Not for `--no-rerank`, which ranks by the
+    /// scan's own scores.
+    fn whole_pool(
+        &self,
+        docs: Option<&[bool]>,
+        opts: &SearchOptions,
+        filter: &Filter,
+    ) -> Option<Vec<Scored>> {
+        if !opts.rerank {
+            return None;
+        }
+        let ids = self.few_passages(docs, self.fetch_count(opts), filter)?;
+        Some(
+            ids.into_iter()
+                .map(|id| Scored { id, score: 0.0 })
+                .collect(),
+        )
     }
 
     /// Dense candidates to fetch for `opts`.
@@ -431,5 +467,71 @@ impl Index {
                 }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::{BuildOptions, Codes, IndexKind, PathFilter, Quiet};
+
+    /// A search in a few documents scores their passages without a scan
+    /// (`whole_pool`); its answer must be the scan's, for every kind of
+    /// index, every document of the sample, and queries in each language.
+    #[test]
+    fn a_whole_pool_answers_as_the_scan_does() {
+        let queries = [
+            "ベクトルデータベース",
+            "向量数据库",
+            "base de données",
+            "search index",
+        ];
+        for (kind, codes) in [
+            (IndexKind::Flat, Codes::Bits),
+            (IndexKind::Flat, Codes::F32),
+            (IndexKind::Hnsw, Codes::F32),
+        ] {
+            let opts = BuildOptions {
+                kind,
+                codes: Some(codes),
+                ..BuildOptions::default()
+            };
+            let (index, _) = Index::build(&["data/sample".into()], &opts, &Quiet).unwrap();
+            let paths: Vec<String> = index.corpus.docs.iter().map(|d| d.path.clone()).collect();
+            let mut direct = 0;
+            for path in &paths {
+                for (query, k) in queries.iter().zip([1, 3, 10, 5]) {
+                    let opts = SearchOptions {
+                        k,
+                        paths: Some(PathFilter::document(path)),
+                        ..SearchOptions::default()
+                    };
+                    let Some((q, q_sparse)) = index.embed_query(query).unwrap() else {
+                        continue;
+                    };
+                    let docs = index.doc_mask(&opts);
+                    let filter = |id: u32| index.doc_allowed(docs.as_deref(), id);
+                    let Some(pool) = index.whole_pool(docs.as_deref(), &opts, &filter) else {
+                        continue;
+                    };
+                    direct += 1;
+                    let exact = SearchOptions {
+                        exact: true,
+                        ..opts.clone()
+                    };
+                    let scanned = index.dense_search(&q, &exact, &filter, true);
+                    let key = |h: Vec<Hit>| -> Vec<(u32, u32)> {
+                        h.iter().map(|h| (h.passage, h.score.to_bits())).collect()
+                    };
+                    assert_eq!(
+                        key(index.finish_hits(pool, &q_sparse, &opts)),
+                        key(index.finish_hits(scanned, &q_sparse, &opts)),
+                        "{kind:?} {codes:?} {path} {query}"
+                    );
+                }
+            }
+            // Most sample documents are small enough to take the shortcut.
+            assert!(direct >= paths.len(), "{kind:?}: {direct} direct answers");
+        }
     }
 }
