@@ -167,7 +167,7 @@ impl Built {
                     let (raw, batch) =
                         cut_and_analyze(&embedder, &docs, &mut doc_meta, spill.as_ref(), reporter)?;
                     drop(docs);
-                    put_passages(&mut table, raw, &batch.langs, &mut seen)?;
+                    put_passages(&mut table, raw, batch.langs.iter(), &mut seen)?;
                     counted.append(batch);
                     // The batch's texts and temporaries are freed among the
                     // table's growing arrays: hand their pages back before
@@ -262,10 +262,10 @@ impl Built {
 fn put_passages(
     table: &mut TableBuilder,
     raw: Vec<(u32, RawPassage)>,
-    tags: &[&'static str],
+    tags: impl Iterator<Item = &'static str>,
     seen: &mut Vec<&'static str>,
 ) -> Result<()> {
-    for ((doc, p), &tag) in raw.into_iter().zip(tags) {
+    for ((doc, p), tag) in raw.into_iter().zip(tags) {
         let lang = match seen.iter().position(|&l| l == tag) {
             Some(l) => l,
             None => {

@@ -85,11 +85,65 @@ impl CountArena {
     }
 }
 
+/// The language tag of each passage, two bytes a passage: the distinct
+/// tags (a few dozen) in the order met, and each passage's number among
+/// them. Held for every passage of a build until it is embedded, so a
+/// `&'static str` each (16 bytes) was a third of what still grew with the
+/// corpus (BENCHMARKS.md, issue 10).
+#[derive(Debug, Default, Clone)]
+pub(crate) struct Tags {
+    names: Vec<&'static str>,
+    ids: Vec<u16>,
+}
+
+impl Tags {
+    pub(crate) fn len(&self) -> usize {
+        self.ids.len()
+    }
+
+    pub(crate) fn push(&mut self, tag: &'static str) {
+        let id = match self
+            .names
+            .iter()
+            .position(|&n| std::ptr::eq(n, tag) || n == tag)
+        {
+            Some(i) => i,
+            None => {
+                self.names.push(tag);
+                self.names.len() - 1
+            }
+        };
+        self.ids
+            .push(u16::try_from(id).expect("language tags come from a small fixed set"));
+    }
+
+    pub(crate) fn extend(&mut self, tags: impl IntoIterator<Item = &'static str>) {
+        tags.into_iter().for_each(|t| self.push(t));
+    }
+
+    /// Each passage's tag, in order.
+    pub(crate) fn iter(&self) -> impl Iterator<Item = &'static str> + Clone + '_ {
+        self.ids.iter().map(|&i| self.names[i as usize])
+    }
+
+    /// The distinct tags in the order the passages met them.
+    fn names(&self) -> &[&'static str] {
+        &self.names
+    }
+
+    /// How many passages carry each of [`Tags::names`].
+    fn counts(&self) -> Vec<u64> {
+        let mut counts = vec![0u64; self.names.len()];
+        self.ids.iter().for_each(|&i| counts[i as usize] += 1);
+        counts
+    }
+}
+
 /// Analyzed passages: each one's language tag, and its counts in arenas,
 /// held (`arenas`) or spilled (`spilled`, in `spill`), never both.
 #[derive(Debug, Default)]
 pub(crate) struct Counted {
-    pub(crate) langs: Vec<&'static str>,
+    pub(crate) langs: Tags,
     pub(crate) arenas: Vec<CountArena>,
     pub(crate) spilled: Vec<SpilledArena>,
     pub(crate) spill: Option<Spill>,
@@ -108,7 +162,7 @@ impl Counted {
     /// in the same spill, if any).
     pub(crate) fn append(&mut self, more: Counted) {
         debug_assert!(more.spill.is_none(), "one spill for all");
-        self.langs.extend(more.langs);
+        self.langs.extend(more.langs.iter());
         self.arenas.extend(more.arenas);
         self.spilled.extend(more.spilled);
         self.df = match (self.df.take(), more.df) {
@@ -170,18 +224,23 @@ impl Counted {
     /// The raw document frequencies of every passage's terms, and the
     /// weighting idf (see `parts::weighting_idf`) made from them.
     pub(crate) fn weights(&mut self) -> Result<(Idf, Idf)> {
-        let groups = super::parts::language_groups(self.langs.iter().map(|l| &**l));
         if let Some(counted) = self.df.take() {
-            if let Some(renumber) = renumbering(&self.langs) {
+            if let Some(renumber) = renumbering(self.langs.names()) {
+                // The passages of each group, from each tag's count: the
+                // groups of the distinct tags in the order met are those of
+                // the passages in order.
                 let mut per_group = vec![0u64; renumber.iter().max().map_or(0, |g| g + 1)];
-                for &g in &groups {
-                    per_group[g] += 1;
+                let names = self.langs.names();
+                let groups = super::parts::language_groups(names.iter().copied());
+                for (g, c) in groups.into_iter().zip(self.langs.counts()) {
+                    per_group[g] += c;
                 }
                 let (live_df, masks) = counted.finish(&renumber, &per_group);
                 let idf = live_df.relative_to(&masks);
                 return Ok((live_df, idf));
             }
         }
+        let groups = super::parts::language_groups(self.langs.iter());
         let live_df = self
             .fold_arenas(
                 DfCount::default,
@@ -229,6 +288,8 @@ pub(crate) fn group_id(tag: &'static str) -> usize {
 /// Each [`group_id`] number's group in `parts::language_groups` of `langs`
 /// (the corpus's first-met order), or `None` when the numbers ran past 64.
 fn renumbering(langs: &[&'static str]) -> Option<Vec<usize>> {
+    // The first-met order of the distinct tags (`Tags::names`) gives the
+    // same groups in the same order as that of every passage's tag.
     let names = GROUP_NAMES
         .lock()
         .unwrap_or_else(|p| p.into_inner())

@@ -9,7 +9,7 @@ use std::borrow::Cow;
 use rayon::prelude::*;
 use serde::{Deserialize, Serialize};
 
-use super::counts::RowsToEmbed;
+use super::counts::{RowsToEmbed, ARENA_ROWS};
 use super::staged::{ScratchSection, StagedDense, StagedRows};
 use super::Reporter;
 use crate::embed::{Embedder, Idf, Terms};
@@ -188,27 +188,29 @@ pub(crate) fn embed_rows_staged(
     reporter: &dyn Reporter,
 ) -> Result<StagedRows> {
     let mut words = ScratchSection::create(index, "terms")?;
+    let mut offsets = ScratchSection::create(index, "offsets")?;
     let mut scratch = match hold_dense {
         true => None,
         false => Some(ScratchSection::create(index, "dense")?),
     };
     let n = counts.len();
     let mut held = HeldRows::new(embedder.dim(), codes, if hold_dense { n } else { 0 });
-    let mut sparse = TermRowsBuilder::with_capacity(n, 0);
+    let mut sparse = TermRowsBuilder::with_capacity(ARENA_ROWS, 0);
     embed_batches(embedder, idf, counts, codes, reporter, |rows, made| {
         match &mut scratch {
             Some(s) => s.append(rows.bytes())?,
             None => held.extend(rows),
         }
         made.into_iter().for_each(|r| sparse.push(r));
-        sparse.flush_words(|w| words.append(bytemuck::cast_slice(w)))
+        sparse.flush_words(|w| words.append(bytemuck::cast_slice(w)))?;
+        sparse.flush_offsets(|o| offsets.append(bytemuck::cast_slice(o)))
     })?;
     Ok(StagedRows {
         dense: match scratch {
             Some(s) => StagedDense::Scratch(codes, s),
             None => StagedDense::Held(held.finish()),
         },
-        offsets: sparse.into_offsets(),
+        offsets,
         words,
     })
 }

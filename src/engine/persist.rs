@@ -48,8 +48,8 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     let (offsets, words) = sparse.parts().expect("packed rows");
     let rows = Rows {
         dense: DenseRows::Held(&index.vectors.dense),
-        offsets,
-        words: Words::Held(words),
+        offsets: Words::Held(bytemuck::cast_slice(offsets)),
+        words: Words::Held(bytemuck::cast_slice(words)),
         graph: index.vectors.graph.as_ref(),
     };
     write(
@@ -77,7 +77,7 @@ pub(super) fn save_staged(
             StagedDense::Held(d) => DenseRows::Held(d),
             StagedDense::Scratch(codes, s) => DenseRows::Streamed(*codes, s),
         },
-        offsets: &staged.offsets,
+        offsets: Words::Streamed(&staged.offsets),
         words: Words::Streamed(&staged.words),
         graph,
     };
@@ -102,7 +102,7 @@ enum Passages<'a> {
 struct Rows<'a> {
     dense: DenseRows<'a>,
     /// The packed sparse rows' offsets and words.
-    offsets: &'a [u64],
+    offsets: Words<'a>,
     words: Words<'a>,
     graph: Option<&'a (Hnsw, HnswParams)>,
 }
@@ -112,9 +112,23 @@ enum DenseRows<'a> {
     Streamed(Codes, &'a dyn SectionSource),
 }
 
+/// A raw section's bytes, held or in a build's scratch.
+#[derive(Clone, Copy)]
 enum Words<'a> {
-    Held(&'a [u32]),
+    Held(&'a [u8]),
     Streamed(&'a dyn SectionSource),
+}
+
+impl<'a> Words<'a> {
+    /// Adds the section, with XXH3 block sums of `RANDOM_BLOCK` bytes.
+    fn add(self, w: &mut FileWriter<'a>, id: SectionId) {
+        match self {
+            Words::Held(bytes) => w.add_blocked(id, bytes, RANDOM_BLOCK, BlockSum::Xxh3),
+            Words::Streamed(source) => {
+                w.add_streamed(id, source, Some((RANDOM_BLOCK, BlockSum::Xxh3)))
+            }
+        }
+    }
 }
 
 fn write(
@@ -251,25 +265,8 @@ fn add_vectors<'a>(w: &mut FileWriter<'a>, rows: &Rows<'a>) {
             w.add_streamed(id, source, Some((SCAN_BLOCK, BlockSum::Fletcher)));
         }
     }
-    w.add_blocked(
-        SectionId::SparseOffsets,
-        bytemuck::cast_slice::<u64, u8>(rows.offsets),
-        RANDOM_BLOCK,
-        BlockSum::Xxh3,
-    );
-    match rows.words {
-        Words::Held(words) => w.add_blocked(
-            SectionId::TermWords,
-            bytemuck::cast_slice::<u32, u8>(words),
-            RANDOM_BLOCK,
-            BlockSum::Xxh3,
-        ),
-        Words::Streamed(source) => w.add_streamed(
-            SectionId::TermWords,
-            source,
-            Some((RANDOM_BLOCK, BlockSum::Xxh3)),
-        ),
-    }
+    rows.offsets.add(w, SectionId::SparseOffsets);
+    rows.words.add(w, SectionId::TermWords);
 }
 
 /// The graph's scalars and its link arrays.

@@ -88,12 +88,12 @@ pub(crate) enum StagedDense {
 }
 
 /// The rows of a staged build: the dense rows, and the sparse rows packed
-/// as the file stores them (their row offsets, 8 bytes a passage, are
-/// held; their words are in scratch).
+/// as the file stores them (their row offsets and their words, both in
+/// scratch).
 #[derive(Debug)]
 pub(crate) struct StagedRows {
     pub(crate) dense: StagedDense,
-    pub(crate) offsets: Vec<u64>,
+    pub(crate) offsets: ScratchSection,
     pub(crate) words: ScratchSection,
 }
 

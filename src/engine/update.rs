@@ -284,7 +284,7 @@ impl Index {
         let mut passages: Vec<PassageMeta> = (0..self.corpus.passages.len() as u32)
             .map(|i| self.corpus.passages.meta(i))
             .collect();
-        for ((doc, p), lang) in raw.into_iter().zip(&analyzed.langs) {
+        for ((doc, p), lang) in raw.into_iter().zip(analyzed.langs.iter()) {
             let lang_id = match config.langs.iter().position(|l| l == lang) {
                 Some(i) => i,
                 None => {

@@ -124,6 +124,18 @@ impl TermRowsBuilder {
         Ok(())
     }
 
+    /// Hands the row offsets pushed since the last call (the first call
+    /// leads with the 0 before the first row) to `store`, and forgets them:
+    /// a build that streams its rows holds none of the 8 bytes a row.
+    pub fn flush_offsets<E>(
+        &mut self,
+        store: impl FnOnce(&[u64]) -> Result<(), E>,
+    ) -> Result<(), E> {
+        store(&self.offsets)?;
+        self.offsets.clear();
+        Ok(())
+    }
+
     /// The row offsets, once every word has been flushed.
     pub fn into_offsets(self) -> Vec<u64> {
         debug_assert!(self.words.is_empty(), "words not flushed");
