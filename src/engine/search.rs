@@ -90,11 +90,11 @@ impl Index {
             });
         }
         let mut v = vec![0.0; embedder.dim()];
-        embedder.embed_counts(&counts, idf, true, &mut v);
+        let sparse = embedder.embed_query(&counts, idf, self.idf_hint.get(), &mut v);
         if v.iter().all(|&x| x == 0.0) {
             return Ok(None);
         }
-        Ok(Some((v, embedder.sparse(&counts, idf, true))))
+        Ok(Some((v, sparse)))
     }
 
     /// One flag per language of the index: whether `lang` covers it.
@@ -263,7 +263,9 @@ impl Index {
     }
 
     /// Dense candidates: through the graph when there is one (and the
-    /// caller did not ask for `exact`), else by a full scan.
+    /// caller did not ask for `exact`), else by a full scan. `filter` is the
+    /// one `opts` makes (language, documents, deletions): a walk drops it
+    /// when `opts` lets every passage through.
     fn dense_search(
         &self,
         q: &[f32],
@@ -292,7 +294,14 @@ impl Index {
             // latched and the answer refused.
             let found = match &self.vectors.dense {
                 Dense::F32(flat) => {
-                    let found = g.search_filtered(flat.rows(), q, fetch, ef, Some(filter), &mut s);
+                    // A filter that lets every passage through is no filter:
+                    // the walk then skips a call and a second beam per node
+                    // it scores. The answer is the same: the beam holds the
+                    // best `ef` of the nodes scored, in the same order as the
+                    // filtered list holds the best `fetch` of them.
+                    let filter: Option<&dyn Fn(u32) -> bool> =
+                        (!self.lets_all_through(opts)).then_some(filter);
+                    let found = g.search_filtered(flat.rows(), q, fetch, ef, filter, &mut s);
                     flat.check_rows(s.trail());
                     found
                         .into_iter()
@@ -315,6 +324,14 @@ impl Index {
             g.check_links(s.trail());
             found
         })
+    }
+
+    /// Whether the filter of `opts` passes every passage: no language or
+    /// document named, and no passage deleted.
+    fn lets_all_through(&self, opts: &SearchOptions) -> bool {
+        opts.lang.is_none()
+            && opts.paths.as_ref().is_none_or(|p| p.is_empty())
+            && *self.dead.get_or_init(|| self.corpus.dead()) == 0
     }
 
     /// How many live passages `opts`' filters (language, documents) let
@@ -377,6 +394,15 @@ impl Index {
         candidates.sort_unstable_by_key(|c| c.id);
         let score = |part: &[Scored]| {
             let mut top = TopK::new(k);
+            // The loop asks for rows a fixed distance ahead, so the first
+            // ones would come from memory one after another: ask for them
+            // all first (a graph walk's pool of 80 is mostly this head).
+            for c in part.iter().take(2 * PREFETCH_AHEAD) {
+                sparse.prefetch_offsets(c.id);
+            }
+            for c in part.iter().take(PREFETCH_AHEAD) {
+                sparse.prefetch(c.id);
+            }
             for (i, c) in part.iter().enumerate() {
                 if let Some(ahead) = part.get(i + 2 * PREFETCH_AHEAD) {
                     sparse.prefetch_offsets(ahead.id);
