@@ -79,6 +79,10 @@ pub struct Index {
     /// [`Index::make_resident`] for a long-running process; a one-off
     /// query does without (a pass over the table costs more than it saves).
     idf_hint: std::sync::OnceLock<crate::embed::IdfHint>,
+    /// Every block of the file was checked when it was opened
+    /// ([`Index::open_verified`]): a query need not look up, node by node,
+    /// whether the blocks it read were.
+    verified: bool,
 }
 
 impl Index {
@@ -102,6 +106,7 @@ impl Index {
             live_counts: std::sync::OnceLock::new(),
             dead: std::sync::OnceLock::new(),
             idf_hint: std::sync::OnceLock::new(),
+            verified: false,
         }
     }
 
@@ -120,7 +125,9 @@ impl Index {
     /// Opens with every check [`Index::verify`] makes: for carrying an
     /// index's contents into a new file.
     pub fn open_verified(path: &Path) -> Result<Index> {
-        persist::open(path, true)
+        let mut index = persist::open(path, true)?;
+        index.verified = true;
+        Ok(index)
     }
 
     /// The settings the index was built with.
