@@ -624,7 +624,7 @@ mod tests {
             "die Suche nach Vektoren",
         ];
         let rows: Vec<TermCounts> = texts.iter().map(|t| e.term_counts(t)).collect();
-        let idf = Idf::from_passages(rows.iter().map(Vec::as_slice).collect());
+        let idf = Idf::from_passages(rows.iter().map(Vec::as_slice).collect::<Vec<_>>());
         let other = Idf::from_passages(vec![e.term_counts("something else entirely").as_slice()]);
         let own = IdfHint::for_idf(&idf).unwrap();
         let stale = IdfHint::for_idf(&other).unwrap();
