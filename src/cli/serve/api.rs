@@ -284,12 +284,15 @@ struct Stages {
 /// request's deadline. The turn goes with the work, so work that outlives
 /// its deadline still counts against the bound until it ends.
 ///
-/// A request that finds no other at work runs it on the thread that read
-/// it (`block_in_place`, which hands that thread's other tasks to another
-/// worker): handing it to a blocking thread and the answer back costs two
-/// thread wake-ups, 0.07–0.09 ms on an idle server, about a twentieth of a
-/// graph search. Under load the blocking pool takes the work as before, so
-/// the workers stay free to read requests and turn the excess away.
+/// A request that arrives at an idle server ([`Gate::alone`]) runs it on
+/// the thread that read it (`block_in_place`, which hands that thread's
+/// other tasks to another worker): handing it to a blocking thread and the
+/// answer back costs two thread wake-ups, 0.07–0.09 ms on an idle server,
+/// about a twentieth of a graph search. Under load the blocking pool takes
+/// the work as before, so the workers stay free to read requests and turn
+/// the excess away, and the same few threads do the work.
+///
+/// [`Gate::alone`]: super::limits::Gate::alone
 async fn run<T: Send + 'static>(
     app: &App,
     work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
@@ -305,7 +308,7 @@ async fn run<T: Send + 'static>(
             let r = work();
             (r, began.elapsed())
         };
-        let (r, took) = if app.gate.running() == 1 {
+        let (r, took) = if app.gate.alone() {
             let done = tokio::task::block_in_place(|| {
                 std::panic::catch_unwind(std::panic::AssertUnwindSafe(timed))
             });
