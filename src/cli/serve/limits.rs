@@ -146,3 +146,23 @@ impl Gate {
         })
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_is_alone_only_at_an_idle_server() {
+        let gate = Gate::new(2, 2);
+        std::thread::sleep(IDLE * 2);
+        let first = gate.enter().await.ok().unwrap();
+        assert!(gate.alone(), "one turn after an idle spell");
+        let second = gate.enter().await.ok().unwrap();
+        assert!(!gate.alone(), "two at work");
+        drop(second);
+        std::thread::sleep(IDLE * 2);
+        assert!(gate.alone(), "one at work, the other ended a while ago");
+        drop(first);
+        assert_eq!(gate.running(), 0);
+    }
+}
