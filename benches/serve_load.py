@@ -86,6 +86,12 @@ def rss_kb(pid):
 
 
 def post(port, path, body, timeout=60):
+    status, data, took, server, _ = post_timed(port, path, body, timeout)
+    return status, data, took, server
+
+
+def post_timed(port, path, body, timeout=60):
+    """`post`, and the response's `Server-Timing` entries (see `stages`)."""
     c = http.client.HTTPConnection(HOST, port, timeout=timeout)
     t = time.perf_counter()
     c.request("POST", path, body=json.dumps(body), headers={"Content-Type": "application/json"})
@@ -95,7 +101,13 @@ def post(port, path, body, timeout=60):
     timing = r.getheader("server-timing") or ""
     c.close()
     m = re.search(r"dur=([0-9.]+)", timing)
-    return r.status, data, took, float(m.group(1)) / 1e3 if m else None
+    return r.status, data, took, float(m.group(1)) / 1e3 if m else None, stages(timing)
+
+
+def stages(timing):
+    """The `Server-Timing` entries of a response, name -> seconds."""
+    return {m.group(1): float(m.group(2)) / 1e3
+            for m in re.finditer(r"(\w+);dur=([0-9.]+)", timing or "")}
 
 
 def oha(args, port, body, conns, seconds):
@@ -169,7 +181,7 @@ def cmd_single(args):
             post(port, "/search", {"query": q, "k": 10})
         rows = []
         for q in queries:
-            status, data, client, server = post(port, "/search", {"query": q, "k": 10})
+            status, data, client, server, parts = post_timed(port, "/search", {"query": q, "k": 10})
             assert status == 200, data
             walls = []
             for _ in range(3):
@@ -180,15 +192,20 @@ def cmd_single(args):
                 )
                 walls.append(time.perf_counter() - t)
             cli = statistics.median(walls)
-            rows.append((server, client, cli))
+            rows.append((server, client, cli, parts.get("work", 0.0), parts.get("handoff", 0.0)))
             print(json.dumps(dict(query=q, server_ms=server * 1e3, curl_ms=client * 1e3,
-                                  cli_wall_ms=cli * 1e3, ratio=server / cli), ensure_ascii=False),
+                                  cli_wall_ms=cli * 1e3, ratio=server / cli,
+                                  work_ms=parts.get("work", 0.0) * 1e3,
+                                  handoff_ms=parts.get("handoff", 0.0) * 1e3), ensure_ascii=False),
                   flush=True)
         s = statistics.median(r[0] for r in rows)
         c = statistics.median(r[1] for r in rows)
         w = statistics.median(r[2] for r in rows)
-        print(f"# median server {s*1e3:.2f} ms, client {c*1e3:.2f} ms, `search` wall {w*1e3:.1f} ms: "
-              f"server/wall {s/w:.3f}", flush=True)
+        work = statistics.median(r[3] for r in rows)
+        handoff = statistics.median(r[4] for r in rows)
+        print(f"# median server {s*1e3:.2f} ms (work {work*1e3:.2f}, handoff {handoff*1e3:.3f}), "
+              f"client {c*1e3:.2f} ms, `search` wall {w*1e3:.1f} ms: "
+              f"server/wall {s/w:.3f}, load {os.getloadavg()[0]:.2f}", flush=True)
     finally:
         stop_server(p)
 

@@ -63,6 +63,13 @@ fn a_resident_index_answers_exactly_as_the_mapped_file() {
         assert!(before.iter().any(|a| a.contains("rank: 1")), "{before:?}");
         index.make_resident().unwrap();
         assert_eq!(answers(&index), before, "codes {codes}, {kind}");
+        // As the server opens it: every block checked at open (the walk
+        // then skips its per-node lookups), resident, with the shared idf
+        // hint.
+        let mut served = Index::open_verified(&path).unwrap();
+        assert_eq!(answers(&served), before, "codes {codes}, {kind}, verified");
+        served.make_resident().unwrap();
+        assert_eq!(answers(&served), before, "codes {codes}, {kind}, served");
         // Twice is harmless (the copies are copied again).
         index.make_resident().unwrap();
         assert_eq!(answers(&index), before, "codes {codes}, {kind}");

@@ -113,10 +113,19 @@ impl WeightCache {
 /// a few entries. A one-off query never builds one. Without a hint, sorted
 /// terms are found by divide and conquer: each term's position bounds the
 /// search of the terms on either side.
-fn document_frequencies(counts: &[(u64, f32)], idf: &Idf, out: &mut Vec<u32>) {
+fn document_frequencies(
+    counts: &[(u64, f32)],
+    idf: &Idf,
+    shared: Option<&IdfHint>,
+    out: &mut Vec<u32>,
+) {
     out.clear();
     let hashes: &[u64] = &idf.hashes;
     let df: &[u32] = &idf.df;
+    if let Some(hint) = shared {
+        hint.dfs(hashes, df, counts, out);
+        return;
+    }
     HINT.with(|c| {
         let mut c = c.borrow_mut();
         if let Some(hint) = c.for_table(hashes, idf.n_docs) {
@@ -194,12 +203,37 @@ impl HintCache {
 /// Where each range of hash values starts in a sorted table: bucket `k`
 /// (the top `64 - shift` bits of a hash) covers `starts[k]..starts[k + 1]`.
 /// Term hashes are uniform, so a bucket holds about two entries.
-struct IdfHint {
+///
+/// A long-running process that answers queries on any of its threads (a
+/// server) builds one for its table when it opens it
+/// ([`IdfHint::for_idf`]) and passes it to [`Embedder::embed_query`]:
+/// a query then finds each term in one bucket instead of a binary search
+/// whose probes all miss the cache after the process has idled. The
+/// per-thread hint is built only after [`HINT_AFTER_CALLS`] calls on one
+/// thread, which a server that hands each request to whichever thread is
+/// free may never reach.
+pub struct IdfHint {
     shift: u32,
     starts: Vec<u32>,
 }
 
+impl std::fmt::Debug for IdfHint {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("IdfHint")
+            .field("buckets", &self.starts.len().saturating_sub(1))
+            .finish()
+    }
+}
+
 impl IdfHint {
+    /// A hint for `idf`'s table (`None` for an empty or huge one); it
+    /// finds exactly what a binary search finds, and is checked against
+    /// the table it is used with, so a hint made for another table costs
+    /// time, never a wrong count.
+    pub fn for_idf(idf: &Idf) -> Option<IdfHint> {
+        IdfHint::new(&idf.hashes)
+    }
+
     fn new(hashes: &[u64]) -> Option<IdfHint> {
         if hashes.is_empty() || hashes.len() >= u32::MAX as usize {
             return None;
@@ -424,12 +458,23 @@ impl Embedder {
     /// Each term's weight, strength × idf, where strength is 1 + ln tf. Terms the corpus never saw are
     /// left out when `skip_unseen` (queries): they can match nothing.
     fn weights(&self, counts: &Terms, idf: &Idf, skip_unseen: bool) -> Vec<(u64, f32)> {
+        self.weights_hinted(counts, idf, None, skip_unseen)
+    }
+
+    /// [`Embedder::weights`], looking terms up through `shared` when given.
+    fn weights_hinted(
+        &self,
+        counts: &Terms,
+        idf: &Idf,
+        shared: Option<&IdfHint>,
+        skip_unseen: bool,
+    ) -> Vec<(u64, f32)> {
         thread_local! {
             static SCRATCH: RefCell<(Vec<u32>, WeightCache)> = RefCell::default();
         }
         SCRATCH.with(|s| {
             let (dfs, cache) = &mut *s.borrow_mut();
-            document_frequencies(counts, idf, dfs);
+            document_frequencies(counts, idf, shared, dfs);
             if cache.n_docs != Some(idf.n_docs) {
                 *cache = WeightCache {
                     n_docs: Some(idf.n_docs),
@@ -457,6 +502,22 @@ impl Embedder {
     /// rather than twice. The results are bit-identical to the two calls.
     pub fn embed_passage(&self, counts: &Terms, idf: &Idf, out: &mut [f32]) -> Vec<(u64, f32)> {
         let weights = self.weights(counts, idf, false);
+        self.embed_weights(weights.iter().copied(), out);
+        unit_sparse(weights)
+    }
+
+    /// [`Embedder::embed_counts`] and [`Embedder::sparse`] of a query
+    /// (unseen terms skipped) at once, each term's idf looked up once,
+    /// through `hint` when given (see [`IdfHint`]). The results are
+    /// bit-identical to the two calls.
+    pub fn embed_query(
+        &self,
+        counts: &Terms,
+        idf: &Idf,
+        hint: Option<&IdfHint>,
+        out: &mut [f32],
+    ) -> Vec<(u64, f32)> {
+        let weights = self.weights_hinted(counts, idf, hint, true);
         self.embed_weights(weights.iter().copied(), out);
         unit_sparse(weights)
     }
@@ -545,6 +606,48 @@ mod tests {
         find_sorted(&hashes, &df, &keys, &mut out);
         for (k, got) in keys.iter().zip(out) {
             assert_eq!(got, hashes.binary_search(&k.0).map_or(0, |i| df[i]));
+        }
+    }
+
+    /// A query embedded in one pass, with the table's own hint, a hint of
+    /// another table or none, has the very bits of the two separate calls.
+    #[test]
+    fn embed_query_is_embed_counts_and_sparse() {
+        let e = Embedder::new(EmbedderSettings {
+            dim: 256,
+            ..Default::default()
+        });
+        let texts = [
+            "vector search over documentation",
+            "recherche vectorielle dans la documentation",
+            "ベクトル検索の仕組み",
+            "die Suche nach Vektoren",
+        ];
+        let rows: Vec<TermCounts> = texts.iter().map(|t| e.term_counts(t)).collect();
+        let idf = Idf::from_passages(rows.iter().map(Vec::as_slice).collect::<Vec<_>>());
+        let other = Idf::from_passages(vec![e.term_counts("something else entirely").as_slice()]);
+        let own = IdfHint::for_idf(&idf).unwrap();
+        let stale = IdfHint::for_idf(&other).unwrap();
+        for q in [
+            "vector documentation",
+            "ベクトル",
+            "Vektoren suchen",
+            "unseen words only",
+        ] {
+            let counts = e.term_counts(q);
+            let mut want = vec![0.0; 256];
+            e.embed_counts(&counts, &idf, true, &mut want);
+            let want_sparse = e.sparse(&counts, &idf, true);
+            for hint in [None, Some(&own), Some(&stale)] {
+                let mut got = vec![1.0; 256];
+                let sparse = e.embed_query(&counts, &idf, hint, &mut got);
+                let bits = |v: &[f32]| v.iter().map(|x| x.to_bits()).collect::<Vec<_>>();
+                assert_eq!(bits(&got), bits(&want), "{q}");
+                assert_eq!(sparse.len(), want_sparse.len(), "{q}");
+                for (a, b) in sparse.iter().zip(&want_sparse) {
+                    assert_eq!((a.0, a.1.to_bits()), (b.0, b.1.to_bits()), "{q}");
+                }
+            }
         }
     }
 

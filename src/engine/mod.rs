@@ -75,6 +75,14 @@ pub struct Index {
     live_counts: std::sync::OnceLock<(Vec<usize>, Vec<usize>)>,
     /// Tombstoned passages, counted once (a graph search plans with it).
     dead: std::sync::OnceLock<usize>,
+    /// The idf table's lookup hint, shared by every thread: built by
+    /// [`Index::make_resident`] for a long-running process; a one-off
+    /// query does without (a pass over the table costs more than it saves).
+    idf_hint: std::sync::OnceLock<crate::embed::IdfHint>,
+    /// Every block of the file was checked when it was opened
+    /// ([`Index::open_verified`]): a query need not look up, node by node,
+    /// whether the blocks it read were.
+    verified: bool,
 }
 
 impl Index {
@@ -97,6 +105,8 @@ impl Index {
             origin,
             live_counts: std::sync::OnceLock::new(),
             dead: std::sync::OnceLock::new(),
+            idf_hint: std::sync::OnceLock::new(),
+            verified: false,
         }
     }
 
@@ -115,7 +125,9 @@ impl Index {
     /// Opens with every check [`Index::verify`] makes: for carrying an
     /// index's contents into a new file.
     pub fn open_verified(path: &Path) -> Result<Index> {
-        persist::open(path, true)
+        let mut index = persist::open(path, true)?;
+        index.verified = true;
+        Ok(index)
     }
 
     /// The settings the index was built with.
@@ -241,6 +253,10 @@ impl Index {
     /// built in memory, or with f32 vectors or format-5 rows, keeps what it
     /// cannot copy mapped. A block that fails its check is an error and
     /// leaves the index as it was.
+    ///
+    /// It also builds the idf table's lookup hint once for all threads, so
+    /// each query finds its terms' weights in a bucket of the table rather
+    /// than by a binary search that misses the cache at every probe.
     pub fn make_resident(&mut self) -> Result<()> {
         let v = &self.vectors;
         let dense = match &v.dense {
@@ -265,6 +281,9 @@ impl Index {
         }
         if let Some(Ok(s)) = sparse {
             self.vectors.sparse = s;
+        }
+        if let Some(hint) = crate::embed::IdfHint::for_idf(&self.weighting.idf) {
+            let _ = self.idf_hint.set(hint);
         }
         Ok(())
     }

@@ -90,11 +90,11 @@ impl Index {
             });
         }
         let mut v = vec![0.0; embedder.dim()];
-        embedder.embed_counts(&counts, idf, true, &mut v);
+        let sparse = embedder.embed_query(&counts, idf, self.idf_hint.get(), &mut v);
         if v.iter().all(|&x| x == 0.0) {
             return Ok(None);
         }
-        Ok(Some((v, embedder.sparse(&counts, idf, true))))
+        Ok(Some((v, sparse)))
     }
 
     /// One flag per language of the index: whether `lang` covers it.
@@ -299,7 +299,9 @@ impl Index {
     }
 
     /// Dense candidates: through the graph when there is one (and the
-    /// caller did not ask for `exact`), else by a full scan.
+    /// caller did not ask for `exact`), else by a full scan. `filter` is the
+    /// one `opts` makes (language, documents, deletions): a walk drops it
+    /// when `opts` lets every passage through.
     fn dense_search(
         &self,
         q: &[f32],
@@ -325,11 +327,22 @@ impl Index {
             let mut s = s.borrow_mut();
             // The walk read the rows and links of every node it visited:
             // verify those blocks (once per process each); a bad one is
-            // latched and the answer refused.
+            // latched and the answer refused. An index checked whole when
+            // it was opened has nothing left to verify.
+            let check = !self.verified;
             let found = match &self.vectors.dense {
                 Dense::F32(flat) => {
-                    let found = g.search_filtered(flat.rows(), q, fetch, ef, Some(filter), &mut s);
-                    flat.check_rows(s.trail());
+                    // A filter that lets every passage through is no filter:
+                    // the walk then skips a call and a second beam per node
+                    // it scores. The answer is the same: the beam holds the
+                    // best `ef` of the nodes scored, in the same order as the
+                    // filtered list holds the best `fetch` of them.
+                    let filter: Option<&dyn Fn(u32) -> bool> =
+                        (!self.lets_all_through(opts)).then_some(filter);
+                    let found = g.search_filtered(flat.rows(), q, fetch, ef, filter, &mut s);
+                    if check {
+                        flat.check_rows(s.trail());
+                    }
                     found
                         .into_iter()
                         .map(|(id, score)| Scored { id, score })
@@ -340,7 +353,9 @@ impl Index {
                     // estimate, re-scored exactly as the scan's pool is.
                     let planes = b.query(q);
                     let found = g.search_codes(b.rows(), &planes, fetch, ef, Some(filter), &mut s);
-                    b.check_rows(s.trail());
+                    if check {
+                        b.check_rows(s.trail());
+                    }
                     let found = found.into_iter().take(fetch).map(|(id, score)| Scored {
                         id,
                         score: score as f32,
@@ -348,9 +363,19 @@ impl Index {
                     super::dense::estimates(&planes, found.collect())
                 }
             };
-            g.check_links(s.trail());
+            if check {
+                g.check_links(s.trail());
+            }
             found
         })
+    }
+
+    /// Whether the filter of `opts` passes every passage: no language or
+    /// document named, and no passage deleted.
+    fn lets_all_through(&self, opts: &SearchOptions) -> bool {
+        opts.lang.is_none()
+            && opts.paths.as_ref().is_none_or(|p| p.is_empty())
+            && *self.dead.get_or_init(|| self.corpus.dead()) == 0
     }
 
     /// How many live passages `opts`' filters (language, documents) let
@@ -413,6 +438,15 @@ impl Index {
         candidates.sort_unstable_by_key(|c| c.id);
         let score = |part: &[Scored]| {
             let mut top = TopK::new(k);
+            // The loop asks for rows a fixed distance ahead, so the first
+            // ones would come from memory one after another: ask for them
+            // all first (a graph walk's pool of 80 is mostly this head).
+            for c in part.iter().take(2 * PREFETCH_AHEAD) {
+                sparse.prefetch_offsets(c.id);
+            }
+            for c in part.iter().take(PREFETCH_AHEAD) {
+                sparse.prefetch(c.id);
+            }
             for (i, c) in part.iter().enumerate() {
                 if let Some(ahead) = part.get(i + 2 * PREFETCH_AHEAD) {
                     sparse.prefetch_offsets(ahead.id);

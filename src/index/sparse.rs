@@ -231,6 +231,32 @@ impl<K: SparseKey, W: SparseWeight> SparseVectors<K, W> {
         (k.to_vec(), w.iter().map(|x| x.get()).collect())
     }
 
+    /// Hints that row `id`'s offsets will be read soon.
+    #[inline]
+    pub fn prefetch_offsets(&self, id: u32) {
+        if let Some(o) = self.offsets.get(id as usize..id as usize + 2) {
+            crate::vector::prefetch_slice(o, 1);
+        }
+    }
+
+    /// Hints that the first `max_lines` cache lines of row `id`'s keys and
+    /// weights will be read soon. Unverified offsets only choose an address
+    /// for a hint: a bad one prefetches nothing useful, and `get` keeps it in
+    /// bounds.
+    #[inline]
+    pub fn prefetch(&self, id: u32, max_lines: usize) {
+        let i = id as usize;
+        if let (Some(&s), Some(&e)) = (self.offsets.get(i), self.offsets.get(i + 1)) {
+            let span = s as usize..e as usize;
+            if let Some(k) = self.keys.get(span.clone()) {
+                crate::vector::prefetch_slice(k, max_lines);
+            }
+            if let Some(w) = self.weights.get(span) {
+                crate::vector::prefetch_slice(w, max_lines);
+            }
+        }
+    }
+
     /// Where row `id` lies in `keys` and `weights`.
     pub fn span(&self, id: u32) -> (usize, usize) {
         (

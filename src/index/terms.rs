@@ -284,25 +284,33 @@ impl TermRows {
     /// ahead, with [`TermRows::prefetch_offsets`].
     #[inline]
     pub fn prefetch(&self, id: u32) {
-        if let TermRows::Packed { offsets, words } = self {
-            // Unverified bytes only choose an address for a hint: a bad
-            // offset prefetches nothing useful, and `get` keeps it in bounds.
-            let i = id as usize;
-            if let (Some(&s), Some(&e)) = (offsets.get(i), offsets.get(i + 1)) {
-                if let Some(row) = words.get(s as usize..e as usize) {
-                    crate::vector::prefetch_slice(row, 8);
+        match self {
+            TermRows::Packed { offsets, words } => {
+                // Unverified bytes only choose an address for a hint: a bad
+                // offset prefetches nothing useful, and `get` keeps it in
+                // bounds.
+                let i = id as usize;
+                if let (Some(&s), Some(&e)) = (offsets.get(i), offsets.get(i + 1)) {
+                    if let Some(row) = words.get(s as usize..e as usize) {
+                        crate::vector::prefetch_slice(row, 8);
+                    }
                 }
             }
+            // Keys and weights apart, each a line or few for a typical row.
+            TermRows::Wide(w) => w.prefetch(id, 4),
         }
     }
 
     /// Hints that row `id`'s offsets will be read soon.
     #[inline]
     pub fn prefetch_offsets(&self, id: u32) {
-        if let TermRows::Packed { offsets, .. } = self {
-            if let Some(o) = offsets.get(id as usize..id as usize + 2) {
-                crate::vector::prefetch_slice(o, 1);
+        match self {
+            TermRows::Packed { offsets, .. } => {
+                if let Some(o) = offsets.get(id as usize..id as usize + 2) {
+                    crate::vector::prefetch_slice(o, 1);
+                }
             }
+            TermRows::Wide(w) => w.prefetch_offsets(id),
         }
     }
 

@@ -4,9 +4,9 @@
 //! 503 at once, so overload costs neither memory nor latency for the
 //! requests already admitted.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 
@@ -33,6 +33,9 @@ pub struct Gate {
     waiting: AtomicUsize,
     max_queue: usize,
     running: Arc<AtomicUsize>,
+    /// When the last turn ended, in µs since `epoch`.
+    last_end: Arc<AtomicU64>,
+    epoch: Instant,
     pub rejected: std::sync::atomic::AtomicU64,
 }
 
@@ -40,13 +43,26 @@ pub struct Gate {
 pub struct Turn {
     _permit: OwnedSemaphorePermit,
     running: Arc<AtomicUsize>,
+    last_end: Arc<AtomicU64>,
+    epoch: Instant,
 }
 
 impl Drop for Turn {
     fn drop(&mut self) {
+        self.last_end
+            .store(micros_since(self.epoch), Ordering::Relaxed);
         self.running.fetch_sub(1, Ordering::Relaxed);
     }
 }
+
+fn micros_since(epoch: Instant) -> u64 {
+    u64::try_from(epoch.elapsed().as_micros()).unwrap_or(u64::MAX)
+}
+
+/// How long the gate must have had nothing at work before a request counts
+/// as arriving at an idle server: under load, requests follow each other
+/// closer than this.
+const IDLE: Duration = Duration::from_millis(1);
 
 /// Counts a waiting request until it is admitted or gives up.
 struct Waiting<'a>(&'a AtomicUsize);
@@ -65,8 +81,21 @@ impl Gate {
             waiting: AtomicUsize::new(0),
             max_queue,
             running: Arc::new(AtomicUsize::new(0)),
+            last_end: Arc::new(AtomicU64::new(0)),
+            epoch: Instant::now(),
             rejected: Default::default(),
         }
+    }
+
+    /// Whether the turn just taken is the only one and the server had been
+    /// idle before it (nothing at work for a while): the request may then
+    /// do its work on the thread that read it. Sustained load never looks
+    /// alone, so its work keeps going to the blocking pool.
+    pub fn alone(&self) -> bool {
+        self.running() == 1
+            && self.waiting() == 0
+            && micros_since(self.epoch).saturating_sub(self.last_end.load(Ordering::Relaxed))
+                >= IDLE.as_micros() as u64
     }
 
     pub fn max_concurrent(&self) -> usize {
@@ -112,6 +141,28 @@ impl Gate {
         Ok(Turn {
             _permit: permit,
             running: self.running.clone(),
+            last_end: self.last_end.clone(),
+            epoch: self.epoch,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn a_request_is_alone_only_at_an_idle_server() {
+        let gate = Gate::new(2, 2);
+        std::thread::sleep(IDLE * 2);
+        let first = gate.enter().await.ok().unwrap();
+        assert!(gate.alone(), "one turn after an idle spell");
+        let second = gate.enter().await.ok().unwrap();
+        assert!(!gate.alone(), "two at work");
+        drop(second);
+        std::thread::sleep(IDLE * 2);
+        assert!(gate.alone(), "one at work, the other ended a while ago");
+        drop(first);
+        assert_eq!(gate.running(), 0);
     }
 }
