@@ -893,7 +893,7 @@ mod tests {
             v
         };
         let mut s = Searcher::new();
-        let third = |id: u32| id % 3 == 0;
+        let third = |id: u32| id.is_multiple_of(3);
         for q in queries.chunks_exact(dim) {
             for (k, ef) in [(1, 16), (10, 10), (10, 64), (25, 40)] {
                 for filter in [None, Some(&third as &dyn Fn(u32) -> bool)] {
