@@ -580,4 +580,38 @@ mod tests {
         assert!((above - 1.0 / 16.0).abs() < 0.01, "{above}");
         assert_eq!(levels[123], level_of(7, 123, 16));
     }
+
+    /// A small insert (under 1/CODED_INSERT_SHARE of the rows) walks on
+    /// the f32 rows: the new nodes are linked and found, and the graph is
+    /// the same for any thread count.
+    #[test]
+    fn small_insert_links_new_nodes_on_any_thread_count() {
+        use crate::index::hnsw::{HnswParams, Rows, Searcher};
+        let (n, old, dim) = (4_100, 4_098, 24);
+        assert!((n - old) * CODED_INSERT_SHARE < n);
+        let v = crate::index::testing::clustered(n, dim, 12, 0.1, 21);
+        let params = HnswParams::default();
+        let grow = |threads| {
+            let pool = rayon::ThreadPoolBuilder::new()
+                .num_threads(threads)
+                .build()
+                .unwrap();
+            pool.install(|| {
+                let mut g = Hnsw::build(Rows::new(&v[..old * dim], dim), &params, &|_| {});
+                g.insert(Rows::new(&v, dim), params.ef_construction, &|_| {});
+                g
+            })
+        };
+        let (a, b) = (grow(1), grow(2));
+        assert_eq!(a.len(), n);
+        assert_eq!(
+            a.to_parts().layer0.as_slice(),
+            b.to_parts().layer0.as_slice()
+        );
+        let rows = Rows::new(&v, dim);
+        let mut s = Searcher::new();
+        for id in old as u32..n as u32 {
+            assert_eq!(a.search(rows, rows.row(id), 1, 32, &mut s)[0].0, id);
+        }
+    }
 }
