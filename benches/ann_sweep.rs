@@ -16,8 +16,10 @@
 //! Searches run one query per call on one thread. Recall follows the
 //! ann-benchmarks rule (a hit scores >= the true k-th score - 1e-3). Without
 //! arguments (plain `cargo bench`) it does nothing. `--cache FILE` keeps the
-//! graph (and its renumbering) in FILE, built when FILE is absent: the
-//! graph is deterministic, so a cached one equals a rebuilt one. `visits` is
+//! graph (and its renumbering) in FILE, built when FILE is absent or was
+//! written for another base, other parameters or another builder (the file
+//! carries a fingerprint of this binary's build, see `build_fingerprint`):
+//! the graph is deterministic, so a cached one equals a rebuilt one. `visits` is
 //! the mean number of layer-0 nodes a walk scores (first 200 queries);
 //! `cpu_qps` divides by this thread's CPU time, not the wall clock.
 
@@ -178,8 +180,19 @@ fn main() {
         ef_construction: a.efc,
         ..HnswParams::default()
     };
+    let key = CacheKey {
+        n,
+        dim,
+        efc: a.efc,
+        fingerprint: if a.cache.is_some() {
+            build_fingerprint(a.m, a.efc)
+        } else {
+            0
+        },
+    };
     let t = Instant::now();
-    let cached = a.cache.as_deref().and_then(load_graph);
+    let cached = a.cache.as_deref().and_then(|p| load_graph(p, &key, a.m));
+    let fresh = cached.is_none();
     let (graph, order) = match cached {
         Some(g) => g,
         None if a.reorder => {
@@ -192,8 +205,8 @@ fn main() {
         }
     };
     let build_s = t.elapsed().as_secs_f64();
-    if let Some(path) = &a.cache {
-        save_graph(path, &graph, &order);
+    if let (Some(path), true) = (&a.cache, fresh) {
+        save_graph(path, &key, &graph, &order);
     }
     let arena = Slab::fill_huge(n * dim, |out| {
         for (r, &o) in out.chunks_exact_mut(dim).zip(&order) {
@@ -205,8 +218,8 @@ fn main() {
     let codes = Sq8Codes::build(rows);
     let codes_s = t.elapsed().as_secs_f64();
     println!(
-        "{{\"mode\":\"build\",\"n\":{n},\"dim\":{dim},\"m\":{},\"ef_construction\":{},\"build_s\":{build_s:.2},\"sq8_encode_s\":{codes_s:.3},\"link_bytes\":{},\"vector_bytes\":{},\"code_bytes\":{},\"threads\":{},\"kernel\":\"{}\"}}",
-        a.m, a.efc, graph.link_bytes(), n * dim * 4, codes.bytes(), rayon::current_num_threads(), vector::best().name
+        "{{\"mode\":\"build\",\"n\":{n},\"dim\":{dim},\"m\":{},\"ef_construction\":{},\"build_s\":{build_s:.2},\"cached\":{},\"sq8_encode_s\":{codes_s:.3},\"link_bytes\":{},\"vector_bytes\":{},\"code_bytes\":{},\"threads\":{},\"kernel\":\"{}\"}}",
+        a.m, a.efc, !fresh, graph.link_bytes(), n * dim * 4, codes.bytes(), rayon::current_num_threads(), vector::best().name
     );
     let kth = kth_scores(&a, Rows::new(&base, dim), queries);
     let mut s = Searcher::new();
@@ -294,9 +307,66 @@ fn le_u32s(xs: &[u32]) -> Vec<u8> {
     xs.iter().flat_map(|x| x.to_le_bytes()).collect()
 }
 
-/// `[n, m, max_level, entry, seed lo, seed hi, len × 5]` then the five
-/// arrays (order, layer0, upper offsets, ids, links), all little-endian u32.
-fn save_graph(path: &str, g: &Hnsw, order: &[u32]) {
+/// First word of a graph cache ("VSGC"), then the cache layout's version.
+const CACHE_MAGIC: u32 = u32::from_le_bytes(*b"VSGC");
+const CACHE_VERSION: u32 = 2;
+
+/// What the graph builder of this binary gives, as one number: the xxh3-64
+/// of a small graph built on fixed pseudo-random vectors with the same `m`
+/// and `ef_construction`. A cache written by a build whose construction
+/// differs (another neighbour selection, walk or renumbering) carries
+/// another fingerprint and is rebuilt rather than measured.
+fn build_fingerprint(m: usize, efc: usize) -> u64 {
+    let (n, dim) = (3_000usize, 16usize);
+    let mut z = 0x5EED_CAFE_u64;
+    let mut next = || {
+        z = z.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut x = z;
+        x = (x ^ (x >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        x = (x ^ (x >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        ((x ^ (x >> 31)) >> 40) as f32 / (1u64 << 24) as f32 - 0.5
+    };
+    let centres: Vec<f32> = (0..8 * dim).map(|_| next()).collect();
+    let mut v = Vec::with_capacity(n * dim);
+    for i in 0..n {
+        let c = &centres[(i % 8) * dim..(i % 8 + 1) * dim];
+        let row: Vec<f32> = c.iter().map(|&x| x + 0.3 * next()).collect();
+        let norm = row.iter().map(|x| x * x).sum::<f32>().sqrt().max(1e-12);
+        v.extend(row.iter().map(|x| x / norm));
+    }
+    let params = HnswParams {
+        m,
+        ef_construction: efc,
+        ..HnswParams::default()
+    };
+    let r = Hnsw::build_reordered(Rows::new(&v, dim), &params, &|_| {});
+    let p = r.graph.to_parts();
+    let mut bytes = le_u32s(&[p.n, p.m, p.max_level, p.entry_point]);
+    for x in [
+        &r.order[..],
+        &p.layer0,
+        &p.upper_offsets,
+        &p.upper_ids,
+        &p.upper_links,
+    ] {
+        bytes.extend(le_u32s(x));
+    }
+    xxhash_rust::xxh3::xxh3_64(&bytes)
+}
+
+/// What a cache must match: the base's shape, the build parameters and the
+/// builder's fingerprint.
+struct CacheKey {
+    n: usize,
+    dim: usize,
+    efc: usize,
+    fingerprint: u64,
+}
+
+/// `[magic, version, fingerprint lo, hi, n, dim, ef_construction]`, then
+/// `[n, m, max_level, entry, seed lo, seed hi, len × 5]` and the five arrays
+/// (order, layer0, upper offsets, ids, links), all little-endian u32.
+fn save_graph(path: &str, key: &CacheKey, g: &Hnsw, order: &[u32]) {
     let p = g.to_parts();
     let arrays: [&[u32]; 5] = [
         order,
@@ -306,6 +376,13 @@ fn save_graph(path: &str, g: &Hnsw, order: &[u32]) {
         &p.upper_links,
     ];
     let mut head = vec![
+        CACHE_MAGIC,
+        CACHE_VERSION,
+        key.fingerprint as u32,
+        (key.fingerprint >> 32) as u32,
+        key.n as u32,
+        key.dim as u32,
+        key.efc as u32,
         p.n,
         p.m,
         p.max_level,
@@ -321,29 +398,47 @@ fn save_graph(path: &str, g: &Hnsw, order: &[u32]) {
     std::fs::write(path, bytes).expect("write graph cache");
 }
 
-fn load_graph(path: &str) -> Option<(Hnsw, Vec<u32>)> {
+/// The cached graph, if `path` holds one this binary's builder would have
+/// made from the same base with the same parameters (else `None`, and a
+/// note on stderr when the file exists). Layer 0 goes to huge pages, as a
+/// freshly built graph's does: at 1M nodes its 132 MB of records on 4 KiB
+/// pages cost a TLB miss on most expansions.
+fn load_graph(path: &str, key: &CacheKey, m: usize) -> Option<(Hnsw, Vec<u32>)> {
     let bytes = std::fs::read(path).ok()?;
     let words: Vec<u32> = bytes
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    let (head, mut rest) = words.split_at(11);
+    let want = [
+        CACHE_MAGIC,
+        CACHE_VERSION,
+        key.fingerprint as u32,
+        (key.fingerprint >> 32) as u32,
+        key.n as u32,
+        key.dim as u32,
+        key.efc as u32,
+    ];
+    if words.len() < 18 || words[..7] != want || words[8] as usize != m {
+        eprintln!("ann_sweep: {path} is not this build's graph of this base; rebuilding it");
+        return None;
+    }
+    let (head, mut rest) = words[7..].split_at(11);
     let mut take = |len: u32| {
         let (a, b) = rest.split_at(len as usize);
         rest = b;
-        a.to_vec()
+        a
     };
-    let order = take(head[6]);
+    let order = take(head[6]).to_vec();
     let parts = HnswParts {
         n: head[0],
         m: head[1],
         max_level: head[2],
         entry_point: head[3],
         seed: head[4] as u64 | (head[5] as u64) << 32,
-        layer0: Slab::from_vec(take(head[7])),
-        upper_offsets: Slab::from_vec(take(head[8])),
-        upper_ids: Slab::from_vec(take(head[9])),
-        upper_links: Slab::from_vec(take(head[10])),
+        layer0: Slab::copy_huge(take(head[7])),
+        upper_offsets: Slab::from_vec(take(head[8]).to_vec()),
+        upper_ids: Slab::from_vec(take(head[9]).to_vec()),
+        upper_links: Slab::from_vec(take(head[10]).to_vec()),
     };
     Some((Hnsw::from_parts(parts).expect("valid graph cache"), order))
 }

@@ -111,10 +111,27 @@ impl Sq8 {
             1.0
         };
         let weights = w.iter().map(|x| (x / scale).round() as i16).collect();
+        // A row inside the trained range is within step/2 of its code's
+        // value on every coordinate, and each rounded weight is within
+        // scale/2 of its exact value: the sum of both over the coordinates
+        // bounds |score - q·x|. Widened for the f32 arithmetic of both.
+        let code_err: f32 = query
+            .iter()
+            .zip(&self.step)
+            .map(|(q, s)| q.abs() * s * 0.5)
+            .sum();
+        let weight_err = scale * 0.5 * 255.0 * self.dim() as f32;
+        let magnitude: f32 = query
+            .iter()
+            .zip(self.lo.iter().zip(&self.step))
+            .map(|(q, (l, s))| q.abs() * (l.abs() + 255.0 * s))
+            .sum();
+        let err = 1.01 * (code_err + weight_err) + 1e-4 * magnitude + 1e-6;
         Sq8Query {
             weights,
             bias,
             scale,
+            err,
         }
     }
 }
@@ -125,6 +142,7 @@ pub struct Sq8Query {
     weights: Vec<i16>,
     bias: f32,
     scale: f32,
+    err: f32,
 }
 
 impl Sq8Query {
@@ -143,6 +161,13 @@ impl Sq8Query {
 
     pub fn weights(&self) -> &[i16] {
         &self.weights
+    }
+
+    /// A bound on `|score - q·x|` for every row `x` inside the range the
+    /// quantizer was trained on (so every row [`Sq8Codes::build`] encoded),
+    /// with `q·x` as [`Kernels::dot`](super::Kernels::dot) computes it.
+    pub fn error_bound(&self) -> f32 {
+        self.err
     }
 }
 
@@ -365,6 +390,55 @@ mod tests {
                 assert!((exact - approx).abs() < 0.02, "{exact} vs {approx}");
             }
         }
+    }
+
+    /// The bound the re-rank relies on holds for every encoded row, on
+    /// every kernel set, at odd dimensions and for queries of any scale
+    /// (the rows are not unit vectors here), and is not vacuous.
+    #[test]
+    fn error_bound_holds_for_every_encoded_row() {
+        let mut next = numbers(23);
+        for dim in [1, 3, 17, 33, 96, 127, 128, 129, 257] {
+            let n = 300;
+            let v: Vec<f32> = (0..n * dim)
+                .map(|i| (next() % 2001) as f32 / 1000.0 - 1.0 + (i % 7) as f32 * 0.3)
+                .collect();
+            let rows = Rows::new(&v, dim);
+            let codes = Sq8Codes::build(rows);
+            for scale in [0.01f32, 1.0, 40.0] {
+                let q: Vec<f32> = (0..dim)
+                    .map(|_| ((next() % 2001) as f32 / 1000.0 - 1.0) * scale)
+                    .collect();
+                let sq = codes.quantizer().query(&q);
+                let bound = sq.error_bound();
+                let (mut worst, mut norm) = (0f32, 0f32);
+                for k in crate::vector::available() {
+                    for id in 0..n as u32 {
+                        let exact = (k.dot)(&q, rows.row(id));
+                        let approx = sq.score(k.dot_u8, codes.code(id));
+                        worst = worst.max((exact - approx).abs());
+                        norm = norm.max(exact.abs());
+                        assert!(
+                            (exact - approx).abs() <= bound,
+                            "{} dim {dim}: {exact} vs {approx}, bound {bound}",
+                            k.name
+                        );
+                    }
+                }
+                // Tight enough to prune: far below the scores themselves.
+                assert!(
+                    bound < 0.1 * norm.max(1e-3) + 1e-3,
+                    "dim {dim}: bound {bound} worst {worst}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn decoding_is_within_half_a_step() {
+        let dim = 96;
+        let v = testing::clustered(200, dim, 10, 0.1, 4);
+        let codes = Sq8Codes::build(Rows::new(&v, dim));
         // Decoding is within half a step of the input.
         let quant = codes.quantizer();
         for (d, (&x, &c)) in v[..dim].iter().zip(codes.code(0)).enumerate() {
