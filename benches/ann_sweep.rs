@@ -375,7 +375,26 @@ fn save_graph(path: &str, key: &CacheKey, g: &Hnsw, order: &[u32]) {
         &p.upper_ids,
         &p.upper_links,
     ];
-    let mut head = vec![
+    let mut head = cache_key_words(key).to_vec();
+    head.extend([
+        p.n,
+        p.m,
+        p.max_level,
+        p.entry_point,
+        p.seed as u32,
+        (p.seed >> 32) as u32,
+    ]);
+    head.extend(arrays.iter().map(|x| x.len() as u32));
+    let mut bytes = le_u32s(&head);
+    for x in arrays {
+        bytes.extend(le_u32s(x));
+    }
+    std::fs::write(path, bytes).expect("write graph cache");
+}
+
+/// The words that open a cache file: what it is, and what made it.
+fn cache_key_words(key: &CacheKey) -> [u32; 7] {
+    [
         CACHE_MAGIC,
         CACHE_VERSION,
         key.fingerprint as u32,
@@ -383,19 +402,7 @@ fn save_graph(path: &str, key: &CacheKey, g: &Hnsw, order: &[u32]) {
         key.n as u32,
         key.dim as u32,
         key.efc as u32,
-        p.n,
-        p.m,
-        p.max_level,
-        p.entry_point,
-        p.seed as u32,
-        (p.seed >> 32) as u32,
-    ];
-    head.extend(arrays.iter().map(|x| x.len() as u32));
-    let mut bytes = le_u32s(&head);
-    for x in arrays {
-        bytes.extend(le_u32s(x));
-    }
-    std::fs::write(path, bytes).expect("write graph cache");
+    ]
 }
 
 /// The cached graph, if `path` holds one this binary's builder would have
@@ -409,15 +416,7 @@ fn load_graph(path: &str, key: &CacheKey, m: usize) -> Option<(Hnsw, Vec<u32>)> 
         .chunks_exact(4)
         .map(|c| u32::from_le_bytes(c.try_into().unwrap()))
         .collect();
-    let want = [
-        CACHE_MAGIC,
-        CACHE_VERSION,
-        key.fingerprint as u32,
-        (key.fingerprint >> 32) as u32,
-        key.n as u32,
-        key.dim as u32,
-        key.efc as u32,
-    ];
+    let want = cache_key_words(key);
     if words.len() < 18 || words[..7] != want || words[8] as usize != m {
         eprintln!("ann_sweep: {path} is not this build's graph of this base; rebuilding it");
         return None;
