@@ -201,19 +201,17 @@ impl Index {
             .filter(|&d| mask[d as usize])
             .take(limit + 1)
             .collect();
-        // More documents than passages to score: not worth counting (a
-        // document may hold none, so this only costs a scan).
+        // More documents than the limit: not counted (a document may hold
+        // no passage, so there may be few; giving up only costs a scan).
         if docs.len() > limit {
             return None;
         }
-        let n = self.corpus.passages.len() as u32;
         let mut ranges = Vec::with_capacity(docs.len());
         let mut total = 0usize;
         for d in docs {
+            // An empty document's range is empty: both ends are the next
+            // document's first passage (or the end of the table).
             let first = self.corpus.first_passage_of(d);
-            if first >= n {
-                continue;
-            }
             let end = self.corpus.first_passage_of(d + 1);
             total += (end - first) as usize;
             if total > limit {

@@ -48,8 +48,8 @@ pub(super) fn save(index: &Index, path: &Path) -> Result<u64> {
     let (offsets, words) = sparse.parts().expect("packed rows");
     let rows = Rows {
         dense: DenseRows::Held(&index.vectors.dense),
-        offsets: Words::Held(bytemuck::cast_slice(offsets)),
-        words: Words::Held(bytemuck::cast_slice(words)),
+        offsets: RawSection::Held(bytemuck::cast_slice(offsets)),
+        words: RawSection::Held(bytemuck::cast_slice(words)),
         graph: index.vectors.graph.as_ref(),
     };
     write(
@@ -77,8 +77,8 @@ pub(super) fn save_staged(
             StagedDense::Held(d) => DenseRows::Held(d),
             StagedDense::Scratch(codes, s) => DenseRows::Streamed(*codes, s),
         },
-        offsets: Words::Streamed(&staged.offsets),
-        words: Words::Streamed(&staged.words),
+        offsets: RawSection::Streamed(&staged.offsets),
+        words: RawSection::Streamed(&staged.words),
         graph,
     };
     write(
@@ -102,8 +102,8 @@ enum Passages<'a> {
 struct Rows<'a> {
     dense: DenseRows<'a>,
     /// The packed sparse rows' offsets and words.
-    offsets: Words<'a>,
-    words: Words<'a>,
+    offsets: RawSection<'a>,
+    words: RawSection<'a>,
     graph: Option<&'a (Hnsw, HnswParams)>,
 }
 
@@ -114,17 +114,17 @@ enum DenseRows<'a> {
 
 /// A raw section's bytes, held or in a build's scratch.
 #[derive(Clone, Copy)]
-enum Words<'a> {
+enum RawSection<'a> {
     Held(&'a [u8]),
     Streamed(&'a dyn SectionSource),
 }
 
-impl<'a> Words<'a> {
+impl<'a> RawSection<'a> {
     /// Adds the section, with XXH3 block sums of `RANDOM_BLOCK` bytes.
     fn add(self, w: &mut FileWriter<'a>, id: SectionId) {
         match self {
-            Words::Held(bytes) => w.add_blocked(id, bytes, RANDOM_BLOCK, BlockSum::Xxh3),
-            Words::Streamed(source) => {
+            RawSection::Held(bytes) => w.add_blocked(id, bytes, RANDOM_BLOCK, BlockSum::Xxh3),
+            RawSection::Streamed(source) => {
                 w.add_streamed(id, source, Some((RANDOM_BLOCK, BlockSum::Xxh3)))
             }
         }

@@ -136,12 +136,6 @@ impl TermRowsBuilder {
         Ok(())
     }
 
-    /// The row offsets, once every word has been flushed.
-    pub fn into_offsets(self) -> Vec<u64> {
-        debug_assert!(self.words.is_empty(), "words not flushed");
-        self.offsets
-    }
-
     /// Appends row `id` of `rows`, packing it if it is not.
     pub fn push_row_of(&mut self, rows: &TermRows, id: u32) {
         match rows {
