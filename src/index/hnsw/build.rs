@@ -315,9 +315,9 @@ impl Graph {
             s.pool.insert(c.id, c.score);
         }
         if l == 0 {
-            search_layer(&self.dense(), scorer, s, None);
+            search_layer(&self.dense(), scorer, s, None, false);
         } else {
-            search_layer(&self.sparse(l), scorer, s, None);
+            search_layer(&self.sparse(l), scorer, s, None, false);
         }
         s.seeds.clear();
         s.seeds.extend(s.pool.items.iter().map(|c| Cand {
