@@ -46,7 +46,7 @@ gcc -O3 $march -fopenmp benches/membw.c -o /tmp/membw-$isa
 
 echo "== $isa: bandwidth and flat" >&2
 /tmp/membw-$isa | tag membw
-target/release/vecsearch bench --base "$dir/base.fvecs" --query "$dir/query.fvecs" \
+"${CARGO_TARGET_DIR:-target}"/release/vecsearch bench --base "$dir/base.fvecs" --query "$dir/query.fvecs" \
     --gt "$dir/gt.ivecs" --kind flat --threads 1 --json -q | tag flat
 "$py" benches/faiss_flat.py "$dir/base.fvecs" "$dir/query.fvecs" 1 | tag faiss-flat
 /tmp/membw-$isa | tag membw
@@ -62,7 +62,7 @@ cargo bench --locked --bench ann_sweep -- --base "$dir/base.fvecs" --query "$dir
 
 if [ "${BUILD:-0}" = 1 ]; then
   echo "== $isa: builds on 2 threads" >&2
-  target/release/vecsearch bench --base "$dir/base.fvecs" --query "$dir/query.fvecs" \
+  "${CARGO_TARGET_DIR:-target}"/release/vecsearch bench --base "$dir/base.fvecs" --query "$dir/query.fvecs" \
       --gt "$dir/gt.ivecs" --kind hnsw --threads 1 --ef 32 --json -q | tag build
   "$py" benches/compare_peers.py --base "$dir/base.fvecs" --query "$dir/query.fvecs" \
       --gt "$dir/gt.ivecs" --k 10 --m 16 --ef-construction 200 --ef 32 --threads 2 \
