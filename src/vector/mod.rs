@@ -321,8 +321,8 @@ pub fn prefetch<T>(p: *const T) {
 /// Hints that the cache line holding `p` will be read, but not before
 /// other work: it is brought into L2, not L1. On this machine's cores such
 /// a request leaves the L1 miss buffers free for the lines needed now (the
-/// SQ8 walk asks for the next expansion's codes this way: +13% QPS at 1M ×
-/// 128, BENCHMARKS.md "The 1M SQ8 walk, second round"). A hint only.
+/// SQ8 walk asks for the next expansion's codes this way: +8–13% QPS at
+/// 1M × 128, BENCHMARKS.md "The 1M SQ8 walk, second round"). A hint only.
 #[inline(always)]
 pub fn prefetch_l2<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]

@@ -338,7 +338,8 @@ unsafe impl Scorer for Quantized<'_> {
     /// expansion later, and asked for into L1 they held the miss buffers
     /// that the codes scored now were waiting for (the instructions after
     /// these prefetches were 15% of the walk's samples). Into L2 the SQ8
-    /// walk gains 12–15% QPS at 1M × 128 on AVX-512 and AVX2.
+    /// walk gained 8–13% QPS at 1M × 128 (BENCHMARKS.md, "The 1M SQ8 walk,
+    /// second round").
     #[inline(always)]
     fn prefetch_ahead(&self, id: u32) {
         // Each line once: a second request for a line in flight costs a
@@ -643,8 +644,8 @@ pub(super) fn greedy<'a, L: Layer<'a>, S: Scorer>(
         let mut moved = false;
         if S::BATCH {
             // Every neighbour's code in flight before the first is scored:
-            // one wait per hop instead of one per neighbour (the descent
-            // through the upper layers was 3–6% of a 1M × 128 SQ8 search).
+            // one wait per hop instead of one per neighbour (+1–6% QPS for
+            // the SQ8 walk at 1M × 128).
             for &nb in layer.links(cur) {
                 scorer.prefetch(nb);
             }
