@@ -845,6 +845,44 @@ mod tests {
         assert_eq!(s.as_ptr() as usize % 64, 0);
     }
 
+    /// The mapping carries the huge-page advice (`VmFlags: hg` in
+    /// `/proc/self/smaps`): it is what lets uncached pages come back in
+    /// 2 MiB folios, and a hint whose loss no answer would show.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_mapping_is_advised_huge() {
+        if !Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
+            eprintln!("skipped: this kernel has no transparent huge pages to advise");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = sample(dir.path());
+        let f = MappedFile::open(&path, Verify::Full).unwrap();
+        let at = f.map.as_ptr() as usize;
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        let mut flags = None;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ') {
+                if let Some((lo, hi)) = range.split_once('-') {
+                    if let (Ok(lo), Ok(hi)) =
+                        (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+                    {
+                        inside = (lo..hi).contains(&at);
+                        continue;
+                    }
+                }
+            }
+            if inside {
+                if let Some(v) = line.strip_prefix("VmFlags:") {
+                    flags = Some(v.split_whitespace().map(String::from).collect::<Vec<_>>());
+                }
+            }
+        }
+        let flags = flags.expect("the mapping is listed with its flags");
+        assert!(flags.iter().any(|f| f == "hg"), "{flags:?}");
+    }
+
     /// Bytes in memory, read as a stream.
     struct Streamed(Vec<u8>);
     impl SectionSource for Streamed {
