@@ -520,6 +520,68 @@ pub struct MappedFile {
     failure: Failure,
 }
 
+/// The mapping of an index file, for handing pages the process no longer
+/// reads back to the kernel.
+///
+/// A full check reads every byte through the mapping, so every page of the
+/// file counts in the process's resident memory afterwards. A server that
+/// then copies its hot sections into memory of its own
+/// (`Index::make_resident`) would hold those bytes twice, and a server
+/// that reloads a growing file, more and more of them.
+#[derive(Clone)]
+pub struct MappedPages(Arc<Mmap>);
+
+impl MappedPages {
+    /// Drops the whole pages inside `bytes` from this process's page
+    /// tables; the page cache keeps them, and a later read of them maps
+    /// them again (a minor fault), so nothing that reads `bytes` sees a
+    /// difference but its speed. Bytes outside this mapping are left
+    /// alone. Returns the bytes given back.
+    pub fn release(&self, bytes: &[u8]) -> usize {
+        const PAGE: usize = 4096;
+        let base = self.0.as_ptr() as usize;
+        let (start, end) = (
+            bytes.as_ptr() as usize,
+            bytes.as_ptr() as usize + bytes.len(),
+        );
+        if bytes.is_empty() || start < base || end > base + self.0.len() {
+            return 0;
+        }
+        // Whole pages only: a page shared with a neighbouring section
+        // stays, as the neighbour may be in use.
+        let (first, last) = (
+            (start - base).next_multiple_of(PAGE),
+            (end - base) & !(PAGE - 1),
+        );
+        if last <= first {
+            return 0;
+        }
+        // The kernel maps a file's large folios whole (2 MiB at a time)
+        // when any byte of them is read, which would map these pages again
+        // for a read of a neighbouring section: such pages are kept to
+        // single-page mappings.
+        #[cfg(target_os = "linux")]
+        let _ = self
+            .0
+            .advise_range(memmap2::Advice::NoHugePage, first, last - first);
+        // SAFETY: the range lies inside the mapping, and the mapping is the
+        // read-only shared mapping of a file that `MappedFile::open` made
+        // (this type has no other constructor): MADV_DONTNEED on it only
+        // unmaps pages, which the next access maps again from the file's
+        // unchanged bytes (writers rename new files, never write in
+        // place). No byte anyone reads changes.
+        let done = unsafe {
+            self.0
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, last - first)
+        };
+        if done.is_ok() {
+            last - first
+        } else {
+            0
+        }
+    }
+}
+
 impl MappedFile {
     pub fn open(path: &Path, verify: Verify) -> Result<MappedFile> {
         let file = File::open(path).map_err(|e| match e.kind() {
@@ -564,6 +626,11 @@ impl MappedFile {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A handle on this file's mapping for giving its pages back.
+    pub fn pages(&self) -> MappedPages {
+        MappedPages(self.map.clone())
     }
 
     pub fn len(&self) -> u64 {
