@@ -1,5 +1,5 @@
 //! `Index::make_resident` (what `vecsearch serve` does to every index it
-//! opens): the copied codes, f32 rows and term rows answer exactly as the mapped file
+//! opens): the copied codes and term rows answer exactly as the mapped file
 //! does, over a flat scan or a graph walk, and a damaged block found while
 //! copying is a one-line error that leaves nothing half-copied in use.
 
@@ -93,8 +93,6 @@ fn a_damaged_block_is_refused_while_copying() {
         (SectionId::Codes, "bits", "flat"),
         (SectionId::TermWords, "bits", "flat"),
         (SectionId::Codes, "bits", "hnsw"),
-        (SectionId::Vectors, "f32", "hnsw"),
-        (SectionId::Vectors, "f32", "flat"),
     ] {
         let dir = tempfile::tempdir().unwrap();
         let path = build_kind(dir.path(), codes, kind);

@@ -265,15 +265,12 @@ impl Index {
         let v = &self.vectors;
         let dense = match &v.dense {
             Dense::Bits(b) => Some(b.resident().ok_or(()).map(Dense::Bits)),
-            // A graph walk reads one 4 KiB row per node it scores, at
-            // random: on 4 KiB pages of the mapping nearly every row is a
-            // TLB miss, whose page-table walk itself misses the cache
-            // after the server has idled.
-            Dense::F32(f) if self.verified || f.check_all() => Some(Ok(Dense::F32(
-                FlatIndex::new(f.dim(), crate::vector::Slab::copy_huge(f.slab()))
-                    .expect("whole rows of dim"),
-            ))),
-            Dense::F32(_) => Some(Err(())),
+            // f32 rows stay mapped: a file the page cache holds in 2 MiB
+            // folios (as the writer leaves it) is mapped a folio an entry
+            // already, and a private copy would lose the cache lines a
+            // `search` command on the same file brings in (BENCHMARKS.md,
+            // "Serving, seventh round").
+            Dense::F32(_) => None,
         };
         let sparse = match &v.sparse {
             crate::index::TermRows::Packed { .. } => Some(v.sparse.resident().ok_or(())),
@@ -295,10 +292,9 @@ impl Index {
         let release = |bytes: &[u8]| pages.as_ref().map_or(0, |p| p.release(bytes));
         if let Some(Ok(d)) = dense {
             let old = std::mem::replace(&mut self.vectors.dense, d);
-            match &old {
-                Dense::Bits(b) => release(bytemuck::cast_slice(b.code_words())),
-                Dense::F32(f) => release(bytemuck::cast_slice(f.vectors())),
-            };
+            if let Dense::Bits(b) = &old {
+                release(bytemuck::cast_slice(b.code_words()));
+            }
         }
         if let Some(Ok(s)) = sparse {
             let old = std::mem::replace(&mut self.vectors.sparse, s);
