@@ -267,9 +267,9 @@ impl Index {
             Dense::Bits(b) => Some(b.resident().ok_or(()).map(Dense::Bits)),
             // f32 rows stay mapped: a file the page cache holds in 2 MiB
             // folios (as the writer leaves it) is mapped a folio an entry
-            // already, and a private copy would lose the cache lines a
-            // `search` command on the same file brings in (BENCHMARKS.md,
-            // "Serving, seventh round").
+            // already, and a walk on it was no slower than on a copy,
+            // which would hold the largest section twice on the machine
+            // (BENCHMARKS.md, "Serving, seventh round").
             Dense::F32(_) => None,
         };
         let sparse = match &v.sparse {

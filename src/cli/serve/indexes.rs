@@ -232,11 +232,12 @@ pub async fn watch(
     }
 }
 
-/// Gives the free pages of every malloc heap back to the kernel. The server
-/// asks glibc to keep freed memory (`keep_freed_memory`), which is right for
-/// what requests allocate and free again, but an old generation's tables
-/// are freed once, and the new generation's were allocated while they were
-/// alive, so their pages would stay as holes in the heaps for good.
+/// Gives the free pages inside every malloc heap back to the kernel. The
+/// server asks glibc to keep freed memory (`keep_freed_memory`), which is
+/// right for what requests allocate and free again, but an old generation's
+/// tables are freed once, and the new generation's were allocated while
+/// they were alive, so their pages would stay as holes in the heaps. (The
+/// free top of a thread's arena is not trimmed; the arena limit bounds it.)
 fn trim_heap() {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
     // SAFETY: `malloc_trim` only returns whole free pages of glibc's heaps
