@@ -6,7 +6,12 @@ the CPU time (user + sys of the child) of the timed runs are summarized as
 median and p90 in milliseconds. On a shared machine the CPU time is the
 steadier figure; the load average is printed with the results.
 
-    python3 scripts/time_queries.py BIN INDEX QUERIES [--n 20] [--warmup 2] [-- ARGS...]
+With --cold, the index file is first dropped from the page cache
+(posix_fadvise DONTNEED; pages other processes map stay) and read back by
+one untimed command, as after a reboot: the warm runs then measure the
+page cache that first command leaves.
+
+    python3 scripts/time_queries.py BIN INDEX QUERIES [--n 20] [--warmup 2] [--cold] [-- ARGS...]
 """
 import argparse
 import os
@@ -23,10 +28,20 @@ def main():
     ap.add_argument("queries")
     ap.add_argument("--n", type=int, default=20)
     ap.add_argument("--warmup", type=int, default=2)
+    ap.add_argument("--cold", action="store_true", help="drop the index from the page cache first")
     ap.add_argument("extra", nargs="*", help="more arguments for `search` (after --)")
     a = ap.parse_args()
     with open(a.queries, encoding="utf-8") as f:
         queries = [l.strip() for l in f if l.strip()][: a.n]
+    if a.cold:
+        fd = os.open(a.index, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+            os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        finally:
+            os.close(fd)
+        cmd = [a.bin, "search", queries[0], "--index", a.index, "--json", *a.extra]
+        subprocess.run(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     wall, cpu = [], []
     for q in queries:
         cmd = [a.bin, "search", q, "--index", a.index, "--json", *a.extra]

@@ -254,6 +254,10 @@ impl Index {
     /// cannot copy mapped. A block that fails its check is an error and
     /// leaves the index as it was.
     ///
+    /// The file's pages of the copied sections are given back to the kernel
+    /// (they stay in the page cache), so a fully checked index does not
+    /// count them twice in the process's resident memory.
+    ///
     /// It also builds the idf table's lookup hint once for all threads, so
     /// each query finds its terms' weights in a bucket of the table rather
     /// than by a binary search that misses the cache at every probe.
@@ -261,6 +265,11 @@ impl Index {
         let v = &self.vectors;
         let dense = match &v.dense {
             Dense::Bits(b) => Some(b.resident().ok_or(()).map(Dense::Bits)),
+            // f32 rows stay mapped: a file the page cache holds in 2 MiB
+            // folios (as the writer leaves it) is mapped a folio an entry
+            // already, and a walk on it was no slower than on a copy,
+            // which would hold the largest section twice on the machine
+            // (BENCHMARKS.md, "Serving, seventh round").
             Dense::F32(_) => None,
         };
         let sparse = match &v.sparse {
@@ -276,11 +285,23 @@ impl Index {
                 detail: "a block failed its check while it was copied".into(),
             });
         }
+        // The mapped bytes of what was copied are read no more (the copy
+        // was checked block by block on the way), but a full check read
+        // them all: give those pages back, or the process holds them twice.
+        let pages = self.origin.pages.clone();
+        let release = |bytes: &[u8]| pages.as_ref().map_or(0, |p| p.release(bytes));
         if let Some(Ok(d)) = dense {
-            self.vectors.dense = d;
+            let old = std::mem::replace(&mut self.vectors.dense, d);
+            if let Dense::Bits(b) = &old {
+                release(bytemuck::cast_slice(b.code_words()));
+            }
         }
         if let Some(Ok(s)) = sparse {
-            self.vectors.sparse = s;
+            let old = std::mem::replace(&mut self.vectors.sparse, s);
+            if let crate::index::TermRows::Packed { offsets, words } = &old {
+                release(bytemuck::cast_slice(offsets));
+                release(bytemuck::cast_slice(words));
+            }
         }
         if let Some(hint) = crate::embed::IdfHint::for_idf(&self.weighting.idf) {
             let _ = self.idf_hint.set(hint);

@@ -277,6 +277,9 @@ pub(crate) struct Origin {
     pub(crate) failure: Option<(PathBuf, crate::vector::Failure)>,
     /// The format version of the file (or the one it will be written as).
     pub(crate) format_version: u32,
+    /// The file's mapping, for giving back pages the index no longer reads
+    /// through it (see `Index::make_resident`).
+    pub(crate) pages: Option<crate::store::MappedPages>,
 }
 
 impl Origin {
@@ -288,6 +291,7 @@ impl Origin {
             sections: Vec::new(),
             failure,
             format_version: crate::store::FORMAT_VERSION,
+            pages: None,
         }
     }
 }

@@ -493,6 +493,7 @@ fn origin_of(file: &MappedFile) -> Origin {
             .collect(),
         failure: Some((file.path().to_path_buf(), file.failure())),
         format_version: file.header.version,
+        pages: Some(file.pages()),
     }
 }
 

@@ -28,6 +28,12 @@ impl Searcher {
         &self.index
     }
 
+    /// Whether another clone of this handle is alive: when it is not, dropping
+    /// this one frees the index.
+    pub fn is_shared(&self) -> bool {
+        Arc::strong_count(&self.index) > 1
+    }
+
     /// See [`Index::search`].
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<Vec<Hit>> {
         self.index.search(query, opts)

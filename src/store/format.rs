@@ -520,6 +520,68 @@ pub struct MappedFile {
     failure: Failure,
 }
 
+/// The mapping of an index file, for handing pages the process no longer
+/// reads back to the kernel.
+///
+/// A full check reads every byte through the mapping, so every page of the
+/// file counts in the process's resident memory afterwards. A server that
+/// then copies its hot sections into memory of its own
+/// (`Index::make_resident`) would hold those bytes twice, and a server
+/// that reloads a growing file, more and more of them.
+#[derive(Clone)]
+pub struct MappedPages(Arc<Mmap>);
+
+impl MappedPages {
+    /// Drops the whole pages inside `bytes` from this process's page
+    /// tables; the page cache keeps them, and a later read of them maps
+    /// them again (a minor fault), so nothing that reads `bytes` sees a
+    /// difference but its speed. Bytes outside this mapping are left
+    /// alone. Returns the bytes given back.
+    pub fn release(&self, bytes: &[u8]) -> usize {
+        const PAGE: usize = 4096;
+        let base = self.0.as_ptr() as usize;
+        let (start, end) = (
+            bytes.as_ptr() as usize,
+            bytes.as_ptr() as usize + bytes.len(),
+        );
+        if bytes.is_empty() || start < base || end > base + self.0.len() {
+            return 0;
+        }
+        // Whole pages only: a page shared with a neighbouring section
+        // stays, as the neighbour may be in use.
+        let (first, last) = (
+            (start - base).next_multiple_of(PAGE),
+            (end - base) & !(PAGE - 1),
+        );
+        if last <= first {
+            return 0;
+        }
+        // The kernel maps a file's large folios whole (2 MiB at a time)
+        // when any byte of them is read, which would map these pages again
+        // for a read of a neighbouring section: such pages are kept to
+        // single-page mappings.
+        #[cfg(target_os = "linux")]
+        let _ = self
+            .0
+            .advise_range(memmap2::Advice::NoHugePage, first, last - first);
+        // SAFETY: the range lies inside the mapping, and the mapping is the
+        // read-only shared mapping of a file that `MappedFile::open` made
+        // (this type has no other constructor): MADV_DONTNEED on it only
+        // unmaps pages, which the next access maps again from the file's
+        // unchanged bytes (writers rename new files, never write in
+        // place). No byte anyone reads changes.
+        let done = unsafe {
+            self.0
+                .unchecked_advise_range(memmap2::UncheckedAdvice::DontNeed, first, last - first)
+        };
+        if done.is_ok() {
+            last - first
+        } else {
+            0
+        }
+    }
+}
+
 impl MappedFile {
     pub fn open(path: &Path, verify: Verify) -> Result<MappedFile> {
         let file = File::open(path).map_err(|e| match e.kind() {
@@ -539,6 +601,14 @@ impl MappedFile {
         // place (they rename a new file over it), so the mapped bytes do not
         // change under us.
         let map = unsafe { Mmap::map(&file) }.map_err(|e| Error::io(path, e))?;
+        // A hint, ignored where unsupported. Pages that are not cached are
+        // then read in 2 MiB folios, which later commands map in a few
+        // faults: after a cold read a warm flat `search` of 1.49M passages
+        // took 44–47 ms of CPU with it and 73–77 ms without, the
+        // difference being the page faults over its code section
+        // (BENCHMARKS.md, ninth session).
+        #[cfg(target_os = "linux")]
+        let _ = map.advise(memmap2::Advice::HugePage);
         let (header, entries) = check_structure(path, &map, verify)?;
         Ok(MappedFile {
             path: path.to_path_buf(),
@@ -564,6 +634,11 @@ impl MappedFile {
 
     pub fn path(&self) -> &Path {
         &self.path
+    }
+
+    /// A handle on this file's mapping for giving its pages back.
+    pub fn pages(&self) -> MappedPages {
+        MappedPages(self.map.clone())
     }
 
     pub fn len(&self) -> u64 {
@@ -835,6 +910,110 @@ mod tests {
         let s: Slab<f32> = f.slab(SectionId::Vectors).unwrap();
         assert_eq!(&s[..], &[1.0, 2.0, 3.0, 4.0, 5.0, 6.0]);
         assert_eq!(s.as_ptr() as usize % 64, 0);
+    }
+
+    /// The mapping carries the huge-page advice (`VmFlags: hg` in
+    /// `/proc/self/smaps`): it is what lets uncached pages come back in
+    /// 2 MiB folios, and a hint whose loss no answer would show.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_mapping_is_advised_huge() {
+        if !Path::new("/sys/kernel/mm/transparent_hugepage").exists() {
+            eprintln!("skipped: this kernel has no transparent huge pages to advise");
+            return;
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let path = sample(dir.path());
+        let f = MappedFile::open(&path, Verify::Full).unwrap();
+        let at = f.map.as_ptr() as usize;
+        let smaps = std::fs::read_to_string("/proc/self/smaps").unwrap();
+        let mut inside = false;
+        let mut flags = None;
+        for line in smaps.lines() {
+            if let Some((range, _)) = line.split_once(' ') {
+                if let Some((lo, hi)) = range.split_once('-') {
+                    if let (Ok(lo), Ok(hi)) =
+                        (usize::from_str_radix(lo, 16), usize::from_str_radix(hi, 16))
+                    {
+                        inside = (lo..hi).contains(&at);
+                        continue;
+                    }
+                }
+            }
+            if inside {
+                if let Some(v) = line.strip_prefix("VmFlags:") {
+                    flags = Some(v.split_whitespace().map(String::from).collect::<Vec<_>>());
+                }
+            }
+        }
+        let flags = flags.expect("the mapping is listed with its flags");
+        assert!(flags.iter().any(|f| f == "hg"), "{flags:?}");
+    }
+
+    /// Pages given back read the same bytes again, pages outside the
+    /// mapping or shared with a neighbour are left alone, and on Linux the
+    /// process's resident pages of the mapping really drop.
+    #[test]
+    fn released_pages_read_the_same_and_leave_the_process() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("big.vsx");
+        let floats: Vec<f32> = (0..(64 << 10)).map(|i| i as f32).collect();
+        let mut w = FileWriter::new(Header {
+            dim: 4,
+            n_passages: floats.len() as u64 / 4,
+            ..Default::default()
+        });
+        w.add(SectionId::Config, b"hello".to_vec());
+        w.add(SectionId::Vectors, bytemuck::cast_slice(&floats).to_vec());
+        w.save(&path).unwrap();
+        let f = MappedFile::open(&path, Verify::Full).unwrap();
+        let s: Slab<f32> = f.slab(SectionId::Vectors).unwrap();
+        let before: f64 = s.iter().map(|&x| f64::from(x)).sum();
+        let resident = || mapping_rss_kb(&path);
+        let touched = resident();
+        let pages = f.pages();
+        let given = pages.release(bytemuck::cast_slice(&s));
+        // 256 KiB of floats from a 64-byte aligned start: all but the
+        // first partial page.
+        assert!(given >= (256 << 10) - 8192, "{given}");
+        assert_eq!(given % 4096, 0);
+        if let (Some(t), Some(after)) = (touched, resident()) {
+            assert!(
+                after + (given as u64 >> 10) <= t + 8,
+                "{t} kB -> {after} kB"
+            );
+        } else {
+            eprintln!("skipped: the resident check needs /proc/self/smaps");
+        }
+        let again: f64 = s.iter().map(|&x| f64::from(x)).sum();
+        assert_eq!(again, before);
+        assert_eq!(&s[..4], &[0.0, 1.0, 2.0, 3.0]);
+        // Not this mapping's bytes, or less than a page: nothing.
+        let other = vec![0u8; 1 << 16];
+        assert_eq!(pages.release(&other), 0);
+        assert_eq!(
+            pages.release(&f.section(SectionId::Config).unwrap()[..5]),
+            0
+        );
+        assert_eq!(f.section(SectionId::Config).unwrap(), b"hello");
+    }
+
+    /// The resident kB of the mapping of `path` in this process.
+    fn mapping_rss_kb(path: &Path) -> Option<u64> {
+        let smaps = std::fs::read_to_string("/proc/self/smaps").ok()?;
+        let name = path.to_str()?;
+        let mut total = None;
+        let mut inside = false;
+        for line in smaps.lines() {
+            let head = line.split_whitespace().next().unwrap_or("");
+            if head.contains('-') && !head.ends_with(':') {
+                inside = line.ends_with(name);
+            } else if inside && head == "Rss:" {
+                let kb: u64 = line.split_whitespace().nth(1)?.parse().ok()?;
+                *total.get_or_insert(0) += kb;
+            }
+        }
+        total
     }
 
     /// Bytes in memory, read as a stream.

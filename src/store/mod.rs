@@ -24,8 +24,8 @@ pub use atomic::{ensure_replaceable, remove_stray_temps, write_atomically};
 pub(crate) use cleanup::pending;
 pub use cleanup::{abandon_writes, Abandoned};
 pub use format::{
-    block_sums_id, section_name, FileWriter, Header, MappedFile, SectionId, SectionSource, Verify,
-    FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION,
+    block_sums_id, section_name, FileWriter, Header, MappedFile, MappedPages, SectionId,
+    SectionSource, Verify, FORMAT_VERSION, MAGIC, MIN_FORMAT_VERSION,
 };
 pub use lock::{lock_path, WriterLock};
 

@@ -7,7 +7,12 @@
 //! invariant checked, on a blocking thread, and only then swaps the
 //! [`Searcher`]. A request clones the current `Searcher` (an `Arc`) when it
 //! starts, so it finishes on the mapping it began with, and that mapping
-//! lives until the last such request drops it. A new file that does not
+//! lives until the last such request drops it. The poller keeps the old
+//! generations it swapped out and frees each one, on its own thread, once
+//! no request holds it, then hands the heap's free pages back to the
+//! kernel (`malloc_trim`): the server keeps freed memory for its requests
+//! (`keep_freed_memory`), which would otherwise keep what every old
+//! generation's tables left behind. A new file that does not
 //! open or check is refused once, with the reason on stderr, and the old
 //! index goes on answering.
 
@@ -69,6 +74,8 @@ pub struct Served {
     refused: Mutex<Option<Stamp>>,
     pub reloads: AtomicU64,
     pub reloads_refused: AtomicU64,
+    /// Generations swapped out that a request may still hold.
+    retired: Mutex<Vec<Searcher>>,
 }
 
 impl Served {
@@ -90,6 +97,7 @@ impl Served {
             refused: Mutex::new(None),
             reloads: AtomicU64::new(0),
             reloads_refused: AtomicU64::new(0),
+            retired: Mutex::new(Vec::new()),
         })
     }
 
@@ -103,8 +111,32 @@ impl Served {
             .clone()
     }
 
+    /// Frees the old generations no request holds any more, and gives the
+    /// heap's free pages back if one was freed.
+    async fn free_retired(&self) {
+        let free: Vec<Searcher> = {
+            let mut retired = self.retired.lock().unwrap_or_else(|p| p.into_inner());
+            let (held, free) = std::mem::take(&mut *retired)
+                .into_iter()
+                .partition(Searcher::is_shared);
+            *retired = held;
+            free
+        };
+        if free.is_empty() {
+            return;
+        }
+        // Unmapping and freeing a generation, and walking the heaps, take
+        // a while; no request waits for it.
+        let _ = tokio::task::spawn_blocking(move || {
+            drop(free);
+            trim_heap();
+        })
+        .await;
+    }
+
     /// Looks at the file once and swaps in a new one if it checks.
     pub async fn check(&self) {
+        self.free_retired().await;
         let now = match Stamp::of(&self.path) {
             Ok(s) => s,
             Err(e) => {
@@ -144,13 +176,17 @@ impl Served {
                 let passages = info.passages;
                 let mut cur = self.current.write().unwrap_or_else(|p| p.into_inner());
                 cur.generation += 1;
-                cur.searcher = Searcher::new(index);
+                let old = std::mem::replace(&mut cur.searcher, Searcher::new(index));
                 cur.info = Arc::new(info);
                 // The identity seen before opening: if the file changed
                 // again meanwhile, the next look opens that one too.
                 cur.stamp = now;
                 let generation = cur.generation;
                 drop(cur);
+                self.retired
+                    .lock()
+                    .unwrap_or_else(|p| p.into_inner())
+                    .push(old);
                 *self.refused.lock().unwrap_or_else(|p| p.into_inner()) = None;
                 self.reloads.fetch_add(1, Ordering::Relaxed);
                 eprintln!(
@@ -193,6 +229,21 @@ pub async fn watch(
             _ = tick.tick() => served.check().await,
             _ = stop.changed() => return,
         }
+    }
+}
+
+/// Gives the free pages inside every malloc heap back to the kernel. The
+/// server asks glibc to keep freed memory (`keep_freed_memory`), which is
+/// right for what requests allocate and free again, but an old generation's
+/// tables are freed once, and the new generation's were allocated while
+/// they were alive, so their pages would stay as holes in the heaps. (The
+/// free top of a thread's arena is not trimmed; the arena limit bounds it.)
+fn trim_heap() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    // SAFETY: `malloc_trim` only returns whole free pages of glibc's heaps
+    // to the kernel; it is thread-safe and touches no live allocation.
+    unsafe {
+        libc::malloc_trim(0);
     }
 }
 

@@ -145,8 +145,10 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
     if max_concurrent == 0 {
         bail!("--max-concurrent must be at least 1");
     }
+    // Before any thread allocates: the arena limit binds only arenas made
+    // after it (opening the indexes starts rayon's threads).
+    keep_freed_memory(cores);
     let served = open_all(&a.index)?;
-    keep_freed_memory();
 
     let app = Arc::new(App {
         indexes: served,
@@ -179,14 +181,24 @@ pub fn run(a: ServeArgs) -> Result<Outcome> {
 /// were faulted in afresh by every request: 50–70 page faults each, on
 /// an idle server. Memory the server used once stays its own, which is
 /// bounded by the concurrency gate.
-fn keep_freed_memory() {
+///
+/// That memory is kept per malloc arena, and glibc gives every thread that
+/// allocates under contention an arena of its own, up to 8 per core: the
+/// runtime's workers, each blocking thread and rayon's threads, a dozen on
+/// two cores, each keeping the high-water mark of the requests it ran. No
+/// more arenas than cores keep what the requests running at once need
+/// (reload RSS, BENCHMARKS.md "Serving, seventh round").
+fn keep_freed_memory(cores: usize) {
     #[cfg(all(target_os = "linux", target_env = "gnu"))]
-    // SAFETY: `mallopt` only sets two of glibc's allocation thresholds;
-    // it is thread-safe and any value is valid.
+    // SAFETY: `mallopt` only sets glibc's allocation thresholds and arena
+    // limit; it is thread-safe and any value is valid.
     unsafe {
         libc::mallopt(libc::M_TRIM_THRESHOLD, 256 << 20);
         libc::mallopt(libc::M_MMAP_THRESHOLD, 32 << 20);
+        libc::mallopt(libc::M_ARENA_MAX, cores.clamp(1, 64) as libc::c_int);
     }
+    #[cfg(not(all(target_os = "linux", target_env = "gnu")))]
+    let _ = cores;
 }
 
 /// Opens every `--index` (or the default one), each under a unique name.
