@@ -293,7 +293,7 @@ impl Index {
         if let Some(Ok(d)) = dense {
             let old = std::mem::replace(&mut self.vectors.dense, d);
             if let Dense::Bits(b) = &old {
-                release(bytemuck::cast_slice(b.code_words()));
+                release(bytemuck::cast_slice(b.codes()));
             }
         }
         if let Some(Ok(s)) = sparse {

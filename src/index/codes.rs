@@ -96,11 +96,6 @@ impl BitIndex {
         })
     }
 
-    /// The packed codes, `words` a row.
-    pub(crate) fn code_words(&self) -> &[u64] {
-        &self.codes
-    }
-
     pub fn dim(&self) -> usize {
         self.dim
     }
