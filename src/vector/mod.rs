@@ -310,10 +310,7 @@ pub fn hamming(a: &[u64], b: &[u64]) -> u32 {
 #[inline(always)]
 pub fn prefetch<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetch is a hint and never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T0)
-    }
+    prefetch_hint::<{ std::arch::x86_64::_MM_HINT_T0 }, T>(p);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
 }
@@ -326,12 +323,17 @@ pub fn prefetch<T>(p: *const T) {
 #[inline(always)]
 pub fn prefetch_l2<T>(p: *const T) {
     #[cfg(target_arch = "x86_64")]
-    // SAFETY: prefetch is a hint and never faults, whatever the address.
-    unsafe {
-        std::arch::x86_64::_mm_prefetch(p as *const i8, std::arch::x86_64::_MM_HINT_T1)
-    }
+    prefetch_hint::<{ std::arch::x86_64::_MM_HINT_T1 }, T>(p);
     #[cfg(not(target_arch = "x86_64"))]
     let _ = p;
+}
+
+/// The prefetch instruction with locality hint `H`.
+#[cfg(target_arch = "x86_64")]
+#[inline(always)]
+fn prefetch_hint<const H: i32, T>(p: *const T) {
+    // SAFETY: prefetch is a hint and never faults, whatever the address.
+    unsafe { std::arch::x86_64::_mm_prefetch::<H>(p as *const i8) }
 }
 
 /// [`prefetch`] for the first `max_lines` 64-byte lines of `s`.
