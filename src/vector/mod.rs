@@ -9,6 +9,7 @@ mod aligned;
 pub mod bits;
 pub mod bound;
 pub mod dot4;
+mod gather;
 mod mask;
 pub use mask::{at_least_mask, MASK_LANES};
 mod packed;
@@ -30,6 +31,7 @@ mod x86_sq8;
 
 pub use aligned::AlignedVec;
 pub use bound::QueryBounds;
+pub use gather::SparseQuery;
 pub use packed::{PackedRows, PANEL};
 pub use rows::Rows;
 pub use slab::{advise_huge, fletcher, BlockCheck, BlockSum, Failure, Slab, SlabError};

@@ -16,6 +16,11 @@ pub(super) struct Cand {
     pub(super) id: u32,
 }
 
+/// A query walks with [`Gathered`] when at most `dim / GATHER_RATIO` of
+/// its coordinates are non-zero: beyond that the gather touches most of a
+/// row's lines anyway and does more work per element than the SIMD product.
+const GATHER_RATIO: usize = 8;
+
 /// The best `cap` candidates seen, sorted best first. A sorted vector beats a
 /// pair of heaps at the beam widths HNSW uses: one binary search and a short
 /// memmove per accepted candidate, and the next node to expand is found by a
@@ -264,6 +269,54 @@ unsafe impl Scorer for Exact<'_> {
     #[inline(always)]
     fn prefetch_rest(&self, id: u32) {
         prefetch_rest(self.rows.row_ptr(id), self.rows.dim());
+    }
+}
+
+/// Exact inner products with the f32 rows for a query with few non-zero
+/// coordinates (a hashed text query): only the row lines those coordinates
+/// fall on are read. See [`vector::SparseQuery`].
+pub(super) struct Gathered<'a> {
+    rows: Rows<'a>,
+    query: &'a vector::SparseQuery,
+}
+
+impl<'a> Gathered<'a> {
+    /// # Panics
+    /// If `query.dim() != rows.dim()`.
+    pub(super) fn new(rows: Rows<'a>, query: &'a vector::SparseQuery) -> Self {
+        assert_eq!(query.dim(), rows.dim(), "hnsw: query length");
+        Gathered { rows, query }
+    }
+}
+
+// SAFETY: `score_unchecked` reads row `id`, which `Rows` keeps in bounds for
+// every `id < rows.len() == len()`.
+unsafe impl Scorer for Gathered<'_> {
+    #[inline(always)]
+    fn len(&self) -> usize {
+        self.rows.len()
+    }
+
+    #[inline(always)]
+    fn score(&self, id: u32) -> f32 {
+        self.query.dot(self.rows.row(id))
+    }
+
+    #[inline(always)]
+    unsafe fn score_unchecked(&self, id: u32) -> f32 {
+        // SAFETY: `id < len() == rows.len()` by the caller's guarantee, so
+        // the row holds `dim` floats.
+        unsafe { self.query.dot_ptr(self.rows.row_unchecked(id).as_ptr()) }
+    }
+
+    #[inline(always)]
+    fn prefetch(&self, id: u32) {
+        self.query.prefetch_first(self.rows.row_ptr(id));
+    }
+
+    #[inline(always)]
+    fn prefetch_rest(&self, id: u32) {
+        self.query.prefetch_rest(self.rows.row_ptr(id));
     }
 }
 
@@ -701,7 +754,16 @@ impl Hnsw {
         if self.n == 0 || k == 0 {
             return Vec::new();
         }
-        self.walk(&scorer, ef.max(k), k, filter, searcher);
+        // A query of few non-zero coordinates (a hashed text query) reads
+        // only the row lines they fall on: a walk over 4 KiB rows waits on
+        // memory, and a text query uses a dozen of a row's 64 lines.
+        match vector::SparseQuery::of(query, GATHER_RATIO) {
+            Some(sparse) => {
+                let gathered = Gathered::new(rows, &sparse);
+                self.walk(&gathered, ef.max(k), k, filter, searcher);
+            }
+            None => self.walk(&scorer, ef.max(k), k, filter, searcher),
+        }
         searcher
             .found(filter.is_some())
             .iter()
@@ -853,6 +915,54 @@ mod tests {
         let ids: Vec<u32> = p.items.iter().map(|c| c.id).collect();
         // Ties keep the earlier entry ahead.
         assert_eq!(ids, vec![3, 1, 5]);
+    }
+
+    /// Hashed text vectors: each row and query a few signed buckets of a
+    /// wide dimension, normalized.
+    fn hashed(n: usize, dim: usize, terms: usize, seed: u64) -> Vec<f32> {
+        let mut rng = crate::index::hnsw::SplitMix64(seed);
+        let mut v = vec![0f32; n * dim];
+        for row in v.chunks_exact_mut(dim) {
+            for _ in 0..terms {
+                let h = rng.next_u64();
+                let w = 1.0 + (h >> 40) as f32 / (1u64 << 24) as f32;
+                row[(h % dim as u64) as usize] += if h >> 63 == 1 { -w } else { w };
+            }
+            crate::vector::normalize(row);
+        }
+        v
+    }
+
+    #[test]
+    fn a_sparse_query_walks_as_the_full_product_does() {
+        let dim = 512;
+        let v = hashed(3000, dim, 24, 7);
+        let h = build(&v, dim, 3);
+        let rows = Rows::new(&v, dim);
+        let queries = hashed(40, dim, 6, 8);
+        let (mut s, mut t) = (Searcher::new(), Searcher::new());
+        for q in queries.chunks_exact(dim) {
+            let sparse = vector::SparseQuery::of(q, GATHER_RATIO).expect("a sparse query");
+            let got = h.search_filtered(rows, q, 10, 64, None, &mut s);
+            // The same walk with the full product.
+            h.walk(&Exact::new(rows, q), 64, 10, None, &mut t);
+            let want: Vec<(u32, f32)> = t
+                .found(false)
+                .iter()
+                .take(10)
+                .map(|c| (c.id & !EXPANDED, c.score))
+                .collect();
+            assert_eq!(got.len(), want.len());
+            for (g, w) in got.iter().zip(&want) {
+                assert_eq!(g.0, w.0);
+                assert!((g.1 - w.1).abs() <= 1e-6, "{} vs {}", g.1, w.1);
+                assert!((g.1 - sparse.dot(rows.row(g.0))).abs() == 0.0);
+            }
+        }
+        // A dense query takes the full product.
+        assert!(
+            vector::SparseQuery::of(&testing::clustered(1, dim, 1, 0.1, 1), GATHER_RATIO).is_none()
+        );
     }
 
     #[test]
