@@ -32,6 +32,22 @@ pub fn clustered(n: usize, dim: usize, clusters: usize, sigma: f32, seed: u64) -
     out
 }
 
+/// `n` unit rows shaped like hashed text vectors: `terms` signed buckets
+/// of a wide `dim` each (the rest zero), with weights in 1..2.
+pub fn hashed(n: usize, dim: usize, terms: usize, seed: u64) -> Vec<f32> {
+    let mut rng = SplitMix64(seed);
+    let mut out = vec![0f32; n * dim];
+    for row in out.chunks_exact_mut(dim.max(1)) {
+        for _ in 0..terms {
+            let h = rng.next_u64();
+            let w = 1.0 + (h >> 40) as f32 / (1u64 << 24) as f32;
+            row[(h % dim as u64) as usize] += if h >> 63 == 1 { -w } else { w };
+        }
+        crate::vector::normalize(row);
+    }
+    out
+}
+
 /// Exact top-`k` ids by inner product, best first (ties by id).
 pub fn brute_force(vectors: &[f32], dim: usize, query: &[f32], k: usize) -> Vec<u32> {
     let mut scored: Vec<(f32, u32)> = vectors

@@ -31,7 +31,7 @@ mod x86_sq8;
 
 pub use aligned::AlignedVec;
 pub use bound::QueryBounds;
-pub use gather::SparseQuery;
+pub use gather::{SparseQuery, WORTH_GATHERING};
 pub use packed::{PackedRows, PANEL};
 pub use rows::Rows;
 pub use slab::{advise_huge, fletcher, BlockCheck, BlockSum, Failure, Slab, SlabError};

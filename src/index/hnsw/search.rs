@@ -16,11 +16,6 @@ pub(super) struct Cand {
     pub(super) id: u32,
 }
 
-/// A query walks with [`Gathered`] when at most `dim / GATHER_RATIO` of
-/// its coordinates are non-zero: beyond that the gather touches most of a
-/// row's lines anyway and does more work per element than the SIMD product.
-const GATHER_RATIO: usize = 8;
-
 /// The best `cap` candidates seen, sorted best first. A sorted vector beats a
 /// pair of heaps at the beam widths HNSW uses: one binary search and a short
 /// memmove per accepted candidate, and the next node to expand is found by a
@@ -757,7 +752,7 @@ impl Hnsw {
         // A query of few non-zero coordinates (a hashed text query) reads
         // only the row lines they fall on: a walk over 4 KiB rows waits on
         // memory, and a text query uses a dozen of a row's 64 lines.
-        match vector::SparseQuery::of(query, GATHER_RATIO) {
+        match vector::SparseQuery::of(query, vector::WORTH_GATHERING) {
             Some(sparse) => {
                 let gathered = Gathered::new(rows, &sparse);
                 self.walk(&gathered, ef.max(k), k, filter, searcher);
@@ -917,32 +912,17 @@ mod tests {
         assert_eq!(ids, vec![3, 1, 5]);
     }
 
-    /// Hashed text vectors: each row and query a few signed buckets of a
-    /// wide dimension, normalized.
-    fn hashed(n: usize, dim: usize, terms: usize, seed: u64) -> Vec<f32> {
-        let mut rng = crate::index::hnsw::SplitMix64(seed);
-        let mut v = vec![0f32; n * dim];
-        for row in v.chunks_exact_mut(dim) {
-            for _ in 0..terms {
-                let h = rng.next_u64();
-                let w = 1.0 + (h >> 40) as f32 / (1u64 << 24) as f32;
-                row[(h % dim as u64) as usize] += if h >> 63 == 1 { -w } else { w };
-            }
-            crate::vector::normalize(row);
-        }
-        v
-    }
-
     #[test]
     fn a_sparse_query_walks_as_the_full_product_does() {
         let dim = 512;
-        let v = hashed(3000, dim, 24, 7);
+        let v = testing::hashed(3000, dim, 24, 7);
         let h = build(&v, dim, 3);
         let rows = Rows::new(&v, dim);
-        let queries = hashed(40, dim, 6, 8);
+        let queries = testing::hashed(40, dim, 6, 8);
         let (mut s, mut t) = (Searcher::new(), Searcher::new());
         for q in queries.chunks_exact(dim) {
-            let sparse = vector::SparseQuery::of(q, GATHER_RATIO).expect("a sparse query");
+            let sparse =
+                vector::SparseQuery::of(q, vector::WORTH_GATHERING).expect("a sparse query");
             let got = h.search_filtered(rows, q, 10, 64, None, &mut s);
             // The same walk with the full product.
             h.walk(&Exact::new(rows, q), 64, 10, None, &mut t);
@@ -960,9 +940,11 @@ mod tests {
             }
         }
         // A dense query takes the full product.
-        assert!(
-            vector::SparseQuery::of(&testing::clustered(1, dim, 1, 0.1, 1), GATHER_RATIO).is_none()
-        );
+        assert!(vector::SparseQuery::of(
+            &testing::clustered(1, dim, 1, 0.1, 1),
+            vector::WORTH_GATHERING
+        )
+        .is_none());
     }
 
     #[test]
