@@ -266,7 +266,7 @@ impl Index {
         self.intact()?;
         best.map(|(_, i, lines)| (i, false, lines))
             .ok_or_else(|| Error::EmptyDocument {
-                doc: self.corpus.docs[d as usize].path.clone(),
+                doc: self.corpus.docs.path(d).into_owned(),
             })
     }
 }

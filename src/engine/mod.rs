@@ -13,6 +13,7 @@ mod build;
 mod compact;
 mod counts;
 mod dense;
+mod doctable;
 mod filter;
 mod highlight;
 mod migrate;

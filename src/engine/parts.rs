@@ -14,6 +14,7 @@
 use std::path::PathBuf;
 
 use super::dense::Dense;
+use super::doctable::DocTable;
 use super::passages::PassageTable;
 use super::types::{DocMeta, Reporter, SectionBytes};
 use super::update::UpdateState;
@@ -23,7 +24,7 @@ use crate::index::{Hnsw, HnswParams, TermRows};
 
 /// Documents, passages and tombstones.
 pub(crate) struct Corpus {
-    pub(crate) docs: Vec<DocMeta>,
+    pub(crate) docs: DocTable,
     pub(crate) passages: PassageTable,
     /// One flag per passage: tombstoned by an update.
     pub(crate) deleted: Vec<bool>,
@@ -34,7 +35,7 @@ impl Corpus {
     pub(crate) fn fresh(docs: Vec<DocMeta>, passages: PassageTable) -> Corpus {
         Corpus {
             deleted: vec![false; passages.len()],
-            docs,
+            docs: DocTable::held(docs),
             passages,
         }
     }
@@ -86,7 +87,7 @@ impl Corpus {
     /// The page (1-based) of the passage at byte `byte` of document `doc`,
     /// when the document is paged.
     pub(crate) fn page_of(&self, doc: u32, byte: u64) -> Option<u32> {
-        let pages = &self.docs.get(doc as usize)?.pages;
+        let pages = self.docs.pages(doc);
         (!pages.is_empty()).then(|| pages.partition_point(|&s| s <= byte).max(1) as u32)
     }
 

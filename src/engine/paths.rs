@@ -147,15 +147,6 @@ pub(crate) fn to_stored(docs: &[DocMeta], index: &Path) -> (Vec<DocMeta>, Vec<bo
         .unzip()
 }
 
-/// The documents of a file at `index` with their paths shown from the
-/// current folder; `typed_absolute` is its `DocPaths` section.
-pub(crate) fn to_shown(docs: &mut [DocMeta], typed_absolute: &[bool], index: &Path) {
-    let (cwd, root) = (current_dir(), root_of(index));
-    for (d, &a) in docs.iter_mut().zip(typed_absolute) {
-        d.path = shown_form(&d.path, a, &root, &cwd);
-    }
-}
-
 /// What identifies a file across spellings, for `--update`: the path with
 /// every symlink resolved when it exists, else its absolute form.
 pub(crate) fn identity(p: &Path, cwd: &Path) -> PathBuf {

@@ -6,6 +6,7 @@ use std::path::Path;
 use std::sync::Arc;
 
 use super::dense::{Codes, Dense};
+use super::doctable::DocTable;
 use super::migrate;
 use super::parts::{Corpus, Origin, Vectors, Weighting};
 use super::passages::{PassageRecord, PassageTable, StagedTable};
@@ -448,9 +449,16 @@ pub(super) fn from_file(file: &MappedFile, full: bool) -> Result<Index> {
 }
 
 /// The document table, paths shown from the current folder (version 7
-/// on; see `paths.rs`) and pages attached to paged documents.
-fn open_docs(file: &MappedFile) -> Result<Vec<DocMeta>> {
-    let mut docs: Vec<DocMeta> = file.decode(SectionId::Docs)?;
+/// on; see `paths.rs`) and pages attached to paged documents. Its entries
+/// are checked here and decoded when they are read (see `doctable.rs`).
+fn open_docs(file: &MappedFile) -> Result<DocTable> {
+    file.verify_section(SectionId::Docs)?;
+    let mut docs = DocTable::stored(file.slab::<u8>(SectionId::Docs)?).map_err(|e| {
+        corrupt(
+            file,
+            format!("the {} does not decode: {e}", SectionId::Docs.name()),
+        )
+    })?;
     if file.header.version >= 7 {
         let typed_absolute: Vec<bool> = file.decode(SectionId::DocPaths)?;
         if typed_absolute.len() != docs.len() {
@@ -459,12 +467,13 @@ fn open_docs(file: &MappedFile) -> Result<Vec<DocMeta>> {
                 "the document path section has the wrong length",
             ));
         }
-        paths::to_shown(&mut docs, &typed_absolute, file.path());
+        docs.show_from(typed_absolute, paths::root_of(file.path()));
     }
     if file.has_section(SectionId::DocPages) {
         let pages: Vec<(u32, Vec<u64>)> = file.decode(SectionId::DocPages)?;
+        let mut by_doc = vec![Vec::new(); docs.len()];
         for (d, p) in pages {
-            let doc = docs
+            let doc = by_doc
                 .get_mut(d as usize)
                 .filter(|_| !p.is_empty() && p.is_sorted())
                 .ok_or_else(|| {
@@ -473,8 +482,9 @@ fn open_docs(file: &MappedFile) -> Result<Vec<DocMeta>> {
                         "the page section is not one of its documents' page lists",
                     )
                 })?;
-            doc.pages = p;
+            *doc = p;
         }
+        docs.set_pages(by_doc);
     }
     Ok(docs)
 }

@@ -490,7 +490,7 @@ impl Index {
                     rank: i + 1,
                     score: s.score,
                     passage: s.id,
-                    doc: self.corpus.docs[p.doc as usize].path.clone(),
+                    doc: self.corpus.docs.path(p.doc).into_owned(),
                     page: self.corpus.page_of(p.doc, p.byte_start),
                     line_start: p.line_start,
                     line_end: p.line_end,

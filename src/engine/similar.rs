@@ -27,7 +27,7 @@ impl Index {
             .first()
             .copied()
             .ok_or_else(|| Error::NoPassageAtLine {
-                doc: self.corpus.docs[d as usize].path.clone(),
+                doc: self.corpus.docs.path(d).into_owned(),
                 line,
             })
     }

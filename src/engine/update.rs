@@ -26,6 +26,7 @@ use xxhash_rust::xxh3::xxh3_64;
 use super::build::cut_and_analyze;
 use super::counts::{Counted, RowsToEmbed};
 use super::dense::{embed_rows, Dense};
+use super::doctable::DocTable;
 use super::parts::{weighting_idf, Corpus, Origin, Vectors, Weighting};
 use super::passages::PassageTable;
 use super::paths;
@@ -129,7 +130,7 @@ impl Index {
         let mut index = Index::assemble(
             config,
             Corpus {
-                docs,
+                docs: DocTable::held(docs),
                 passages: PassageTable::build(passages),
                 deleted,
             },
@@ -201,7 +202,7 @@ impl Index {
         report: &mut UpdateReport,
         reporter: &dyn Reporter,
     ) -> (Vec<DocMeta>, Vec<Document>) {
-        let mut docs = self.corpus.docs.clone();
+        let mut docs = self.corpus.docs.to_vec();
         let mut keep = vec![false; docs.len()];
         let mut replaced = vec![false; docs.len()];
         let mut new_docs = Vec::new();
