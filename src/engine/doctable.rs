@@ -137,7 +137,8 @@ impl Stored {
     fn decode(&self, d: usize) -> DocMeta {
         let b: &[u8] = &self.bytes;
         let at = self.starts[d];
-        let len = read_u64(b, at).unwrap_or(0) as usize;
+        // At most the section's length, so the sums below cannot overflow.
+        let len = read_u64(b, at).map_or(0, |l| l.min(b.len() as u64) as usize);
         let path = b.get(at + 8..at + 8 + len).unwrap_or_default();
         let stored = String::from_utf8_lossy(path);
         let rest = at + 8 + len;
