@@ -17,8 +17,9 @@ pub struct SparseQuery {
     val: Vec<f32>,
     /// Offsets (in floats) of the distinct 64-byte lines of a row that
     /// `idx` touches, relative to the row's start, for prefetching. A row
-    /// is assumed to start on a line boundary (rows of 16k floats in an
-    /// aligned arena do); where it does not, a hint misses, nothing worse.
+    /// is assumed to start on a line boundary (rows of a multiple of 16
+    /// floats in an aligned arena do); where it does not, a hint misses,
+    /// nothing worse.
     lines: Vec<u32>,
 }
 
