@@ -99,7 +99,7 @@ impl DocTable {
     /// If `d >= len()`.
     pub(crate) fn path(&self, d: u32) -> Cow<'_, str> {
         match (&self.file, self.all.get()) {
-            (Some(s), None) => Cow::Owned(s.decode(d as usize).path),
+            (Some(s), None) => Cow::Owned(s.shown_path(d as usize).0),
             _ => Cow::Borrowed(&self[d as usize].path),
         }
     }
@@ -136,12 +136,25 @@ impl Stored {
     /// mapped section would).
     fn decode(&self, d: usize) -> DocMeta {
         let b: &[u8] = &self.bytes;
+        let (path, rest) = self.shown_path(d);
+        DocMeta {
+            path,
+            bytes: read_u64(b, rest).unwrap_or(0),
+            content_hash: read_u64(b, rest + 8).unwrap_or(0),
+            mtime_ns: read_u64(b, rest + 16).unwrap_or(0),
+            deleted: b.get(rest + 24) == Some(&1),
+            pages: self.pages.get(d).cloned().unwrap_or_default(),
+        }
+    }
+
+    /// Entry `d`'s path, shown, and where the fields after it start: all a
+    /// hit needs of its document.
+    fn shown_path(&self, d: usize) -> (String, usize) {
+        let b: &[u8] = &self.bytes;
         let at = self.starts[d];
         // At most the section's length, so the sums below cannot overflow.
         let len = read_u64(b, at).map_or(0, |l| l.min(b.len() as u64) as usize);
-        let path = b.get(at + 8..at + 8 + len).unwrap_or_default();
-        let stored = String::from_utf8_lossy(path);
-        let rest = at + 8 + len;
+        let stored = String::from_utf8_lossy(b.get(at + 8..at + 8 + len).unwrap_or_default());
         let path = match &self.shown {
             Some((typed_absolute, root, cwd)) => paths::shown_form(
                 &stored,
@@ -151,14 +164,7 @@ impl Stored {
             ),
             None => stored.into_owned(),
         };
-        DocMeta {
-            path,
-            bytes: read_u64(b, rest).unwrap_or(0),
-            content_hash: read_u64(b, rest + 8).unwrap_or(0),
-            mtime_ns: read_u64(b, rest + 16).unwrap_or(0),
-            deleted: b.get(rest + 24) == Some(&1),
-            pages: self.pages.get(d).cloned().unwrap_or_default(),
-        }
+        (path, at + 8 + len)
     }
 }
 

@@ -745,7 +745,7 @@ impl Hnsw {
         searcher: &mut Searcher,
     ) -> Vec<(u32, f32)> {
         assert_eq!(rows.len(), self.n, "hnsw: vector arena size");
-        let scorer = Exact::new(rows, query);
+        assert_eq!(query.len(), rows.dim(), "hnsw: query length");
         if self.n == 0 || k == 0 {
             return Vec::new();
         }
@@ -757,7 +757,7 @@ impl Hnsw {
                 let gathered = Gathered::new(rows, &sparse);
                 self.walk(&gathered, ef.max(k), k, filter, searcher);
             }
-            None => self.walk(&scorer, ef.max(k), k, filter, searcher),
+            None => self.walk(&Exact::new(rows, query), ef.max(k), k, filter, searcher),
         }
         searcher
             .found(filter.is_some())
